@@ -1,0 +1,73 @@
+package bot
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/towerbot/towerbot/bot/parse"
+	"github.com/towerbot/towerbot/store"
+)
+
+// HandlerFunc handles one parsed message. It returns nil on success, a
+// *Error for an outcome the sender should hear about (invalid, not found,
+// conflict, refused), or any other error for an internal failure. Errors go
+// to one place (the router's error reply) that decides what the user sees.
+type HandlerFunc func(ctx context.Context, c *Context) error
+
+// Middleware wraps a handler: recover, log, dedupe, identify, authorise.
+type Middleware func(HandlerFunc) HandlerFunc
+
+// Context is what a handler knows about the message it handles.
+type Context struct {
+	Message *Message
+	LogID   int64        // id of the stored store.InboundMessage: the record every change points to
+	Parsed  parse.Result // the parse of Message.Text at Now
+	Now     time.Time    // the clock at handling time (Asia/Shanghai)
+
+	Sender *store.Person // nil when the sender is not in the roster
+	Group  *store.Group  // nil when the chat is unknown (1:1, or not yet seen)
+	Node   *store.Node   // the group's node; nil when the group is not bound
+
+	Outbox Outbox
+
+	// Outcome is recorded in the message log once the handler returns. The
+	// router sets it from the returned error; a handler may set it itself
+	// (for example to store.OutcomeNone).
+	Outcome string
+	// Detail is recorded with the outcome: why it was refused, what failed.
+	Detail string
+}
+
+// Outbox queues posts. Items are unique per (Origin, GroupID): enqueueing
+// the same origin and group again is a no-op, so a replayed message never
+// posts twice.
+type Outbox interface {
+	Enqueue(ctx context.Context, items ...store.OutboxItem) error
+}
+
+// Origin returns the outbox origin for a post caused by this message, tagged
+// so that one message can cause several distinct posts (a reply, an alert to
+// each parent group).
+func (c *Context) Origin(tag string) string {
+	return "msg:" + strconv.FormatInt(c.LogID, 10) + ":" + tag
+}
+
+// Reply queues text to the message's own group.
+func (c *Context) Reply(ctx context.Context, text string) error {
+	if c.Group == nil {
+		return errNoGroup
+	}
+	return c.Post(ctx, c.Group, "reply", text, false)
+}
+
+// Post queues text to group g, tagged as described at Origin.
+func (c *Context) Post(ctx context.Context, g *store.Group, tag, text string, urgent bool) error {
+	return c.Outbox.Enqueue(ctx, store.OutboxItem{
+		Origin:   c.Origin(tag),
+		GroupID:  g.ID,
+		Platform: g.Platform,
+		Text:     text,
+		Urgent:   urgent,
+	})
+}

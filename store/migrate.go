@@ -1,0 +1,94 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// migration is one versioned schema step. Steps are append-only: a released
+// step is never edited, a change is a new step.
+type migration struct {
+	Version int
+	Name    string
+	Up      func(tx *gorm.DB) error
+}
+
+// schemaMigration records an applied step.
+type schemaMigration struct {
+	Version   int    `gorm:"primaryKey;autoIncrement:false"`
+	Name      string `gorm:"size:128;not null"`
+	AppliedAt time.Time
+}
+
+func (schemaMigration) TableName() string { return "schema_migrations" }
+
+// migrations is the schema history, oldest first.
+var migrations = []migration{
+	{1, "initial schema", func(tx *gorm.DB) error {
+		// gorm's migrator writes the dialect's DDL (InnoDB/utf8mb4 is set
+		// by the table options below on MySQL) from the models as they were
+		// at version 1.
+		return tx.Migrator().CreateTable(
+			&Node{}, &Person{}, &Identity{}, &Membership{}, &Group{},
+			&House{}, &Room{}, &Tenancy{}, &InboundMessage{}, &Temperature{},
+			&TenantReturn{}, &Errand{}, &ErrandEvent{}, &ScoreEvent{},
+			&Directive{}, &DirectiveTarget{}, &DirectiveReport{},
+			&Disinfection{}, &OutboxItem{}, &JobRun{},
+		)
+	}},
+}
+
+// Migrate brings the schema to the latest version and returns the names of
+// the steps it applied (none when the schema is current). Each step runs in
+// its own transaction where the database allows DDL in one (SQLite); on
+// MySQL a failed step leaves its version unrecorded so a rerun retries it.
+func (db *DB) Migrate(ctx context.Context) ([]string, error) {
+	gdb := db.gdb.WithContext(ctx)
+	if db.driver == DriverMySQL {
+		gdb = gdb.Set("gorm:table_options", "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci").
+			Session(&gorm.Session{}) // a new session: chained calls must not share one statement
+	}
+	if err := gdb.AutoMigrate(&schemaMigration{}); err != nil {
+		return nil, fmt.Errorf("store: migrations table: %w", err)
+	}
+	var done []schemaMigration
+	if err := gdb.Find(&done).Error; err != nil {
+		return nil, fmt.Errorf("store: read migrations: %w", err)
+	}
+	have := make(map[int]bool, len(done))
+	for _, m := range done {
+		have[m.Version] = true
+	}
+	var applied []string
+	for _, m := range migrations {
+		if have[m.Version] {
+			continue
+		}
+		err := gdb.Transaction(func(tx *gorm.DB) error {
+			if err := m.Up(tx); err != nil {
+				return err
+			}
+			return tx.Create(&schemaMigration{Version: m.Version, Name: m.Name, AppliedAt: db.Now()}).Error
+		})
+		if err != nil {
+			return applied, fmt.Errorf("store: migration %d (%s): %w", m.Version, m.Name, err)
+		}
+		applied = append(applied, fmt.Sprintf("%d %s", m.Version, m.Name))
+	}
+	return applied, nil
+}
+
+// SchemaVersion returns the latest applied migration version (0 for none).
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var v *int
+	if err := db.gdb.WithContext(ctx).Model(&schemaMigration{}).Select("MAX(version)").Scan(&v).Error; err != nil {
+		return 0, err
+	}
+	if v == nil {
+		return 0, nil
+	}
+	return *v, nil
+}

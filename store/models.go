@@ -1,0 +1,319 @@
+package store
+
+import "time"
+
+// Tiers of the command chain (DESIGN.md, "The world it serves").
+const (
+	TierSubDistrict = 1 // 街道
+	TierCommunity   = 2 // 社区 / 村
+	TierUnit        = 3 // 作战单元
+	TierLandlord    = 4 // 房东 (landlord + tenants group)
+)
+
+// Roles a person can hold at a node. The string values are stored and are
+// also the roles the sandbox API reports.
+const (
+	RoleLeader      = "leader"
+	RoleCommander   = "commander"
+	RoleSecretary   = "secretary"
+	RoleGridWorker  = "grid_worker"
+	RoleErrandAgent = "errand_agent"
+	RoleLandlord    = "landlord"
+	RoleTenant      = "tenant"
+	RoleShopHead    = "shop_head"
+	RoleMember      = "member"
+)
+
+// Roles lists every valid role.
+var Roles = []string{RoleLeader, RoleCommander, RoleSecretary, RoleGridWorker,
+	RoleErrandAgent, RoleLandlord, RoleTenant, RoleShopHead, RoleMember}
+
+// Node is one place in the command tree: a sub-district, a community, a unit
+// or a landlord's house group.
+type Node struct {
+	ID        int64  `gorm:"primaryKey"`
+	ParentID  *int64 `gorm:"index"`
+	Tier      int    `gorm:"not null"`
+	Code      string `gorm:"size:64;not null;uniqueIndex"` // e.g. "FT-03", as written in the roster
+	Name      string `gorm:"size:128;not null"`
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Person is anyone in the roster.
+type Person struct {
+	ID        int64  `gorm:"primaryKey"`
+	Name      string `gorm:"size:64;not null;index"`
+	Phone     string `gorm:"size:32;not null;uniqueIndex"` // the roster's natural key
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Identity ties a platform account to a person: (platform, user id) → person.
+type Identity struct {
+	ID       int64  `gorm:"primaryKey"`
+	Platform string `gorm:"size:16;not null;uniqueIndex:ux_identity"`
+	UserID   string `gorm:"size:128;not null;uniqueIndex:ux_identity"`
+	PersonID int64  `gorm:"not null;index"`
+}
+
+// Membership gives a person a role at a node. A person sits in the group of
+// every node where they hold a role; commanders also sit in the groups of
+// the node's children, and landlords in their unit's group (DESIGN.md).
+type Membership struct {
+	ID       int64  `gorm:"primaryKey"`
+	PersonID int64  `gorm:"not null;uniqueIndex:ux_membership"`
+	NodeID   int64  `gorm:"not null;uniqueIndex:ux_membership;index"`
+	Role     string `gorm:"size:16;not null;uniqueIndex:ux_membership"`
+}
+
+// Group is a platform group chat, bound to at most one node.
+type Group struct {
+	ID        int64  `gorm:"primaryKey"`
+	Platform  string `gorm:"size:16;not null;uniqueIndex:ux_group_chat"`
+	ChatID    string `gorm:"size:128;not null;uniqueIndex:ux_group_chat"`
+	NodeID    *int64 `gorm:"index"`
+	Name      string `gorm:"size:128;not null"`
+	Webhook   string `gorm:"size:512;not null;default:''"` // robot webhook for scheduled posts
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// House is a rented house under a landlord node.
+type House struct {
+	ID         int64  `gorm:"primaryKey"`
+	NodeID     int64  `gorm:"not null;index"` // the landlord's node (tier 4)
+	LandlordID int64  `gorm:"not null;index"`
+	Address    string `gorm:"size:255;not null;uniqueIndex"`
+}
+
+// Room is one room of a house.
+type Room struct {
+	ID      int64  `gorm:"primaryKey"`
+	HouseID int64  `gorm:"not null;uniqueIndex:ux_room"`
+	Number  string `gorm:"size:32;not null;uniqueIndex:ux_room"`
+}
+
+// Tenancy places a tenant in a room.
+type Tenancy struct {
+	ID       int64 `gorm:"primaryKey"`
+	RoomID   int64 `gorm:"not null;index"`
+	PersonID int64 `gorm:"not null;uniqueIndex"` // a person rents one room at a time
+}
+
+// Message handling outcomes, as recorded in the message log.
+const (
+	OutcomePending  = "pending"  // stored and acknowledged, not yet handled
+	OutcomeOK       = "ok"       // handled
+	OutcomeNone     = "none"     // not addressed to the bot: stayed silent
+	OutcomeInvalid  = "invalid"  // malformed or unknown target: a hint was sent
+	OutcomeRefused  = "refused"  // the sender may not do this
+	OutcomeConflict = "conflict" // e.g. errand already claimed
+	OutcomeError    = "error"    // internal failure: logged
+)
+
+// InboundMessage is the log of every message received, stored before it is
+// acknowledged: the record everything else points to (留痕).
+type InboundMessage struct {
+	ID            int64     `gorm:"primaryKey"`
+	Platform      string    `gorm:"size:16;not null;uniqueIndex:ux_inbound_msg"`
+	PlatformMsgID string    `gorm:"size:128;not null;uniqueIndex:ux_inbound_msg"`
+	ChatID        string    `gorm:"size:128;not null;default:''"`
+	SenderID      string    `gorm:"size:128;not null;default:''"`
+	SenderName    string    `gorm:"size:128;not null;default:''"`
+	GroupID       *int64    `gorm:"index"`
+	PersonID      *int64    `gorm:"index"`
+	Text          string    `gorm:"type:text;not null"`
+	Raw           []byte    `gorm:"type:blob"` // MEDIUMBLOB is not needed: inbound text is capped
+	SentAt        time.Time // the platform's time
+	ReceivedAt    time.Time `gorm:"not null;index"`
+	Kind          string    `gorm:"size:32;not null;default:''"`
+	Parsed        string    `gorm:"type:text"` // the parse result as JSON
+	Outcome       string    `gorm:"size:16;not null;default:'pending';index"`
+	Detail        string    `gorm:"size:512;not null;default:''"` // why: error text, refusal reason
+	HandledAt     *time.Time
+}
+
+// Temperature is one person's temperature on one day at one node. A later
+// message for the same (node, name, day) replaces the value and points to
+// the newer message, so a copied 接龙 list counts each person once.
+type Temperature struct {
+	ID         int64   `gorm:"primaryKey"`
+	NodeID     int64   `gorm:"not null;uniqueIndex:ux_temperature"`
+	Name       string  `gorm:"size:64;not null;uniqueIndex:ux_temperature"`
+	Day        string  `gorm:"size:10;not null;uniqueIndex:ux_temperature;index"` // YYYY-MM-DD, Asia/Shanghai
+	Celsius    float64 `gorm:"not null"`
+	ReporterID int64   `gorm:"not null"`
+	MessageID  int64   `gorm:"not null;index"`
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// TenantReturn records a tenant arriving back, with the quarantine end.
+type TenantReturn struct {
+	ID             int64     `gorm:"primaryKey"`
+	NodeID         int64     `gorm:"not null;index"`
+	Name           string    `gorm:"size:64;not null"`
+	Origin         string    `gorm:"size:128;not null"`
+	ArrivedAt      time.Time `gorm:"not null"`
+	ArrivedHasTime bool      `gorm:"not null"`
+	HealthCode     string    `gorm:"size:8;not null;default:''"`
+	Address        string    `gorm:"size:255;not null;default:''"`
+	Phone          string    `gorm:"size:32;not null;default:''"`
+	QuarantineEnd  time.Time `gorm:"not null;index"`
+	Late           bool      `gorm:"not null"` // reported more than 24 h after arrival
+	ReporterID     int64     `gorm:"not null"`
+	MessageID      int64     `gorm:"not null;uniqueIndex"` // one return per message
+	CreatedAt      time.Time
+}
+
+// Errand statuses.
+const (
+	ErrandOpen      = "open"
+	ErrandClaimed   = "claimed"
+	ErrandDone      = "done"
+	ErrandCancelled = "cancelled"
+)
+
+// Errand is a request for an errand (代办), numbered by ID.
+type Errand struct {
+	ID          int64  `gorm:"primaryKey"`
+	NodeID      int64  `gorm:"not null;index"`
+	GroupID     int64  `gorm:"not null;index"`
+	Category    string `gorm:"size:16;not null"`
+	Beneficiary string `gorm:"size:64;not null;default:''"`
+	Detail      string `gorm:"size:1024;not null"`
+	Address     string `gorm:"size:255;not null;default:''"`
+	Status      string `gorm:"size:16;not null;index"`
+	RequesterID int64  `gorm:"not null"`
+	ClaimerID   *int64 `gorm:"index"`
+	MessageID   int64  `gorm:"not null;uniqueIndex"`
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Errand event actions.
+const (
+	ErrandActionRequest = "request"
+	ErrandActionClaim   = "claim"
+	ErrandActionDone    = "done"
+	ErrandActionCancel  = "cancel"
+)
+
+// ErrandEvent is one step in an errand's life: who, when, from which message.
+type ErrandEvent struct {
+	ID        int64  `gorm:"primaryKey"`
+	ErrandID  int64  `gorm:"not null;index"`
+	Action    string `gorm:"size:16;not null"`
+	PersonID  int64  `gorm:"not null"`
+	MessageID int64  `gorm:"not null;uniqueIndex"` // one step per message
+	CreatedAt time.Time
+}
+
+// Score event statuses.
+const (
+	ScorePending  = "pending"
+	ScoreApproved = "approved"
+	ScoreRejected = "rejected"
+)
+
+// ScoreEvent is one 12-point adjustment of a landlord's score. A landlord's
+// score is the base plus the approved deltas of the cycle: derived, never
+// stored.
+type ScoreEvent struct {
+	ID              int64  `gorm:"primaryKey"`
+	LandlordID      int64  `gorm:"not null;index"`
+	NodeID          int64  `gorm:"not null;index"` // the landlord's node
+	Delta           int    `gorm:"not null"`
+	Reason          string `gorm:"size:255;not null"`
+	Status          string `gorm:"size:16;not null;index"`
+	AuthorID        *int64 // nil: raised by the bot itself (e.g. a late return report)
+	MessageID       int64  `gorm:"not null;uniqueIndex:ux_score_origin"`
+	Origin          string `gorm:"size:32;not null;uniqueIndex:ux_score_origin"` // "score", "late_return", …
+	VerifierID      *int64
+	VerifyMessageID *int64
+	VerifyReason    string `gorm:"size:255;not null;default:''"`
+	CreatedAt       time.Time
+	VerifiedAt      *time.Time
+}
+
+// Directive is an order sent down from a node to every descendant group.
+type Directive struct {
+	ID        int64  `gorm:"primaryKey"`
+	NodeID    int64  `gorm:"not null;index"`
+	GroupID   int64  `gorm:"not null;index"`
+	AuthorID  int64  `gorm:"not null"`
+	Text      string `gorm:"size:1024;not null"`
+	Deadline  *time.Time
+	MessageID int64 `gorm:"not null;uniqueIndex"`
+	CreatedAt time.Time
+}
+
+// DirectiveTarget is one descendant group a directive went to; ReportedAt is
+// set by its first report.
+type DirectiveTarget struct {
+	ID          int64 `gorm:"primaryKey"`
+	DirectiveID int64 `gorm:"not null;uniqueIndex:ux_directive_target"`
+	GroupID     int64 `gorm:"not null;uniqueIndex:ux_directive_target;index"`
+	ReportedAt  *time.Time
+}
+
+// DirectiveReport is a group's answer to a directive.
+type DirectiveReport struct {
+	ID          int64  `gorm:"primaryKey"`
+	DirectiveID int64  `gorm:"not null;index"`
+	GroupID     int64  `gorm:"not null"`
+	PersonID    int64  `gorm:"not null"`
+	Text        string `gorm:"size:1024;not null"`
+	Count       *int
+	MessageID   int64 `gorm:"not null;uniqueIndex"`
+	CreatedAt   time.Time
+}
+
+// Disinfection records that a node's public areas were disinfected.
+type Disinfection struct {
+	ID        int64  `gorm:"primaryKey"`
+	NodeID    int64  `gorm:"not null;index"`
+	PersonID  int64  `gorm:"not null"`
+	Area      string `gorm:"size:255;not null;default:''"`
+	Day       string `gorm:"size:10;not null;index"` // YYYY-MM-DD
+	MessageID int64  `gorm:"not null;uniqueIndex"`
+	CreatedAt time.Time
+}
+
+// Outbox statuses.
+const (
+	OutboxPending = "pending"
+	OutboxSent    = "sent"
+	OutboxFailed  = "failed" // gave up after the last attempt
+)
+
+// OutboxItem is one post waiting to be (or already) sent to a group. It is
+// unique per (origin, group) so that a replayed message or job never posts
+// twice.
+type OutboxItem struct {
+	ID            int64     `gorm:"primaryKey"`
+	Origin        string    `gorm:"size:128;not null;uniqueIndex:ux_outbox_origin"` // e.g. "msg:42:reply", "job:digest:2020-02-24"
+	GroupID       int64     `gorm:"not null;uniqueIndex:ux_outbox_origin;index:ix_outbox_group"`
+	Platform      string    `gorm:"size:16;not null;index:ix_outbox_due"`
+	Text          string    `gorm:"type:text;not null"`
+	Mentions      string    `gorm:"size:1024;not null;default:''"` // comma-separated platform user ids
+	Urgent        bool      `gorm:"not null"`
+	Status        string    `gorm:"size:16;not null;index:ix_outbox_due"`
+	Attempts      int       `gorm:"not null"`
+	NextAttemptAt time.Time `gorm:"not null;index:ix_outbox_due"`
+	LastError     string    `gorm:"size:512;not null;default:''"`
+	CreatedAt     time.Time `gorm:"index:ix_outbox_group"`
+	SentAt        *time.Time
+}
+
+// JobRun marks one firing of a scheduled job: unique (job, scheduled time),
+// so a firing happens once whichever replica runs it.
+type JobRun struct {
+	ID          int64     `gorm:"primaryKey"`
+	Job         string    `gorm:"size:64;not null;uniqueIndex:ux_job_run"`
+	ScheduledAt time.Time `gorm:"not null;uniqueIndex:ux_job_run"`
+	StartedAt   time.Time
+	FinishedAt  *time.Time
+	Error       string `gorm:"size:512;not null;default:''"`
+}

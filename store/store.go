@@ -1,0 +1,186 @@
+// Package store keeps towerbot's data: models, versioned migrations and the
+// queries the rest of towerbot needs. MySQL (InnoDB, utf8mb4) is the
+// production database and SQLite (pure Go) the embedded default; every query
+// here runs on both, and the same test suite proves it.
+//
+// The store knows nothing of chat platforms or behaviour: it keeps records
+// and enforces the keys that keep them honest (one temperature per person and
+// day, one claim per errand, one outbox row per origin and group).
+//
+// Public methods own their transactions; private helpers take the *gorm.DB
+// of the transaction they run in.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/mysql"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Drivers accepted by Open.
+const (
+	DriverSQLite = "sqlite"
+	DriverMySQL  = "mysql"
+)
+
+// Errors callers test for with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+)
+
+// DB is the store. It is safe for concurrent use.
+type DB struct {
+	gdb    *gorm.DB
+	driver string
+	now    func() time.Time
+}
+
+// Option changes how Open sets up the store.
+type Option func(*DB)
+
+// WithClock sets the clock used for created/updated times (tests pin it).
+func WithClock(now func() time.Time) Option { return func(db *DB) { db.now = now } }
+
+// Open connects to the database. For sqlite the DSN is a file path (its
+// folder is created) or ":memory:"-style DSN; for mysql it is a
+// go-sql-driver DSN, to which parseTime, loc and charset are added when
+// missing.
+func Open(driver, dsn string, opts ...Option) (*DB, error) {
+	db := &DB{driver: driver, now: time.Now}
+	for _, o := range opts {
+		o(db)
+	}
+	var dial gorm.Dialector
+	switch driver {
+	case DriverSQLite:
+		if dsn == "" {
+			return nil, errors.New("store: empty sqlite path")
+		}
+		path := dsn
+		if i := strings.IndexByte(path, '?'); i >= 0 {
+			path = path[:i]
+		}
+		if path != ":memory:" && !strings.HasPrefix(path, "file::memory:") {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return nil, fmt.Errorf("store: create folder for %s: %w", path, err)
+			}
+		}
+		dial = sqlite.Open(sqliteDSN(dsn))
+	case DriverMySQL:
+		dial = mysql.Open(mysqlDSN(dsn))
+	default:
+		return nil, fmt.Errorf("store: unknown driver %q (want %s or %s)", driver, DriverSQLite, DriverMySQL)
+	}
+	gdb, err := gorm.Open(dial, &gorm.Config{
+		Logger:                                   logger.Discard,
+		NowFunc:                                  func() time.Time { return db.now().UTC().Truncate(time.Microsecond) },
+		DisableForeignKeyConstraintWhenMigrating: true,
+		TranslateError:                           true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", driver, err)
+	}
+	sqlDB, err := gdb.DB()
+	if err != nil {
+		return nil, err
+	}
+	if driver == DriverSQLite {
+		// SQLite allows one writer; a single connection serialises writers
+		// instead of failing them with SQLITE_BUSY.
+		sqlDB.SetMaxOpenConns(1)
+	} else {
+		sqlDB.SetMaxOpenConns(32)
+		sqlDB.SetMaxIdleConns(16)
+		sqlDB.SetConnMaxLifetime(30 * time.Minute)
+	}
+	if err := sqlDB.Ping(); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("store: connect %s: %w", driver, err)
+	}
+	db.gdb = gdb
+	return db, nil
+}
+
+// sqliteDSN turns on WAL, a busy timeout and foreign-key-free, UTC-stable
+// behaviour for the embedded database.
+func sqliteDSN(dsn string) string {
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	if !strings.Contains(dsn, "_pragma=busy_timeout") {
+		dsn += sep + "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)"
+	}
+	return dsn
+}
+
+// mysqlDSN adds the parameters towerbot relies on: times scanned as
+// time.Time in UTC and utf8mb4 for Chinese names and emoji.
+func mysqlDSN(dsn string) string {
+	add := func(key, val string) {
+		if strings.Contains(dsn, key+"=") {
+			return
+		}
+		if strings.Contains(dsn, "?") {
+			dsn += "&"
+		} else {
+			dsn += "?"
+		}
+		dsn += key + "=" + val
+	}
+	add("parseTime", "true")
+	add("loc", "UTC")
+	add("charset", "utf8mb4")
+	add("collation", "utf8mb4_unicode_ci")
+	return dsn
+}
+
+// Driver reports which database the store runs on.
+func (db *DB) Driver() string { return db.driver }
+
+// Close releases the connections.
+func (db *DB) Close() error {
+	sqlDB, err := db.gdb.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	sqlDB, err := db.gdb.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// Now is the store's clock, in UTC.
+func (db *DB) Now() time.Time { return db.now().UTC() }
+
+// tx runs fn in a transaction bound to ctx.
+func (db *DB) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return db.gdb.WithContext(ctx).Transaction(fn)
+}
+
+// notFound turns gorm's record-not-found into ErrNotFound, naming what was sought.
+func notFound(err error, what string) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return err
+}
+
+// isDuplicate reports whether err is a unique-key violation.
+func isDuplicate(err error) bool { return errors.Is(err, gorm.ErrDuplicatedKey) }
