@@ -1,0 +1,267 @@
+// Package config is towerbot's one configuration: a Config struct filled, in
+// order, from the built-in defaults (the embedded set-up: SQLite under
+// ./data, in-memory kv, the sandbox chat and the demo roster), a YAML file
+// and TOWERBOT_* environment variables. Platform secrets come from the
+// environment only: a secret in the YAML file is an error, so a config file
+// can be committed, mounted or printed without leaking one.
+//
+// Every key has a YAML path (such as "db.dsn") and an environment variable
+// derived from it ("TOWERBOT_DB_DSN"); Keys lists them all, and
+// deployments/towerbot.example.yaml explains each one.
+//
+// The package imports nothing of the project, so every part can be handed
+// the piece of Config it needs without import cycles.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+)
+
+// Config is the whole configuration. The yaml tags are the file's keys;
+// the environment variable of a key is TOWERBOT_ followed by its path in
+// upper case with dots as underscores (see Keys).
+type Config struct {
+	// DataDir holds the embedded database and any other local state.
+	DataDir string `yaml:"data_dir"`
+	// Timezone is the zone of civil dates: "today", daily digests, cron
+	// schedules. Times are stored in UTC regardless.
+	Timezone string `yaml:"timezone"`
+	// Demo loads the demo roster (deployments/demo) when the database has
+	// no nodes yet, so a fresh `make run` has something to chat with.
+	Demo bool `yaml:"demo"`
+	// Workers bounds how many messages are handled at once.
+	Workers int `yaml:"workers"`
+	// QueueSize bounds how many acknowledged messages may wait for a
+	// worker; past it, callbacks are answered with a retryable error.
+	QueueSize int `yaml:"queue_size"`
+
+	HTTP     HTTP     `yaml:"http"`
+	DB       DB       `yaml:"db"`
+	Redis    Redis    `yaml:"redis"`
+	Log      Log      `yaml:"log"`
+	Sandbox  Sandbox  `yaml:"sandbox"`
+	Rules    Rules    `yaml:"rules"`
+	Outbox   Outbox   `yaml:"outbox"`
+	WeCom    WeCom    `yaml:"wecom"`
+	DingTalk DingTalk `yaml:"dingtalk"`
+}
+
+// HTTP is the server that takes platform callbacks, /healthz and the sandbox.
+type HTTP struct {
+	// Addr is host:port to listen on; port 0 picks a free port (tests).
+	Addr string `yaml:"addr"`
+}
+
+// Database drivers accepted in DB.Driver (the same names store.Open takes).
+const (
+	DriverSQLite = "sqlite"
+	DriverMySQL  = "mysql"
+)
+
+// DB chooses the database.
+type DB struct {
+	// Driver is "sqlite" (embedded, the default) or "mysql" (production).
+	Driver string `yaml:"driver"`
+	// DSN is the SQLite file path or the go-sql-driver/mysql DSN. Empty with
+	// sqlite means <data_dir>/towerbot.db; Load fills that in (see
+	// Config.DatabaseDSN for a Config that did not come from Load).
+	DSN string `yaml:"dsn"`
+}
+
+// Redis chooses where dedupe marks, locks, rate limits and cached tokens
+// live. An empty Addr keeps them in process memory, which is right for one
+// process only: several replicas must share a Redis.
+type Redis struct {
+	Addr     string `yaml:"addr"`
+	Password Secret `yaml:"password" secret:"true"`
+	DB       int    `yaml:"db"`
+}
+
+// Log sets up the slog logger.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn or error
+	Format string `yaml:"format"` // text or json
+}
+
+// Sandbox is the local web chat at / and its JSON API. It lets anyone who
+// can reach the HTTP address post as any roster member, so production
+// set-ups turn it off.
+type Sandbox struct {
+	Enabled bool `yaml:"enabled"`
+}
+
+// Score cycles accepted in Rules.ScoreCycle.
+const (
+	CycleWeek  = "week"
+	CycleMonth = "month"
+	CycleYear  = "year"
+)
+
+// Rules are the policy numbers of the tower groups, which differ between
+// sub-districts and over time.
+type Rules struct {
+	// FeverCelsius is the temperature at or above which a reading is a fever
+	// and is alerted up the chain at once.
+	FeverCelsius float64 `yaml:"fever_celsius"`
+	// QuarantineDays is how long home quarantine runs from a tenant's arrival.
+	QuarantineDays int `yaml:"quarantine_days"`
+	// LateReturnHours is how long after arrival a tenant return may be
+	// reported before the landlord is docked a point (pending verification).
+	LateReturnHours int `yaml:"late_return_hours"`
+	// ScoreBase is every landlord's score at the start of a cycle (十二分制).
+	ScoreBase int `yaml:"score_base"`
+	// ScoreCycle is how long score changes count before the score starts
+	// again from ScoreBase: "week" (from Monday 00:00), "month" (from the
+	// 1st) or "year" (from 1 January), in Timezone. The weekly red/black
+	// list ranks the scores of the current cycle.
+	ScoreCycle string `yaml:"score_cycle"`
+}
+
+// Outbox paces and retries the posts towerbot sends.
+type Outbox struct {
+	// PerMinute is the most posts sent to one destination (one group
+	// robot) in any minute; WeCom and DingTalk both allow 20.
+	PerMinute int `yaml:"per_minute"`
+	// MaxAttempts is how many times a post is tried before it is marked failed.
+	MaxAttempts int `yaml:"max_attempts"`
+	// RetryBase is the wait after the first failed attempt; each further
+	// failure doubles it.
+	RetryBase time.Duration `yaml:"retry_base"`
+}
+
+// WeCom is the 企业微信 channel: the AI bot / app callback and the API.
+// Group robot webhooks are per group and live in the database.
+type WeCom struct {
+	Enabled bool `yaml:"enabled"`
+	// CorpID is the company id (the receive-id checked in app callbacks).
+	CorpID string `yaml:"corp_id"`
+	// AgentID is the self-built app's id, for app messages.
+	AgentID int `yaml:"agent_id"`
+	// APIURL is the API base; tests point it at an httptest server.
+	APIURL string `yaml:"api_url"`
+	// Token and EncodingAESKey verify and decrypt callbacks (WXBizMsgCrypt).
+	Token          Secret `yaml:"token" secret:"true"`
+	EncodingAESKey Secret `yaml:"encoding_aes_key" secret:"true"`
+	// Secret is the app secret, exchanged for access tokens.
+	Secret Secret `yaml:"secret" secret:"true"`
+}
+
+// DingTalk is the 钉钉 channel: the enterprise robot callback and the OpenAPI.
+type DingTalk struct {
+	Enabled bool `yaml:"enabled"`
+	// RobotCode names the robot in groupMessages/send (often the app key).
+	RobotCode string `yaml:"robot_code"`
+	// APIURL is the OpenAPI base; tests point it at an httptest server.
+	APIURL string `yaml:"api_url"`
+	// AppKey and AppSecret get access tokens; AppSecret also signs callbacks.
+	AppKey    Secret `yaml:"app_key" secret:"true"`
+	AppSecret Secret `yaml:"app_secret" secret:"true"`
+}
+
+// Default returns the embedded set-up: everything a fresh clone needs to run
+// with no file and no environment.
+func Default() Config {
+	return Config{
+		DataDir:   "./data",
+		Timezone:  "Asia/Shanghai",
+		Demo:      true,
+		Workers:   8,
+		QueueSize: 1024,
+		HTTP:      HTTP{Addr: "127.0.0.1:8080"},
+		DB:        DB{Driver: DriverSQLite},
+		Log:       Log{Level: "info", Format: "text"},
+		Sandbox:   Sandbox{Enabled: true},
+		Rules: Rules{
+			FeverCelsius:    37.3,
+			QuarantineDays:  14,
+			LateReturnHours: 24,
+			ScoreBase:       12,
+			ScoreCycle:      CycleYear,
+		},
+		Outbox: Outbox{
+			PerMinute:   20,
+			MaxAttempts: 8,
+			RetryBase:   30 * time.Second,
+		},
+		WeCom:    WeCom{APIURL: "https://qyapi.weixin.qq.com"},
+		DingTalk: DingTalk{APIURL: "https://api.dingtalk.com"},
+	}
+}
+
+// DatabaseDSN is the DSN to open: DB.DSN, or <DataDir>/towerbot.db for
+// SQLite when DB.DSN is empty.
+func (c Config) DatabaseDSN() string {
+	if c.DB.DSN == "" && c.DB.Driver == DriverSQLite {
+		return filepath.Join(c.DataDir, "towerbot.db")
+	}
+	return c.DB.DSN
+}
+
+// Location loads Timezone. Programs that may run without system zoneinfo
+// import time/tzdata (main does).
+func (c Config) Location() (*time.Location, error) {
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("timezone %q: %w", c.Timezone, err)
+	}
+	return loc, nil
+}
+
+// SlogLevel is Level as a slog.Level (info when unrecognised; Validate
+// reports that case).
+func (l Log) SlogLevel() slog.Level {
+	switch l.Level {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// CycleStart returns the start of the score cycle that contains t, in t's
+// location (pass t in Timezone): Monday 00:00, the 1st 00:00 or 1 January
+// 00:00. An unknown cycle counts as "year".
+func (r Rules) CycleStart(t time.Time) time.Time {
+	y, m, d := t.Date()
+	switch r.ScoreCycle {
+	case CycleWeek:
+		back := (int(t.Weekday()) + 6) % 7 // days since Monday
+		return time.Date(y, m, d-back, 0, 0, 0, 0, t.Location())
+	case CycleMonth:
+		return time.Date(y, m, 1, 0, 0, 0, 0, t.Location())
+	}
+	return time.Date(y, time.January, 1, 0, 0, 0, 0, t.Location())
+}
+
+// Secret is a value read only from the environment. It prints as
+// "[redacted]" (fmt, slog, JSON, YAML) so that logging or dumping a Config
+// never leaks it; Reveal returns the value itself.
+type Secret string
+
+const redacted = "[redacted]"
+
+// Reveal returns the secret itself, for the one place that uses it.
+func (s Secret) Reveal() string { return string(s) }
+
+// String redacts the secret (empty stays empty, so "not set" is visible).
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString redacts the secret under %#v too.
+func (s Secret) GoString() string { return fmt.Sprintf("config.Secret(%q)", s.String()) }
+
+// LogValue redacts the secret in slog output.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText redacts the secret in JSON and YAML output.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }

@@ -1,0 +1,223 @@
+package config
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Problem is one thing wrong with the configuration, tied to its key.
+type Problem struct {
+	Key    string // the key concerned, such as "db.driver"; "" for the file as a whole
+	Source string // where the value came from: "FILE line N", "TOWERBOT_X", or "" (any)
+	Msg    string // what is wrong, in plain words
+}
+
+// Error reads "SOURCE: KEY: MSG", leaving out the parts that are empty.
+func (p *Problem) Error() string {
+	var b strings.Builder
+	for _, part := range []string{p.Source, p.Key} {
+		if part != "" {
+			b.WriteString(part)
+			b.WriteString(": ")
+		}
+	}
+	b.WriteString(p.Msg)
+	return b.String()
+}
+
+// Problems is every problem found at once, so an operator fixes a config in
+// one round instead of one error per restart.
+type Problems []*Problem
+
+// Error lists the problems, one a line.
+func (ps Problems) Error() string {
+	if len(ps) == 1 {
+		return "config: " + ps[0].Error()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "config: %d problems:", len(ps))
+	for _, p := range ps {
+		b.WriteString("\n  - ")
+		b.WriteString(p.Error())
+	}
+	return b.String()
+}
+
+// Unwrap exposes each problem to errors.As.
+func (ps Problems) Unwrap() []error {
+	errs := make([]error, len(ps))
+	for i, p := range ps {
+		errs[i] = p
+	}
+	return errs
+}
+
+// Keys lists the keys with problems, in order (tests and tooling).
+func (ps Problems) Keys() []string {
+	keys := make([]string, len(ps))
+	for i, p := range ps {
+		keys[i] = p.Key
+	}
+	return keys
+}
+
+// Validate checks every key and reports every problem at once as Problems,
+// or nil when the configuration can be used.
+func (c Config) Validate() error {
+	if ps := c.problems(); len(ps) > 0 {
+		return ps
+	}
+	return nil
+}
+
+func (c Config) problems() Problems {
+	var ps Problems
+	add := func(key, format string, args ...any) {
+		ps = append(ps, &Problem{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	between := func(key string, n, lo, hi int) {
+		if n < lo || n > hi {
+			add(key, "%d is out of range (use %d to %d)", n, lo, hi)
+		}
+	}
+
+	if strings.TrimSpace(c.DataDir) == "" {
+		add("data_dir", "is empty (use a folder path such as ./data)")
+	}
+	if c.Timezone == "" {
+		add("timezone", "is empty (use a zone name such as Asia/Shanghai)")
+	} else if _, err := c.Location(); err != nil {
+		add("timezone", "%q is not a known time zone (use a name such as Asia/Shanghai)", c.Timezone)
+	}
+	between("workers", c.Workers, 1, 1024)
+	between("queue_size", c.QueueSize, 1, 1_000_000)
+
+	if msg := checkHostPort(c.HTTP.Addr, true); msg != "" {
+		add("http.addr", "%s", msg)
+	}
+
+	switch c.DB.Driver {
+	case DriverSQLite:
+	case DriverMySQL:
+		switch {
+		case c.DB.DSN == "":
+			add("db.dsn", "is required with the mysql driver (like user:password@tcp(host:3306)/towerbot)")
+		case strings.Contains(c.DB.DSN, "://"):
+			add("db.dsn", "looks like a URL; the mysql driver wants user:password@tcp(host:3306)/towerbot")
+		case !strings.Contains(c.DB.DSN, "/"):
+			add("db.dsn", "names no database (it should end in /DATABASE, like user@tcp(host:3306)/towerbot)")
+		}
+	default:
+		add("db.driver", "%q is not supported (use sqlite or mysql)", c.DB.Driver)
+	}
+
+	if c.Redis.Addr != "" {
+		if msg := checkHostPort(c.Redis.Addr, false); msg != "" {
+			add("redis.addr", "%s (or leave it empty to keep kv in memory)", msg)
+		}
+	}
+	if c.Redis.DB < 0 {
+		add("redis.db", "%d is negative (Redis databases are numbered from 0)", c.Redis.DB)
+	}
+
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level", "%q is not a level (use debug, info, warn or error)", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		add("log.format", "%q is not a format (use text or json)", c.Log.Format)
+	}
+
+	if c.Rules.FeverCelsius < 36 || c.Rules.FeverCelsius > 42 {
+		add("rules.fever_celsius", "%g ℃ is not a plausible fever threshold (use 36 to 42)", c.Rules.FeverCelsius)
+	}
+	between("rules.quarantine_days", c.Rules.QuarantineDays, 1, 365)
+	between("rules.late_return_hours", c.Rules.LateReturnHours, 1, 24*30)
+	between("rules.score_base", c.Rules.ScoreBase, 1, 1000)
+	switch c.Rules.ScoreCycle {
+	case CycleWeek, CycleMonth, CycleYear:
+	default:
+		add("rules.score_cycle", "%q is not a cycle (use week, month or year)", c.Rules.ScoreCycle)
+	}
+
+	between("outbox.per_minute", c.Outbox.PerMinute, 1, 10_000)
+	between("outbox.max_attempts", c.Outbox.MaxAttempts, 1, 100)
+	if c.Outbox.RetryBase <= 0 || c.Outbox.RetryBase.Hours() > 1 {
+		add("outbox.retry_base", "%s is out of range (use more than 0s and at most 1h)", c.Outbox.RetryBase)
+	}
+
+	if msg := checkURL(c.WeCom.APIURL); msg != "" {
+		add("wecom.api_url", "%s", msg)
+	}
+	if c.WeCom.Enabled {
+		if c.WeCom.Token == "" {
+			add("wecom.token", "is required when wecom.enabled is true (set TOWERBOT_WECOM_TOKEN)")
+		}
+		if c.WeCom.EncodingAESKey == "" {
+			add("wecom.encoding_aes_key", "is required when wecom.enabled is true (set TOWERBOT_WECOM_ENCODING_AES_KEY)")
+		} else if !validAESKey(c.WeCom.EncodingAESKey.Reveal()) {
+			add("wecom.encoding_aes_key", "is not a WeCom EncodingAESKey (43 characters of base64, as shown in the admin console)")
+		}
+		if c.WeCom.AgentID < 0 {
+			add("wecom.agent_id", "%d is negative", c.WeCom.AgentID)
+		}
+	}
+	if msg := checkURL(c.DingTalk.APIURL); msg != "" {
+		add("dingtalk.api_url", "%s", msg)
+	}
+	if c.DingTalk.Enabled {
+		if c.DingTalk.AppKey == "" {
+			add("dingtalk.app_key", "is required when dingtalk.enabled is true (set TOWERBOT_DINGTALK_APP_KEY)")
+		}
+		if c.DingTalk.AppSecret == "" {
+			add("dingtalk.app_secret", "is required when dingtalk.enabled is true (set TOWERBOT_DINGTALK_APP_SECRET)")
+		}
+	}
+	return ps
+}
+
+// checkHostPort returns what is wrong with a host:port address, or "".
+func checkHostPort(addr string, allowZero bool) string {
+	if addr == "" {
+		return "is empty (use host:port, like 127.0.0.1:8080)"
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Sprintf("%q is not host:port (like 127.0.0.1:8080)", addr)
+	}
+	n, err := strconv.Atoi(port)
+	lo := 1
+	if allowZero {
+		lo = 0
+	}
+	if err != nil || n < lo || n > 65535 {
+		return fmt.Sprintf("%q has no valid port number (use %d to 65535)", addr, lo)
+	}
+	return ""
+}
+
+// checkURL returns what is wrong with an API base URL, or "".
+func checkURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Sprintf("%q is not an http(s) URL", s)
+	}
+	return ""
+}
+
+// validAESKey reports whether k is a WeCom EncodingAESKey: 43 base64
+// characters that decode (with "=" appended) to a 32-byte AES key.
+func validAESKey(k string) bool {
+	if len(k) != 43 {
+		return false
+	}
+	b, err := base64.StdEncoding.DecodeString(k + "=")
+	return err == nil && len(b) == 32
+}
