@@ -1,0 +1,415 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/towerbot/towerbot/store"
+	"github.com/towerbot/towerbot/store/storetest"
+)
+
+// Phones of the fixture roster, named for readability.
+const (
+	phLeader     = "13800000001" // 陈建国, sub-district leader
+	phCommander  = "13800000002" // 王海峰, sub-district commander
+	phFTCmd      = "13800000003" // 楼志明, 方塘村 commander
+	phFTSec      = "13800000004" // 吴国华, 方塘村 secretary
+	phUnitCmd    = "13800000005" // 金晓燕, unit FT-01 commander and grid worker
+	phYing       = "13800000006" // 应天喜, landlord FT-01-A
+	phZhang      = "13800000007" // 张三, tenant FT-01-A
+	phLi         = "13800000008" // 李四, tenant FT-01-A
+	phLiu        = "13800000009" // 刘某, landlord FT-01-B
+	phWang       = "13800000010" // 王五, tenant FT-01-B
+	phAgent      = "13800000011" // 骆红梅, errand agent at 方塘村
+	phSHCmd      = "13800000012" // 何建平, 上河社区 commander
+	phShopHead   = "13800000013" // 季永强, shop head FT-01-S
+	phOtherAgent = "13800000014" // 朱丽萍, errand agent at 上河社区
+)
+
+// fixtureRoster is a small tree: sub-district JD; communities FT and SH;
+// units FT-01, FT-02 (under FT) and SH-01; landlord nodes FT-01-A, FT-01-B
+// and a shop street FT-01-S under FT-01.
+func fixtureRoster() store.Roster {
+	role := func(code, role string) store.RosterRole { return store.RosterRole{NodeCode: code, Role: role} }
+	return store.Roster{
+		Nodes: []store.RosterNode{
+			{Code: "FT-01-A", Name: "应天喜出租房", Tier: 4, ParentCode: "FT-01"},
+			{Code: "JD", Name: "北苑街道", Tier: 1},
+			{Code: "FT", Name: "方塘村", Tier: 2, ParentCode: "JD", Groups: []store.RosterGroup{
+				{Platform: "wecom", ChatID: "wrFT0001", Webhook: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=ft"},
+			}},
+			{Code: "SH", Name: "上河社区", Tier: 2, ParentCode: "JD"},
+			{Code: "FT-01", Name: "方塘村一区", Tier: 3, ParentCode: "FT"},
+			{Code: "FT-02", Name: "方塘村二区", Tier: 3, ParentCode: "FT"},
+			{Code: "SH-01", Name: "北站六区", Tier: 3, ParentCode: "SH"},
+			{Code: "FT-01-B", Name: "刘某出租房", Tier: 4, ParentCode: "FT-01"},
+			{Code: "FT-01-S", Name: "方塘商业街", Tier: 4, ParentCode: "FT-01"},
+		},
+		People: []store.RosterPerson{
+			{Name: "陈建国", Phone: phLeader, Roles: []store.RosterRole{role("JD", store.RoleLeader)}},
+			{Name: "王海峰", Phone: phCommander, Roles: []store.RosterRole{role("JD", store.RoleCommander)},
+				Identities: map[string]string{"wecom": "WangHaiFeng", "dingtalk": "0123"}},
+			{Name: "楼志明", Phone: phFTCmd, Roles: []store.RosterRole{role("FT", store.RoleCommander)}},
+			{Name: "吴国华", Phone: phFTSec, Roles: []store.RosterRole{role("FT", store.RoleSecretary)}},
+			{Name: "金晓燕", Phone: phUnitCmd, Roles: []store.RosterRole{role("FT-01", store.RoleCommander), role("FT-01", store.RoleGridWorker)}},
+			{Name: "应天喜", Phone: phYing, Roles: []store.RosterRole{role("FT-01-A", store.RoleLandlord)}},
+			{Name: "张三", Phone: phZhang, Roles: []store.RosterRole{role("FT-01-A", store.RoleTenant)}},
+			{Name: "李四", Phone: phLi, Roles: []store.RosterRole{role("FT-01-A", store.RoleTenant)}},
+			{Name: "刘某", Phone: phLiu, Roles: []store.RosterRole{role("FT-01-B", store.RoleLandlord)}},
+			{Name: "王五", Phone: phWang, Roles: []store.RosterRole{role("FT-01-B", store.RoleTenant)}},
+			{Name: "骆红梅", Phone: phAgent, Roles: []store.RosterRole{role("FT", store.RoleErrandAgent)}},
+			{Name: "何建平", Phone: phSHCmd, Roles: []store.RosterRole{role("SH", store.RoleCommander)}},
+			{Name: "季永强", Phone: phShopHead, Roles: []store.RosterRole{role("FT-01-S", store.RoleShopHead)}},
+			{Name: "朱丽萍", Phone: phOtherAgent, Roles: []store.RosterRole{role("SH", store.RoleErrandAgent)}},
+		},
+		Houses: []store.RosterHouse{
+			{Address: "方塘村12号", NodeCode: "FT-01-A", LandlordPhone: phYing, Rooms: []store.RosterRoom{
+				{Number: "101", TenantPhones: []string{phZhang}},
+				{Number: "102", TenantPhones: []string{phLi}},
+				{Number: "201"},
+			}},
+			{Address: "方塘村8号", NodeCode: "FT-01-B", LandlordPhone: phLiu, Rooms: []store.RosterRoom{
+				{Number: "301", TenantPhones: []string{phWang}},
+			}},
+		},
+	}
+}
+
+// applyFixture applies fixtureRoster and fails the test on error.
+func applyFixture(t *testing.T, db *store.DB) store.RosterStats {
+	t.Helper()
+	st, err := db.ApplyRoster(context.Background(), fixtureRoster())
+	if err != nil {
+		t.Fatalf("ApplyRoster: %v", err)
+	}
+	return st
+}
+
+// canonical returns what ExportRoster should give back for r: sorted, with
+// group names defaulted to the node name, as the store keeps them.
+func canonical(r store.Roster) store.Roster {
+	var c store.Roster
+	for _, n := range r.Nodes {
+		var gs []store.RosterGroup
+		for _, g := range n.Groups {
+			if g.Name == "" {
+				g.Name = n.Name
+			}
+			gs = append(gs, g)
+		}
+		n.Groups = gs
+		c.Nodes = append(c.Nodes, n)
+	}
+	for _, p := range r.People {
+		p.Roles = append([]store.RosterRole(nil), p.Roles...)
+		if len(p.Identities) == 0 {
+			p.Identities = nil
+		}
+		c.People = append(c.People, p)
+	}
+	for _, h := range r.Houses {
+		var rooms []store.RosterRoom
+		for _, rm := range h.Rooms {
+			rm.TenantPhones = append([]string(nil), rm.TenantPhones...)
+			if len(rm.TenantPhones) == 0 {
+				rm.TenantPhones = nil
+			}
+			rooms = append(rooms, rm)
+		}
+		h.Rooms = rooms
+		c.Houses = append(c.Houses, h)
+	}
+	store.SortRoster(&c)
+	return c
+}
+
+func export(t *testing.T, db *store.DB) store.Roster {
+	t.Helper()
+	r, err := db.ExportRoster(context.Background())
+	if err != nil {
+		t.Fatalf("ExportRoster: %v", err)
+	}
+	return r
+}
+
+func sameRoster(t *testing.T, got, want store.Roster) {
+	t.Helper()
+	if reflect.DeepEqual(got, want) {
+		return
+	}
+	if !reflect.DeepEqual(got.Nodes, want.Nodes) {
+		t.Errorf("nodes:\n got  %+v\n want %+v", got.Nodes, want.Nodes)
+	}
+	if !reflect.DeepEqual(got.People, want.People) {
+		t.Errorf("people:\n got  %+v\n want %+v", got.People, want.People)
+	}
+	if !reflect.DeepEqual(got.Houses, want.Houses) {
+		t.Errorf("houses:\n got  %+v\n want %+v", got.Houses, want.Houses)
+	}
+}
+
+func TestApplyRosterCreatesThenIsIdempotent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		st := applyFixture(t, db)
+		want := store.RosterStats{
+			Nodes:       store.RosterCount{Created: 9},
+			Groups:      store.RosterCount{Created: 10}, // a sandbox group per node + one WeCom group
+			People:      store.RosterCount{Created: 14},
+			Identities:  store.RosterCount{Created: 16}, // a sandbox identity each + 2 accounts
+			Memberships: store.RosterCount{Created: 15},
+			Houses:      store.RosterCount{Created: 2},
+			Rooms:       store.RosterCount{Created: 4},
+			Tenancies:   store.RosterCount{Created: 3},
+		}
+		if st != want {
+			t.Fatalf("first import stats\n got  %+v\n want %+v", st, want)
+		}
+		sameRoster(t, export(t, db), canonical(fixtureRoster()))
+
+		st = applyFixture(t, db)
+		if st.Changed() {
+			t.Fatalf("re-import changed something: %+v", st)
+		}
+		sameRoster(t, export(t, db), canonical(fixtureRoster()))
+
+		// Sandbox: one group per node (chat = code, name = node name), one
+		// identity per person (user id = person id).
+		groups, err := db.Groups(ctx, store.SandboxPlatform)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(groups) != 9 {
+			t.Fatalf("sandbox groups: %d, want 9", len(groups))
+		}
+		ft, err := db.GroupByChat(ctx, store.SandboxPlatform, "FT")
+		if err != nil {
+			t.Fatal(err)
+		}
+		node, err := db.NodeByCode(ctx, "FT")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ft.Name != "方塘村" || ft.NodeID == nil || *ft.NodeID != node.ID {
+			t.Fatalf("sandbox group FT = %+v, want name 方塘村 bound to node %d", ft, node.ID)
+		}
+		wecom, err := db.GroupByChat(ctx, "wecom", "wrFT0001")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wecom.Name != "方塘村" || wecom.Webhook == "" || *wecom.NodeID != node.ID {
+			t.Fatalf("wecom group = %+v", wecom)
+		}
+		p := personByPhone(t, db, phYing)
+		got, err := db.PersonByIdentity(ctx, store.SandboxPlatform, strconv.FormatInt(p.ID, 10))
+		if err != nil || got.ID != p.ID {
+			t.Fatalf("sandbox identity of 应天喜: %v, %v", got, err)
+		}
+	})
+}
+
+// personByPhone finds a person through the stored roster.
+func personByPhone(t *testing.T, db *store.DB, phone string) *store.Person {
+	t.Helper()
+	ctx := context.Background()
+	nodes, err := db.Nodes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		for _, role := range store.Roles {
+			ps, err := db.PeopleWithRole(ctx, n.ID, role)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range ps {
+				if p.Phone == phone {
+					return &p
+				}
+			}
+		}
+	}
+	t.Fatalf("no person with phone %s holds a role", phone)
+	return nil
+}
+
+func TestApplyRosterUpdates(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		applyFixture(t, db)
+		ying := personByPhone(t, db, phYing)
+
+		r := fixtureRoster()
+		r.People[5].Name = "应天喜(房东)"        // rename a person
+		r.Nodes[3].Name = "上河社区居委会"           // rename a node: its sandbox group follows
+		r.People[4].Roles = r.People[4].Roles[:1] // drop the grid-worker role
+		delete(r.People[1].Identities, "dingtalk")
+		r.People[1].Identities["wecom"] = "whf" // a changed account: one removed, one created
+		// 李四 moves to room 201; 王五 leaves 方塘村8号 and is listed nowhere.
+		r.Houses[0].Rooms[1].TenantPhones = nil
+		r.Houses[0].Rooms[2].TenantPhones = []string{phLi}
+		r.Houses[1].Rooms[0].TenantPhones = nil
+		st, err := db.ApplyRoster(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := store.RosterStats{
+			Nodes:       store.RosterCount{Updated: 1},
+			Groups:      store.RosterCount{Updated: 1},
+			People:      store.RosterCount{Updated: 1},
+			Identities:  store.RosterCount{Created: 1, Removed: 2},
+			Memberships: store.RosterCount{Removed: 1},
+			Tenancies:   store.RosterCount{Updated: 1, Removed: 1},
+		}
+		if st != want {
+			t.Fatalf("stats\n got  %+v\n want %+v", st, want)
+		}
+		sameRoster(t, export(t, db), canonical(r))
+		if p, _ := db.PersonByID(ctx, ying.ID); p == nil || p.Name != "应天喜(房东)" {
+			t.Fatalf("renamed person kept id %d? got %+v", ying.ID, p)
+		}
+		g, err := db.GroupByChat(ctx, store.SandboxPlatform, "SH")
+		if err != nil || g.Name != "上河社区居委会" {
+			t.Fatalf("sandbox group of renamed node: %+v, %v", g, err)
+		}
+		if _, err := db.PersonByIdentity(ctx, "dingtalk", "0123"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("dropped account still resolves: %v", err)
+		}
+	})
+}
+
+func TestApplyRosterMovesAccountAndAddsUnderStoredNodes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		applyFixture(t, db)
+		// A later, partial roster: a new landlord node under the stored unit
+		// FT-02, whose landlord is a stored person (王五, now a landlord),
+		// and whose WeCom account was 王海峰's.
+		r := store.Roster{
+			Nodes: []store.RosterNode{{Code: "FT-02-A", Name: "王五出租房", Tier: 4, ParentCode: "FT-02"}},
+			People: []store.RosterPerson{{Name: "王五", Phone: phWang,
+				Roles:      []store.RosterRole{{NodeCode: "FT-02-A", Role: store.RoleLandlord}},
+				Identities: map[string]string{"wecom": "WangHaiFeng"}}},
+			Houses: []store.RosterHouse{{Address: "方塘村20号", NodeCode: "FT-02-A", LandlordPhone: phWang,
+				Rooms: []store.RosterRoom{{Number: "1", TenantPhones: []string{phZhang}}}}},
+		}
+		st, err := db.ApplyRoster(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := store.RosterStats{
+			Nodes:       store.RosterCount{Created: 1},
+			Groups:      store.RosterCount{Created: 1},
+			Identities:  store.RosterCount{Updated: 1},
+			Memberships: store.RosterCount{Created: 1, Removed: 1},
+			Houses:      store.RosterCount{Created: 1},
+			Rooms:       store.RosterCount{Created: 1},
+			// 张三 moves from 方塘村12号 101 to 方塘村20号 1; 王五 (a roster
+			// person listed in no room) leaves 方塘村8号 301.
+			Tenancies: store.RosterCount{Updated: 1, Removed: 1},
+		}
+		if st != want {
+			t.Fatalf("stats\n got  %+v\n want %+v", st, want)
+		}
+		p, err := db.PersonByIdentity(ctx, "wecom", "WangHaiFeng")
+		if err != nil || p.Phone != phWang {
+			t.Fatalf("account WangHaiFeng belongs to %+v (%v), want 王五", p, err)
+		}
+	})
+}
+
+func TestApplyRosterRejectsBadReferencesAndChangesNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		applyFixture(t, db)
+		before := export(t, db)
+		beforeGroups, _ := db.Groups(ctx, "")
+
+		r := fixtureRoster()
+		r.People[0].Name = "改名不应生效" // a valid change that must not land either
+		r.Nodes = append(r.Nodes,
+			store.RosterNode{Code: "X-1", Name: "孤儿单元", Tier: 3, ParentCode: "NOPE"},
+			store.RosterNode{Code: "X-2", Name: "跳级", Tier: 4, ParentCode: "FT"},
+		)
+		r.People = append(r.People, store.RosterPerson{Name: "赵六", Phone: "13800000099",
+			Roles: []store.RosterRole{{NodeCode: "GHOST", Role: store.RoleMember}, {NodeCode: "FT-01", Role: store.RoleLandlord}}})
+		r.Houses = append(r.Houses, store.RosterHouse{Address: "方塘村99号", NodeCode: "FT-01-A", LandlordPhone: "13900000000",
+			Rooms: []store.RosterRoom{{Number: "1", TenantPhones: []string{"13900000001"}}}})
+		_, err := db.ApplyRoster(ctx, r)
+		var re *store.RosterError
+		if !errors.As(err, &re) {
+			t.Fatalf("err = %v, want *store.RosterError", err)
+		}
+		for _, want := range []string{
+			`node "X-1": parent "NOPE" does not exist`,
+			`node "X-2": tier 4 under parent "FT" of tier 2`,
+			`role member at node "GHOST", which does not exist`,
+			`role landlord at node "FT-01" of tier 3`,
+			`landlord 13900000000 is neither in the roster nor stored`,
+			`tenant 13900000001 is neither in the roster nor stored`,
+		} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error lacks %q:\n%v", want, err)
+			}
+		}
+		if len(re.Problems) != 6 {
+			t.Errorf("%d problems, want 6:\n%v", len(re.Problems), err)
+		}
+		sameRoster(t, export(t, db), before)
+		afterGroups, _ := db.Groups(ctx, "")
+		if len(afterGroups) != len(beforeGroups) {
+			t.Fatalf("groups: %d before, %d after a rejected import", len(beforeGroups), len(afterGroups))
+		}
+	})
+}
+
+func TestApplyRosterRejectsBadShape(t *testing.T) {
+	db := storetest.SQLite(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		edit func(r *store.Roster)
+		want string
+	}{
+		{"duplicate code, other case", func(r *store.Roster) {
+			r.Nodes = append(r.Nodes, store.RosterNode{Code: "ft-02", Name: "x", Tier: 3, ParentCode: "FT"})
+		}, `node "ft-02" appears twice`},
+		{"tier out of range", func(r *store.Roster) { r.Nodes[1].Tier = 0 }, `tier 0 is not between 1 and 4`},
+		{"tier-1 with parent", func(r *store.Roster) { r.Nodes[1].ParentCode = "SH" }, `a tier-1 node has no parent`},
+		{"duplicate phone", func(r *store.Roster) { r.People = append(r.People, r.People[0]) }, `appears twice`},
+		{"unknown role", func(r *store.Roster) { r.People[0].Roles[0].Role = "boss" }, `unknown role "boss"`},
+		{"sandbox account", func(r *store.Roster) { r.People[0].Identities = map[string]string{"sandbox": "1"} }, `reserved for the local sandbox`},
+		{"shared account", func(r *store.Roster) { r.People[0].Identities = map[string]string{"wecom": "wanghaifeng"} }, `is also the account of`},
+		{"tenant twice", func(r *store.Roster) { r.Houses[1].Rooms[0].TenantPhones = append(r.Houses[1].Rooms[0].TenantPhones, phZhang) }, `tenant 13800000007 is listed in`},
+		{"shared chat", func(r *store.Roster) { r.Nodes[3].Groups = r.Nodes[2].Groups }, `is also bound to node`},
+		{"code with space", func(r *store.Roster) { r.Nodes[0].Code = "FT 01 A" }, `contains spaces`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := fixtureRoster()
+			tc.edit(&r)
+			_, err := db.ApplyRoster(ctx, r)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+			if nodes, _ := db.Nodes(ctx); len(nodes) != 0 {
+				t.Fatalf("a rejected roster stored %d nodes", len(nodes))
+			}
+		})
+	}
+}
+
+func TestApplyRosterRejectsTierChangeThatStrandsStoredChildren(t *testing.T) {
+	db := storetest.SQLite(t)
+	ctx := context.Background()
+	applyFixture(t, db)
+	// FT-01 becomes a tier-2 node directly under JD, but its stored
+	// children (tier 4) are not in this roster.
+	_, err := db.ApplyRoster(ctx, store.Roster{Nodes: []store.RosterNode{{Code: "FT-01", Name: "方塘村一区", Tier: 2, ParentCode: "JD"}}})
+	if err == nil || !strings.Contains(err.Error(), `its stored child "FT-01-A" has tier 4`) {
+		t.Fatalf("err = %v", err)
+	}
+}
