@@ -244,8 +244,8 @@ func TestApplyRosterUpdates(t *testing.T) {
 		ying := personByPhone(t, db, phYing)
 
 		r := fixtureRoster()
-		r.People[5].Name = "应天喜(房东)"        // rename a person
-		r.Nodes[3].Name = "上河社区居委会"           // rename a node: its sandbox group follows
+		r.People[5].Name = "应天喜(房东)"              // rename a person
+		r.Nodes[3].Name = "上河社区居委会"               // rename a node: its sandbox group follows
 		r.People[4].Roles = r.People[4].Roles[:1] // drop the grid-worker role
 		delete(r.People[1].Identities, "dingtalk")
 		r.People[1].Identities["wecom"] = "whf" // a changed account: one removed, one created
@@ -384,7 +384,9 @@ func TestApplyRosterRejectsBadShape(t *testing.T) {
 		{"unknown role", func(r *store.Roster) { r.People[0].Roles[0].Role = "boss" }, `unknown role "boss"`},
 		{"sandbox account", func(r *store.Roster) { r.People[0].Identities = map[string]string{"sandbox": "1"} }, `reserved for the local sandbox`},
 		{"shared account", func(r *store.Roster) { r.People[0].Identities = map[string]string{"wecom": "wanghaifeng"} }, `is also the account of`},
-		{"tenant twice", func(r *store.Roster) { r.Houses[1].Rooms[0].TenantPhones = append(r.Houses[1].Rooms[0].TenantPhones, phZhang) }, `tenant 13800000007 is listed in`},
+		{"tenant twice", func(r *store.Roster) {
+			r.Houses[1].Rooms[0].TenantPhones = append(r.Houses[1].Rooms[0].TenantPhones, phZhang)
+		}, `tenant 13800000007 is listed in`},
 		{"shared chat", func(r *store.Roster) { r.Nodes[3].Groups = r.Nodes[2].Groups }, `is also bound to node`},
 		{"code with space", func(r *store.Roster) { r.Nodes[0].Code = "FT 01 A" }, `contains spaces`},
 	} {
