@@ -1,0 +1,196 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// ErrandStateError is returned when an errand cannot take a step because of
+// its status: claimed by someone else already, done, or cancelled. It wraps
+// ErrConflict and carries the errand as it now stands, so the caller can say
+// who has it.
+type ErrandStateError struct {
+	Errand Errand
+	Action string // the step that was refused: ErrandActionClaim, …
+}
+
+func (e *ErrandStateError) Error() string {
+	return fmt.Sprintf("errand %d is %s, cannot %s: %v", e.Errand.ID, e.Errand.Status, e.Action, ErrConflict)
+}
+
+// Unwrap makes errors.Is(err, ErrConflict) hold.
+func (e *ErrandStateError) Unwrap() error { return ErrConflict }
+
+// Errand categories as stored (the parser's values).
+var errandCategories = map[string]bool{"medicine": true, "grocery": true, "filing": true, "other": true}
+
+// CreateErrand stores a new open errand and its "request" event in one
+// transaction; the errand's ID is its number (#N). Replaying the message
+// returns the errand it made.
+func (db *DB) CreateErrand(ctx context.Context, e Errand) (*Errand, error) {
+	if e.NodeID == 0 || e.GroupID == 0 || e.RequesterID == 0 || e.MessageID == 0 {
+		return nil, errors.New("store: create errand: node, group, requester and message are required")
+	}
+	if !errandCategories[e.Category] {
+		return nil, fmt.Errorf("store: create errand: unknown category %q", e.Category)
+	}
+	for _, f := range []struct {
+		field, val string
+		max        int
+		required   bool
+	}{{"detail", e.Detail, 1024, true}, {"beneficiary", e.Beneficiary, 64, false}, {"address", e.Address, 255, false}} {
+		if err := validText(f.field, f.val, f.max, f.required); err != nil {
+			return nil, fmt.Errorf("store: create errand: %w", err)
+		}
+	}
+	var out Errand
+	err := retryOnDuplicate(func() error {
+		return db.tx(ctx, func(tx *gorm.DB) error {
+			err := tx.Where("message_id = ?", e.MessageID).First(&out).Error
+			if !errors.Is(err, gorm.ErrRecordNotFound) {
+				return err // nil: a replay
+			}
+			out = e
+			out.ID, out.Status, out.ClaimerID = 0, ErrandOpen, nil
+			if err := tx.Create(&out).Error; err != nil {
+				return err
+			}
+			return tx.Create(&ErrandEvent{ErrandID: out.ID, Action: ErrandActionRequest,
+				PersonID: e.RequesterID, MessageID: e.MessageID}).Error
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: create errand: %w", err)
+	}
+	return &out, nil
+}
+
+// ErrandByID returns errand #id.
+func (db *DB) ErrandByID(ctx context.Context, id int64) (*Errand, error) {
+	var e Errand
+	if err := db.gdb.WithContext(ctx).First(&e, id).Error; err != nil {
+		return nil, notFound(err, "errand "+strconv.FormatInt(id, 10))
+	}
+	return &e, nil
+}
+
+// ErrandEvents returns the steps of errand #id, oldest first: its record (留痕).
+func (db *DB) ErrandEvents(ctx context.Context, id int64) ([]ErrandEvent, error) {
+	var out []ErrandEvent
+	err := db.gdb.WithContext(ctx).Where("errand_id = ?", id).Order("id").Find(&out).Error
+	return out, err
+}
+
+// ClaimErrand gives open errand #id to personID with one conditional update,
+// so of any number of simultaneous claims exactly one wins. The others get a
+// *ErrandStateError (wrapping ErrConflict) holding the errand and its
+// claimer; an unknown id gives ErrNotFound. Replaying the winning message
+// returns the errand again.
+func (db *DB) ClaimErrand(ctx context.Context, id, personID, messageID int64) (*Errand, error) {
+	return db.stepErrand(ctx, id, personID, messageID, ErrandActionClaim)
+}
+
+// CompleteErrand marks claimed errand #id done (claimed → done).
+func (db *DB) CompleteErrand(ctx context.Context, id, personID, messageID int64) (*Errand, error) {
+	return db.stepErrand(ctx, id, personID, messageID, ErrandActionDone)
+}
+
+// CancelErrand cancels errand #id while it is open or claimed.
+func (db *DB) CancelErrand(ctx context.Context, id, personID, messageID int64) (*Errand, error) {
+	return db.stepErrand(ctx, id, personID, messageID, ErrandActionCancel)
+}
+
+// stepErrand moves an errand one step with an UPDATE conditional on its
+// current status, and records the step as an event of the same message.
+func (db *DB) stepErrand(ctx context.Context, id, personID, messageID int64, action string) (*Errand, error) {
+	if id <= 0 || personID == 0 || messageID == 0 {
+		return nil, fmt.Errorf("store: %s errand: id, person and message are required", action)
+	}
+	var from []string
+	set := map[string]any{}
+	switch action {
+	case ErrandActionClaim:
+		from = []string{ErrandOpen}
+		set["status"], set["claimer_id"] = ErrandClaimed, personID
+	case ErrandActionDone:
+		from = []string{ErrandClaimed}
+		set["status"] = ErrandDone
+	case ErrandActionCancel:
+		from = []string{ErrandOpen, ErrandClaimed}
+		set["status"] = ErrandCancelled
+	default:
+		return nil, fmt.Errorf("store: unknown errand step %q", action)
+	}
+	var out Errand
+	err := retryOnDuplicate(func() error {
+		return db.tx(ctx, func(tx *gorm.DB) error {
+			var prior ErrandEvent
+			err := tx.Where("message_id = ?", messageID).First(&prior).Error
+			if err == nil { // this message already took its step
+				if prior.ErrandID != id || prior.Action != action {
+					return fmt.Errorf("message %d already recorded step %s of errand %d", messageID, prior.Action, prior.ErrandID)
+				}
+				return notFound(tx.First(&out, id).Error, "errand "+strconv.FormatInt(id, 10))
+			}
+			if !errors.Is(err, gorm.ErrRecordNotFound) {
+				return err
+			}
+			set["updated_at"] = tx.NowFunc()
+			res := tx.Model(&Errand{}).Where("id = ? AND status IN ?", id, from).Updates(set)
+			if res.Error != nil {
+				return res.Error
+			}
+			// A locking read: under MySQL's repeatable read a plain read
+			// would show the snapshot from before a rival's winning claim.
+			if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&out, id).Error; err != nil {
+				return notFound(err, "errand "+strconv.FormatInt(id, 10))
+			}
+			if res.RowsAffected == 0 {
+				return &ErrandStateError{Errand: out, Action: action}
+			}
+			return tx.Create(&ErrandEvent{ErrandID: id, Action: action, PersonID: personID, MessageID: messageID}).Error
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: %s errand %d: %w", action, id, err)
+	}
+	return &out, nil
+}
+
+// ErrandQuery selects active errands (open or claimed) for the 待办 list.
+// The conditions are alternatives: an errand matches when it is open at one
+// of OpenAt, claimed by ClaimerID, or requested by RequesterID (and still
+// active).
+type ErrandQuery struct {
+	OpenAt      []int64 // node ids: open errands there wait for an agent
+	ClaimerID   int64   // claimed errands this person is running
+	RequesterID int64   // active errands this person asked for
+	Limit       int     // at most this many (default 50)
+}
+
+// ActiveErrands returns the errands q selects, oldest first.
+func (db *DB) ActiveErrands(ctx context.Context, q ErrandQuery) ([]Errand, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	g := db.gdb.WithContext(ctx)
+	cond := g.Where("1 = 0")
+	if len(q.OpenAt) > 0 {
+		cond = cond.Or("status = ? AND node_id IN ?", ErrandOpen, q.OpenAt)
+	}
+	if q.ClaimerID != 0 {
+		cond = cond.Or("status = ? AND claimer_id = ?", ErrandClaimed, q.ClaimerID)
+	}
+	if q.RequesterID != 0 {
+		cond = cond.Or("status IN ? AND requester_id = ?", []string{ErrandOpen, ErrandClaimed}, q.RequesterID)
+	}
+	var out []Errand
+	err := g.Where(cond).Order("id").Limit(limit).Find(&out).Error
+	return out, err
+}

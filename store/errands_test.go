@@ -1,0 +1,189 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/towerbot/towerbot/store"
+	"github.com/towerbot/towerbot/store/storetest"
+)
+
+func newErrand(t *testing.T, db *store.DB, msg int64) *store.Errand {
+	t.Helper()
+	e, err := db.CreateErrand(context.Background(), store.Errand{NodeID: 3, GroupID: 4, Category: "medicine",
+		Beneficiary: "沈奶奶", Detail: "配药 沈奶奶 降压药", Address: "方塘村5号", RequesterID: 20, MessageID: msg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestErrandLifecycle(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newErrand(t, db, 1)
+		if e.ID == 0 || e.Status != store.ErrandOpen || e.ClaimerID != nil {
+			t.Fatalf("new errand %+v", e)
+		}
+		if again := newErrand(t, db, 1); again.ID != e.ID {
+			t.Fatalf("replayed request made errand %d, want %d", again.ID, e.ID)
+		}
+		got, err := db.ClaimErrand(ctx, e.ID, 30, 2)
+		if err != nil || got.Status != store.ErrandClaimed || got.ClaimerID == nil || *got.ClaimerID != 30 {
+			t.Fatalf("claim: %+v, %v", got, err)
+		}
+		if _, err := db.ClaimErrand(ctx, e.ID, 30, 2); err != nil {
+			t.Fatalf("replayed claim: %v", err)
+		}
+		_, err = db.ClaimErrand(ctx, e.ID, 31, 3)
+		var se *store.ErrandStateError
+		if !errors.As(err, &se) || !errors.Is(err, store.ErrConflict) || *se.Errand.ClaimerID != 30 {
+			t.Fatalf("second claim: %v; want a conflict naming claimer 30", err)
+		}
+		if _, err := db.CompleteErrand(ctx, e.ID, 30, 4); err != nil {
+			t.Fatalf("done: %v", err)
+		}
+		if _, err := db.CompleteErrand(ctx, e.ID, 30, 5); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("done twice: %v, want conflict", err)
+		}
+		if _, err := db.CancelErrand(ctx, e.ID, 30, 6); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("cancel after done: %v, want conflict", err)
+		}
+		evs, err := db.ErrandEvents(ctx, e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var actions []string
+		for _, ev := range evs {
+			actions = append(actions, ev.Action)
+		}
+		if len(actions) != 3 || actions[0] != "request" || actions[1] != "claim" || actions[2] != "done" {
+			t.Fatalf("events %v, want request claim done", actions)
+		}
+
+		open := newErrand(t, db, 10)
+		if _, err := db.CompleteErrand(ctx, open.ID, 30, 11); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("done while open: %v, want conflict", err)
+		}
+		if c, err := db.CancelErrand(ctx, open.ID, 20, 12); err != nil || c.Status != store.ErrandCancelled {
+			t.Fatalf("cancel open: %+v, %v", c, err)
+		}
+		if _, err := db.ClaimErrand(ctx, open.ID, 30, 13); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("claim cancelled: %v, want conflict", err)
+		}
+		if _, err := db.ClaimErrand(ctx, 9999, 30, 14); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("claim unknown: %v, want not found", err)
+		}
+		// A message takes one step only.
+		third := newErrand(t, db, 20)
+		if _, err := db.ClaimErrand(ctx, third.ID, 30, 12); err == nil {
+			t.Fatal("a message that cancelled one errand claimed another")
+		}
+		if e, _ := db.ErrandByID(ctx, third.ID); e.Status != store.ErrandOpen {
+			t.Fatalf("errand changed by a refused step: %+v", e)
+		}
+	})
+}
+
+func TestClaimErrandRaceHasOneWinner(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newErrand(t, db, 1)
+		const agents = 8
+		var wg sync.WaitGroup
+		results := make([]error, agents)
+		for i := 0; i < agents; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				_, results[i] = db.ClaimErrand(ctx, e.ID, int64(100+i), int64(1000+i))
+			}(i)
+		}
+		wg.Wait()
+		winners := 0
+		var winner int64
+		for i, err := range results {
+			switch {
+			case err == nil:
+				winners++
+				winner = int64(100 + i)
+			case errors.Is(err, store.ErrConflict):
+				var se *store.ErrandStateError
+				if !errors.As(err, &se) || se.Errand.ClaimerID == nil {
+					t.Errorf("loser %d: %v carries no claimer", i, err)
+				}
+			default:
+				t.Errorf("claim %d: %v", i, err)
+			}
+		}
+		if winners != 1 {
+			t.Fatalf("%d winners, want exactly 1", winners)
+		}
+		got, _ := db.ErrandByID(ctx, e.ID)
+		if got.ClaimerID == nil || *got.ClaimerID != winner {
+			t.Fatalf("stored claimer %v, want %d", got.ClaimerID, winner)
+		}
+		evs, _ := db.ErrandEvents(ctx, e.ID)
+		if len(evs) != 2 {
+			t.Fatalf("%d events, want request + one claim", len(evs))
+		}
+	})
+}
+
+func TestActiveErrands(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a := newErrand(t, db, 1) // open at node 3
+		b := newErrand(t, db, 2)
+		if _, err := db.ClaimErrand(ctx, b.ID, 30, 3); err != nil {
+			t.Fatal(err)
+		}
+		c := newErrand(t, db, 4)
+		if _, err := db.CancelErrand(ctx, c.ID, 20, 5); err != nil {
+			t.Fatal(err)
+		}
+		ids := func(q store.ErrandQuery) []int64 {
+			es, err := db.ActiveErrands(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []int64
+			for _, e := range es {
+				out = append(out, e.ID)
+			}
+			return out
+		}
+		if got := ids(store.ErrandQuery{OpenAt: []int64{3}}); len(got) != 1 || got[0] != a.ID {
+			t.Errorf("open at node 3: %v, want [%d]", got, a.ID)
+		}
+		if got := ids(store.ErrandQuery{ClaimerID: 30}); len(got) != 1 || got[0] != b.ID {
+			t.Errorf("claimed by 30: %v, want [%d]", got, b.ID)
+		}
+		if got := ids(store.ErrandQuery{RequesterID: 20}); len(got) != 2 {
+			t.Errorf("requested by 20: %v, want 2 active", got)
+		}
+		if got := ids(store.ErrandQuery{}); len(got) != 0 {
+			t.Errorf("empty query: %v, want none", got)
+		}
+	})
+}
+
+func TestCreateErrandRejectsBadInput(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		for name, e := range map[string]store.Errand{
+			"no detail":    {NodeID: 1, GroupID: 1, Category: "other", RequesterID: 1, MessageID: 1},
+			"bad category": {NodeID: 1, GroupID: 1, Category: "x", Detail: "d", RequesterID: 1, MessageID: 1},
+			"no message":   {NodeID: 1, GroupID: 1, Category: "other", Detail: "d", RequesterID: 1},
+		} {
+			if _, err := db.CreateErrand(ctx, e); err == nil {
+				t.Errorf("%s: no error", name)
+			}
+		}
+		if es, _ := db.ActiveErrands(ctx, store.ErrandQuery{OpenAt: []int64{1}}); len(es) != 0 {
+			t.Fatalf("stored %+v", es)
+		}
+	})
+}

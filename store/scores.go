@@ -1,0 +1,275 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	mysqldrv "github.com/go-sql-driver/mysql"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// ScoreStateError is returned when a score event cannot be verified because
+// it is no longer pending. It wraps ErrConflict and carries the event as it
+// now stands, so the caller can say who verified it and how.
+type ScoreStateError struct {
+	Event ScoreEvent
+}
+
+func (e *ScoreStateError) Error() string {
+	return fmt.Sprintf("score event %d is %s: %v", e.Event.ID, e.Event.Status, ErrConflict)
+}
+
+// Unwrap makes errors.Is(err, ErrConflict) hold.
+func (e *ScoreStateError) Unwrap() error { return ErrConflict }
+
+// validScoreEvent checks an event before it is created.
+func validScoreEvent(ev *ScoreEvent) error {
+	if ev.LandlordID == 0 || ev.NodeID == 0 || ev.MessageID == 0 {
+		return errors.New("landlord, node and message are required")
+	}
+	if ev.Delta == 0 || ev.Delta > 12 || ev.Delta < -12 {
+		return fmt.Errorf("delta %d is not within ±1..12", ev.Delta)
+	}
+	if err := validText("reason", ev.Reason, 255, true); err != nil {
+		return err
+	}
+	if err := validText("origin", ev.Origin, 32, true); err != nil {
+		return err
+	}
+	switch ev.Status {
+	case ScorePending:
+	case ScoreApproved:
+		if ev.VerifierID == nil {
+			return errors.New("an event approved at creation needs its verifier")
+		}
+	default:
+		return fmt.Errorf("a new event is pending or approved, not %q", ev.Status)
+	}
+	return nil
+}
+
+// CreateScoreEvent stores a score event: pending, or approved at once when
+// its author is the verifying secretary (Status approved with VerifierID
+// set; the verification then points to the same message). A message makes
+// at most one event per Origin: replaying it returns the event it made.
+func (db *DB) CreateScoreEvent(ctx context.Context, ev ScoreEvent) (*ScoreEvent, error) {
+	if ev.Origin == "" {
+		ev.Origin = ScoreOriginManual
+	}
+	if err := validScoreEvent(&ev); err != nil {
+		return nil, fmt.Errorf("store: score event: %w", err)
+	}
+	var out *ScoreEvent
+	err := retryOnDuplicate(func() error {
+		return db.tx(ctx, func(tx *gorm.DB) error {
+			var err error
+			out, err = scoreEventOf(tx, ev.MessageID, ev.Origin)
+			if errors.Is(err, ErrNotFound) {
+				out, err = createScoreEvent(tx, ev)
+			}
+			return err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: score event: %w", err)
+	}
+	return out, nil
+}
+
+// createScoreEvent inserts a checked event in tx.
+func createScoreEvent(tx *gorm.DB, ev ScoreEvent) (*ScoreEvent, error) {
+	ev.ID = 0
+	if ev.Status == ScoreApproved {
+		at := tx.NowFunc()
+		msg := ev.MessageID
+		ev.VerifiedAt, ev.VerifyMessageID = &at, &msg
+	}
+	if err := tx.Create(&ev).Error; err != nil {
+		return nil, err
+	}
+	return &ev, nil
+}
+
+// scoreEventOf returns the event message messageID raised with origin.
+func scoreEventOf(tx *gorm.DB, messageID int64, origin string) (*ScoreEvent, error) {
+	var ev ScoreEvent
+	if err := tx.Where("message_id = ? AND origin = ?", messageID, origin).First(&ev).Error; err != nil {
+		return nil, notFound(err, fmt.Sprintf("score event of message %d", messageID))
+	}
+	return &ev, nil
+}
+
+// retryOnDuplicate runs fn again (a few times) when it failed on a unique
+// key or a MySQL deadlock: two deliveries of one message, or two messages
+// naming the same person, raced, and the next run finds the row the rival
+// made. (InnoDB can deadlock rival inserts into one unique index and asks
+// for the transaction to be restarted.)
+func retryOnDuplicate(fn func() error) error {
+	err := fn()
+	for i := 1; i < 5 && (isDuplicate(err) || isDeadlock(err)); i++ {
+		time.Sleep(time.Duration(i) * 3 * time.Millisecond)
+		err = fn()
+	}
+	return err
+}
+
+// isDeadlock reports whether err is InnoDB's deadlock or lock-wait timeout,
+// after which the transaction was rolled back and may be run again.
+func isDeadlock(err error) bool {
+	var me *mysqldrv.MySQLError
+	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
+}
+
+// ScoreEventByID returns score event #id.
+func (db *DB) ScoreEventByID(ctx context.Context, id int64) (*ScoreEvent, error) {
+	var ev ScoreEvent
+	if err := db.gdb.WithContext(ctx).First(&ev, id).Error; err != nil {
+		return nil, notFound(err, "score event "+strconv.FormatInt(id, 10))
+	}
+	return &ev, nil
+}
+
+// ScoreVerdict is a secretary's check (核查) of a pending event.
+type ScoreVerdict struct {
+	EventID    int64
+	Approve    bool
+	VerifierID int64
+	MessageID  int64
+	Reason     string
+}
+
+// VerifyScoreEvent approves or rejects a pending event with one conditional
+// update. An event no longer pending yields a *ScoreStateError (wrapping
+// ErrConflict) — unless this very message verified it, in which case the
+// event is returned as that message left it (a replay).
+func (db *DB) VerifyScoreEvent(ctx context.Context, v ScoreVerdict) (*ScoreEvent, error) {
+	if v.EventID == 0 || v.VerifierID == 0 || v.MessageID == 0 {
+		return nil, errors.New("store: verify score event: event, verifier and message are required")
+	}
+	if err := validText("reason", v.Reason, 255, false); err != nil {
+		return nil, fmt.Errorf("store: verify score event: %w", err)
+	}
+	status := ScoreRejected
+	if v.Approve {
+		status = ScoreApproved
+	}
+	var ev ScoreEvent
+	err := db.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&ScoreEvent{}).Where("id = ? AND status = ?", v.EventID, ScorePending).
+			Updates(map[string]any{"status": status, "verifier_id": v.VerifierID,
+				"verify_message_id": v.MessageID, "verify_reason": v.Reason, "verified_at": tx.NowFunc()})
+		if res.Error != nil {
+			return res.Error
+		}
+		// A locking read shows the latest verdict, not this transaction's snapshot.
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&ev, v.EventID).Error; err != nil {
+			return notFound(err, "score event "+strconv.FormatInt(v.EventID, 10))
+		}
+		if res.RowsAffected == 0 && (ev.VerifyMessageID == nil || *ev.VerifyMessageID != v.MessageID) {
+			return &ScoreStateError{Event: ev}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: verify score event: %w", err)
+	}
+	return &ev, nil
+}
+
+// PendingScoreEvents returns the events awaiting 核查 for landlords at
+// nodeIDs, oldest first.
+func (db *DB) PendingScoreEvents(ctx context.Context, nodeIDs ...int64) ([]ScoreEvent, error) {
+	if len(nodeIDs) == 0 {
+		return nil, nil
+	}
+	var out []ScoreEvent
+	err := db.gdb.WithContext(ctx).Where("status = ? AND node_id IN ?", ScorePending, nodeIDs).
+		Order("id").Find(&out).Error
+	return out, err
+}
+
+// LandlordScore is a landlord's score in the current cycle: the base plus
+// the approved deltas since the cycle began. It is derived on every read,
+// never stored.
+func (db *DB) LandlordScore(ctx context.Context, landlordID int64, base int, since time.Time) (int, error) {
+	var sum *int64
+	err := db.gdb.WithContext(ctx).Model(&ScoreEvent{}).Select("SUM(delta)").
+		Where("landlord_id = ? AND status = ? AND created_at >= ?", landlordID, ScoreApproved, since.UTC()).
+		Scan(&sum).Error
+	if err != nil {
+		return 0, fmt.Errorf("store: landlord score: %w", err)
+	}
+	if sum == nil {
+		return base, nil
+	}
+	return base + int(*sum), nil
+}
+
+// LandlordStanding is one line of a ranking.
+type LandlordStanding struct {
+	PersonID int64
+	Name     string
+	NodeID   int64 // the (first) node where the person is a landlord
+	Score    int
+}
+
+// LandlordRanking returns every landlord at nodeID or below with their
+// current score, best first (ties by name, then id): the 红黑榜 takes the
+// first three and the last three.
+func (db *DB) LandlordRanking(ctx context.Context, nodeID int64, base int, since time.Time) ([]LandlordStanding, error) {
+	nodes, err := db.Descendants(ctx, nodeID)
+	if err != nil {
+		return nil, fmt.Errorf("store: ranking: %w", err)
+	}
+	ids := []int64{nodeID}
+	for _, n := range nodes {
+		ids = append(ids, n.ID)
+	}
+	var rows []LandlordStanding
+	err = db.gdb.WithContext(ctx).Model(&Membership{}).
+		Select("people.id AS person_id, people.name AS name, MIN(memberships.node_id) AS node_id").
+		Joins("JOIN people ON people.id = memberships.person_id").
+		Where("memberships.role = ? AND memberships.node_id IN ?", RoleLandlord, ids).
+		Group("people.id, people.name").Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: ranking: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	var sums []struct {
+		LandlordID int64
+		Total      int64
+	}
+	landlords := db.gdb.Model(&Membership{}).Select("person_id").
+		Where("role = ? AND node_id IN ?", RoleLandlord, ids)
+	err = db.gdb.WithContext(ctx).Model(&ScoreEvent{}).Select("landlord_id, SUM(delta) AS total").
+		Where("status = ? AND created_at >= ? AND landlord_id IN (?)", ScoreApproved, since.UTC(), landlords).
+		Group("landlord_id").Scan(&sums).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: ranking: %w", err)
+	}
+	byID := make(map[int64]int64, len(sums))
+	for _, s := range sums {
+		byID[s.LandlordID] = s.Total
+	}
+	for i := range rows {
+		rows[i].Score = base + int(byID[rows[i].PersonID])
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if a.Score != b.Score {
+			return a.Score > b.Score
+		}
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		return a.PersonID < b.PersonID
+	})
+	return rows, nil
+}

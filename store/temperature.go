@@ -1,0 +1,162 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+)
+
+// TemperatureEntry is one person's reading in a TemperatureLog.
+type TemperatureEntry struct {
+	Name    string
+	Celsius float64
+}
+
+// TemperatureLog is one message's temperature report: several people at one
+// node on one day, reported by one person.
+type TemperatureLog struct {
+	NodeID     int64
+	Day        string // YYYY-MM-DD, Asia/Shanghai
+	ReporterID int64
+	MessageID  int64
+	Entries    []TemperatureEntry
+}
+
+// Plausible body temperatures. The parser accepts 35.0–42.0; the store
+// refuses only what cannot be a reading at all.
+const (
+	minCelsius = 30.0
+	maxCelsius = 45.0
+)
+
+// validDay checks a YYYY-MM-DD civil date.
+func validDay(day string) error {
+	if _, err := time.Parse("2006-01-02", day); err != nil {
+		return fmt.Errorf("day %q is not YYYY-MM-DD", day)
+	}
+	return nil
+}
+
+// validText checks a required (or optional) bounded text field.
+func validText(field, s string, max int, required bool) error {
+	if required && strings.TrimSpace(s) == "" {
+		return fmt.Errorf("%s is empty", field)
+	}
+	if n := utf8.RuneCountInString(s); n > max {
+		return fmt.Errorf("%s is %d characters long (at most %d)", field, n, max)
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s is not valid UTF-8", field)
+	}
+	return nil
+}
+
+// RecordTemperatures stores the readings of one message, one row per
+// (node, name, day). A reading for a person already recorded that day
+// replaces the earlier value and points to this message, unless the row
+// already comes from a later message (a replay of an old message never
+// overwrites a newer reading). A name given twice keeps its last value. It
+// returns how many distinct people the message recorded.
+//
+// Replaying the same message writes the same values again: the result is
+// unchanged.
+func (db *DB) RecordTemperatures(ctx context.Context, log TemperatureLog) (int, error) {
+	if log.NodeID == 0 || log.ReporterID == 0 || log.MessageID == 0 {
+		return 0, fmt.Errorf("store: record temperatures: node, reporter and message are required")
+	}
+	if err := validDay(log.Day); err != nil {
+		return 0, fmt.Errorf("store: record temperatures: %w", err)
+	}
+	if len(log.Entries) == 0 {
+		return 0, fmt.Errorf("store: record temperatures: no entries")
+	}
+	// Last value per name wins, in first-seen order.
+	var names []string
+	last := map[string]float64{}
+	for _, e := range log.Entries {
+		name := strings.TrimSpace(e.Name)
+		if err := validText("name", name, 64, true); err != nil {
+			return 0, fmt.Errorf("store: record temperatures: %w", err)
+		}
+		if e.Celsius < minCelsius || e.Celsius > maxCelsius {
+			return 0, fmt.Errorf("store: record temperatures: %s: %.1f°C is not a body temperature", name, e.Celsius)
+		}
+		if _, seen := last[name]; !seen {
+			names = append(names, name)
+		}
+		last[name] = e.Celsius
+	}
+	// A fixed order of row locks keeps two copies of one list, written at
+	// once, from deadlocking on MySQL.
+	sort.Strings(names)
+	err := retryOnDuplicate(func() error {
+		return db.tx(ctx, func(tx *gorm.DB) error {
+			for _, name := range names {
+				if err := upsertTemperature(tx, db.Now(), log, name, last[name]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: record temperatures: %w", err)
+	}
+	return len(names), nil
+}
+
+// upsertTemperature inserts a reading, or replaces the day's reading when it
+// comes from this or an earlier message. A rival insert of the same person
+// fails on the unique key, and the caller's retry then updates. (The insert
+// cannot use ON CONFLICT's affected-row count: MariaDB's RETURNING makes
+// gorm report a row either way.)
+func upsertTemperature(tx *gorm.DB, now time.Time, log TemperatureLog, name string, celsius float64) error {
+	var cur Temperature
+	err := tx.Where("node_id = ? AND name = ? AND day = ?", log.NodeID, name, log.Day).First(&cur).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return tx.Create(&Temperature{NodeID: log.NodeID, Name: name, Day: log.Day, Celsius: celsius,
+			ReporterID: log.ReporterID, MessageID: log.MessageID}).Error
+	}
+	if err != nil {
+		return err
+	}
+	return tx.Model(&Temperature{}).Where("id = ? AND message_id <= ?", cur.ID, log.MessageID).
+		Updates(map[string]any{"celsius": celsius, "reporter_id": log.ReporterID,
+			"message_id": log.MessageID, "updated_at": now}).Error
+}
+
+// TemperaturesOn returns the readings of day at nodeIDs, by node then name:
+// what a daily digest counts.
+func (db *DB) TemperaturesOn(ctx context.Context, day string, nodeIDs ...int64) ([]Temperature, error) {
+	if err := validDay(day); err != nil {
+		return nil, fmt.Errorf("store: temperatures: %w", err)
+	}
+	if len(nodeIDs) == 0 {
+		return nil, nil
+	}
+	var out []Temperature
+	err := db.gdb.WithContext(ctx).Where("day = ? AND node_id IN ?", day, nodeIDs).
+		Order("node_id, name").Find(&out).Error
+	return out, err
+}
+
+// FeversOn returns the readings of day at nodeIDs at or above celsius, by
+// node then name.
+func (db *DB) FeversOn(ctx context.Context, day string, celsius float64, nodeIDs ...int64) ([]Temperature, error) {
+	if err := validDay(day); err != nil {
+		return nil, fmt.Errorf("store: fevers: %w", err)
+	}
+	if len(nodeIDs) == 0 {
+		return nil, nil
+	}
+	var out []Temperature
+	err := db.gdb.WithContext(ctx).Where("day = ? AND node_id IN ? AND celsius >= ?", day, nodeIDs, celsius).
+		Order("node_id, name").Find(&out).Error
+	return out, err
+}

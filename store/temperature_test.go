@@ -1,0 +1,130 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/towerbot/towerbot/store"
+	"github.com/towerbot/towerbot/store/storetest"
+)
+
+func TestRecordTemperaturesCountsEachPersonOncePerDay(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		rec := func(msg int64, entries ...store.TemperatureEntry) int {
+			t.Helper()
+			n, err := db.RecordTemperatures(ctx, store.TemperatureLog{NodeID: 7, Day: "2020-02-24",
+				ReporterID: 3, MessageID: msg, Entries: entries})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := rec(10, store.TemperatureEntry{"张三", 36.5}, store.TemperatureEntry{"李四", 36.8}); n != 2 {
+			t.Fatalf("first list recorded %d, want 2", n)
+		}
+		// The 接龙 list copied and extended: 张三 corrected, 王五 added.
+		if n := rec(11, store.TemperatureEntry{"张三", 36.6}, store.TemperatureEntry{"李四", 36.8},
+			store.TemperatureEntry{"王五", 37.5}); n != 3 {
+			t.Fatalf("second list recorded %d, want 3", n)
+		}
+		// A name twice in one message keeps its last value.
+		if n := rec(12, store.TemperatureEntry{"赵六", 36.1}, store.TemperatureEntry{"赵六", 36.3}); n != 1 {
+			t.Fatalf("duplicate name recorded %d, want 1", n)
+		}
+		// Replaying the first message must not overwrite the newer readings.
+		if n := rec(10, store.TemperatureEntry{"张三", 36.5}, store.TemperatureEntry{"李四", 36.8}); n != 2 {
+			t.Fatalf("replay recorded %d, want 2", n)
+		}
+		rows, err := db.TemperaturesOn(ctx, "2020-02-24", 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]struct {
+			c   float64
+			msg int64
+		}{"张三": {36.6, 11}, "李四": {36.8, 11}, "王五": {37.5, 11}, "赵六": {36.3, 12}}
+		if len(rows) != len(want) {
+			t.Fatalf("got %d rows %+v, want %d", len(rows), rows, len(want))
+		}
+		for _, r := range rows {
+			w := want[r.Name]
+			if r.Celsius != w.c || r.MessageID != w.msg {
+				t.Errorf("%s: %.1f from message %d, want %.1f from %d", r.Name, r.Celsius, r.MessageID, w.c, w.msg)
+			}
+		}
+		// Another day and another node are separate rows.
+		if _, err := db.RecordTemperatures(ctx, store.TemperatureLog{NodeID: 7, Day: "2020-02-25",
+			ReporterID: 3, MessageID: 13, Entries: []store.TemperatureEntry{{"张三", 36.4}}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.RecordTemperatures(ctx, store.TemperatureLog{NodeID: 8, Day: "2020-02-24",
+			ReporterID: 3, MessageID: 14, Entries: []store.TemperatureEntry{{"张三", 36.4}}}); err != nil {
+			t.Fatal(err)
+		}
+		if rows, _ := db.TemperaturesOn(ctx, "2020-02-24", 7); len(rows) != 4 {
+			t.Errorf("node 7 on 02-24 has %d rows after other day/node, want 4", len(rows))
+		}
+		fevers, err := db.FeversOn(ctx, "2020-02-24", 37.3, 7, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fevers) != 1 || fevers[0].Name != "王五" {
+			t.Errorf("fevers = %+v, want 王五 only", fevers)
+		}
+	})
+}
+
+func TestRecordTemperaturesRejectsBadInputAndWritesNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		ok := store.TemperatureEntry{Name: "张三", Celsius: 36.5}
+		for name, log := range map[string]store.TemperatureLog{
+			"empty name":    {NodeID: 1, Day: "2020-02-24", ReporterID: 1, MessageID: 1, Entries: []store.TemperatureEntry{ok, {" ", 36.5}}},
+			"absurd value":  {NodeID: 1, Day: "2020-02-24", ReporterID: 1, MessageID: 1, Entries: []store.TemperatureEntry{ok, {"李四", 365}}},
+			"bad day":       {NodeID: 1, Day: "2020-2-24", ReporterID: 1, MessageID: 1, Entries: []store.TemperatureEntry{ok}},
+			"no entries":    {NodeID: 1, Day: "2020-02-24", ReporterID: 1, MessageID: 1},
+			"no message":    {NodeID: 1, Day: "2020-02-24", ReporterID: 1, Entries: []store.TemperatureEntry{ok}},
+			"name too long": {NodeID: 1, Day: "2020-02-24", ReporterID: 1, MessageID: 1, Entries: []store.TemperatureEntry{ok, {string(make([]rune, 65)), 36.5}}},
+		} {
+			if _, err := db.RecordTemperatures(ctx, log); err == nil {
+				t.Errorf("%s: no error", name)
+			}
+		}
+		if rows, err := db.TemperaturesOn(ctx, "2020-02-24", 1); err != nil || len(rows) != 0 {
+			t.Fatalf("rows after rejected input: %+v, %v", rows, err)
+		}
+	})
+}
+
+func TestRecordTemperaturesConcurrentCopiesOfOneList(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		names := []string{"甲", "乙", "丙", "丁", "戊"}
+		const copies = 6
+		errs := make(chan error, copies)
+		for i := 0; i < copies; i++ {
+			go func(i int) {
+				var entries []store.TemperatureEntry
+				for j := len(names) - 1; j >= 0; j-- { // each copy in another order
+					entries = append(entries, store.TemperatureEntry{Name: names[(j+i)%len(names)], Celsius: 36.5})
+				}
+				_, err := db.RecordTemperatures(ctx, store.TemperatureLog{NodeID: 9, Day: "2020-02-24",
+					ReporterID: int64(i + 1), MessageID: int64(100 + i), Entries: entries})
+				errs <- err
+			}(i)
+		}
+		for i := 0; i < copies; i++ {
+			if err := <-errs; err != nil {
+				t.Error(err)
+			}
+		}
+		rows, err := db.TemperaturesOn(ctx, "2020-02-24", 9)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != len(names) {
+			t.Fatalf("got %d rows, want %d (one per person)", len(rows), len(names))
+		}
+	})
+}
