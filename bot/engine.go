@@ -1,0 +1,643 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/towerbot/towerbot/bot/parse"
+	"github.com/towerbot/towerbot/store"
+)
+
+// MaxTextBytes is the longest message text the core accepts. Chat messages
+// are far shorter; the cap keeps one message from filling the log.
+const MaxTextBytes = 4096
+
+// Limits of the message-log columns: a field longer than these cannot be
+// stored, so such a message is rejected before anything is written.
+const (
+	maxIDBytes   = 128
+	maxNameBytes = 128
+	maxDetail    = 500 // store.InboundMessage.Detail holds 512
+)
+
+// Errors Receive returns. A channel answers ErrBadMessage with a
+// client error (the platform must not retry) and ErrBusy with a server
+// error (the platform retries later, and nothing it sent is lost).
+var (
+	ErrBadMessage = errors.New("bot: malformed message")
+	ErrBusy       = errors.New("bot: too busy, retry later")
+)
+
+// MessageStore is what the engine needs of the store: the message log and
+// the directory lookups that identify a message's group and sender.
+type MessageStore interface {
+	SaveInbound(ctx context.Context, m *store.InboundMessage) (created bool, err error)
+	InboundByID(ctx context.Context, id int64) (*store.InboundMessage, error)
+	FinishInbound(ctx context.Context, id int64, r store.InboundResult) error
+	PendingInbound(ctx context.Context, receivedBefore time.Time, limit int) ([]store.InboundMessage, error)
+	GroupByChat(ctx context.Context, platform, chatID string) (*store.Group, error)
+	NodeByID(ctx context.Context, id int64) (*store.Node, error)
+	PersonByIdentity(ctx context.Context, platform, userID string) (*store.Person, error)
+}
+
+var _ MessageStore = (*store.DB)(nil)
+
+// KV is what the engine needs of the shared key-value store (kv.Store:
+// memory in one process, Redis across replicas): dedupe marks and work
+// marks. Everything in it may be lost without harm; the message log's
+// unique key is the backstop.
+type KV interface {
+	SetNX(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	Get(ctx context.Context, key string) (value string, ok bool, err error)
+	Set(ctx context.Context, key, value string, ttl time.Duration) error
+	Delete(ctx context.Context, key string) error
+}
+
+// EngineConfig sets up an Engine. Zero fields take the defaults noted.
+type EngineConfig struct {
+	Workers   int // messages handled at once (default 8)
+	QueueSize int // acknowledged messages waiting for a worker (default 1024)
+
+	// Parse parses a message text at a moment (default parse.Parse).
+	Parse func(text string, now time.Time) parse.Result
+	// Now is the clock (default time.Now); Location the zone of civil dates
+	// handed to the parser and handlers (default Asia/Shanghai).
+	Now      func() time.Time
+	Location *time.Location
+
+	// BusyText is sent to the sender when handling fails internally. The
+	// core holds no user-facing text of its own; the handlers provide it.
+	BusyText string
+	// HandleTimeout bounds one message's handling (default 30s).
+	HandleTimeout time.Duration
+	// DedupeTTL is how long a platform message id is remembered in kv
+	// (default 24h; the database key remembers it for ever).
+	DedupeTTL time.Duration
+
+	Logger *slog.Logger
+}
+
+// Engine is the inbound pipeline: it validates, dedupes and durably stores
+// each message before acknowledging it, then hands it to a bounded pool of
+// workers that identify, parse, route and record the outcome.
+type Engine struct {
+	cfg    EngineConfig
+	st     MessageStore
+	kv     KV
+	router *Router
+	outbox Outbox
+	log    *slog.Logger
+
+	// trace, when set by a test, wraps each of the engine's middleware to
+	// record the order in which they run.
+	trace func(name string, mw Middleware) Middleware
+
+	slots chan struct{} // one token per queued (or reserved) message
+	queue chan int64    // log ids waiting for a worker
+
+	mu      sync.Mutex
+	closed  bool
+	waiters map[int64]chan struct{}
+	sending sync.WaitGroup // Receive calls between reserving and queueing
+
+	started   bool
+	workCtx   context.Context
+	workStop  context.CancelFunc
+	workers   sync.WaitGroup
+	recovered chan struct{}
+}
+
+// NewEngine returns an engine that routes messages through router and
+// queues replies in outbox. Call Start before Receive.
+func NewEngine(cfg EngineConfig, st MessageStore, kv KV, router *Router, outbox Outbox) (*Engine, error) {
+	if st == nil || kv == nil || router == nil || outbox == nil {
+		return nil, errors.New("bot: NewEngine needs a store, a kv, a router and an outbox")
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 8
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 1024
+	}
+	if cfg.Parse == nil {
+		return nil, errors.New("bot: EngineConfig.Parse is required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Location == nil {
+		loc, err := time.LoadLocation("Asia/Shanghai")
+		if err != nil {
+			return nil, fmt.Errorf("bot: %w", err)
+		}
+		cfg.Location = loc
+	}
+	if cfg.HandleTimeout <= 0 {
+		cfg.HandleTimeout = 30 * time.Second
+	}
+	if cfg.DedupeTTL <= 0 {
+		cfg.DedupeTTL = 24 * time.Hour
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{
+		cfg:       cfg,
+		st:        st,
+		kv:        kv,
+		router:    router,
+		outbox:    outbox,
+		log:       cfg.Logger,
+		slots:     make(chan struct{}, cfg.QueueSize),
+		queue:     make(chan int64, cfg.QueueSize),
+		waiters:   make(map[int64]chan struct{}),
+		recovered: make(chan struct{}),
+	}, nil
+}
+
+// Start launches the workers and, in the background, re-queues the
+// messages that were acknowledged but never handled (a crash after the
+// ack). Messages received from now on are queued by Receive.
+func (e *Engine) Start(ctx context.Context) error {
+	e.mu.Lock()
+	if e.started {
+		e.mu.Unlock()
+		return errors.New("bot: engine already started")
+	}
+	e.started = true
+	// Work outlives ctx on purpose: Shutdown drains the queue first.
+	e.workCtx, e.workStop = context.WithCancel(context.WithoutCancel(ctx))
+	e.mu.Unlock()
+	for range e.cfg.Workers {
+		e.workers.Add(1)
+		go e.work()
+	}
+	before := e.cfg.Now()
+	e.workers.Add(1)
+	go func() {
+		defer e.workers.Done()
+		defer close(e.recovered)
+		e.recoverPending(before)
+	}()
+	return nil
+}
+
+// Recovered is closed once the messages pending at Start have been queued.
+func (e *Engine) Recovered() <-chan struct{} { return e.recovered }
+
+// Receive validates msg, dedupes it and stores it, and returns nil only
+// once it is durable: the caller may then acknowledge it to the platform.
+// A message seen before is acknowledged again without being handled twice.
+// It returns an error wrapping ErrBadMessage for a message that can never
+// be stored, and ErrBusy when the queue is full or the engine is stopping.
+func (e *Engine) Receive(ctx context.Context, msg Message) error {
+	_, _, err := e.submit(ctx, msg, false)
+	return err
+}
+
+// Submit is Receive for a caller that waits for the outcome (the sandbox):
+// done is closed once the message has been handled and its outcome
+// recorded (at once for a message seen before). logID is the message's
+// row in the message log.
+func (e *Engine) Submit(ctx context.Context, msg Message) (logID int64, done <-chan struct{}, err error) {
+	return e.submit(ctx, msg, true)
+}
+
+func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (int64, <-chan struct{}, error) {
+	if err := validate(msg); err != nil {
+		return 0, nil, err
+	}
+	e.mu.Lock()
+	accepting := e.started && !e.closed
+	e.mu.Unlock()
+	if !accepting {
+		return 0, nil, fmt.Errorf("%w: not accepting messages", ErrBusy)
+	}
+
+	// The fast path across replicas: a message already in the log is
+	// acknowledged again at once.
+	key := "dedupe:" + string(msg.Platform) + ":" + msg.ID
+	first, err := e.kv.SetNX(ctx, key, e.cfg.DedupeTTL)
+	if err != nil {
+		// The database key still dedupes; kv is only the fast path.
+		e.log.Warn("dedupe mark failed; relying on the database", "platform", msg.Platform, "msg_id", msg.ID, "err", err)
+		first = true
+	}
+	if !first {
+		if v, ok, err := e.kv.Get(ctx, key); err == nil && ok && strings.HasPrefix(v, storedPrefix) {
+			id, _ := strconv.ParseInt(strings.TrimPrefix(v, storedPrefix), 10, 64)
+			e.log.Debug("duplicate message", "platform", msg.Platform, "msg_id", msg.ID, "log_id", id)
+			return id, closedChan, nil
+		}
+		// Another receiver may have died between marking and storing:
+		// fall through to the database, whose unique key decides.
+	}
+	unmark := func() {
+		if !first {
+			return
+		}
+		// Let the platform's retry go through at once.
+		if derr := e.kv.Delete(context.WithoutCancel(ctx), key); derr != nil {
+			e.log.Warn("clear dedupe mark", "platform", msg.Platform, "msg_id", msg.ID, "err", derr)
+		}
+	}
+
+	// Reserve a place in the queue before storing: a message that is
+	// stored must also be queued, or a deduped retry would leave it
+	// unhandled until the next start.
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		unmark()
+		return 0, nil, fmt.Errorf("%w: not accepting messages", ErrBusy)
+	}
+	select {
+	case e.slots <- struct{}{}:
+	default:
+		e.mu.Unlock()
+		unmark()
+		return 0, nil, fmt.Errorf("%w: queue full", ErrBusy)
+	}
+	e.sending.Add(1)
+	e.mu.Unlock()
+	defer e.sending.Done()
+	queued := false
+	defer func() {
+		if !queued {
+			<-e.slots
+		}
+	}()
+
+	row := &store.InboundMessage{
+		Platform:      string(msg.Platform),
+		PlatformMsgID: msg.ID,
+		ChatID:        msg.ChatID,
+		SenderID:      msg.SenderID,
+		SenderName:    msg.SenderName,
+		Text:          msg.Text,
+		Raw:           msg.Raw,
+		SentAt:        msg.Time.UTC(),
+		ReceivedAt:    e.cfg.Now().UTC(),
+		Outcome:       store.OutcomePending,
+	}
+	created, err := e.st.SaveInbound(ctx, row)
+	if err != nil {
+		unmark()
+		return 0, nil, fmt.Errorf("bot: store message %s/%s: %w", msg.Platform, msg.ID, err)
+	}
+	if err := e.kv.Set(ctx, key, storedPrefix+strconv.FormatInt(row.ID, 10), e.cfg.DedupeTTL); err != nil {
+		e.log.Warn("dedupe mark failed", "platform", msg.Platform, "msg_id", msg.ID, "err", err)
+	}
+	if !created {
+		e.log.Debug("duplicate message", "platform", msg.Platform, "msg_id", msg.ID, "log_id", row.ID)
+		return row.ID, closedChan, nil
+	}
+	var done chan struct{}
+	if wait {
+		done = make(chan struct{})
+		e.mu.Lock()
+		e.waiters[row.ID] = done
+		e.mu.Unlock()
+	}
+	e.queue <- row.ID // cannot block: a slot was reserved
+	queued = true
+	return row.ID, done, nil
+}
+
+// storedPrefix starts the dedupe mark's value once the message is in the
+// log ("stored:<log id>"); a bare mark means a receiver is (or was, before
+// it died) storing it.
+const storedPrefix = "stored:"
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// validate checks the shape every channel must produce.
+func validate(m Message) error {
+	switch {
+	case m.Platform == "":
+		return fmt.Errorf("%w: no platform", ErrBadMessage)
+	case m.ID == "":
+		return fmt.Errorf("%w: no message id", ErrBadMessage)
+	case len(m.ID) > maxIDBytes:
+		return fmt.Errorf("%w: message id longer than %d bytes", ErrBadMessage, maxIDBytes)
+	case len(string(m.Platform)) > 16:
+		return fmt.Errorf("%w: platform name too long", ErrBadMessage)
+	case len(m.ChatID) > maxIDBytes || len(m.SenderID) > maxIDBytes:
+		return fmt.Errorf("%w: chat or sender id longer than %d bytes", ErrBadMessage, maxIDBytes)
+	case len(m.Text) > MaxTextBytes:
+		return fmt.Errorf("%w: text longer than %d bytes", ErrBadMessage, MaxTextBytes)
+	case !utf8.ValidString(m.Text) || !utf8.ValidString(m.SenderName):
+		return fmt.Errorf("%w: text is not UTF-8", ErrBadMessage)
+	case len(m.Raw) > 64<<10:
+		return fmt.Errorf("%w: raw payload larger than 64 KB", ErrBadMessage)
+	}
+	return nil
+}
+
+// recoverPending queues the messages still pending from before start.
+func (e *Engine) recoverPending(before time.Time) {
+	ctx := e.workCtx
+	seen := map[int64]bool{}
+	for ctx.Err() == nil {
+		batch, err := e.st.PendingInbound(ctx, before, 200)
+		if err != nil {
+			e.log.Error("recover pending messages", "err", err)
+			return
+		}
+		n := 0
+		for _, m := range batch {
+			e.mu.Lock()
+			closed := e.closed
+			e.mu.Unlock()
+			if closed {
+				return // the rest stay pending for the next start
+			}
+			if seen[m.ID] {
+				continue
+			}
+			seen[m.ID] = true
+			n++
+			select {
+			case e.slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			e.queue <- m.ID
+		}
+		if n == 0 {
+			break
+		}
+		e.log.Info("re-queued messages received before start", "count", n)
+	}
+}
+
+// Shutdown stops accepting messages and waits until the queued ones are
+// handled, or until ctx ends (the rest stay pending in the message log and
+// are handled at the next start).
+func (e *Engine) Shutdown(ctx context.Context) error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	started := e.started
+	e.mu.Unlock()
+	if !started {
+		return nil
+	}
+	e.sending.Wait() // no Receive is between reserving and queueing
+	stopped := make(chan struct{})
+	go func() {
+		// Workers leave once the queue is empty and recovery is done.
+		<-e.recovered
+		close(e.queue)
+		e.workers.Wait()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+		e.workStop()
+		return nil
+	case <-ctx.Done():
+		e.workStop()
+		<-stopped
+		return ctx.Err()
+	}
+}
+
+// work is one worker: it handles queued messages until the queue closes.
+func (e *Engine) work() {
+	defer e.workers.Done()
+	for id := range e.queue {
+		<-e.slots
+		e.handle(id)
+	}
+}
+
+// handle processes one stored message and wakes whoever waits for it.
+func (e *Engine) handle(id int64) {
+	defer e.release(id)
+	if e.workCtx.Err() != nil {
+		return // shutting down past the deadline: stays pending
+	}
+	ctx, cancel := context.WithTimeout(e.workCtx, e.cfg.HandleTimeout)
+	defer cancel()
+
+	// One worker in the whole deployment handles a message: a replica that
+	// recovers pending messages at start must not race the one that is
+	// handling them now.
+	lockKey := "inbound:work:" + strconv.FormatInt(id, 10)
+	if ok, err := e.kv.SetNX(ctx, lockKey, 2*e.cfg.HandleTimeout); err == nil && !ok {
+		e.log.Debug("message handled elsewhere", "log_id", id)
+		return
+	}
+
+	row, err := e.st.InboundByID(ctx, id)
+	if err != nil {
+		e.log.Error("load message", "log_id", id, "err", err)
+		return
+	}
+	if row.Outcome != store.OutcomePending {
+		return // handled already (a retry, or recovered twice)
+	}
+	res := e.process(ctx, row)
+	if err := e.st.FinishInbound(ctx, id, res); err != nil {
+		e.log.Error("record outcome", "log_id", id, "err", err)
+	}
+}
+
+func (e *Engine) release(id int64) {
+	e.mu.Lock()
+	done := e.waiters[id]
+	delete(e.waiters, id)
+	e.mu.Unlock()
+	if done != nil {
+		close(done)
+	}
+}
+
+// process runs one message through the middleware and its route and
+// returns what to record.
+func (e *Engine) process(ctx context.Context, row *store.InboundMessage) store.InboundResult {
+	now := e.cfg.Now().In(e.cfg.Location)
+	msg := &Message{
+		Platform:   Platform(row.Platform),
+		ID:         row.PlatformMsgID,
+		ChatID:     row.ChatID,
+		SenderID:   row.SenderID,
+		SenderName: row.SenderName,
+		Text:       row.Text,
+		Time:       row.SentAt,
+		Raw:        row.Raw,
+	}
+	c := &Context{Message: msg, LogID: row.ID, Now: now, Outbox: e.outbox}
+
+	err := e.chain()(ctx, c)
+
+	res := store.InboundResult{
+		Kind:      string(c.Parsed.Kind),
+		Parsed:    parsedJSON(c.Parsed),
+		HandledAt: e.cfg.Now().UTC(),
+		Detail:    c.Detail,
+	}
+	if c.Group != nil {
+		res.GroupID = &c.Group.ID
+	}
+	if c.Sender != nil {
+		res.PersonID = &c.Sender.ID
+	}
+	switch {
+	case err == nil && c.Outcome != "":
+		res.Outcome = c.Outcome
+	case err == nil:
+		res.Outcome = store.OutcomeOK
+	default:
+		code := ErrorCode(err)
+		res.Outcome = code.Outcome()
+		text := ErrorMessage(err)
+		if code == CodeInternal {
+			text = e.cfg.BusyText
+			if !e.router.Handles(c.Parsed.Kind) {
+				text = "" // a lookup failed on chit-chat: stay quiet all the same
+			}
+			e.log.Error("message handling failed", "log_id", row.ID, "platform", row.Platform,
+				"msg_id", row.PlatformMsgID, "chat", row.ChatID, "sender", row.SenderID,
+				"kind", c.Parsed.Kind, "err", err)
+		}
+		if res.Detail == "" {
+			res.Detail = err.Error()
+		}
+		if text != "" {
+			if c.Group == nil {
+				e.log.Warn("no group to answer in", "log_id", row.ID, "platform", row.Platform, "chat", row.ChatID)
+			} else if perr := c.Post(ctx, c.Group, "error", text, false); perr != nil {
+				e.log.Error("queue error reply", "log_id", row.ID, "err", perr)
+			}
+		}
+	}
+	res.Detail = truncate(res.Detail, maxDetail)
+	return res
+}
+
+// chain is the full handling chain: recover → log → identify → the
+// router (its own middleware, then the handler).
+func (e *Engine) chain() HandlerFunc {
+	mws := []struct {
+		name string
+		mw   Middleware
+	}{
+		{"recover", e.recoverMW},
+		{"log", e.logMW},
+		{"identify", e.identifyMW},
+	}
+	list := make([]Middleware, len(mws))
+	for i, m := range mws {
+		list[i] = m.mw
+		if e.trace != nil {
+			list[i] = e.trace(m.name, m.mw)
+		}
+	}
+	return Chain(e.router.Serve, list...)
+}
+
+// recoverMW turns a panic into an internal error, so one bad message never
+// takes a worker down.
+func (e *Engine) recoverMW(next HandlerFunc) HandlerFunc {
+	return func(ctx context.Context, c *Context) (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				e.log.Error("panic while handling a message", "log_id", c.LogID, "panic", p, "stack", string(debug.Stack()))
+				err = fmt.Errorf("bot: panic while handling: %v", p)
+			}
+		}()
+		return next(ctx, c)
+	}
+}
+
+// logMW logs each handled message without its text, which may hold
+// personal data: ids, kind, outcome and duration only.
+func (e *Engine) logMW(next HandlerFunc) HandlerFunc {
+	return func(ctx context.Context, c *Context) error {
+		start := time.Now()
+		err := next(ctx, c)
+		outcome := c.Outcome
+		if err != nil {
+			outcome = ErrorCode(err).Outcome()
+		} else if outcome == "" {
+			outcome = store.OutcomeOK
+		}
+		e.log.Info("message", "log_id", c.LogID, "platform", c.Message.Platform, "chat", c.Message.ChatID,
+			"sender", c.Message.SenderID, "kind", c.Parsed.Kind, "outcome", outcome,
+			"ms", time.Since(start).Milliseconds())
+		return err
+	}
+}
+
+// identifyMW finds the message's group, its node and the sender in the
+// roster, and parses the text at the engine's clock. Unknown groups and
+// senders stay nil: the handlers' authorisation decides what they may do.
+func (e *Engine) identifyMW(next HandlerFunc) HandlerFunc {
+	return func(ctx context.Context, c *Context) error {
+		m := c.Message
+		c.Parsed = e.cfg.Parse(m.Text, c.Now)
+		if m.ChatID != "" {
+			g, err := e.st.GroupByChat(ctx, string(m.Platform), m.ChatID)
+			switch {
+			case err == nil:
+				c.Group = g
+				if g.NodeID != nil {
+					n, err := e.st.NodeByID(ctx, *g.NodeID)
+					if err != nil && !errors.Is(err, store.ErrNotFound) {
+						return fmt.Errorf("identify node: %w", err)
+					}
+					c.Node = n
+				}
+			case !errors.Is(err, store.ErrNotFound):
+				return fmt.Errorf("identify group: %w", err)
+			}
+		}
+		if m.SenderID != "" {
+			p, err := e.st.PersonByIdentity(ctx, string(m.Platform), m.SenderID)
+			switch {
+			case err == nil:
+				c.Sender = p
+			case !errors.Is(err, store.ErrNotFound):
+				return fmt.Errorf("identify sender: %w", err)
+			}
+		}
+		return next(ctx, c)
+	}
+}
+
+// parsedJSON is the parse result as stored in the message log.
+func parsedJSON(r parse.Result) string {
+	if r.Kind == "" {
+		return ""
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// truncate cuts s to at most n bytes on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

@@ -1,0 +1,506 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/towerbot/towerbot/bot/parse"
+	"github.com/towerbot/towerbot/kv"
+	"github.com/towerbot/towerbot/store"
+	"github.com/towerbot/towerbot/store/storetest"
+)
+
+// testRoster is a unit with one landlord group: enough for the engine to
+// identify a group, its node and a sender.
+func testRoster() store.Roster {
+	return store.Roster{
+		Nodes: []store.RosterNode{
+			{Code: "JD", Name: "北苑街道", Tier: store.TierSubDistrict},
+			{Code: "FT", Name: "方塘村", Tier: store.TierCommunity, ParentCode: "JD"},
+			{Code: "FT-01", Name: "方塘村一区", Tier: store.TierUnit, ParentCode: "FT"},
+			{Code: "FT-01-A", Name: "应天喜出租房", Tier: store.TierLandlord, ParentCode: "FT-01"},
+		},
+		People: []store.RosterPerson{
+			{Name: "楼志明", Phone: "13800000003", Roles: []store.RosterRole{{NodeCode: "FT", Role: store.RoleCommander}}},
+			{Name: "应天喜", Phone: "13800000006", Roles: []store.RosterRole{{NodeCode: "FT-01-A", Role: store.RoleLandlord}}},
+			{Name: "张三", Phone: "13800000007", Roles: []store.RosterRole{{NodeCode: "FT-01-A", Role: store.RoleTenant}}},
+		},
+	}
+}
+
+// fakeParse stands in for the parser: the first word of the text is the
+// kind ("hint" makes an invalid with that hint).
+func fakeParse(text string, now time.Time) parse.Result {
+	word, _, _ := strings.Cut(text, " ")
+	switch word {
+	case "hint":
+		return parse.Result{Kind: parse.KindInvalid, Invalid: &parse.Invalid{Intent: parse.KindTemperature, Error: "写法:体温 36.5"}}
+	case "":
+		return parse.Result{Kind: parse.KindNone}
+	}
+	for _, k := range parse.Kinds {
+		if string(k) == word {
+			return parse.Result{Kind: k}
+		}
+	}
+	return parse.Result{Kind: parse.KindNone}
+}
+
+// recordingOutbox keeps what handlers and the engine queue.
+type recordingOutbox struct {
+	mu    sync.Mutex
+	items []store.OutboxItem
+}
+
+func (o *recordingOutbox) Enqueue(_ context.Context, items ...store.OutboxItem) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.items = append(o.items, items...)
+	return nil
+}
+
+func (o *recordingOutbox) texts(logID int64) []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []string
+	for _, it := range o.items {
+		if strings.HasPrefix(it.Origin, "msg:"+strconv.FormatInt(logID, 10)+":") {
+			out = append(out, it.Text)
+		}
+	}
+	return out
+}
+
+type engineFixture struct {
+	db     *store.DB
+	kv     kv.Store
+	router *Router
+	outbox *recordingOutbox
+	engine *Engine
+	person map[string]int64 // name → person id (the sandbox user id)
+}
+
+var testNow = time.Date(2020, 2, 24, 1, 0, 0, 0, time.UTC) // 09:00 in Shanghai
+
+func newEngineFixture(t *testing.T, db *store.DB, cfg EngineConfig, setup func(r *Router)) *engineFixture {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := db.ApplyRoster(ctx, testRoster()); err != nil {
+		t.Fatal(err)
+	}
+	f := &engineFixture{db: db, kv: kv.NewMemory(time.Now), router: NewRouter(), outbox: &recordingOutbox{}, person: map[string]int64{}}
+	for _, name := range []string{"楼志明", "应天喜", "张三"} {
+		ps, err := db.PeopleNamed(ctx, name, map[string]string{"楼志明": store.RoleCommander, "应天喜": store.RoleLandlord, "张三": store.RoleTenant}[name], allNodeIDs(t, db))
+		if err != nil || len(ps) != 1 {
+			t.Fatalf("person %s: %v %v", name, ps, err)
+		}
+		f.person[name] = ps[0].ID
+	}
+	if setup != nil {
+		setup(f.router)
+	}
+	if cfg.Parse == nil {
+		cfg.Parse = fakeParse
+	}
+	if cfg.Now == nil {
+		cfg.Now = func() time.Time { return testNow }
+	}
+	if cfg.BusyText == "" {
+		cfg.BusyText = "busy"
+	}
+	e, err := NewEngine(cfg, db, f.kv, f.router, f.outbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.engine = e
+	return f
+}
+
+func allNodeIDs(t *testing.T, db *store.DB) []int64 {
+	nodes, err := db.Nodes(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, n := range nodes {
+		ids = append(ids, n.ID)
+	}
+	return ids
+}
+
+func (f *engineFixture) start(t *testing.T) {
+	t.Helper()
+	if err := f.engine.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		f.engine.Shutdown(ctx)
+	})
+}
+
+var msgSeq atomic.Int64
+
+// msg is a sandbox message from name in chat FT-01-A.
+func (f *engineFixture) msg(name, text string) Message {
+	return Message{
+		Platform: Sandbox, ID: fmt.Sprintf("m%d", msgSeq.Add(1)), ChatID: "FT-01-A",
+		SenderID: strconv.FormatInt(f.person[name], 10), SenderName: name, Text: text, Time: testNow,
+	}
+}
+
+// handle submits m and waits until its outcome is recorded.
+func (f *engineFixture) handle(t *testing.T, m Message) *store.InboundMessage {
+	t.Helper()
+	id, done, err := f.engine.Submit(context.Background(), m)
+	if err != nil {
+		t.Fatalf("Submit: %v", err)
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("message not handled within 5s")
+	}
+	row, err := f.db.InboundByID(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return row
+}
+
+// TestEngineMiddlewareOrder pins the order a message meets: recover → log
+// → identify → the handlers' middleware → the handler (telebot's trace test).
+func TestEngineMiddlewareOrder(t *testing.T) {
+	var mu sync.Mutex
+	var trace []string
+	note := func(s string) { mu.Lock(); trace = append(trace, s); mu.Unlock() }
+	var sawSender, sawGroup, sawNode bool
+	f := newEngineFixture(t, storetest.SQLite(t), EngineConfig{}, func(r *Router) {
+		r.Use(func(next HandlerFunc) HandlerFunc {
+			return func(ctx context.Context, c *Context) error {
+				note("authorise")
+				sawSender, sawGroup, sawNode = c.Sender != nil, c.Group != nil, c.Node != nil
+				return next(ctx, c)
+			}
+		})
+		r.Handle(parse.KindTemperature, func(context.Context, *Context) error { note("handler"); return nil })
+	})
+	f.engine.trace = func(name string, mw Middleware) Middleware {
+		return func(next HandlerFunc) HandlerFunc {
+			inner := mw(next)
+			return func(ctx context.Context, c *Context) error { note(name); return inner(ctx, c) }
+		}
+	}
+	f.start(t)
+	row := f.handle(t, f.msg("应天喜", "temperature"))
+	if got, want := strings.Join(trace, " → "), "recover → log → identify → authorise → handler"; got != want {
+		t.Fatalf("order %q; want %q", got, want)
+	}
+	if !sawSender || !sawGroup || !sawNode {
+		t.Fatalf("authorise saw sender=%v group=%v node=%v; identify must run first", sawSender, sawGroup, sawNode)
+	}
+	if row.Outcome != store.OutcomeOK || row.Kind != "temperature" || row.PersonID == nil || *row.PersonID != f.person["应天喜"] || row.GroupID == nil {
+		t.Fatalf("recorded %+v", row)
+	}
+}
+
+func TestEngineOutcomes(t *testing.T) {
+	f := newEngineFixture(t, storetest.SQLite(t), EngineConfig{}, func(r *Router) {
+		r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error { return c.Reply(ctx, "已登记") })
+		r.Handle(parse.KindErrandClaim, func(ctx context.Context, c *Context) error {
+			return Errorf(CodeConflict, "#1 已由骆红梅接单")
+		})
+		r.Handle(parse.KindScore, func(ctx context.Context, c *Context) error {
+			return fmt.Errorf("store: %w", Errorf(CodeRefused, "只有指挥长可以加分"))
+		})
+		r.Handle(parse.KindErrandDone, func(ctx context.Context, c *Context) error {
+			return errors.New("database on fire, 13800000006")
+		})
+		r.Handle(parse.KindErrandCancel, func(ctx context.Context, c *Context) error { panic("boom") })
+		r.Handle(parse.KindQuery, func(ctx context.Context, c *Context) error {
+			c.Outcome = store.OutcomeNone
+			return nil
+		})
+		r.Handle(parse.KindBind, func(ctx context.Context, c *Context) error {
+			return Errorf(CodeNotFound, "没有编码为 X 的节点")
+		})
+	})
+	f.start(t)
+	cases := []struct {
+		text, outcome string
+		replies       []string
+		detail        string
+	}{
+		{"temperature", store.OutcomeOK, []string{"已登记"}, ""},
+		{"今天天气不错", store.OutcomeNone, nil, ""},
+		{"directive", store.OutcomeNone, nil, ""}, // no handler: silent
+		{"hint", store.OutcomeInvalid, []string{"写法:体温 36.5"}, "写法"},
+		{"errand_claim", store.OutcomeConflict, []string{"#1 已由骆红梅接单"}, "骆红梅"},
+		{"score", store.OutcomeRefused, []string{"只有指挥长可以加分"}, "指挥长"},
+		{"bind", store.OutcomeInvalid, []string{"没有编码为 X 的节点"}, "X"},
+		{"errand_done", store.OutcomeError, []string{"busy"}, "on fire"},
+		{"errand_cancel", store.OutcomeError, []string{"busy"}, "panic"},
+		{"query", store.OutcomeNone, nil, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.text, func(t *testing.T) {
+			row := f.handle(t, f.msg("应天喜", tc.text))
+			if row.Outcome != tc.outcome {
+				t.Errorf("outcome %q; want %q (detail %q)", row.Outcome, tc.outcome, row.Detail)
+			}
+			if got := f.outbox.texts(row.ID); strings.Join(got, "|") != strings.Join(tc.replies, "|") {
+				t.Errorf("replies %q; want %q", got, tc.replies)
+			}
+			if !strings.Contains(row.Detail, tc.detail) {
+				t.Errorf("detail %q; want it to mention %q", row.Detail, tc.detail)
+			}
+			if row.HandledAt == nil {
+				t.Error("handled_at not recorded")
+			}
+		})
+	}
+}
+
+func TestEngineUnknownSenderAndChat(t *testing.T) {
+	var got *Context
+	f := newEngineFixture(t, storetest.SQLite(t), EngineConfig{}, func(r *Router) {
+		r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error { got = c; return nil })
+	})
+	f.start(t)
+	m := f.msg("应天喜", "temperature")
+	m.ChatID, m.SenderID = "nowhere", "99999"
+	row := f.handle(t, m)
+	if got == nil || got.Sender != nil || got.Group != nil || got.Node != nil {
+		t.Fatalf("context %+v; want no sender, group or node", got)
+	}
+	if row.Outcome != store.OutcomeOK || row.GroupID != nil || row.PersonID != nil {
+		t.Fatalf("row %+v", row)
+	}
+}
+
+func TestEngineRejectsMalformedMessages(t *testing.T) {
+	f := newEngineFixture(t, storetest.SQLite(t), EngineConfig{}, nil)
+	f.start(t)
+	good := f.msg("应天喜", "temperature")
+	cases := map[string]func(m *Message){
+		"no platform":    func(m *Message) { m.Platform = "" },
+		"no id":          func(m *Message) { m.ID = "" },
+		"long id":        func(m *Message) { m.ID = strings.Repeat("x", 129) },
+		"text over 4 KB": func(m *Message) { m.Text = strings.Repeat("体", MaxTextBytes/3+1) },
+		"bad utf-8":      func(m *Message) { m.Text = "\xff" },
+	}
+	for name, mutate := range cases {
+		t.Run(name, func(t *testing.T) {
+			m := good
+			mutate(&m)
+			if err := f.engine.Receive(context.Background(), m); !errors.Is(err, ErrBadMessage) {
+				t.Fatalf("err %v; want ErrBadMessage", err)
+			}
+		})
+	}
+	pending, err := f.db.PendingInbound(context.Background(), testNow.Add(time.Hour), 10)
+	if err != nil || len(pending) != 0 {
+		t.Fatalf("stored %d messages (%v); want none", len(pending), err)
+	}
+	if _, err := f.db.InboundByID(context.Background(), 1); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a malformed message was stored: %v", err)
+	}
+}
+
+// TestEngineDedupe: retries of one message — in a row, at once, and on a
+// second replica whose kv has forgotten it — are handled exactly once.
+func TestEngineDedupe(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		var runs atomic.Int64
+		setup := func(r *Router) {
+			r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error {
+				runs.Add(1)
+				return c.Reply(ctx, "ok")
+			})
+		}
+		f := newEngineFixture(t, db, EngineConfig{Workers: 4}, setup)
+		f.start(t)
+		m := f.msg("应天喜", "temperature")
+		row := f.handle(t, m)
+		if err := f.engine.Receive(context.Background(), m); err != nil {
+			t.Fatalf("retry: %v", err)
+		}
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := f.engine.Receive(context.Background(), m); err != nil {
+					t.Errorf("concurrent retry: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+
+		// Another replica with an empty kv: only the database remembers.
+		other := NewRouter()
+		setup(other)
+		e2, err := NewEngine(EngineConfig{Parse: fakeParse, Now: func() time.Time { return testNow }}, db, kv.NewMemory(time.Now), other, f.outbox)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e2.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		_, done, err := e2.Submit(context.Background(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-done
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := e2.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.engine.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := runs.Load(); n != 1 {
+			t.Fatalf("handler ran %d times; want 1", n)
+		}
+		if got := f.outbox.texts(row.ID); len(got) != 1 {
+			t.Fatalf("replies %q; want one", got)
+		}
+	})
+}
+
+// TestEngineQueueFull: past the queue's bound Receive fails (the platform
+// will retry) and stores nothing; once there is room the retry goes through.
+func TestEngineQueueFull(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{}, 4)
+	f := newEngineFixture(t, storetest.SQLite(t), EngineConfig{Workers: 1, QueueSize: 1}, func(r *Router) {
+		r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error {
+			started <- struct{}{}
+			<-release
+			return nil
+		})
+	})
+	f.start(t)
+	ctx := context.Background()
+	m1, m2, m3 := f.msg("应天喜", "temperature"), f.msg("应天喜", "temperature"), f.msg("张三", "temperature")
+	if err := f.engine.Receive(ctx, m1); err != nil {
+		t.Fatal(err)
+	}
+	<-started // the worker holds m1; the queue is empty again
+	if err := f.engine.Receive(ctx, m2); err != nil {
+		t.Fatal(err)
+	}
+	err := f.engine.Receive(ctx, m3)
+	if !errors.Is(err, ErrBusy) {
+		t.Fatalf("third message: %v; want ErrBusy", err)
+	}
+	pending, _ := f.db.PendingInbound(ctx, testNow.Add(time.Hour), 10)
+	if len(pending) != 2 {
+		t.Fatalf("%d messages stored; want 2 (the refused one must not be)", len(pending))
+	}
+	close(release)
+	// The platform retries until there is room.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, _, err := f.engine.Submit(ctx, m3)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrBusy) || time.Now().After(deadline) {
+			t.Fatalf("retry: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	row := f.handle(t, m3) // a further retry: deduped, done at once
+	if _, err := f.db.InboundByID(ctx, row.ID); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	for row.Outcome == store.OutcomePending && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+		row, _ = f.db.InboundByID(ctx, row.ID)
+	}
+	if row.Outcome != store.OutcomeOK {
+		t.Fatalf("retried message: %+v", row)
+	}
+}
+
+// TestEngineRecoversPending: a message stored and acknowledged before a
+// crash is handled at the next start.
+func TestEngineRecoversPending(t *testing.T) {
+	db := storetest.SQLite(t)
+	handled := make(chan int64, 1)
+	f := newEngineFixture(t, db, EngineConfig{}, func(r *Router) {
+		r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error {
+			handled <- c.LogID
+			return nil
+		})
+	})
+	row := &store.InboundMessage{Platform: "sandbox", PlatformMsgID: "before-crash", ChatID: "FT-01-A",
+		SenderID: strconv.FormatInt(f.person["应天喜"], 10), Text: "temperature", ReceivedAt: testNow.Add(-time.Minute)}
+	if _, err := db.SaveInbound(context.Background(), row); err != nil {
+		t.Fatal(err)
+	}
+	f.start(t)
+	select {
+	case id := <-handled:
+		if id != row.ID {
+			t.Fatalf("handled %d; want %d", id, row.ID)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("pending message not recovered")
+	}
+	<-f.engine.Recovered()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := f.engine.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := db.InboundByID(context.Background(), row.ID)
+	if got.Outcome != store.OutcomeOK {
+		t.Fatalf("outcome %q; want ok", got.Outcome)
+	}
+}
+
+// TestEngineShutdownDrains: messages queued when shutdown begins are all
+// handled; later ones are refused as busy.
+func TestEngineShutdownDrains(t *testing.T) {
+	var n atomic.Int64
+	f := newEngineFixture(t, storetest.SQLite(t), EngineConfig{Workers: 2, QueueSize: 64}, func(r *Router) {
+		r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error {
+			time.Sleep(5 * time.Millisecond)
+			n.Add(1)
+			return nil
+		})
+	})
+	f.start(t)
+	for range 20 {
+		if err := f.engine.Receive(context.Background(), f.msg("张三", "temperature")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := f.engine.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n.Load() != 20 {
+		t.Fatalf("handled %d of 20 before shutdown returned", n.Load())
+	}
+	if err := f.engine.Receive(context.Background(), f.msg("张三", "temperature")); !errors.Is(err, ErrBusy) {
+		t.Fatalf("after shutdown: %v; want ErrBusy", err)
+	}
+	pending, _ := f.db.PendingInbound(context.Background(), testNow.Add(time.Hour), 10)
+	if len(pending) != 0 {
+		t.Fatalf("%d messages left pending", len(pending))
+	}
+}
