@@ -1,0 +1,186 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Column limits of the message log, checked here so that MySQL (which
+// rejects an oversized value in strict mode) and SQLite (which would keep
+// it) behave alike.
+const (
+	maxBlob   = 65535 // TEXT and BLOB on MySQL
+	maxDetail = 512
+)
+
+// SaveInbound stores an inbound message before it is acknowledged. Outcome
+// defaults to OutcomePending and ReceivedAt to the store's clock. When the
+// message was stored before — the same (Platform, PlatformMsgID), e.g. a
+// platform retrying its callback — the stored row is loaded into *m and
+// created is false: the unique key is the dedupe backstop behind the kv
+// check. A zero SentAt takes ReceivedAt. A sender name too long for its column is shortened rather than
+// refused, so a message is never lost over a display name.
+func (db *DB) SaveInbound(ctx context.Context, m *InboundMessage) (created bool, err error) {
+	if err := checkInbound(m); err != nil {
+		return false, err
+	}
+	m.SenderName = truncateRunes(m.SenderName, 128)
+	if m.Outcome == "" {
+		m.Outcome = OutcomePending
+	}
+	if m.ReceivedAt.IsZero() {
+		m.ReceivedAt = db.Now()
+	}
+	m.ReceivedAt = m.ReceivedAt.UTC()
+	if m.SentAt.IsZero() {
+		// A platform that gives no send time: MySQL 8 refuses a zero date.
+		m.SentAt = m.ReceivedAt
+	}
+	m.SentAt = m.SentAt.UTC()
+	m.ID = 0
+	err = db.gdb.WithContext(ctx).Create(m).Error
+	if err == nil {
+		return true, nil
+	}
+	if !isDuplicate(err) {
+		return false, fmt.Errorf("store: save inbound %s/%s: %w", m.Platform, m.PlatformMsgID, err)
+	}
+	var old InboundMessage
+	if err := db.gdb.WithContext(ctx).Where("platform = ? AND platform_msg_id = ?", m.Platform, m.PlatformMsgID).
+		First(&old).Error; err != nil {
+		return false, fmt.Errorf("store: load duplicate inbound %s/%s: %w", m.Platform, m.PlatformMsgID, err)
+	}
+	*m = old
+	return false, nil
+}
+
+func checkInbound(m *InboundMessage) error {
+	var bad string
+	switch {
+	case m.Platform == "" || len(m.Platform) > 16:
+		bad = fmt.Sprintf("platform %q must be 1 to 16 bytes", m.Platform)
+	case m.PlatformMsgID == "" || utf8.RuneCountInString(m.PlatformMsgID) > 128:
+		bad = "platform message id must be 1 to 128 characters"
+	case utf8.RuneCountInString(m.ChatID) > 128:
+		bad = "chat id is longer than 128 characters"
+	case utf8.RuneCountInString(m.SenderID) > 128:
+		bad = "sender id is longer than 128 characters"
+	case len(m.Text) > maxBlob:
+		bad = fmt.Sprintf("text is %d bytes, more than %d", len(m.Text), maxBlob)
+	case len(m.Raw) > maxBlob:
+		bad = fmt.Sprintf("raw payload is %d bytes, more than %d", len(m.Raw), maxBlob)
+	case m.Outcome != "" && !validOutcome(m.Outcome):
+		bad = fmt.Sprintf("unknown outcome %q", m.Outcome)
+	default:
+		return nil
+	}
+	return fmt.Errorf("store: inbound message: %s", bad)
+}
+
+func validOutcome(o string) bool {
+	switch o {
+	case OutcomePending, OutcomeOK, OutcomeNone, OutcomeInvalid, OutcomeRefused, OutcomeConflict, OutcomeError:
+		return true
+	}
+	return false
+}
+
+// truncateRunes cuts s to at most n characters (a VARCHAR(n) holds n
+// characters on MySQL), never splitting one.
+func truncateRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i := 0
+	for k := range s {
+		if i == n {
+			return s[:k]
+		}
+		i++
+	}
+	return s
+}
+
+// InboundByID returns the stored message with id.
+func (db *DB) InboundByID(ctx context.Context, id int64) (*InboundMessage, error) {
+	var m InboundMessage
+	if err := db.gdb.WithContext(ctx).First(&m, id).Error; err != nil {
+		return nil, notFound(err, "inbound message "+strconv.FormatInt(id, 10))
+	}
+	return &m, nil
+}
+
+// InboundResult is what handling a message produced, written back to its
+// log row by FinishInbound.
+type InboundResult struct {
+	Kind      string    // the parsed kind ("" when not parsed)
+	Parsed    string    // the parse result as JSON
+	Outcome   string    // one of the Outcome constants
+	Detail    string    // why: the refusal, the error (cut to fit its column)
+	GroupID   *int64    // the resolved group; nil keeps what is stored
+	PersonID  *int64    // the resolved sender; nil keeps what is stored
+	HandledAt time.Time // zero: the store's clock
+}
+
+// FinishInbound records the parse result and handling outcome of message
+// id: the 留痕 of what the bot made of it.
+func (db *DB) FinishInbound(ctx context.Context, id int64, r InboundResult) error {
+	switch {
+	case !validOutcome(r.Outcome):
+		return fmt.Errorf("store: finish inbound %d: unknown outcome %q", id, r.Outcome)
+	case len(r.Kind) > 32:
+		return fmt.Errorf("store: finish inbound %d: kind %q is longer than 32 bytes", id, r.Kind)
+	case len(r.Parsed) > maxBlob:
+		return fmt.Errorf("store: finish inbound %d: parse result is %d bytes, more than %d", id, len(r.Parsed), maxBlob)
+	}
+	at := r.HandledAt
+	if at.IsZero() {
+		at = db.Now()
+	}
+	set := map[string]any{
+		"kind":       r.Kind,
+		"parsed":     r.Parsed,
+		"outcome":    r.Outcome,
+		"detail":     truncateRunes(r.Detail, maxDetail),
+		"handled_at": at.UTC(),
+	}
+	if r.GroupID != nil {
+		set["group_id"] = *r.GroupID
+	}
+	if r.PersonID != nil {
+		set["person_id"] = *r.PersonID
+	}
+	res := db.gdb.WithContext(ctx).Model(&InboundMessage{}).Where("id = ?", id).Updates(set)
+	if res.Error != nil {
+		return fmt.Errorf("store: finish inbound %d: %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		// MySQL counts changed rows, not matched ones: a repeat of the same
+		// result changes nothing but is not an error.
+		if _, err := db.InboundByID(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PendingInbound returns messages still pending that were received before
+// receivedBefore, oldest first: after a crash they were acknowledged but
+// not handled, and must be (nothing acknowledged is lost).
+func (db *DB) PendingInbound(ctx context.Context, receivedBefore time.Time, limit int) ([]InboundMessage, error) {
+	if limit <= 0 {
+		return nil, errors.New("store: pending inbound: limit must be positive")
+	}
+	var out []InboundMessage
+	err := db.gdb.WithContext(ctx).
+		Where("outcome = ? AND received_at < ?", OutcomePending, receivedBefore.UTC()).
+		Order("received_at, id").Limit(limit).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: pending inbound: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,198 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// storedTime is how outbox and job-run times are written: UTC, whole
+// milliseconds. MySQL keeps DATETIME(3) and MySQL 8 rounds finer values,
+// so a time read back must equal the time written for the conditional
+// updates below (WHERE next_attempt_at = <what I read>) to work on both
+// databases; SQLite compares the UTC text form.
+func storedTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+
+// EnqueueOutbox queues posts in one transaction. Each item gets Status
+// pending and, when zero, NextAttemptAt = now. An item whose (Origin,
+// GroupID) is already queued is silently skipped, so a replayed message or
+// job never posts twice. Invalid items (no origin, group, platform or text)
+// fail the whole call and nothing is queued.
+func (db *DB) EnqueueOutbox(ctx context.Context, items ...OutboxItem) error {
+	if len(items) == 0 {
+		return nil
+	}
+	now := storedTime(db.Now())
+	rows := make([]OutboxItem, len(items)) // a copy: the insert writes ids into it
+	for i, it := range items {
+		if err := checkOutboxItem(it); err != nil {
+			return fmt.Errorf("store: enqueue outbox item %d: %w", i, err)
+		}
+		it.ID = 0
+		it.Status = OutboxPending
+		it.Attempts = 0
+		it.LastError = ""
+		it.SentAt = nil
+		if it.NextAttemptAt.IsZero() {
+			it.NextAttemptAt = now
+		}
+		it.NextAttemptAt = storedTime(it.NextAttemptAt)
+		rows[i] = it
+	}
+	err := db.tx(ctx, func(tx *gorm.DB) error {
+		return tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&rows, chunk).Error
+	})
+	if err != nil {
+		return fmt.Errorf("store: enqueue outbox: %w", err)
+	}
+	return nil
+}
+
+func checkOutboxItem(it OutboxItem) error {
+	switch {
+	case it.Origin == "" || utf8.RuneCountInString(it.Origin) > 128:
+		return fmt.Errorf("origin %q must be 1 to 128 characters", it.Origin)
+	case it.GroupID <= 0:
+		return errors.New("no group")
+	case it.Platform == "" || len(it.Platform) > 16:
+		return fmt.Errorf("platform %q must be 1 to 16 bytes", it.Platform)
+	case strings.TrimSpace(it.Text) == "":
+		return errors.New("empty text")
+	case len(it.Text) > maxBlob:
+		return fmt.Errorf("text is %d bytes, more than %d", len(it.Text), maxBlob)
+	case utf8.RuneCountInString(it.Mentions) > 1024:
+		return errors.New("mentions are longer than 1024 characters")
+	}
+	return nil
+}
+
+// LeaseOutbox hands out up to limit pending items of platform that are due
+// at now, urgent first, then oldest. Each returned item is leased: its
+// NextAttemptAt moves to now+lease by a conditional update (WHERE the value
+// is still the one read and the item still pending), so two replicas
+// draining the same outbox never get the same item, and an item whose
+// sender dies is handed out again once the lease runs out. The sender then
+// calls MarkOutboxSent or MarkOutboxRetry.
+func (db *DB) LeaseOutbox(ctx context.Context, platform string, now time.Time, lease time.Duration, limit int) ([]OutboxItem, error) {
+	if platform == "" || limit <= 0 || lease < time.Millisecond {
+		return nil, fmt.Errorf("store: lease outbox: need a platform, a positive limit and a lease of at least 1ms (got %q, %d, %v)", platform, limit, lease)
+	}
+	now = now.UTC()
+	until := storedTime(now.Add(lease))
+	var due []OutboxItem
+	err := db.gdb.WithContext(ctx).
+		Where("platform = ? AND status = ? AND next_attempt_at <= ?", platform, OutboxPending, now).
+		Order("urgent DESC, id").Limit(limit).Find(&due).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: lease outbox: %w", err)
+	}
+	out := due[:0]
+	for _, it := range due {
+		res := db.gdb.WithContext(ctx).Model(&OutboxItem{}).
+			Where("id = ? AND status = ? AND next_attempt_at = ?", it.ID, OutboxPending, it.NextAttemptAt).
+			Update("next_attempt_at", until)
+		if res.Error != nil {
+			return out, fmt.Errorf("store: lease outbox item %d: %w", it.ID, res.Error)
+		}
+		if res.RowsAffected == 1 { // else another replica leased or finished it first
+			it.NextAttemptAt = until
+			out = append(out, it)
+		}
+	}
+	return out, nil
+}
+
+// MarkOutboxSent records that item id was delivered at at.
+func (db *DB) MarkOutboxSent(ctx context.Context, id int64, at time.Time) error {
+	at = storedTime(at)
+	res := db.gdb.WithContext(ctx).Model(&OutboxItem{}).Where("id = ?", id).
+		Updates(map[string]any{"status": OutboxSent, "sent_at": at})
+	return db.outboxUpdated(ctx, id, res, "mark sent")
+}
+
+// MarkOutboxRetry records a failed attempt at item id: the attempt count
+// goes up, errText is kept (cut to fit), and the item is due again at next —
+// or, when giveUp, it is marked failed and never retried.
+func (db *DB) MarkOutboxRetry(ctx context.Context, id int64, errText string, next time.Time, giveUp bool) error {
+	status := OutboxPending
+	if giveUp {
+		status = OutboxFailed
+	}
+	res := db.gdb.WithContext(ctx).Model(&OutboxItem{}).Where("id = ?", id).Updates(map[string]any{
+		"attempts":        gorm.Expr("attempts + 1"),
+		"last_error":      truncateRunes(errText, 512),
+		"next_attempt_at": storedTime(next),
+		"status":          status,
+	})
+	return db.outboxUpdated(ctx, id, res, "mark retry")
+}
+
+// outboxUpdated turns "no row changed" into ErrNotFound when the item does
+// not exist. MySQL counts changed rows, not matched ones, so a repeated mark
+// with the same values is not an error.
+func (db *DB) outboxUpdated(ctx context.Context, id int64, res *gorm.DB, what string) error {
+	if res.Error != nil {
+		return fmt.Errorf("store: outbox %s %d: %w", what, id, res.Error)
+	}
+	if res.RowsAffected > 0 {
+		return nil
+	}
+	var n int64
+	if err := db.gdb.WithContext(ctx).Model(&OutboxItem{}).Where("id = ?", id).Count(&n).Error; err != nil {
+		return fmt.Errorf("store: outbox %s %d: %w", what, id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: outbox item %s: %w", strconv.FormatInt(id, 10), ErrNotFound)
+	}
+	return nil
+}
+
+// OutboxForGroup returns the latest limit posts to group groupID (all of
+// them when limit <= 0), oldest first, whatever their status: what the
+// sandbox shows as the bot's side of a group chat.
+func (db *DB) OutboxForGroup(ctx context.Context, groupID int64, limit int) ([]OutboxItem, error) {
+	q := db.gdb.WithContext(ctx).Where("group_id = ?", groupID).Order("created_at DESC, id DESC")
+	if limit > 0 {
+		q = q.Limit(limit)
+	}
+	var out []OutboxItem
+	if err := q.Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("store: outbox for group %d: %w", groupID, err)
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, nil
+}
+
+// OutboxByOriginPrefix returns every item whose origin starts with prefix,
+// oldest first — "msg:42:" gives the posts message 42 caused. LIKE
+// wildcards in prefix match literally.
+func (db *DB) OutboxByOriginPrefix(ctx context.Context, prefix string) ([]OutboxItem, error) {
+	if prefix == "" {
+		return nil, errors.New("store: outbox by origin: empty prefix")
+	}
+	var out []OutboxItem
+	err := db.gdb.WithContext(ctx).
+		Where("origin LIKE ? ESCAPE '!'", likePrefix(prefix)).
+		Order("created_at, id").Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: outbox by origin %q: %w", prefix, err)
+	}
+	return out, nil
+}
+
+// likePrefix escapes LIKE's wildcards with '!' (an escape character both
+// SQLite and MySQL accept in an ESCAPE clause, unlike a backslash, which
+// MySQL also treats as a string escape) and appends '%'.
+func likePrefix(s string) string {
+	r := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
+	return r.Replace(s) + "%"
+}

@@ -1,0 +1,295 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/towerbot/towerbot/store"
+	"github.com/towerbot/towerbot/store/storetest"
+)
+
+func item(origin string, group int64, text string) store.OutboxItem {
+	return store.OutboxItem{Origin: origin, GroupID: group, Platform: "sandbox", Text: text}
+}
+
+func TestEnqueueOutboxIgnoresDuplicates(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		batch := []store.OutboxItem{item("msg:1:reply", 1, "已登记 3 人体温"), item("msg:1:alert", 2, "发热"), item("msg:1:alert", 3, "发热")}
+		if err := db.EnqueueOutbox(ctx, batch...); err != nil {
+			t.Fatal(err)
+		}
+		if batch[0].ID != 0 {
+			t.Fatal("EnqueueOutbox wrote into the caller's items")
+		}
+		// A replayed message queues the same posts again, plus a new one, in
+		// one batch with a duplicate inside it.
+		if err := db.EnqueueOutbox(ctx, item("msg:1:alert", 2, "发热(重放)"), item("msg:1:reply", 1, "重放"),
+			item("msg:1:extra", 1, "新的"), item("msg:1:extra", 1, "新的")); err != nil {
+			t.Fatalf("replay: %v", err)
+		}
+		got, err := db.OutboxByOriginPrefix(ctx, "msg:1:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var texts []string
+		for _, it := range got {
+			texts = append(texts, fmt.Sprintf("%s@%d=%s", it.Origin, it.GroupID, it.Text))
+			if it.Status != store.OutboxPending || it.NextAttemptAt.IsZero() || it.Attempts != 0 {
+				t.Errorf("queued item not pending and due: %+v", it)
+			}
+		}
+		want := "msg:1:reply@1=已登记 3 人体温 msg:1:alert@2=发热 msg:1:alert@3=发热 msg:1:extra@1=新的"
+		if strings.Join(texts, " ") != want {
+			t.Fatalf("outbox:\n got  %s\n want %s", strings.Join(texts, " "), want)
+		}
+		for name, bad := range map[string]store.OutboxItem{
+			"no origin": item("", 1, "x"), "no group": item("o", 0, "x"), "no text": item("o", 1, " "),
+			"no platform": {Origin: "o", GroupID: 1, Text: "x"},
+		} {
+			if err := db.EnqueueOutbox(ctx, item("msg:2:reply", 1, "ok"), bad); err == nil {
+				t.Errorf("%s: accepted", name)
+			}
+		}
+		if got, _ := db.OutboxByOriginPrefix(ctx, "msg:2:"); len(got) != 0 {
+			t.Fatalf("a batch with a bad item queued %d items", len(got))
+		}
+	})
+}
+
+func TestOutboxByOriginPrefixEscapesWildcards(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := db.EnqueueOutbox(ctx, item("msg:42:reply", 1, "a"), item("msg:421:reply", 1, "b"),
+			item("a_b%c!:x", 1, "c"), item("aXbYc!:x", 1, "d"), item("msg:4:reply", 1, "e")); err != nil {
+			t.Fatal(err)
+		}
+		for prefix, want := range map[string]string{
+			"msg:42:":  "a",
+			"msg:42":   "a b",
+			"a_b%c!:":  "c",
+			"msg:4_:":  "",
+			"msg:%":    "",
+			"a_b%c!:x": "c",
+		} {
+			got, err := db.OutboxByOriginPrefix(ctx, prefix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var texts []string
+			for _, it := range got {
+				texts = append(texts, it.Text)
+			}
+			if strings.Join(texts, " ") != want {
+				t.Errorf("prefix %q: got %q, want %q", prefix, strings.Join(texts, " "), want)
+			}
+		}
+		if _, err := db.OutboxByOriginPrefix(ctx, ""); err == nil {
+			t.Error("empty prefix accepted")
+		}
+	})
+}
+
+func TestLeaseOutboxOrderAndLifecycle(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		urgent := item("msg:3:alert", 2, "发热警报")
+		urgent.Urgent = true
+		later := item("job:digest:2020-02-24", 1, "日报")
+		later.NextAttemptAt = time.Now().Add(time.Hour)
+		wecom := item("msg:4:reply", 5, "企业微信")
+		wecom.Platform = "wecom"
+		if err := db.EnqueueOutbox(ctx, item("msg:1:reply", 1, "一"), item("msg:2:reply", 1, "二"), urgent, later, wecom); err != nil {
+			t.Fatal(err)
+		}
+		// The others were enqueued due at the store's clock: now.
+		now := time.Now().Add(time.Minute)
+		got, err := db.LeaseOutbox(ctx, "sandbox", now, 30*time.Second, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if texts := outboxTexts(got); texts != "发热警报 一 二" {
+			t.Fatalf("leased %q, want urgent first then oldest: 发热警报 一 二 (the digest is not due, wecom is another platform)", texts)
+		}
+		for _, it := range got {
+			if !it.NextAttemptAt.Equal(now.Add(30 * time.Second).Truncate(time.Millisecond)) {
+				t.Errorf("leased item due at %v, want now+lease", it.NextAttemptAt)
+			}
+		}
+		if again, _ := db.LeaseOutbox(ctx, "sandbox", now, 30*time.Second, 10); len(again) != 0 {
+			t.Fatalf("leased items handed out again within the lease: %q", outboxTexts(again))
+		}
+		// Sent: never handed out again. Retried: due at its next time.
+		// Given up: failed. Lease expired: handed out again.
+		if err := db.MarkOutboxSent(ctx, got[0].ID, now); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.MarkOutboxSent(ctx, got[0].ID, now); err != nil {
+			t.Fatalf("marking sent twice: %v", err)
+		}
+		if err := db.MarkOutboxRetry(ctx, got[1].ID, "HTTP 502", now.Add(5*time.Minute), false); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.MarkOutboxRetry(ctx, got[2].ID, strings.Repeat("e", 600), now, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.MarkOutboxSent(ctx, 99999, now); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("mark missing sent: %v", err)
+		}
+		if err := db.MarkOutboxRetry(ctx, 99999, "x", now, false); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("mark missing retry: %v", err)
+		}
+		if l, _ := db.LeaseOutbox(ctx, "sandbox", now.Add(4*time.Minute), time.Minute, 10); len(l) != 0 {
+			t.Fatalf("before the retry time: leased %q", outboxTexts(l))
+		}
+		l, _ := db.LeaseOutbox(ctx, "sandbox", now.Add(2*time.Hour), time.Minute, 10)
+		if outboxTexts(l) != "一 日报" {
+			t.Fatalf("after the retry time: leased %q, want 一 日报", outboxTexts(l))
+		}
+		items, err := db.OutboxForGroup(ctx, 1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byText := map[string]store.OutboxItem{}
+		for _, it := range items {
+			byText[it.Text] = it
+		}
+		if it := byText["一"]; it.Attempts != 1 || it.LastError != "HTTP 502" || it.Status != store.OutboxPending {
+			t.Errorf("retried item = %+v", it)
+		}
+		gave := mustOrigin(t, db, "msg:2:")
+		if gave.Status != store.OutboxFailed || gave.Attempts != 1 || len(gave.LastError) != 512 {
+			t.Errorf("given-up item: status %s attempts %d error %d bytes", gave.Status, gave.Attempts, len(gave.LastError))
+		}
+		sent := mustOrigin(t, db, "msg:3:")
+		if sent.Status != store.OutboxSent || sent.SentAt == nil || !sent.SentAt.Equal(now.Truncate(time.Millisecond)) {
+			t.Errorf("sent item = %+v", sent)
+		}
+		if _, err := db.LeaseOutbox(ctx, "sandbox", now, 0, 10); err == nil {
+			t.Error("a zero lease accepted")
+		}
+	})
+}
+
+func mustOrigin(t *testing.T, db *store.DB, prefix string) store.OutboxItem {
+	t.Helper()
+	got, err := db.OutboxByOriginPrefix(context.Background(), prefix)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("origin %s: %d items, %v", prefix, len(got), err)
+	}
+	return got[0]
+}
+
+func outboxTexts(items []store.OutboxItem) string {
+	var s []string
+	for _, it := range items {
+		s = append(s, it.Text)
+	}
+	return strings.Join(s, " ")
+}
+
+func TestOutboxForGroupLatestOldestFirst(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		for i := 1; i <= 5; i++ {
+			if err := db.EnqueueOutbox(ctx, item(fmt.Sprintf("msg:%d:reply", i), 1, fmt.Sprint(i)), item(fmt.Sprintf("msg:%d:reply", i), 2, "other")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		all, _ := db.OutboxForGroup(ctx, 1, 0)
+		last, _ := db.OutboxForGroup(ctx, 1, 3)
+		if outboxTexts(all) != "1 2 3 4 5" || outboxTexts(last) != "3 4 5" {
+			t.Fatalf("all %q (want 1 2 3 4 5), latest 3 %q (want 3 4 5)", outboxTexts(all), outboxTexts(last))
+		}
+	})
+}
+
+// TestLeaseOutboxReplicasNeverShare drains one outbox from two store
+// handles (two replicas) with several workers each: every item must be
+// handed out exactly once.
+func TestLeaseOutboxReplicasNeverShare(t *testing.T) {
+	for _, driver := range []string{store.DriverSQLite, store.DriverMySQL} {
+		t.Run(driver, func(t *testing.T) {
+			ctx := context.Background()
+			var dsn string
+			if driver == store.DriverSQLite {
+				dsn = filepath.Join(t.TempDir(), "towerbot.db")
+			} else {
+				dsn = storetest.MySQLDSN(t)
+			}
+			var replicas []*store.DB
+			for range 2 {
+				db, err := store.Open(driver, dsn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Close() })
+				if _, err := db.Migrate(ctx); err != nil {
+					t.Fatal(err)
+				}
+				replicas = append(replicas, db)
+			}
+			const n = 300
+			var items []store.OutboxItem
+			for i := range n {
+				it := item(fmt.Sprintf("job:t:%d", i), int64(i%7+1), "x")
+				it.Urgent = i%5 == 0
+				items = append(items, it)
+			}
+			if err := replicas[0].EnqueueOutbox(ctx, items...); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now().Add(time.Minute)
+			var (
+				mu   sync.Mutex
+				seen = map[int64]int{}
+				wg   sync.WaitGroup
+				errs = make(chan error, 8)
+			)
+			for w := range 8 {
+				db := replicas[w%2]
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						got, err := db.LeaseOutbox(ctx, "sandbox", now, time.Hour, 7)
+						if err != nil {
+							errs <- err
+							return
+						}
+						if len(got) == 0 {
+							return
+						}
+						mu.Lock()
+						for _, it := range got {
+							seen[it.ID]++
+						}
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			var dup []int64
+			for id, c := range seen {
+				if c > 1 {
+					dup = append(dup, id)
+				}
+			}
+			sort.Slice(dup, func(i, j int) bool { return dup[i] < dup[j] })
+			if len(dup) > 0 || len(seen) != n {
+				t.Fatalf("%d distinct items leased of %d; handed out more than once: %v", len(seen), n, dup)
+			}
+		})
+	}
+}
