@@ -1,0 +1,363 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/towerbot/towerbot/store"
+)
+
+// Channel delivers outbox items to one platform. The channel packages
+// (bot/sandbox, bot/wecom, bot/dingtalk) implement it; the core only calls
+// it from a Sender, which paces and retries.
+type Channel interface {
+	// Platform is the platform whose outbox items this channel sends.
+	Platform() Platform
+	// Send delivers one item to its group. A nil error means delivered; an
+	// error wrapping a *SendError may ask for a later retry (RetryAfter)
+	// or say that retrying is pointless (Permanent).
+	Send(ctx context.Context, d Delivery) error
+}
+
+// Delivery is one outbox item together with the group it goes to (chat id,
+// webhook).
+type Delivery struct {
+	Item  store.OutboxItem
+	Group store.Group
+}
+
+// SendError is a send failure with what the platform said about retrying:
+// the retry-after it gave (rate limits), or that the item can never be
+// delivered (no webhook, the chat was dissolved).
+type SendError struct {
+	Err        error
+	RetryAfter time.Duration // 0: the sender's own backoff
+	Permanent  bool          // give up now
+}
+
+func (e *SendError) Error() string {
+	s := e.Err.Error()
+	if e.RetryAfter > 0 {
+		s += fmt.Sprintf(" (retry after %s)", e.RetryAfter)
+	}
+	if e.Permanent {
+		s += " (permanent)"
+	}
+	return s
+}
+
+func (e *SendError) Unwrap() error { return e.Err }
+
+// OutboxStore is what the outbox needs of the store.
+type OutboxStore interface {
+	EnqueueOutbox(ctx context.Context, items ...store.OutboxItem) error
+	LeaseOutbox(ctx context.Context, platform string, now time.Time, lease time.Duration, limit int) ([]store.OutboxItem, error)
+	MarkOutboxSent(ctx context.Context, id int64, at time.Time) error
+	MarkOutboxRetry(ctx context.Context, id int64, errText string, next time.Time, giveUp bool) error
+	GroupByID(ctx context.Context, id int64) (*store.Group, error)
+}
+
+var _ OutboxStore = (*store.DB)(nil)
+
+// StoreOutbox is the Outbox handlers post into: it persists items in the
+// store (so nothing queued is lost) and wakes the sender of each item's
+// platform so that replies go out at once rather than at the next poll.
+type StoreOutbox struct {
+	st interface {
+		EnqueueOutbox(ctx context.Context, items ...store.OutboxItem) error
+	}
+	mu    sync.RWMutex
+	wakes map[string][]func()
+}
+
+var _ Outbox = (*StoreOutbox)(nil)
+
+// NewStoreOutbox returns an outbox writing into st.
+func NewStoreOutbox(st interface {
+	EnqueueOutbox(ctx context.Context, items ...store.OutboxItem) error
+}) *StoreOutbox {
+	return &StoreOutbox{st: st, wakes: map[string][]func(){}}
+}
+
+// Notify registers wake to be called after items for platform are queued
+// (a Sender's Wake).
+func (o *StoreOutbox) Notify(platform Platform, wake func()) {
+	o.mu.Lock()
+	o.wakes[string(platform)] = append(o.wakes[string(platform)], wake)
+	o.mu.Unlock()
+}
+
+// Enqueue validates and persists items; duplicates of (origin, group) are
+// ignored by the store, so a replayed message never posts twice.
+func (o *StoreOutbox) Enqueue(ctx context.Context, items ...store.OutboxItem) error {
+	for i, it := range items {
+		switch {
+		case it.Origin == "":
+			return fmt.Errorf("bot: outbox item %d has no origin", i)
+		case it.GroupID == 0 || it.Platform == "":
+			return fmt.Errorf("bot: outbox item %d (%s) has no destination", i, it.Origin)
+		case it.Text == "":
+			return fmt.Errorf("bot: outbox item %d (%s) has no text", i, it.Origin)
+		}
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	if err := o.st.EnqueueOutbox(ctx, items...); err != nil {
+		return err
+	}
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	woken := map[string]bool{}
+	for _, it := range items {
+		if woken[it.Platform] {
+			continue
+		}
+		woken[it.Platform] = true
+		for _, w := range o.wakes[it.Platform] {
+			w()
+		}
+	}
+	return nil
+}
+
+// SenderConfig paces and retries one channel's outbox. Zero fields take
+// the defaults noted.
+type SenderConfig struct {
+	// PerMinute is the most items sent to one group in any minute (default
+	// 20: the WeCom and DingTalk robot limit, PLATFORMS.md). Items over it
+	// wait; they are never dropped.
+	PerMinute int
+	// MaxAttempts is how many failed sends make an item failed (default 8).
+	MaxAttempts int
+	// RetryBase is the wait after the first failure, doubled after each
+	// further one (default 30s), up to RetryMax (default 30 min).
+	RetryBase time.Duration
+	RetryMax  time.Duration
+	// Lease is how long a leased item is reserved for this sender (default
+	// 30s): another sender (replica) may take it after that. An item held
+	// back by the rate limit is simply left leased, so it comes back when
+	// the lease ends.
+	Lease time.Duration
+	// Batch is how many items one pass leases (default 50).
+	Batch int
+	// Concurrency is how many groups are sent to at once (default 4);
+	// items of one group always go one after the other, in order.
+	Concurrency int
+	// Poll is how often the store is polled when no wake-up comes (default
+	// 2s): items queued by another replica, retries coming due.
+	Poll time.Duration
+	// SendTimeout bounds one Send (default 15s).
+	SendTimeout time.Duration
+
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Limiter is the rate limit the sender asks before each send: at most
+// limit events per window for key, across every replica.
+// kv.Store implements it with a sliding window shared by the replicas.
+type Limiter interface {
+	Allow(ctx context.Context, key string, limit int, window time.Duration) (ok bool, retryAfter time.Duration, err error)
+}
+
+// Sender drains one channel's outbox: lease due items (urgent first),
+// check each group's rate limit, send, and record the result — sent, or a
+// retry with exponential backoff, or failed after MaxAttempts. Several
+// senders (replicas) may run at once: a lease gives each item to one of
+// them at a time.
+type Sender struct {
+	cfg  SenderConfig
+	st   OutboxStore
+	lim  Limiter
+	ch   Channel
+	log  *slog.Logger
+	wake chan struct{}
+}
+
+// NewSender returns a sender for ch.
+func NewSender(cfg SenderConfig, st OutboxStore, lim Limiter, ch Channel) *Sender {
+	if cfg.PerMinute <= 0 {
+		cfg.PerMinute = 20
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 8
+	}
+	if cfg.RetryBase <= 0 {
+		cfg.RetryBase = 30 * time.Second
+	}
+	if cfg.RetryMax <= 0 {
+		cfg.RetryMax = 30 * time.Minute
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 30 * time.Second
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 50
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 4
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 2 * time.Second
+	}
+	if cfg.SendTimeout <= 0 {
+		cfg.SendTimeout = 15 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Sender{cfg: cfg, st: st, lim: lim, ch: ch, log: cfg.Logger.With("platform", ch.Platform()),
+		wake: make(chan struct{}, 1)}
+}
+
+// Wake makes the sender look at the store now instead of at the next poll.
+func (s *Sender) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run drains the outbox until ctx ends; a send in progress is finished (or
+// its own timeout ends it) before Run returns.
+func (s *Sender) Run(ctx context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		case <-timer.C:
+		}
+		for ctx.Err() == nil {
+			n, err := s.Drain(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.log.Error("outbox pass failed", "err", err)
+			}
+			if err != nil || n < s.cfg.Batch {
+				break
+			}
+		}
+		timer.Reset(s.cfg.Poll)
+	}
+}
+
+// Drain makes one pass: it leases up to Batch due items and tries each. It
+// returns how many items it leased.
+func (s *Sender) Drain(ctx context.Context) (int, error) {
+	items, err := s.st.LeaseOutbox(ctx, string(s.ch.Platform()), s.cfg.Now().UTC(), s.cfg.Lease, s.cfg.Batch)
+	if err != nil {
+		return 0, fmt.Errorf("bot: lease outbox: %w", err)
+	}
+	if len(items) == 0 {
+		return 0, nil
+	}
+	// Urgent items first; within a group, in the order leased (the store
+	// leases oldest first), so one group's posts keep their order.
+	var order []int64
+	byGroup := map[int64][]store.OutboxItem{}
+	for _, urgent := range []bool{true, false} {
+		for _, it := range items {
+			if it.Urgent != urgent {
+				continue
+			}
+			if _, ok := byGroup[it.GroupID]; !ok {
+				order = append(order, it.GroupID)
+			}
+			byGroup[it.GroupID] = append(byGroup[it.GroupID], it)
+		}
+	}
+	sem := make(chan struct{}, s.cfg.Concurrency)
+	var wg sync.WaitGroup
+	for _, gid := range order {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(group []store.OutboxItem) {
+			defer func() { <-sem; wg.Done() }()
+			s.sendGroup(context.WithoutCancel(ctx), group)
+		}(byGroup[gid])
+	}
+	wg.Wait()
+	return len(items), nil
+}
+
+// sendGroup sends one group's leased items in order. It stops at the
+// first item held back or failed, so later items do not overtake it.
+func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem) {
+	g, err := s.st.GroupByID(ctx, items[0].GroupID)
+	if err != nil {
+		for _, it := range items {
+			s.failed(ctx, it, fmt.Errorf("group %d: %w", it.GroupID, err), errors.Is(err, store.ErrNotFound), 0)
+		}
+		return
+	}
+	key := "outbox:rate:" + string(s.ch.Platform()) + ":" + strconv.FormatInt(g.ID, 10)
+	for _, it := range items {
+		ok, wait, err := s.lim.Allow(ctx, key, s.cfg.PerMinute, time.Minute)
+		if err != nil {
+			// Fail open: the platform enforces its own limit and answers
+			// with a retryable error, which backs off below.
+			s.log.Warn("rate limit unavailable; sending anyway", "outbox_id", it.ID, "err", err)
+			ok = true
+		}
+		if !ok {
+			// Held back, not dropped: the item stays leased and comes
+			// back when the lease ends, as do the group's later items.
+			s.log.Debug("group over its rate limit; deferring", "group_id", g.ID, "outbox_id", it.ID, "free_in", wait)
+			return
+		}
+		sctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
+		err = s.ch.Send(sctx, Delivery{Item: it, Group: *g})
+		cancel()
+		if err != nil {
+			var se *SendError
+			permanent, after := false, time.Duration(0)
+			if errors.As(err, &se) {
+				permanent, after = se.Permanent, se.RetryAfter
+			}
+			s.failed(ctx, it, err, permanent, after)
+			return
+		}
+		if err := s.st.MarkOutboxSent(ctx, it.ID, s.cfg.Now().UTC()); err != nil {
+			s.log.Error("record sent item", "outbox_id", it.ID, "err", err)
+		}
+	}
+}
+
+// failed records a failed attempt: a retry after the backoff (or the
+// platform's retry-after, when longer), or failed for good.
+func (s *Sender) failed(ctx context.Context, it store.OutboxItem, err error, permanent bool, after time.Duration) {
+	attempt := it.Attempts + 1
+	delay := s.backoff(attempt)
+	if after > delay {
+		delay = after
+	}
+	giveUp := permanent || attempt >= s.cfg.MaxAttempts
+	if giveUp {
+		s.log.Error("outbox item failed for good", "outbox_id", it.ID, "group_id", it.GroupID, "attempts", attempt, "err", err)
+	} else {
+		s.log.Warn("outbox send failed; will retry", "outbox_id", it.ID, "group_id", it.GroupID, "attempts", attempt, "retry_in", delay, "err", err)
+	}
+	if merr := s.st.MarkOutboxRetry(ctx, it.ID, truncate(err.Error(), 500), s.cfg.Now().UTC().Add(delay), giveUp); merr != nil {
+		s.log.Error("record failed send", "outbox_id", it.ID, "err", merr)
+	}
+}
+
+// backoff is RetryBase doubled per earlier failure, capped at RetryMax.
+func (s *Sender) backoff(attempt int) time.Duration {
+	d := s.cfg.RetryBase
+	for i := 1; i < attempt && d < s.cfg.RetryMax; i++ {
+		d *= 2
+	}
+	return min(d, s.cfg.RetryMax)
+}
