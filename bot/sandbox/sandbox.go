@@ -1,0 +1,570 @@
+// Package sandbox is towerbot's local chat channel: a web page at / where
+// anyone can pick a group of the roster, post as one of its members and see
+// the bot answer, with no WeCom or DingTalk account. Its JSON API under
+// /sandbox/api/ is a contract that tests and scripts rely on.
+//
+// The sandbox lets whoever reaches it speak as any member of the roster, so
+// it is for trying towerbot and for tests; production set-ups turn it off.
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/towerbot/towerbot/bot"
+	"github.com/towerbot/towerbot/store"
+)
+
+// Store is what the sandbox reads: the roster's groups and members, the
+// message log and the outbox.
+type Store interface {
+	Nodes(ctx context.Context) ([]store.Node, error)
+	Groups(ctx context.Context, platform string) ([]store.Group, error)
+	GroupMembers(ctx context.Context, nodeID int64) ([]store.Member, error)
+	GroupByChat(ctx context.Context, platform, chatID string) (*store.Group, error)
+	InboundByID(ctx context.Context, id int64) (*store.InboundMessage, error)
+	OutboxByOriginPrefix(ctx context.Context, prefix string) ([]store.OutboxItem, error)
+	OutboxForGroup(ctx context.Context, groupID int64, limit int) ([]store.OutboxItem, error)
+	ChatHistory(ctx context.Context, groupID int64, limit int) ([]store.ChatEntry, error)
+}
+
+var _ Store = (*store.DB)(nil)
+
+// Submitter takes a message and reports when it has been handled (the
+// core's Engine).
+type Submitter interface {
+	Submit(ctx context.Context, msg bot.Message) (logID int64, done <-chan struct{}, err error)
+}
+
+// Config sets up the sandbox. Zero fields take the defaults noted.
+type Config struct {
+	// Now is the clock stamped on messages (default time.Now).
+	Now func() time.Time
+	// WaitTimeout bounds how long POST /sandbox/api/messages waits for the
+	// message to be handled (default 30s).
+	WaitTimeout time.Duration
+	// HistoryLimit is how many lines of a group's chat the page loads
+	// (default 200).
+	HistoryLimit int
+	Logger       *slog.Logger
+}
+
+// Sandbox is the channel and its web server.
+type Sandbox struct {
+	cfg Config
+	st  Store
+	sub Submitter
+	log *slog.Logger
+	hub hub
+}
+
+var _ bot.Channel = (*Sandbox)(nil)
+
+//go:embed web
+var webFS embed.FS
+
+// New returns a sandbox that reads st and hands messages to sub.
+func New(cfg Config, st Store, sub Submitter) *Sandbox {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.WaitTimeout <= 0 {
+		cfg.WaitTimeout = 30 * time.Second
+	}
+	if cfg.HistoryLimit <= 0 {
+		cfg.HistoryLimit = 200
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Sandbox{cfg: cfg, st: st, sub: sub, log: cfg.Logger, hub: hub{subs: map[chan string]struct{}{}}}
+}
+
+// Platform is bot.Sandbox.
+func (s *Sandbox) Platform() bot.Platform { return bot.Sandbox }
+
+// Send "delivers" a post: it is already in the outbox, which is what the
+// page shows, so sending only tells the open pages to look again.
+func (s *Sandbox) Send(ctx context.Context, d bot.Delivery) error {
+	s.hub.publish(d.Group.ChatID)
+	return nil
+}
+
+// Close ends the open event streams, so that an HTTP server's graceful
+// shutdown is not held up by them.
+func (s *Sandbox) Close() { s.hub.close() }
+
+// Handler serves the page at / and the API under /sandbox/api/.
+func (s *Sandbox) Handler() http.Handler {
+	mux := http.NewServeMux()
+	static, err := fs.Sub(webFS, "web")
+	if err != nil {
+		panic(err) // the embedded folder is part of the build
+	}
+	files := http.FileServerFS(static)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
+		http.ServeFileFS(w, r, static, "index.html")
+	})
+	mux.Handle("GET /sandbox/static/", http.StripPrefix("/sandbox/static/", files))
+	mux.HandleFunc("GET /sandbox/api/groups", s.groups)
+	mux.HandleFunc("POST /sandbox/api/messages", s.postMessage)
+	mux.HandleFunc("GET /sandbox/api/outbox", s.outbox)
+	mux.HandleFunc("GET /sandbox/api/history", s.history)
+	mux.HandleFunc("GET /sandbox/api/events", s.events)
+	mux.HandleFunc("/sandbox/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such API: "+r.Method+" "+r.URL.Path)
+	})
+	return mux
+}
+
+// GroupJSON is one group of GET /sandbox/api/groups.
+type GroupJSON struct {
+	Code        string       `json:"code"`
+	Name        string       `json:"name"`
+	Tier        int          `json:"tier"`
+	Node        string       `json:"node"`
+	ParentGroup string       `json:"parent_group"`
+	Members     []MemberJSON `json:"members"`
+}
+
+// MemberJSON is one member of a group: a name and the role (store.Role*)
+// that puts them in the group.
+type MemberJSON struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
+// groups lists the sandbox groups in tree order (each group followed by the
+// groups below it), with their members.
+func (s *Sandbox) groups(w http.ResponseWriter, r *http.Request) {
+	out, err := s.groupList(r.Context())
+	if err != nil {
+		s.internal(w, "list groups", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Sandbox) groupList(ctx context.Context) ([]GroupJSON, error) {
+	nodes, err := s.st.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := s.st.Groups(ctx, string(bot.Sandbox))
+	if err != nil {
+		return nil, err
+	}
+	byID := map[int64]store.Node{}
+	children := map[int64][]store.Node{}
+	var roots []store.Node
+	for _, n := range nodes {
+		byID[n.ID] = n
+	}
+	for _, n := range nodes { // Nodes is by tier, then code
+		if n.ParentID == nil || byID[*n.ParentID].ID == 0 {
+			roots = append(roots, n)
+		} else {
+			children[*n.ParentID] = append(children[*n.ParentID], n)
+		}
+	}
+	groupOf := map[int64]store.Group{}
+	for _, g := range groups {
+		if g.NodeID == nil {
+			continue
+		}
+		if old, ok := groupOf[*g.NodeID]; !ok || g.ID < old.ID {
+			groupOf[*g.NodeID] = g
+		}
+	}
+	out := []GroupJSON{}
+	var walk func(n store.Node, depth int) error
+	walk = func(n store.Node, depth int) error {
+		if depth > 16 {
+			return fmt.Errorf("node tree deeper than 16 at %s", n.Code)
+		}
+		if g, ok := groupOf[n.ID]; ok {
+			gj := GroupJSON{Code: g.ChatID, Name: g.Name, Tier: n.Tier, Node: n.Code, Members: []MemberJSON{}}
+			if n.ParentID != nil {
+				if pg, ok := groupOf[*n.ParentID]; ok {
+					gj.ParentGroup = pg.ChatID
+				}
+			}
+			ms, err := s.st.GroupMembers(ctx, n.ID)
+			if err != nil {
+				return err
+			}
+			for _, m := range ms {
+				gj.Members = append(gj.Members, MemberJSON{Name: m.Name, Role: m.Role})
+			}
+			out = append(out, gj)
+		}
+		for _, c := range children[n.ID] {
+			if err := walk(c, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, n := range roots {
+		if err := walk(n, 0); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// PostRequest is the body of POST /sandbox/api/messages.
+type PostRequest struct {
+	Group  string `json:"group"`  // the group's code
+	Sender string `json:"sender"` // a member's name
+	Text   string `json:"text"`
+}
+
+// PostResponse answers POST /sandbox/api/messages once the message is handled.
+type PostResponse struct {
+	MessageID int64       `json:"message_id"` // the message-log id
+	Outcome   string      `json:"outcome"`    // store.Outcome*
+	Replies   []ReplyJSON `json:"replies"`
+}
+
+// ReplyJSON is one post the message caused in the sender's group.
+type ReplyJSON struct {
+	Text string `json:"text"`
+}
+
+// maxBody bounds a request body: a 4 KB text, JSON-escaped, and room to spare.
+const maxBody = 64 << 10
+
+func (s *Sandbox) postMessage(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("请求过大(上限 %d 字节)", maxBody))
+		return
+	}
+	var req PostRequest
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	if err := dec.Decode(&req); err != nil || dec.More() {
+		writeError(w, http.StatusBadRequest, "请求不是合法的 JSON 对象 {\"group\",\"sender\",\"text\"}")
+		return
+	}
+	switch {
+	case strings.TrimSpace(req.Group) == "":
+		writeError(w, http.StatusBadRequest, "缺少 group(群编码)")
+		return
+	case strings.TrimSpace(req.Sender) == "":
+		writeError(w, http.StatusBadRequest, "缺少 sender(发送人姓名)")
+		return
+	case strings.TrimSpace(req.Text) == "":
+		writeError(w, http.StatusBadRequest, "消息内容为空")
+		return
+	case len(req.Text) > bot.MaxTextBytes:
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("消息过长:%d 字节,上限 %d 字节", len(req.Text), bot.MaxTextBytes))
+		return
+	}
+	ctx := r.Context()
+	g, err := s.st.GroupByChat(ctx, string(bot.Sandbox), req.Group)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && g.NodeID == nil) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("没有这个群:%s", req.Group))
+		return
+	}
+	if err != nil {
+		s.internal(w, "find group", err)
+		return
+	}
+	members, err := s.st.GroupMembers(ctx, *g.NodeID)
+	if err != nil {
+		s.internal(w, "group members", err)
+		return
+	}
+	var sender *store.Member
+	for i := range members {
+		if members[i].Name == strings.TrimSpace(req.Sender) {
+			sender = &members[i]
+			break
+		}
+	}
+	if sender == nil {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("群 %s(%s)里没有成员:%s", g.Name, req.Group, req.Sender))
+		return
+	}
+	id, err := newMessageID()
+	if err != nil {
+		s.internal(w, "message id", err)
+		return
+	}
+	msg := bot.Message{
+		Platform:   bot.Sandbox,
+		ID:         id,
+		ChatID:     g.ChatID,
+		SenderID:   strconv.FormatInt(sender.ID, 10),
+		SenderName: sender.Name,
+		Text:       req.Text,
+		Mentioned:  true,
+		Time:       s.cfg.Now(),
+		Raw:        body,
+	}
+	logID, done, err := s.sub.Submit(ctx, msg)
+	switch {
+	case errors.Is(err, bot.ErrBadMessage):
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	case errors.Is(err, bot.ErrBusy):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "系统繁忙,请稍后再试")
+		return
+	case err != nil:
+		s.internal(w, "submit message", err)
+		return
+	}
+	s.hub.publish(g.ChatID) // other pages on this group show the message now
+	wait := time.NewTimer(s.cfg.WaitTimeout)
+	defer wait.Stop()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return // the client left; the message is stored and will be handled
+	case <-wait.C:
+		writeError(w, http.StatusGatewayTimeout, fmt.Sprintf("消息 %d 已收到,但未在 %s 内处理完", logID, s.cfg.WaitTimeout))
+		return
+	}
+	row, err := s.st.InboundByID(ctx, logID)
+	if err != nil {
+		s.internal(w, "load handled message", err)
+		return
+	}
+	items, err := s.st.OutboxByOriginPrefix(ctx, "msg:"+strconv.FormatInt(logID, 10)+":")
+	if err != nil {
+		s.internal(w, "load replies", err)
+		return
+	}
+	sort.SliceStable(items, func(i, j int) bool { return items[i].ID < items[j].ID })
+	resp := PostResponse{MessageID: logID, Outcome: row.Outcome, Replies: []ReplyJSON{}}
+	for _, it := range items {
+		if it.GroupID == g.ID {
+			resp.Replies = append(resp.Replies, ReplyJSON{Text: it.Text})
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// newMessageID makes a platform message id no other sandbox message has.
+func newMessageID() (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return "sb-" + hex.EncodeToString(b[:]), nil
+}
+
+// OutboxJSON is the body of GET /sandbox/api/outbox.
+type OutboxJSON struct {
+	Messages []PostJSON `json:"messages"`
+}
+
+// PostJSON is one post the bot made to a group.
+type PostJSON struct {
+	Text      string    `json:"text"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func (s *Sandbox) outbox(w http.ResponseWriter, r *http.Request) {
+	g, ok := s.groupParam(w, r)
+	if !ok {
+		return
+	}
+	items, err := s.st.OutboxForGroup(r.Context(), g.ID, 0)
+	if err != nil {
+		s.internal(w, "load outbox", err)
+		return
+	}
+	sort.SliceStable(items, func(i, j int) bool {
+		if !items[i].CreatedAt.Equal(items[j].CreatedAt) {
+			return items[i].CreatedAt.Before(items[j].CreatedAt)
+		}
+		return items[i].ID < items[j].ID
+	})
+	out := OutboxJSON{Messages: []PostJSON{}}
+	for _, it := range items {
+		out.Messages = append(out.Messages, PostJSON{Text: it.Text, CreatedAt: it.CreatedAt.UTC()})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// HistoryJSON is the body of GET /sandbox/api/history: the group's chat as
+// the page shows it.
+type HistoryJSON struct {
+	Messages []LineJSON `json:"messages"`
+}
+
+// LineJSON is one line of the chat.
+type LineJSON struct {
+	ID      int64     `json:"id"`
+	FromBot bool      `json:"from_bot"`
+	Sender  string    `json:"sender,omitempty"`
+	Text    string    `json:"text"`
+	Kind    string    `json:"kind,omitempty"`
+	Outcome string    `json:"outcome"`
+	At      time.Time `json:"at"`
+}
+
+func (s *Sandbox) history(w http.ResponseWriter, r *http.Request) {
+	g, ok := s.groupParam(w, r)
+	if !ok {
+		return
+	}
+	lines, err := s.st.ChatHistory(r.Context(), g.ID, s.cfg.HistoryLimit)
+	if err != nil {
+		s.internal(w, "load history", err)
+		return
+	}
+	out := HistoryJSON{Messages: []LineJSON{}}
+	for _, l := range lines {
+		out.Messages = append(out.Messages, LineJSON{ID: l.ID, FromBot: l.FromBot, Sender: l.SenderName,
+			Text: l.Text, Kind: l.Kind, Outcome: l.Outcome, At: l.At})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// groupParam resolves ?group=CODE, answering 400 or 404 itself.
+func (s *Sandbox) groupParam(w http.ResponseWriter, r *http.Request) (*store.Group, bool) {
+	code := r.URL.Query().Get("group")
+	if code == "" {
+		writeError(w, http.StatusBadRequest, "缺少参数 group(群编码)")
+		return nil, false
+	}
+	g, err := s.st.GroupByChat(r.Context(), string(bot.Sandbox), code)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("没有这个群:%s", code))
+		return nil, false
+	}
+	if err != nil {
+		s.internal(w, "find group", err)
+		return nil, false
+	}
+	return g, true
+}
+
+// events streams Server-Sent Events: one "change" event, carrying a group
+// code, whenever that group's chat changes. The page then reloads it.
+func (s *Sandbox) events(w http.ResponseWriter, r *http.Request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, http.StatusInternalServerError, "streaming unsupported")
+		return
+	}
+	ch, closed := s.hub.subscribe()
+	if ch == nil {
+		writeError(w, http.StatusServiceUnavailable, "服务正在停止")
+		return
+	}
+	defer s.hub.unsubscribe(ch)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, "retry: 2000\n\n")
+	fl.Flush()
+	ping := time.NewTicker(25 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-closed:
+			return
+		case <-ping.C:
+			fmt.Fprint(w, ": ping\n\n")
+		case code := <-ch:
+			b, _ := json.Marshal(map[string]string{"group": code})
+			fmt.Fprintf(w, "event: change\ndata: %s\n\n", b)
+		}
+		fl.Flush()
+	}
+}
+
+// hub fans change notices out to the open event streams.
+type hub struct {
+	mu     sync.Mutex
+	subs   map[chan string]struct{}
+	done   chan struct{}
+	closed bool
+}
+
+func (h *hub) subscribe() (chan string, <-chan struct{}) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, nil
+	}
+	if h.done == nil {
+		h.done = make(chan struct{})
+	}
+	ch := make(chan string, 64)
+	h.subs[ch] = struct{}{}
+	return ch, h.done
+}
+
+func (h *hub) unsubscribe(ch chan string) {
+	h.mu.Lock()
+	delete(h.subs, ch)
+	h.mu.Unlock()
+}
+
+// publish never blocks: a stream that lags loses notices, and the page's
+// periodic reload catches up.
+func (h *hub) publish(code string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for ch := range h.subs {
+		select {
+		case ch <- code:
+		default:
+		}
+	}
+}
+
+func (h *hub) close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	h.closed = true
+	if h.done == nil {
+		h.done = make(chan struct{})
+	}
+	close(h.done)
+}
+
+// internal logs err and answers 500 without details.
+func (s *Sandbox) internal(w http.ResponseWriter, what string, err error) {
+	s.log.Error("sandbox: "+what, "err", err)
+	writeError(w, http.StatusInternalServerError, "系统繁忙,请稍后再试")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}

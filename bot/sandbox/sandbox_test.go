@@ -1,0 +1,383 @@
+package sandbox_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/towerbot/towerbot/bot"
+	"github.com/towerbot/towerbot/bot/parse"
+	"github.com/towerbot/towerbot/bot/sandbox"
+	"github.com/towerbot/towerbot/kv"
+	"github.com/towerbot/towerbot/store"
+	"github.com/towerbot/towerbot/store/storetest"
+)
+
+func roster() store.Roster {
+	role := func(code, r string) []store.RosterRole { return []store.RosterRole{{NodeCode: code, Role: r}} }
+	return store.Roster{
+		Nodes: []store.RosterNode{
+			{Code: "JD", Name: "北苑街道", Tier: store.TierSubDistrict},
+			{Code: "FT", Name: "方塘村", Tier: store.TierCommunity, ParentCode: "JD"},
+			{Code: "FT-01", Name: "方塘村一区", Tier: store.TierUnit, ParentCode: "FT"},
+			{Code: "FT-01-A", Name: "应天喜出租房", Tier: store.TierLandlord, ParentCode: "FT-01"},
+			{Code: "SH", Name: "上河社区", Tier: store.TierCommunity, ParentCode: "JD"},
+		},
+		People: []store.RosterPerson{
+			{Name: "陈建国", Phone: "13800000001", Roles: role("JD", store.RoleLeader)},
+			{Name: "楼志明", Phone: "13800000003", Roles: role("FT", store.RoleCommander)},
+			{Name: "吴国华", Phone: "13800000004", Roles: role("FT", store.RoleSecretary)},
+			{Name: "金晓燕", Phone: "13800000005", Roles: role("FT-01", store.RoleCommander)},
+			{Name: "应天喜", Phone: "13800000006", Roles: role("FT-01-A", store.RoleLandlord)},
+			{Name: "张三", Phone: "13800000007", Roles: role("FT-01-A", store.RoleTenant)},
+		},
+	}
+}
+
+// fakeParse: "temperature …" is a temperature, "hint" an invalid, anything
+// else none. The real parser is tested in bot/parse.
+func fakeParse(text string, _ time.Time) parse.Result {
+	switch {
+	case strings.HasPrefix(text, "temperature"):
+		return parse.Result{Kind: parse.KindTemperature, Temperature: &parse.Temperature{}}
+	case text == "hint":
+		return parse.Result{Kind: parse.KindInvalid, Invalid: &parse.Invalid{Intent: parse.KindTemperature, Error: "写法:体温 36.5"}}
+	}
+	return parse.Result{Kind: parse.KindNone}
+}
+
+type fixture struct {
+	db  *store.DB
+	srv *httptest.Server
+	sb  *sandbox.Sandbox
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	db := storetest.SQLite(t)
+	ctx := context.Background()
+	if _, err := db.ApplyRoster(ctx, roster()); err != nil {
+		t.Fatal(err)
+	}
+	router := bot.NewRouter()
+	// A temperature replies in its group and alerts the parent's group,
+	// as the real handler does for a fever.
+	router.Handle(parse.KindTemperature, func(ctx context.Context, c *bot.Context) error {
+		if c.Sender == nil {
+			return bot.Errorf(bot.CodeRefused, "不在名册中")
+		}
+		if err := c.Reply(ctx, "已登记 "+c.Sender.Name+" 的体温"); err != nil {
+			return err
+		}
+		if c.Node != nil && c.Node.ParentID != nil {
+			gs, err := db.GroupsOfNodes(ctx, *c.Node.ParentID)
+			if err != nil {
+				return err
+			}
+			for i := range gs {
+				if err := c.Post(ctx, &gs[i], "fever", "发热预警:"+c.Node.Name, true); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	kvs := kv.NewMemory(time.Now)
+	outbox := bot.NewStoreOutbox(db)
+	engine, err := bot.NewEngine(bot.EngineConfig{Parse: fakeParse, BusyText: "系统繁忙"}, db, kvs, router, outbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := engine.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sb := sandbox.New(sandbox.Config{}, db, engine)
+	sender := bot.NewSender(bot.SenderConfig{}, db, kvs, sb)
+	outbox.Notify(bot.Sandbox, sender.Wake)
+	runCtx, stop := context.WithCancel(ctx)
+	senderDone := make(chan struct{})
+	go func() { sender.Run(runCtx); close(senderDone) }()
+	srv := httptest.NewServer(sb.Handler())
+	t.Cleanup(func() {
+		sb.Close()
+		srv.Close()
+		stop()
+		<-senderDone
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		engine.Shutdown(sctx)
+	})
+	return &fixture{db: db, srv: srv, sb: sb}
+}
+
+// call sends a request and decodes the JSON answer into out (when non-nil).
+func (f *fixture) call(t *testing.T, method, path, body string, out any) (int, map[string]string) {
+	t.Helper()
+	req, err := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("%s %s: Content-Type %q; want JSON (body %s)", method, path, ct, raw)
+	}
+	var errBody map[string]string
+	if res.StatusCode != http.StatusOK {
+		if err := json.Unmarshal(raw, &errBody); err != nil || errBody["error"] == "" {
+			t.Fatalf("%s %s: %d with body %s; want {\"error\": ...}", method, path, res.StatusCode, raw)
+		}
+		return res.StatusCode, errBody
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, path, err, raw)
+		}
+	}
+	return res.StatusCode, nil
+}
+
+type postResp struct {
+	MessageID int64  `json:"message_id"`
+	Outcome   string `json:"outcome"`
+	Replies   []struct {
+		Text string `json:"text"`
+	} `json:"replies"`
+}
+
+func (f *fixture) post(t *testing.T, group, sender, text string) postResp {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"group": group, "sender": sender, "text": text})
+	var r postResp
+	if code, e := f.call(t, "POST", "/sandbox/api/messages", string(body), &r); code != 200 {
+		t.Fatalf("post %q as %s in %s: %d %v", text, sender, group, code, e)
+	}
+	return r
+}
+
+func TestGroups(t *testing.T) {
+	f := newFixture(t)
+	var groups []sandbox.GroupJSON
+	if code, e := f.call(t, "GET", "/sandbox/api/groups", "", &groups); code != 200 {
+		t.Fatalf("%d %v", code, e)
+	}
+	var order []string
+	byCode := map[string]sandbox.GroupJSON{}
+	for _, g := range groups {
+		order = append(order, g.Code)
+		byCode[g.Code] = g
+	}
+	if got := strings.Join(order, " "); got != "JD FT FT-01 FT-01-A SH" {
+		t.Fatalf("groups in order %q; want the tree, depth first", got)
+	}
+	a := byCode["FT-01-A"]
+	if a.Name != "应天喜出租房" || a.Tier != 4 || a.Node != "FT-01-A" || a.ParentGroup != "FT-01" {
+		t.Fatalf("FT-01-A: %+v", a)
+	}
+	if byCode["JD"].ParentGroup != "" {
+		t.Fatalf("the root has parent group %q", byCode["JD"].ParentGroup)
+	}
+	if got := fmt.Sprint(a.Members); got != "[{应天喜 landlord} {张三 tenant} {金晓燕 commander}]" {
+		t.Fatalf("FT-01-A members %s", got)
+	}
+	if got := fmt.Sprint(byCode["FT"].Members); got != "[{楼志明 commander} {吴国华 secretary}]" {
+		t.Fatalf("FT members %s", got)
+	}
+	if sh := byCode["SH"]; sh.Members == nil {
+		t.Fatal("a group with no members must list [] not null")
+	}
+}
+
+func TestPostMessage(t *testing.T) {
+	f := newFixture(t)
+	r := f.post(t, "FT-01-A", "应天喜", "temperature 36.5")
+	if r.Outcome != store.OutcomeOK || len(r.Replies) != 1 || r.Replies[0].Text != "已登记 应天喜 的体温" || r.MessageID == 0 {
+		t.Fatalf("response %+v; want ok with the one reply in the sender's group", r)
+	}
+	row, err := f.db.InboundByID(context.Background(), r.MessageID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row.Platform != "sandbox" || row.ChatID != "FT-01-A" || row.SenderName != "应天喜" || row.Text != "temperature 36.5" || row.PersonID == nil {
+		t.Fatalf("logged %+v", row)
+	}
+
+	// The alert went to the parent's group, not into the replies.
+	var ob struct {
+		Messages []struct {
+			Text      string    `json:"text"`
+			CreatedAt time.Time `json:"created_at"`
+		} `json:"messages"`
+	}
+	if code, e := f.call(t, "GET", "/sandbox/api/outbox?group=FT-01", "", &ob); code != 200 {
+		t.Fatalf("%d %v", code, e)
+	}
+	if len(ob.Messages) != 1 || ob.Messages[0].Text != "发热预警:应天喜出租房" || ob.Messages[0].CreatedAt.IsZero() {
+		t.Fatalf("FT-01 outbox %+v", ob)
+	}
+	f.post(t, "FT-01-A", "张三", "temperature 36.6")
+	if code, _ := f.call(t, "GET", "/sandbox/api/outbox?group=FT-01-A", "", &ob); code != 200 || len(ob.Messages) != 2 ||
+		ob.Messages[0].Text != "已登记 应天喜 的体温" || ob.Messages[1].Text != "已登记 张三 的体温" {
+		t.Fatalf("FT-01-A outbox %+v; want both replies, oldest first", ob)
+	}
+
+	if r := f.post(t, "FT-01-A", "张三", "收到"); r.Outcome != store.OutcomeNone || len(r.Replies) != 0 {
+		t.Fatalf("chit-chat: %+v; want none and no reply", r)
+	}
+	if r := f.post(t, "FT-01-A", "张三", "hint"); r.Outcome != store.OutcomeInvalid || len(r.Replies) != 1 || r.Replies[0].Text != "写法:体温 36.5" {
+		t.Fatalf("invalid: %+v; want the hint", r)
+	}
+
+	var hist struct {
+		Messages []struct {
+			FromBot bool   `json:"from_bot"`
+			Sender  string `json:"sender"`
+			Text    string `json:"text"`
+			Outcome string `json:"outcome"`
+		} `json:"messages"`
+	}
+	if code, e := f.call(t, "GET", "/sandbox/api/history?group=FT-01-A", "", &hist); code != 200 {
+		t.Fatalf("%d %v", code, e)
+	}
+	if len(hist.Messages) != 7 || hist.Messages[0].Sender != "应天喜" || !hist.Messages[1].FromBot || hist.Messages[4].Outcome != store.OutcomeNone {
+		t.Fatalf("history %+v", hist.Messages)
+	}
+}
+
+func TestBadInputStoresNothing(t *testing.T) {
+	f := newFixture(t)
+	cases := []struct {
+		name, body string
+		status     int
+		mention    string
+	}{
+		{"malformed JSON", `{"group": "FT-01-A", "sender": `, 400, ""},
+		{"not an object", `["FT-01-A"]`, 400, ""},
+		{"wrong type", `{"group": "FT-01-A", "sender": "张三", "text": 36.5}`, 400, ""},
+		{"two objects", `{"group":"FT-01-A","sender":"张三","text":"a"} {}`, 400, ""},
+		{"no text", `{"group": "FT-01-A", "sender": "张三", "text": "  "}`, 400, ""},
+		{"no group", `{"sender": "张三", "text": "temperature"}`, 400, "group"},
+		{"unknown group", `{"group": "XX-99", "sender": "张三", "text": "temperature"}`, 404, "XX-99"},
+		{"unknown sender", `{"group": "FT-01-A", "sender": "李鬼", "text": "temperature"}`, 404, "李鬼"},
+		{"sender of another group", `{"group": "FT-01-A", "sender": "吴国华", "text": "temperature"}`, 404, "吴国华"},
+		{"text over 4 KB", `{"group": "FT-01-A", "sender": "张三", "text": "` + strings.Repeat("体", 1366) + `"}`, 413, "4096"},
+		{"body over 64 KB", `{"group": "FT-01-A", "sender": "张三", "text": "` + strings.Repeat("a", 70000) + `"}`, 413, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, e := f.call(t, "POST", "/sandbox/api/messages", tc.body, nil)
+			if code != tc.status || !strings.Contains(e["error"], tc.mention) {
+				t.Fatalf("%d %q; want %d naming %q", code, e["error"], tc.status, tc.mention)
+			}
+		})
+	}
+	pending, err := f.db.PendingInbound(context.Background(), time.Now().Add(time.Hour), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := f.db.GroupByChat(context.Background(), "sandbox", "FT-01-A")
+	hist, _ := f.db.ChatHistory(context.Background(), g.ID, 10)
+	if len(pending) != 0 || len(hist) != 0 {
+		t.Fatalf("bad requests stored %d messages (%d pending)", len(hist), len(pending))
+	}
+	for path, want := range map[string]int{
+		"/sandbox/api/outbox":              400,
+		"/sandbox/api/outbox?group=XX-99":  404,
+		"/sandbox/api/history?group=XX-99": 404,
+		"/sandbox/api/nothing":             404,
+	} {
+		if code, _ := f.call(t, "GET", path, "", nil); code != want {
+			t.Errorf("GET %s: %d; want %d", path, code, want)
+		}
+	}
+}
+
+func TestPageAndAssets(t *testing.T) {
+	f := newFixture(t)
+	for path, want := range map[string]string{
+		"/":                       "towerbot 沙盒",
+		"/sandbox/static/app.js":  "/sandbox/api/messages",
+		"/sandbox/static/app.css": "@media (max-width: 720px)",
+	} {
+		res, err := http.Get(f.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !bytes.Contains(b, []byte(want)) {
+			t.Errorf("GET %s: %d; want 200 containing %q", path, res.StatusCode, want)
+		}
+		if bytes.Contains(b, []byte("http://")) || bytes.Contains(b, []byte("https://")) {
+			t.Errorf("GET %s refers to another host; the page must work offline", path)
+		}
+	}
+	res, err := http.Get(f.srv.URL + "/missing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 404 {
+		t.Fatalf("GET /missing: %d", res.StatusCode)
+	}
+}
+
+// TestEventsAnnounceChanges: an open page hears of a group's new message
+// and of the bot's post to the parent group.
+func TestEventsAnnounceChanges(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", f.srv.URL+"/sandbox/api/events", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if ct := res.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	got := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				got <- data
+			}
+		}
+		close(got)
+	}()
+	f.post(t, "FT-01-A", "应天喜", "temperature 37.5")
+	want := map[string]bool{`{"group":"FT-01-A"}`: false, `{"group":"FT-01"}`: false}
+	for missing := 2; missing > 0; {
+		select {
+		case d, ok := <-got:
+			if !ok {
+				t.Fatal("stream ended")
+			}
+			if seen, known := want[d]; known && !seen {
+				want[d] = true
+				missing--
+			}
+		case <-ctx.Done():
+			t.Fatalf("events seen %v", want)
+		}
+	}
+	// Close ends the stream so a server can shut down.
+	f.sb.Close()
+	for range got {
+	}
+}
