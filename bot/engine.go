@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -129,7 +130,7 @@ func NewEngine(cfg EngineConfig, st MessageStore, kv KV, router *Router, outbox 
 		cfg.QueueSize = 1024
 	}
 	if cfg.Parse == nil {
-		return nil, errors.New("bot: EngineConfig.Parse is required")
+		cfg.Parse = parse.Parse
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -619,12 +620,34 @@ func (e *Engine) identifyMW(next HandlerFunc) HandlerFunc {
 	}
 }
 
-// parsedJSON is the parse result as stored in the message log.
+// parsedJSON is the parse result as stored in the message log: the flat
+// object of MESSAGES.md ({"kind":"errand_claim","errand_id":12}), the same
+// form `towerbot parse` prints.
 func parsedJSON(r parse.Result) string {
 	if r.Kind == "" {
 		return ""
 	}
-	b, err := json.Marshal(r)
+	if m, ok := any(r).(json.Marshaler); ok {
+		b, err := m.MarshalJSON()
+		if err == nil {
+			return string(b)
+		}
+	}
+	flat := map[string]any{}
+	v := reflect.ValueOf(r)
+	for i := range v.NumField() {
+		f := v.Field(i)
+		if f.Kind() != reflect.Pointer || f.IsNil() {
+			continue
+		}
+		b, err := json.Marshal(f.Interface())
+		if err != nil || json.Unmarshal(b, &flat) != nil {
+			return ""
+		}
+		break // exactly one payload is set
+	}
+	flat["kind"] = r.Kind
+	b, err := json.Marshal(flat)
 	if err != nil {
 		return ""
 	}

@@ -504,3 +504,13 @@ func TestEngineShutdownDrains(t *testing.T) {
 		t.Fatalf("%d messages left pending", len(pending))
 	}
 }
+
+func TestParsedJSONIsFlat(t *testing.T) {
+	got := parsedJSON(parse.Result{Kind: parse.KindErrandClaim, Errand: &parse.ErrandAction{ErrandID: 12}})
+	if got != `{"errand_id":12,"kind":"errand_claim"}` {
+		t.Fatalf("%s", got)
+	}
+	if got := parsedJSON(parse.Result{Kind: parse.KindNone}); got != `{"kind":"none"}` {
+		t.Fatalf("%s", got)
+	}
+}
