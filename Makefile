@@ -1,0 +1,44 @@
+# towerbot — the commands a newcomer reaches for. `make help` lists them.
+
+GO          ?= go
+BIN         ?= bin/towerbot
+# Extra flags for `go test`, e.g. make test GOTESTFLAGS='-race -count=1'.
+GOTESTFLAGS ?=
+# How long `make fuzz` fuzzes the message parser.
+FUZZTIME    ?= 30s
+# The shared folder beside the repository (corpus and tools).
+SHARED      ?= ../shared
+
+.PHONY: help build run test cover bench lint fuzz corpus clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 10
+
+build: ## build bin/towerbot
+	$(GO) build -o $(BIN) .
+
+run: build ## start towerbot with the embedded set-up: SQLite in ./data, demo roster, sandbox at http://127.0.0.1:8080/
+	./$(BIN) serve
+
+test: ## run every test (MySQL/Redis tests skip loudly when those are down; TOWERBOT_REQUIRE_SERVICES=1 fails instead)
+	$(GO) test $(GOTESTFLAGS) ./...
+
+cover: ## run the tests with coverage into coverage.out and print the total
+	$(GO) test $(GOTESTFLAGS) -coverprofile=coverage.out ./...
+	$(GO) tool cover -func=coverage.out | tail -n 1
+
+bench: ## run the benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+lint: ## gofmt check and go vet
+	@files=$$(gofmt -l .); if [ -n "$$files" ]; then echo "gofmt would change:"; echo "$$files"; exit 1; fi
+	$(GO) vet ./...
+
+fuzz: ## fuzz the message parser for FUZZTIME (default 30s)
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./bot/parse
+
+corpus: build ## check `towerbot parse` against the shared corpus of worked examples
+	python3 $(SHARED)/tools/corpuscheck.py --bin $(BIN) $(SHARED)/corpus/messages.jsonl
+
+clean: ## remove build and coverage output (never ./data, which holds your database)
+	rm -rf bin coverage.out coverage.html
