@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/towerbot/towerbot/store"
+	"github.com/towerbot/towerbot/store/storetest"
+)
+
+func importRun(t *testing.T, environ []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = importWithEnv(context.Background(), args, environ, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestImport(t *testing.T) {
+	files := []string{"roster/testdata/nodes.csv", "roster/testdata/people.csv", "roster/testdata/houses.csv"}
+	for _, driver := range []string{store.DriverSQLite, store.DriverMySQL} {
+		t.Run(driver, func(t *testing.T) {
+			var environ []string
+			var dsn string
+			if driver == store.DriverSQLite {
+				dir := t.TempDir()
+				environ = []string{"TOWERBOT_DATA_DIR=" + dir}
+				dsn = filepath.Join(dir, "towerbot.db")
+			} else {
+				dsn = storetest.MySQLDSN(t)
+				environ = []string{"TOWERBOT_DB_DRIVER=mysql", "TOWERBOT_DB_DSN=" + dsn}
+			}
+			code, out, errOut := importRun(t, environ, files...)
+			if code != 0 {
+				t.Fatalf("import exited %d\nstdout: %s\nstderr: %s", code, out, errOut)
+			}
+			for _, want := range []string{"applied migration 1", "read 18 rows: 5 nodes, 9 people, 2 houses",
+				"nodes               5", "tenancies           3", "columns not used: 备注"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("stdout lacks %q:\n%s", want, out)
+				}
+			}
+			if !strings.Contains(errOut, "18 rows read so far (at houses.csv)") {
+				t.Errorf("no progress on stderr:\n%s", errOut)
+			}
+
+			code, out, _ = importRun(t, environ, files...)
+			if code != 0 || !strings.Contains(out, "nothing changed") {
+				t.Fatalf("re-import exited %d:\n%s", code, out)
+			}
+
+			// A file with bad rows, including a reference that only the
+			// database can judge (FT-01 is a stored tier-3 node).
+			bad := filepath.Join(t.TempDir(), "people.csv")
+			os.WriteFile(bad, []byte("姓名,手机,角色,所在节点编码\n新人,13800000099,成员,FT\n张三,1380000000,租客,FT-01-A\n李四,13800000011,房东,FT-01\n"), 0o644)
+			code, out, errOut = importRun(t, environ, bad)
+			if code != 1 {
+				t.Fatalf("bad import exited %d, want 1\nstdout: %s\nstderr: %s", code, out, errOut)
+			}
+			for _, want := range []string{
+				`people.csv row 3, column 手机 (B): "1380000000" is not an 11-digit mobile number`,
+				`people.csv row 4, column 所在节点编码 (D): 房东 is a role at a tier-4 node, but "FT-01" has tier 3`,
+			} {
+				if !strings.Contains(errOut, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, errOut)
+				}
+			}
+			db, err := store.Open(driver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			_, phones, err := db.RosterKeys(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(phones) != 9 || phones["13800000099"] {
+				t.Fatalf("after a rejected import: %d people stored (want 9, without 新人)", len(phones))
+			}
+		})
+	}
+}
+
+func TestImportUsage(t *testing.T) {
+	env := []string{"TOWERBOT_DATA_DIR=" + t.TempDir()}
+	if code, _, errOut := importRun(t, env); code != 2 || !strings.Contains(errOut, "no roster file given") {
+		t.Errorf("no files: exit %d, %s", code, errOut)
+	}
+	if code, _, errOut := importRun(t, env, "/nonexistent/roster.xlsx"); code != 1 || !strings.Contains(errOut, "no such file") {
+		t.Errorf("missing file: exit %d, %s", code, errOut)
+	}
+	if code, _, errOut := importRun(t, env, "importcmd.go"); code != 1 || !strings.Contains(errOut, "unknown file type") {
+		t.Errorf("wrong type: exit %d, %s", code, errOut)
+	}
+}
