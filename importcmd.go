@@ -83,11 +83,16 @@ func importWithEnv(ctx context.Context, args, environ []string, stdout, stderr i
 		return 1
 	}
 	start := time.Now()
+	lastProgress := start
 	r := roster.NewReader(roster.Options{
 		KnownNodes:  nodes,
 		KnownPhones: phones,
 		Progress: func(sheet string, rows int) {
-			fmt.Fprintf(stderr, "%d rows read so far (at %s)\n", rows, sheet)
+			// A city's roster is tens of thousands of rows: a line a second.
+			if now := time.Now(); now.Sub(lastProgress) >= time.Second {
+				lastProgress = now
+				fmt.Fprintf(stderr, "%d rows read so far (at %s)\n", rows, sheet)
+			}
 		},
 	})
 	for _, p := range fs.Args() {

@@ -43,7 +43,7 @@ func TestImport(t *testing.T) {
 					t.Errorf("stdout lacks %q:\n%s", want, out)
 				}
 			}
-			if !strings.Contains(errOut, "18 rows read so far (at houses.csv)") {
+			if !strings.Contains(errOut, "reading roster/testdata/houses.csv") {
 				t.Errorf("no progress on stderr:\n%s", errOut)
 			}
 
