@@ -1,0 +1,70 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/towerbot/towerbot/bot"
+	"github.com/towerbot/towerbot/store"
+)
+
+// Bind attaches the group the message came from to a roster node, by its
+// code. Only a commander of that node or of a node above it may; an
+// unknown code is not found. Rebinding a bound group moves it.
+func (h *Handlers) Bind(ctx context.Context, c *bot.Context) error {
+	if c.Sender == nil {
+		return refused(txtUnknownSender)
+	}
+	b := c.Parsed.Bind
+	code := ""
+	if b != nil {
+		code = strings.TrimSpace(b.Node)
+	}
+	if code == "" {
+		return invalid(txtBindFormat)
+	}
+	n, err := h.st.NodeByCode(ctx, code)
+	if errors.Is(err, store.ErrNotFound) && strings.ToUpper(code) != code {
+		n, err = h.st.NodeByCode(ctx, strings.ToUpper(code))
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound(fmt.Sprintf(txtNodeNotFound, code))
+	}
+	if err != nil {
+		return err
+	}
+	ok, err := h.roleAtOrAbove(ctx, c.Sender.ID, n.ID, store.RoleCommander)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return refused(txtBindRefused)
+	}
+	if c.Message == nil || c.Message.ChatID == "" {
+		return invalid(txtBindInGroup)
+	}
+	if c.Node != nil && c.Node.ID == n.ID {
+		out := newPosts(c)
+		out.say(fmt.Sprintf(txtAlreadyBound, n.Name, n.Code))
+		return out.send(ctx)
+	}
+	previous := c.Node
+	name := n.Name
+	if c.Group != nil && c.Group.Name != "" {
+		name = c.Group.Name
+	}
+	g, err := h.st.BindGroup(ctx, string(c.Message.Platform), c.Message.ChatID, name, n.ID)
+	if err != nil {
+		return err
+	}
+	c.Group, c.Node = g, n
+	out := newPosts(c)
+	if previous != nil {
+		out.say(fmt.Sprintf(txtRebound, n.Name, n.Code, previous.Name))
+	} else {
+		out.say(fmt.Sprintf(txtBound, n.Name, n.Code))
+	}
+	return out.send(ctx)
+}

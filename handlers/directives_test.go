@@ -1,0 +1,102 @@
+package handlers_test
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/towerbot/towerbot/bot"
+	"github.com/towerbot/towerbot/bot/parse"
+)
+
+func directive(text string, deadline time.Time) parse.Result {
+	d := &parse.Directive{Text: text}
+	if !deadline.IsZero() {
+		d.Deadline = parse.Moment{Time: deadline, HasClock: true}
+	}
+	return parse.Result{Kind: parse.KindDirective, Directive: d}
+}
+
+func report(id int64, text string, count *int) parse.Result {
+	return parse.Result{Kind: parse.KindDirectiveReport, DirectiveReport: &parse.DirectiveReport{DirectiveID: id, Text: text, Count: count}}
+}
+
+func intp(n int) *int { return &n }
+
+func TestDirectiveFanOutReportsAndCompletion(t *testing.T) {
+	e := newEnv(t)
+	deadline := time.Date(2020, 2, 24, 18, 0, 0, 0, shanghai)
+	text := "请各作战单元上报僵尸车排查情况,今天18:00前"
+	c := e.ok(msg{chat: "FT-01", sender: pChen, parsed: directive(text, deadline)})
+	reply := e.reply(c)
+	id := errandID(t, reply)
+	tag := "#" + strconv.FormatInt(id, 10)
+	mustContain(t, "reply", reply, "指令 "+tag+" 已下发至 3 个群", "截止 2月24日 18:00")
+	targets := []string{"FT-01-01", "FT-01-01-01", "FT-01-01-02"}
+	for _, code := range targets {
+		got := e.outbox(code)
+		if len(got) != 1 {
+			t.Fatalf("%s got %d posts", code, len(got))
+		}
+		mustContain(t, code, got[0].Text, "【指令 "+tag+"】方塘村", "僵尸车", "截止 2月24日 18:00", "回复 "+tag)
+	}
+	for _, code := range []string{"FT", "FT-02", "FT-02-01"} {
+		if got := e.outbox(code); len(got) != 0 {
+			t.Fatalf("%s is not below 方塘村 but got %+v", code, got)
+		}
+	}
+	// Replay: no new targets, no new posts.
+	if err := e.replay(c); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := e.db.DirectiveProgressOf(e.ctx, id); p.Total != 3 {
+		t.Fatalf("targets after replay: %d", p.Total)
+	}
+
+	// The unit answers without a number: its open directive is matched.
+	r1 := e.ok(msg{chat: "FT-01-01", sender: pSun, parsed: report(0, "僵尸车3辆", intp(3))})
+	mustContain(t, "first report", e.reply(r1), "指令 "+tag, "(3)", "1/3", "合计 3")
+	// A landlord group answers with the number.
+	r2 := e.ok(msg{chat: "FT-01-01-01", sender: pYing, parsed: report(id, "无", intp(0))})
+	mustContain(t, "second report", e.reply(r2), "2/3")
+	// A group the directive did not reach, and one with nothing open.
+	e.fails(msg{chat: "FT-02-01", sender: pHe, parsed: report(id, "无", nil)}, bot.CodeInvalid, "未下发到本群")
+	e.fails(msg{chat: "FT-02-01", sender: pHe, parsed: report(0, "无", nil)}, bot.CodeInvalid, "回复 #5")
+	e.fails(msg{chat: "FT-01-01", sender: pSun, parsed: report(9999, "无", nil)}, bot.CodeNotFound, "#9999")
+	if got := e.outbox("FT-01"); len(got) != 1 {
+		t.Fatalf("the directive's group heard of partial progress: %+v", got)
+	}
+	// The last group answers: the directive's group gets the total, once.
+	r3 := e.ok(msg{chat: "FT-01-01-02", sender: pLiu, parsed: report(0, "僵尸车2辆", intp(2))})
+	mustContain(t, "last report", e.reply(r3), "3/3", "合计 5")
+	done := e.outbox("FT-01")
+	if len(done) != 2 {
+		t.Fatalf("directive group posts %+v; want the reply and the completion", done)
+	}
+	mustContain(t, "completion", done[1].Text, "【指令 "+tag+" 已全部回复】", "3 个群均已回复", "合计 5")
+	// A correction after completion updates the total but does not announce again.
+	r4 := e.ok(msg{chat: "FT-01-01", sender: pSun, parsed: report(id, "僵尸车4辆", intp(4))})
+	mustContain(t, "correction", e.reply(r4), "3/3", "合计 6")
+	if got := e.outbox("FT-01"); len(got) != 2 {
+		t.Fatalf("completion announced twice: %+v", got)
+	}
+}
+
+func TestDirectiveRules(t *testing.T) {
+	e := newEnv(t)
+	d := directive("请上报口罩库存", time.Time{})
+	e.fails(msg{chat: "FT-01", sender: pWu, parsed: d}, bot.CodeRefused, "指挥长或领导")      // a secretary
+	e.fails(msg{chat: "FT-01", sender: pSun, parsed: d}, bot.CodeRefused, "指挥长或领导")     // a commander of the unit below
+	e.fails(msg{chat: "FT-01-01-01", sender: pYing, parsed: d}, bot.CodeRefused, "指挥长") // a landlord
+	e.fails(msg{chat: "FT-01-01-01", sender: pSun, parsed: d}, bot.CodeRefused, "指挥长")  // sits there, but commands above
+	// A leader of the sub-district reaches every group below it.
+	c := e.ok(msg{chat: "FT", sender: pLin, parsed: d})
+	reply := e.reply(c)
+	mustContain(t, "reply", reply, "已下发至 7 个群")
+	if strings.Contains(reply, "截止") {
+		t.Errorf("no deadline was given: %q", reply)
+	}
+	e.fails(msg{chat: "FT-01-01-01", sender: pSun, parsed: parse.Result{Kind: parse.KindDirective,
+		Directive: &parse.Directive{Text: strings.Repeat("长", 1025)}}}, bot.CodeInvalid, "过长")
+}

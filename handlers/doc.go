@@ -1,0 +1,67 @@
+// Package handlers is what towerbot does with each kind of message
+// (MESSAGES.md): one file per kind, every text a member reads in texts.go.
+//
+// Handlers see bot.Context (sender, group, node, parse result, clock) and
+// narrow store interfaces, never wire formats. Each one checks who may act,
+// writes the change through one store method (which owns its transaction
+// and is idempotent on the message's log id), and only then queues what the
+// bot says — the reply and any posts to other groups — in one outbox call.
+// Outbox items are unique per (origin, group), so a replayed message
+// changes nothing and posts nothing twice. A refusal, a conflict, a
+// not-found or a malformed message is returned as a *bot.Error whose
+// Chinese text the core sends back; anything else is internal and the core
+// answers BusyText.
+//
+// Decisions taken where issue 3 and MESSAGES.md are silent:
+//
+//   - Authorisation (Authorise): help is open to anyone anywhere; a sender
+//     not in the roster is refused everything else (an invalid message
+//     included: a format hint is no use to someone who may not post); an
+//     unbound (or unknown) group accepts only bind, and everything else gets
+//     a hint to bind it first, coded invalid (it is the group's state, not
+//     the sender's right).
+//   - Posts for the message's own group are folded into its one reply, so a
+//     group never gets two posts about one message.
+//   - Temperature: the day is the list's header date, else today. A fever
+//     is alerted once per person and day: a 接龙 list copied and extended
+//     all day does not re-alert a fever an earlier message reported. With no
+//     node above, the reply asks the sender to report it instead.
+//   - Tenant return: with a date but no time, lateness counts from the end
+//     of the arrival day (no penalty without proof); the quarantine ends at
+//     arrival + QuarantineDays (the date, or the date and time given). The
+//     penalty goes to the landlord of the group's node, or to the sender
+//     when they are a landlord reporting from elsewhere; with no landlord,
+//     the reply notes the lateness and no event is raised. Penalties wait
+//     for 核查 like manual scores, and the secretary is asked the same way.
+//     A yellow or red health code is alerted up like a fever.
+//   - Errands: the requester's group hears of the claim, completion and
+//     cancellation, mentioning the requester. A repeated claim by the
+//     claimer is a conflict ("已由您接单"). Cancel follows the issue: the
+//     claimer or a commander, not the requester. Free text from the request
+//     is masked (phones, ID numbers) before it is posted to another group.
+//   - Scores: the author's reach is the nodes below those where they are a
+//     commander or secretary. Two landlords of one name within reach: those
+//     under the message's group win; otherwise the author is asked to score
+//     from the landlord's unit group. The verifier is any secretary of an
+//     ancestor of the landlord's node; the request goes to the group of the
+//     nearest such node, mentioning its secretaries. The verdict is also
+//     posted to the group the event came from. A score counts approved
+//     events created in the current cycle (Config.ScoreCycle, default the
+//     calendar year, Asia/Shanghai).
+//   - Directives: the targets are the groups of every node below the
+//     sender's node (the sender's own group excluded). A report without #N
+//     goes to the group's newest directive it has not answered; with #N a
+//     group may answer again, and its latest count replaces its earlier one
+//     in the total. Completion is announced once to the directive's group
+//     (origin "directive:N:complete"), whichever report completes it;
+//     naming laggards is left to the scheduled sweep.
+//   - Queries: a score without a name is the sender's own (when a
+//     landlord); with a name it is looked up at or below the group's node.
+//     The 红黑榜 asked in a landlord's own group is that of its unit; with
+//     fewer than 2×ListSize landlords the black list takes only those not on
+//     the red one. 待办 lists errands the sender runs, errands waiting at or
+//     below nodes where they are an errand agent or commander, and their own
+//     unfinished requests (at most ten).
+//   - Bind: the code is matched as typed, then upper-cased; rebinding a
+//     bound group moves it and says from where.
+package handlers

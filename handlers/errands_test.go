@@ -1,0 +1,206 @@
+package handlers_test
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/towerbot/towerbot/bot"
+	"github.com/towerbot/towerbot/bot/parse"
+	"github.com/towerbot/towerbot/store"
+	"github.com/towerbot/towerbot/store/storetest"
+)
+
+func errandRequest(detail string) parse.Result {
+	return parse.Result{Kind: parse.KindErrandRequest, ErrandRequest: &parse.ErrandRequest{Category: parse.CategoryMedicine,
+		Beneficiary: "沈奶奶", Detail: detail, Address: "方塘村5号"}}
+}
+
+var hashNumber = regexp.MustCompile(`#(\d+)`)
+
+// errandID reads the #N out of a reply.
+func errandID(t *testing.T, text string) int64 {
+	t.Helper()
+	m := hashNumber.FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("no #N in %q", text)
+	}
+	id, _ := strconv.ParseInt(m[1], 10, 64)
+	return id
+}
+
+func TestErrandRequestIsAnnouncedToTheNearestAgents(t *testing.T) {
+	e := newEnv(t)
+	c := e.ok(msg{chat: "FT-01-01-01", sender: pTenant, parsed: errandRequest("配药 沈奶奶 降压药,电话13812345678")})
+	reply := e.reply(c)
+	id := errandID(t, reply)
+	tag := "#" + strconv.FormatInt(id, 10)
+	mustContain(t, "reply", reply, "已受理代办 "+tag, "配药")
+	got, err := e.db.ErrandByID(e.ctx, id)
+	if err != nil || got.Status != store.ErrandOpen || got.RequesterID != c.Sender.ID || got.MessageID != c.LogID {
+		t.Fatalf("errand %+v, %v", got, err)
+	}
+	// The agents sit at 方塘村 (two tiers up): its group is told, mentioning both.
+	posts := e.outbox("FT-01")
+	if len(posts) != 1 {
+		t.Fatalf("agents' group got %d posts", len(posts))
+	}
+	p := posts[0]
+	mustContain(t, "announcement", p.Text, "【代办 "+tag+"】", "沈奶奶", "方塘村5号", "@王五", "@赵六", "接单 "+tag, "138****5678")
+	if strings.Contains(p.Text, "13812345678") {
+		t.Errorf("announcement leaks a phone: %q", p.Text)
+	}
+	wang, zhao := e.person(pWang), e.person(pZhao)
+	if p.Mentions != strconv.FormatInt(wang.ID, 10)+","+strconv.FormatInt(zhao.ID, 10) {
+		t.Errorf("mentions %q, want both agents' ids", p.Mentions)
+	}
+	// Replaying the request makes no second errand and no second post.
+	if err := e.replay(c); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := e.db.ActiveErrands(e.ctx, store.ErrandQuery{RequesterID: c.Sender.ID}); len(list) != 1 {
+		t.Fatalf("%d errands after replay", len(list))
+	}
+	if len(e.outbox("FT-01")) != 1 {
+		t.Fatal("replay announced again")
+	}
+}
+
+func TestErrandWithoutAgentsAbove(t *testing.T) {
+	e := newEnv(t)
+	c := e.ok(msg{chat: "FT-02-01-01", sender: pYing2, parsed: errandRequest("买菜")})
+	mustContain(t, "reply", e.reply(c), "暂无代办员")
+	if id := errandID(t, e.reply(c)); id == 0 {
+		t.Fatal("no number")
+	}
+}
+
+func TestErrandClaimRaceHasOneWinnerAndTheLoserHearsWho(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnvWith(t, db)
+		req := e.ok(msg{chat: "FT-01-01-01", sender: pTenant, parsed: errandRequest("配药")})
+		id := errandID(t, e.reply(req))
+		var wg sync.WaitGroup
+		errs := map[string]error{}
+		var mu sync.Mutex
+		for _, agent := range []string{pWang, pZhao} {
+			c := e.context(msg{chat: "FT-01", sender: agent, parsed: errandAction(parse.KindErrandClaim, id)})
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := e.r.Serve(e.ctx, c)
+				mu.Lock()
+				errs[agent] = err
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		var winner, loser string
+		for agent, err := range errs {
+			switch {
+			case err == nil:
+				winner = agent
+			case bot.ErrorCode(err) == bot.CodeConflict:
+				loser = agent
+			default:
+				t.Fatalf("claim by %s: %v", agent, err)
+			}
+		}
+		if winner == "" || loser == "" {
+			t.Fatalf("results %v; want one winner and one conflict", errs)
+		}
+		want := "代办 #" + strconv.FormatInt(id, 10) + " 已由 " + e.person(winner).Name + " 接单"
+		if got := bot.ErrorMessage(errs[loser]); got != want+"。" {
+			t.Fatalf("loser told %q, want %q", got, want)
+		}
+		got, _ := e.db.ErrandByID(e.ctx, id)
+		if got.Status != store.ErrandClaimed || *got.ClaimerID != e.person(winner).ID {
+			t.Fatalf("errand %+v", got)
+		}
+		// The requester hears who took it, mentioned.
+		var told bool
+		for _, it := range e.outbox("FT-01-01-01") {
+			if strings.Contains(it.Text, "已由 "+e.person(winner).Name+" 接单") && it.Mentions == strconv.FormatInt(req.Sender.ID, 10) {
+				told = true
+			}
+		}
+		if !told {
+			t.Fatalf("requester not told: %+v", e.outbox("FT-01-01-01"))
+		}
+	})
+}
+
+func TestErrandRules(t *testing.T) {
+	e := newEnv(t)
+	req := e.ok(msg{chat: "FT-01-01-01", sender: pTenant, parsed: errandRequest("配药")})
+	id := errandID(t, e.reply(req))
+	tag := "#" + strconv.FormatInt(id, 10)
+	claim := errandAction(parse.KindErrandClaim, id)
+	done := errandAction(parse.KindErrandDone, id)
+	cancel := errandAction(parse.KindErrandCancel, id)
+
+	e.fails(msg{chat: "FT-01-01-01", sender: pYing, parsed: claim}, bot.CodeRefused, "只有负责本区域的代办员")
+	e.fails(msg{chat: "FT-01", sender: pWang, parsed: errandAction(parse.KindErrandClaim, 9999)}, bot.CodeNotFound, "#9999")
+	e.fails(msg{chat: "FT-01", sender: pWang, parsed: done}, bot.CodeRefused, "接单人或指挥长") // nobody claimed it yet
+	e.fails(msg{chat: "FT-01", sender: pChen, parsed: done}, bot.CodeConflict, "尚未接单")   // a commander may, but it is open
+	c := e.ok(msg{chat: "FT-01", sender: pWang, parsed: claim})
+	mustContain(t, "claim reply", e.reply(c), "已接单 代办 "+tag, "完成 "+tag)
+	e.fails(msg{chat: "FT-01", sender: pWang, parsed: claim}, bot.CodeConflict, "已由您接单")
+	e.fails(msg{chat: "FT-01", sender: pZhao, parsed: done}, bot.CodeRefused, "接单人或指挥长")
+	e.fails(msg{chat: "FT-01-01-01", sender: pTenant, parsed: cancel}, bot.CodeRefused, "接单人或指挥长")
+	d := e.ok(msg{chat: "FT-01", sender: pWang, parsed: done})
+	mustContain(t, "done reply", e.reply(d), "代办 "+tag+" 已办结")
+	e.fails(msg{chat: "FT-01", sender: pWang, parsed: done}, bot.CodeConflict, "已办结")
+	e.fails(msg{chat: "FT-01", sender: pChen, parsed: cancel}, bot.CodeConflict, "已办结")
+	var doneTold bool
+	for _, it := range e.outbox("FT-01-01-01") {
+		doneTold = doneTold || strings.Contains(it.Text, "您的代办 "+tag+" 已办结")
+	}
+	if !doneTold {
+		t.Error("requester not told it was done")
+	}
+	evs, _ := e.db.ErrandEvents(e.ctx, id)
+	if len(evs) != 3 {
+		t.Fatalf("%d events, want request, claim, done", len(evs))
+	}
+
+	// A commander above cancels an open errand; the requester is told.
+	req2 := e.ok(msg{chat: "FT-01-01-01", sender: pTenant, parsed: errandRequest("买菜")})
+	id2 := errandID(t, e.reply(req2))
+	x := e.ok(msg{chat: "FT-01-01", sender: pSun, parsed: errandAction(parse.KindErrandCancel, id2)})
+	mustContain(t, "cancel reply", e.reply(x), "已取消")
+	e.fails(msg{chat: "FT-01", sender: pWang, parsed: errandAction(parse.KindErrandClaim, id2)}, bot.CodeConflict, "已取消")
+
+	// Agents of 方塘村 may not claim an errand of 下朱村.
+	far := e.ok(msg{chat: "FT-02-01-01", sender: pYing2, parsed: errandRequest("买菜")})
+	e.fails(msg{chat: "FT-01", sender: pWang, parsed: errandAction(parse.KindErrandClaim, errandID(t, e.reply(far)))},
+		bot.CodeRefused, "代办员")
+}
+
+func TestErrandsQuery(t *testing.T) {
+	e := newEnv(t)
+	a := errandID(t, e.reply(e.ok(msg{chat: "FT-01-01-01", sender: pTenant, parsed: errandRequest("配药 降压药")})))
+	b := errandID(t, e.reply(e.ok(msg{chat: "FT-01-01-02", sender: pLiu, parsed: errandRequest("买菜 白菜两斤")})))
+	e.ok(msg{chat: "FT-01", sender: pWang, parsed: errandAction(parse.KindErrandClaim, b)})
+	// An agent sees the errands waiting and the ones they run, not their
+	// colleague's.
+	r := e.reply(e.ok(msg{chat: "FT-01", sender: pWang, parsed: query(parse.TopicErrands, "")}))
+	mustContain(t, "王五's 待办", r, "#"+strconv.FormatInt(a, 10), "待接单", "#"+strconv.FormatInt(b, 10), "王五办理中")
+	r = e.reply(e.ok(msg{chat: "FT-01", sender: pZhao, parsed: query(parse.TopicErrands, "")}))
+	mustContain(t, "赵六's 待办", r, "#"+strconv.FormatInt(a, 10), "待接单")
+	if strings.Contains(r, "#"+strconv.FormatInt(b, 10)) {
+		t.Errorf("赵六 sees 王五's errand: %q", r)
+	}
+	// The requester sees their own, still running.
+	mine := e.reply(e.ok(msg{chat: "FT-01-01-01", sender: pTenant, parsed: query(parse.TopicErrands, "")}))
+	mustContain(t, "租客甲's 待办", mine, "#"+strconv.FormatInt(a, 10))
+	if strings.Contains(mine, "#"+strconv.FormatInt(b, 10)) {
+		t.Errorf("租客甲 sees someone else's errand: %q", mine)
+	}
+	none := e.reply(e.ok(msg{chat: "FT-02-01-01", sender: pYing2, parsed: query(parse.TopicErrands, "")}))
+	if none != "暂无待办。" {
+		t.Errorf("empty 待办: %q", none)
+	}
+}

@@ -1,0 +1,123 @@
+package handlers_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/towerbot/towerbot/bot"
+	"github.com/towerbot/towerbot/bot/parse"
+	"github.com/towerbot/towerbot/handlers"
+	"github.com/towerbot/towerbot/store"
+)
+
+func TestDisinfection(t *testing.T) {
+	e := newEnv(t)
+	c := e.ok(msg{chat: "FT-01-01-01", sender: pYing, parsed: parse.Result{Kind: parse.KindDisinfection,
+		Disinfection: &parse.Disinfection{Area: "楼道、电梯"}}})
+	if got := e.reply(c); got != "已记录消毒:楼道、电梯(2月24日)。" {
+		t.Fatalf("reply %q", got)
+	}
+	c2 := e.ok(msg{chat: "FT-01-01-01", sender: pYing, parsed: parse.Result{Kind: parse.KindDisinfection,
+		Disinfection: &parse.Disinfection{}}})
+	if got := e.reply(c2); got != "已记录消毒(2月24日)。" {
+		t.Fatalf("reply %q", got)
+	}
+	if err := e.replay(c2); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := e.db.DisinfectionsOn(e.ctx, "2020-02-24", c.Node.ID)
+	if err != nil || len(rows) != 2 || rows[0].PersonID != c.Sender.ID {
+		t.Fatalf("rows %+v, %v", rows, err)
+	}
+}
+
+func TestBind(t *testing.T) {
+	e := newEnv(t)
+	bind := func(code string) parse.Result {
+		return parse.Result{Kind: parse.KindBind, Bind: &parse.Bind{Node: code}}
+	}
+	// A new chat, unknown to the bot: only bind and help work there.
+	e.fails(msg{chat: "wx-new", sender: pSun, parsed: temperature(monday, parse.TempEntry{Celsius: 36.5})}, bot.CodeInvalid, "绑定")
+	if _, err := e.send(msg{chat: "wx-new", sender: pSun, parsed: query(parse.TopicHelp, "")}); err != nil {
+		t.Fatalf("help in an unbound chat: %v", err)
+	}
+	e.fails(msg{chat: "wx-new", sender: pSun, parsed: bind("NOPE")}, bot.CodeNotFound, "NOPE")
+	e.fails(msg{chat: "wx-new", sender: pYing, parsed: bind("FT-01-01-01")}, bot.CodeRefused, "指挥长") // a landlord
+	e.fails(msg{chat: "wx-new", sender: pSun, parsed: bind("FT-02-01-01")}, bot.CodeRefused, "指挥长")  // not above it
+	c := e.ok(msg{chat: "wx-new", sender: pSun, parsed: bind("ft-01-01-02")})                        // the code as typed, any case
+	if c.Group == nil || c.Node == nil || c.Node.Code != "FT-01-01-02" {
+		t.Fatalf("context after bind: group %+v node %+v", c.Group, c.Node)
+	}
+	if got := e.reply(c); got != "本群已绑定:刘家(FT-01-01-02)。" {
+		t.Fatalf("reply %q", got)
+	}
+	// The chat now works like its node's group.
+	e.ok(msg{chat: "wx-new", sender: pLiu, parsed: temperature(monday, parse.TempEntry{Celsius: 36.5})})
+	// Rebinding by a commander above moves it.
+	r := e.ok(msg{chat: "wx-new", sender: pChen, parsed: bind("FT-01-01")})
+	mustContain(t, "rebind", e.reply(r), "改绑", "方塘一单元", "原为 刘家")
+}
+
+func TestAuthorisation(t *testing.T) {
+	e := newEnv(t)
+	// Someone not in the roster: refused, politely, for anything but help.
+	for _, p := range []parse.Result{
+		temperature(monday, parse.TempEntry{Celsius: 36.5}),
+		score("应天喜", 2, "x"),
+		errandAction(parse.KindErrandClaim, 1),
+		{Kind: parse.KindInvalid, Invalid: &parse.Invalid{Intent: parse.KindTemperature, Error: "hint"}},
+	} {
+		e.fails(msg{chat: "FT-01", parsed: p}, bot.CodeRefused, "不在本系统名册中")
+	}
+	c := e.ok(msg{chat: "FT-01", parsed: query(parse.TopicHelp, "")})
+	help := e.reply(c)
+	mustContain(t, "help", help, "体温", "接单 #12", "核查 通过 #45", "回复 #5", "绑定")
+	if n := len(strings.Split(help, "\n")); n > 14 {
+		t.Errorf("help is %d lines: too long for a phone", n)
+	}
+	// Nothing was stored for the refused messages.
+	if rows, _ := e.db.TemperaturesOn(e.ctx, "2020-02-24", *e.group("FT-01").NodeID); len(rows) != 0 {
+		t.Fatalf("a stranger's temperature was stored: %+v", rows)
+	}
+}
+
+func TestInvalidRepliesWithTheParsersHint(t *testing.T) {
+	e := newEnv(t)
+	hint := "体温数值应在35.0到42.0之间,例如:体温 张三 36.5"
+	e.fails(msg{chat: "FT-01-01-01", sender: pYing, parsed: parse.Result{Kind: parse.KindInvalid,
+		Invalid: &parse.Invalid{Intent: parse.KindTemperature, Error: hint}}}, bot.CodeInvalid, hint)
+}
+
+func TestNoneStaysSilent(t *testing.T) {
+	e := newEnv(t)
+	c, err := e.send(msg{chat: "FT-01", sender: pChen, parsed: parse.Result{Kind: parse.KindNone}})
+	if err != nil || c.Outcome != store.OutcomeNone || len(e.posts(c)) != 0 {
+		t.Fatalf("none: err %v, outcome %q, posts %+v", err, c.Outcome, e.posts(c))
+	}
+	// Even from a stranger in an unknown chat.
+	c, err = e.send(msg{chat: "nowhere", parsed: parse.Result{Kind: parse.KindNone}})
+	if err != nil || c.Outcome != store.OutcomeNone {
+		t.Fatalf("none from a stranger: %v, %q", err, c.Outcome)
+	}
+}
+
+func TestRegisterRoutesEveryKind(t *testing.T) {
+	r := bot.NewRouter()
+	handlers.New(handlers.Config{}, nil, nil).Register(r)
+	for _, k := range parse.Kinds {
+		if k == parse.KindNone {
+			continue
+		}
+		if !r.Handles(k) {
+			t.Errorf("kind %s has no handler", k)
+		}
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	got := handlers.New(handlers.Config{}, nil, nil).Config()
+	if got.FeverCelsius != 37.3 || got.QuarantineDays != 14 || got.LateReturnAfter.Hours() != 24 ||
+		got.ScoreBase != 12 || got.ScoreCycle != handlers.CycleYear || got.ListSize != 3 {
+		t.Fatalf("defaults %+v", got)
+	}
+}

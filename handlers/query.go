@@ -1,0 +1,202 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/towerbot/towerbot/bot"
+	"github.com/towerbot/towerbot/bot/parse"
+	"github.com/towerbot/towerbot/store"
+)
+
+// errandListSize is how many errands a 待办 answer lists: a phone screen.
+const errandListSize = 10
+
+// Query answers questions: the help menu (open to anyone), a landlord's
+// score (one's own, or by name within the group's node), the 红黑榜 of the
+// group's node, and the sender's errands (待办).
+func (h *Handlers) Query(ctx context.Context, c *bot.Context) error {
+	q := c.Parsed.Query
+	if q == nil {
+		return invalid(txtHelp)
+	}
+	if q.Topic == parse.TopicHelp {
+		out := newPosts(c)
+		out.say(txtHelp)
+		return out.send(ctx)
+	}
+	if err := need(c); err != nil {
+		return err
+	}
+	var text string
+	var err error
+	switch q.Topic {
+	case parse.TopicScore:
+		text, err = h.scoreAnswer(ctx, c, strings.TrimSpace(q.Name))
+	case parse.TopicRanking:
+		text, err = h.rankingAnswer(ctx, c)
+	case parse.TopicErrands:
+		text, err = h.errandsAnswer(ctx, c)
+	default:
+		return invalid(txtHelp)
+	}
+	if err != nil {
+		return err
+	}
+	out := newPosts(c)
+	out.say(text)
+	return out.send(ctx)
+}
+
+// scoreAnswer gives the score of the landlords called name at or below the
+// group's node, or the sender's own when name is empty.
+func (h *Handlers) scoreAnswer(ctx context.Context, c *bot.Context, name string) (string, error) {
+	var found []store.PersonAt
+	if name == "" {
+		ms, err := h.st.MembershipsOf(ctx, c.Sender.ID)
+		if err != nil {
+			return "", err
+		}
+		for _, m := range ms {
+			if m.Role == store.RoleLandlord {
+				found = append(found, store.PersonAt{Person: *c.Sender, NodeID: m.NodeID})
+			}
+		}
+		if len(found) == 0 {
+			return "", invalid(txtScoreQueryHint)
+		}
+	} else {
+		below, err := h.st.Descendants(ctx, c.Node.ID)
+		if err != nil {
+			return "", err
+		}
+		if found, err = h.st.PeopleNamed(ctx, name, store.RoleLandlord, append(nodeIDs(below), c.Node.ID)); err != nil {
+			return "", err
+		}
+		if len(found) == 0 {
+			return "", notFound(fmt.Sprintf(txtLandlordNotFoundHere, name))
+		}
+	}
+	since := h.cycleStart(c.Now)
+	var lines []string
+	seen := map[int64]bool{}
+	for _, p := range found {
+		if seen[p.ID] {
+			continue
+		}
+		seen[p.ID] = true
+		score, err := h.st.LandlordScore(ctx, p.ID, h.cfg.ScoreBase, since)
+		if err != nil {
+			return "", err
+		}
+		n, err := h.st.NodeByID(ctx, p.NodeID)
+		if err != nil {
+			return "", err
+		}
+		pending, err := h.st.PendingScoreEvents(ctx, p.NodeID)
+		if err != nil {
+			return "", err
+		}
+		waiting := 0
+		for _, ev := range pending {
+			if ev.LandlordID == p.ID {
+				waiting++
+			}
+		}
+		line := fmt.Sprintf(txtScoreLine, p.Name, n.Name, cycleLabel(h.cfg.ScoreCycle, c.Now), score)
+		if waiting > 0 {
+			line += fmt.Sprintf(txtScorePendingCount, waiting)
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+// rankingAnswer is the 红黑榜 of the group's node (of its unit, when asked
+// in a landlord's own group): the best ListSize and the worst ListSize.
+func (h *Handlers) rankingAnswer(ctx context.Context, c *bot.Context) (string, error) {
+	node := c.Node
+	if node.Tier >= store.TierLandlord && node.ParentID != nil {
+		parent, err := h.st.NodeByID(ctx, *node.ParentID)
+		if err != nil {
+			return "", err
+		}
+		node = parent
+	}
+	all, err := h.st.LandlordRanking(ctx, node.ID, h.cfg.ScoreBase, h.cycleStart(c.Now))
+	if err != nil {
+		return "", err
+	}
+	if len(all) == 0 {
+		return fmt.Sprintf(txtNoLandlords, node.Name), nil
+	}
+	k := h.cfg.ListSize
+	top := all[:min(k, len(all))]
+	rest := all[len(top):]
+	bottom := rest[max(0, len(rest)-k):]
+	var b strings.Builder
+	fmt.Fprintf(&b, txtRankingTitle, node.Name, cycleLabel(h.cfg.ScoreCycle, c.Now))
+	b.WriteString("\n" + txtRedList)
+	for i, s := range top {
+		fmt.Fprintf(&b, "\n"+txtRankLine, i+1, s.Name, s.Score)
+	}
+	b.WriteString("\n" + txtBlackList)
+	if len(bottom) == 0 {
+		b.WriteString(txtListEmpty)
+	}
+	for i := range bottom { // the lowest first
+		s := bottom[len(bottom)-1-i]
+		fmt.Fprintf(&b, "\n"+txtRankLine, i+1, s.Name, s.Score)
+	}
+	return b.String(), nil
+}
+
+// errandsAnswer lists the sender's 待办: errands they are running, errands
+// waiting for an agent where they are an errand agent or commander (at or
+// below that node), and errands they asked for that are not finished.
+func (h *Handlers) errandsAnswer(ctx context.Context, c *bot.Context) (string, error) {
+	ms, err := h.st.MembershipsOf(ctx, c.Sender.ID)
+	if err != nil {
+		return "", err
+	}
+	var openAt []int64
+	for _, m := range ms {
+		if m.Role != store.RoleErrandAgent && m.Role != store.RoleCommander {
+			continue
+		}
+		below, err := h.st.Descendants(ctx, m.NodeID)
+		if err != nil {
+			return "", err
+		}
+		openAt = append(append(openAt, m.NodeID), nodeIDs(below)...)
+	}
+	list, err := h.st.ActiveErrands(ctx, store.ErrandQuery{OpenAt: openAt, ClaimerID: c.Sender.ID,
+		RequesterID: c.Sender.ID, Limit: errandListSize + 1})
+	if err != nil {
+		return "", err
+	}
+	if len(list) == 0 {
+		return txtNoErrands, nil
+	}
+	more := len(list) > errandListSize
+	if more {
+		list = list[:errandListSize]
+	}
+	lines := []string{txtErrandsTitle}
+	for _, e := range list {
+		state := txtStateOpen
+		if e.Status == store.ErrandClaimed && e.ClaimerID != nil {
+			name, err := h.personName(ctx, *e.ClaimerID)
+			if err != nil {
+				return "", err
+			}
+			state = fmt.Sprintf(txtStateClaimed, name)
+		}
+		lines = append(lines, fmt.Sprintf(txtErrandLine, e.ID, categoryLabel(e.Category), maskPII(clip(e.Detail, 16)), state))
+	}
+	if more {
+		lines = append(lines, fmt.Sprintf(txtErrandsMore, errandListSize))
+	}
+	return strings.Join(lines, "\n"), nil
+}

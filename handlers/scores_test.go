@@ -1,0 +1,124 @@
+package handlers_test
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/towerbot/towerbot/bot"
+	"github.com/towerbot/towerbot/bot/parse"
+	"github.com/towerbot/towerbot/store"
+)
+
+// scoreOf is 应天喜 of 方塘村's score as the bot reports it.
+func scoreQuery(e *env, chat, sender, name string) string {
+	e.t.Helper()
+	return e.reply(e.ok(msg{chat: chat, sender: sender, parsed: query(parse.TopicScore, name)}))
+}
+
+func TestScorePendingThenVerifiedChangesTheScore(t *testing.T) {
+	e := newEnv(t)
+	c := e.ok(msg{chat: "FT-01-01", sender: pSun, parsed: score("应天喜", 2, "为租客代办复工备案")})
+	reply := e.reply(c)
+	id := errandID(t, reply)
+	tag := "#" + strconv.FormatInt(id, 10)
+	mustContain(t, "reply", reply, "应天喜", "+2分", "为租客代办复工备案", tag, "待书记核查")
+	ev, err := e.db.ScoreEventByID(e.ctx, id)
+	ying := e.person(pYing)
+	if err != nil || ev.Status != store.ScorePending || ev.LandlordID != ying.ID || *ev.AuthorID != c.Sender.ID {
+		t.Fatalf("event %+v, %v", ev, err)
+	}
+	// The community secretary is asked, mentioned.
+	asks := e.outbox("FT-01")
+	if len(asks) != 1 || asks[0].Mentions != strconv.FormatInt(e.person(pWu).ID, 10) {
+		t.Fatalf("secretary's group: %+v", asks)
+	}
+	mustContain(t, "verify request", asks[0].Text, "待核查 "+tag, "应家", "+2分", "孙队长", "核查 通过 "+tag)
+	// Pending: the score has not moved.
+	mustContain(t, "score", scoreQuery(e, "FT-01-01-01", pYing, ""), "12 分", "另有 1 条待核查")
+
+	// Who may not verify: a commander, the secretary of another community.
+	e.fails(msg{chat: "FT-01", sender: pChen, parsed: verify(id, true, "")}, bot.CodeRefused, "书记")
+	e.fails(msg{chat: "FT-02", sender: pFeng, parsed: verify(id, true, "")}, bot.CodeRefused, "书记")
+	e.fails(msg{chat: "FT-01", sender: pWu, parsed: verify(9999, true, "")}, bot.CodeNotFound, "#9999")
+
+	v := e.ok(msg{chat: "FT-01", sender: pWu, parsed: verify(id, true, "")})
+	mustContain(t, "verdict", e.reply(v), tag+" 核查通过", "当前 14 分")
+	// The author's group hears the verdict too.
+	var told bool
+	for _, it := range e.outbox("FT-01-01") {
+		told = told || (it.Origin == "msg:"+strconv.FormatInt(v.LogID, 10)+":verdict")
+	}
+	if !told {
+		t.Errorf("author's group not told: %+v", e.outbox("FT-01-01"))
+	}
+	e.fails(msg{chat: "FT-01", sender: pWu, parsed: verify(id, false, "")}, bot.CodeConflict, "已由 吴书记 核查(已通过)")
+	// Replaying the verdict is no conflict and changes nothing.
+	if err := e.replay(v); err != nil {
+		t.Fatalf("replayed verdict: %v", err)
+	}
+	mustContain(t, "score", scoreQuery(e, "FT-01-01", pSun, "应天喜"), "应天喜(应家)2020年积分:14 分")
+
+	// A rejected event leaves the score alone.
+	c2 := e.ok(msg{chat: "FT-01-01", sender: pSun, parsed: score("应天喜", -3, "瞒报租客")})
+	id2 := errandID(t, e.reply(c2))
+	r := e.ok(msg{chat: "FT-01", sender: pWu, parsed: verify(id2, false, "证据不足")})
+	mustContain(t, "rejection", e.reply(r), "已驳回", "证据不足")
+	mustContain(t, "score", scoreQuery(e, "FT-01-01-01", pYing, ""), "14 分")
+}
+
+func TestScoreBySecretaryCountsAtOnce(t *testing.T) {
+	e := newEnv(t)
+	c := e.ok(msg{chat: "FT-01", sender: pWu, parsed: score("刘某", -3, "未及时上报租客返回")})
+	mustContain(t, "reply", e.reply(c), "已记分", "刘某", "-3分", "当前 9 分")
+	if got := e.outbox("FT-01"); len(got) != 1 {
+		t.Fatalf("the secretary asked to verify her own score: %+v", got)
+	}
+	id := errandID(t, e.reply(c))
+	ev, _ := e.db.ScoreEventByID(e.ctx, id)
+	if ev.Status != store.ScoreApproved || ev.VerifierID == nil || *ev.VerifierID != c.Sender.ID {
+		t.Fatalf("event %+v; want approved by its author", ev)
+	}
+	// Replay: the same event, no second one.
+	if err := e.replay(c); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "score", scoreQuery(e, "FT-01-01-02", pLiu, ""), "9 分")
+}
+
+func TestScoreRefusalsAndLookups(t *testing.T) {
+	e := newEnv(t)
+	add := score("应天喜", 2, "调解纠纷")
+	// Landlords, tenants and errand agents may not score.
+	e.fails(msg{chat: "FT-01-01-02", sender: pLiu, parsed: add}, bot.CodeRefused, "指挥长或书记")
+	e.fails(msg{chat: "FT-01-01-01", sender: pTenant, parsed: add}, bot.CodeRefused, "指挥长或书记")
+	e.fails(msg{chat: "FT-01", sender: pWang, parsed: add}, bot.CodeRefused, "指挥长或书记")
+	// A commander finds only landlords below his own node.
+	e.fails(msg{chat: "FT-02-01", sender: pHe, parsed: score("刘某", 1, "x")}, bot.CodeNotFound, "刘某")
+	// Two landlords called 应天喜 under the sub-district: ask which.
+	e.fails(msg{chat: "FT", sender: pZhou, parsed: add}, bot.CodeInvalid, "有 2 位房东叫「应天喜」")
+	// From 下朱一单元's group the same name is the one there.
+	c := e.ok(msg{chat: "FT-02-01", sender: pZhou, parsed: add})
+	ev, _ := e.db.ScoreEventByID(e.ctx, errandID(t, e.reply(c)))
+	if ev.LandlordID != e.person(pYing2).ID {
+		t.Fatalf("scored landlord %d, want 下朱村's 应天喜", ev.LandlordID)
+	}
+	// ... whose secretary is 冯书记, in 下朱村's group.
+	if got := e.outbox("FT-02"); len(got) != 1 {
+		t.Fatalf("下朱村 secretary not asked: %+v", got)
+	}
+	// A score query by name, and the hint without one.
+	e.fails(msg{chat: "FT-01", sender: pChen, parsed: query(parse.TopicScore, "")}, bot.CodeInvalid, "查询积分")
+	e.fails(msg{chat: "FT-01", sender: pChen, parsed: query(parse.TopicScore, "无名氏")}, bot.CodeNotFound, "无名氏")
+}
+
+func TestRanking(t *testing.T) {
+	e := newEnv(t)
+	e.ok(msg{chat: "FT-01", sender: pWu, parsed: score("刘某", -3, "瞒报租客")})
+	e.ok(msg{chat: "FT-01", sender: pWu, parsed: score("应天喜", 2, "调解纠纷")})
+	e.ok(msg{chat: "FT-02", sender: pFeng, parsed: score("应天喜", 1, "代办")})
+	r := e.reply(e.ok(msg{chat: "FT", sender: pZhou, parsed: query(parse.TopicRanking, "")}))
+	mustContain(t, "ranking", r, "红黑榜(佛堂街道,2020年)", "红榜", "1. 应天喜 14分", "2. 应天喜 13分", "3. 刘某 9分", "黑榜", "暂无")
+	// In a landlord's group the list is that of the unit.
+	r = e.reply(e.ok(msg{chat: "FT-01-01-02", sender: pLiu, parsed: query(parse.TopicRanking, "")}))
+	mustContain(t, "unit ranking", r, "方塘一单元", "1. 应天喜 14分", "2. 刘某 9分")
+}

@@ -1,0 +1,82 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/towerbot/towerbot/bot"
+	"github.com/towerbot/towerbot/store"
+)
+
+// Temperature stores a temperature log (one line, or a 接龙 list) per
+// person and day at the group's node, and alerts a fever at once, urgent,
+// to the groups of the node's parent and grandparent — once per person and
+// day, however often the list is copied.
+func (h *Handlers) Temperature(ctx context.Context, c *bot.Context) error {
+	if err := need(c); err != nil {
+		return err
+	}
+	t := c.Parsed.Temperature
+	if t == nil || len(t.Entries) == 0 {
+		return invalid(txtTemperatureFormat)
+	}
+	date := c.Now
+	if !t.Date.IsZero() {
+		date = t.Date.Time
+	}
+	log := store.TemperatureLog{NodeID: c.Node.ID, Day: day(date), ReporterID: c.Sender.ID, MessageID: c.LogID}
+	var order []string
+	last := map[string]float64{}
+	for _, e := range t.Entries {
+		name := strings.TrimSpace(e.Name)
+		if name == "" { // "体温 36.5": the sender's own
+			name = c.Sender.Name
+		}
+		if err := fits(txtFieldName, name, 64); err != nil {
+			return err
+		}
+		log.Entries = append(log.Entries, store.TemperatureEntry{Name: name, Celsius: e.Celsius})
+		if _, seen := last[name]; !seen {
+			order = append(order, name)
+		}
+		last[name] = e.Celsius
+	}
+	// A 接龙 list is copied and extended all day long: a fever already
+	// reported that day by an earlier message is not alerted again.
+	before, err := h.st.TemperaturesOn(ctx, log.Day, c.Node.ID)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, r := range before {
+		if r.MessageID != c.LogID && r.Celsius >= h.cfg.FeverCelsius {
+			known[r.Name] = true
+		}
+	}
+	n, err := h.st.RecordTemperatures(ctx, log)
+	if err != nil {
+		return err
+	}
+	var fevers []string
+	for _, name := range order {
+		if last[name] >= h.cfg.FeverCelsius && !known[name] {
+			fevers = append(fevers, fmt.Sprintf(txtFeverEntry, name, last[name]))
+		}
+	}
+	out := newPosts(c)
+	out.say(fmt.Sprintf(txtTemperatureRecorded, n, dateLabel(date)))
+	if len(fevers) > 0 {
+		alert := fmt.Sprintf(txtFeverAlert, c.Node.Name, dateLabel(date), strings.Join(fevers, "、"), c.Sender.Name)
+		sent, err := h.alertUp(ctx, out, "fever", alert)
+		if err != nil {
+			return err
+		}
+		if sent > 0 {
+			out.say(fmt.Sprintf(txtFeverReported, len(fevers), h.cfg.FeverCelsius))
+		} else {
+			out.say(fmt.Sprintf(txtFeverNoOneAbove, len(fevers), h.cfg.FeverCelsius))
+		}
+	}
+	return out.send(ctx)
+}

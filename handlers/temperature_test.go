@@ -1,0 +1,84 @@
+package handlers_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/towerbot/towerbot/bot/parse"
+)
+
+func TestTemperatureCountsEachPersonOncePerDay(t *testing.T) {
+	e := newEnv(t)
+	landlordGroup := "FT-01-01-01"
+	list := []parse.TempEntry{{Name: "张三", Celsius: 36.5}, {Name: "李四", Celsius: 36.8}, {Name: "王二", Celsius: 36.4}}
+	c := e.ok(msg{chat: landlordGroup, sender: pYing, parsed: temperature(monday, list...)})
+	if got := e.reply(c); got != "已登记 3 人体温(2月24日)" {
+		t.Fatalf("reply %q", got)
+	}
+	// The 接龙 list copied and extended by the next person.
+	c2 := e.ok(msg{chat: landlordGroup, sender: pTenant, parsed: temperature(monday, append(list, parse.TempEntry{Name: "赵七", Celsius: 36.6})...)})
+	mustContain(t, "reply", e.reply(c2), "已登记 4 人体温")
+	// The sender's own reading: an empty name is the sender.
+	e.ok(msg{chat: landlordGroup, sender: pTenant, parsed: temperature(monday, parse.TempEntry{Celsius: 36.2})})
+	rows, err := e.db.TemperaturesOn(e.ctx, "2020-02-24", c.Node.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]float64{}
+	for _, r := range rows {
+		names[r.Name] = r.Celsius
+	}
+	if len(rows) != 5 || names["租客甲"] != 36.2 || names["赵七"] != 36.6 {
+		t.Fatalf("rows %v; want 张三 李四 王二 赵七 租客甲 once each", names)
+	}
+	// No fever: nothing goes up the chain.
+	if up := e.outbox("FT-01-01"); len(up) != 0 {
+		t.Fatalf("posts to the unit without a fever: %+v", up)
+	}
+	// A replay changes nothing and posts nothing new.
+	before := len(e.outbox(landlordGroup))
+	if err := e.replay(c2); err != nil {
+		t.Fatal(err)
+	}
+	if rows2, _ := e.db.TemperaturesOn(e.ctx, "2020-02-24", c.Node.ID); len(rows2) != 5 {
+		t.Fatalf("replay changed rows: %d", len(rows2))
+	}
+	if after := len(e.outbox(landlordGroup)); after != before {
+		t.Fatalf("replay posted again: %d → %d", before, after)
+	}
+}
+
+func TestFeverAlertsParentAndGrandparentOnce(t *testing.T) {
+	e := newEnv(t)
+	c := e.ok(msg{chat: "FT-01-01-01", sender: pYing, parsed: temperature(monday,
+		parse.TempEntry{Name: "张三", Celsius: 36.5}, parse.TempEntry{Name: "李四", Celsius: 37.8})})
+	mustContain(t, "reply", e.reply(c), "已登记 2 人体温", "1 人体温≥37.3℃", "已报告上级")
+	for _, code := range []string{"FT-01-01", "FT-01"} { // parent and grandparent
+		got := e.outbox(code)
+		if len(got) != 1 || !got[0].Urgent {
+			t.Fatalf("%s outbox %+v; want one urgent alert", code, got)
+		}
+		mustContain(t, code+" alert", got[0].Text, "发热预警", "李四 37.8℃", "应家", "应天喜")
+		if strings.Contains(got[0].Text, "张三") {
+			t.Errorf("alert names a person without fever: %q", got[0].Text)
+		}
+	}
+	if got := e.outbox("FT"); len(got) != 0 {
+		t.Fatalf("the great-grandparent got %+v; alerts go two tiers up", got)
+	}
+	// The list copied and extended: 李四's fever was already reported.
+	c2 := e.ok(msg{chat: "FT-01-01-01", sender: pTenant, parsed: temperature(monday,
+		parse.TempEntry{Name: "张三", Celsius: 36.5}, parse.TempEntry{Name: "李四", Celsius: 37.8},
+		parse.TempEntry{Name: "王二", Celsius: 36.6})})
+	if r := e.reply(c2); strings.Contains(r, "≥") {
+		t.Errorf("copied list reply %q repeats the fever", r)
+	}
+	if got := e.outbox("FT-01-01"); len(got) != 1 {
+		t.Fatalf("copied list alerted again: %d alerts", len(got))
+	}
+	// A unit's own fever goes to the community and the sub-district.
+	e.ok(msg{chat: "FT-01-01", sender: pSun, parsed: temperature(monday, parse.TempEntry{Name: "孙队长", Celsius: 38.2})})
+	if len(e.outbox("FT")) != 1 || len(e.outbox("FT-01")) != 2 {
+		t.Fatalf("unit fever: FT %d, FT-01 %d posts; want 1 and 2", len(e.outbox("FT")), len(e.outbox("FT-01")))
+	}
+}
