@@ -1,0 +1,104 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// The files under deployments/ set towerbot up through TOWERBOT_* variables
+// and a config file; these tests keep them in step with Config, since no
+// Docker engine or cluster runs them here.
+
+var deploymentFiles = []string{
+	"compose.yaml",
+	"Dockerfile",
+	"k8s/configmap.yaml",
+	"k8s/secret.yaml",
+	"k8s/deployment.yaml",
+	"k8s/migrate-job.yaml",
+	"systemd/towerbot.service",
+}
+
+// TestDeploymentsNameRealVariables: a misspelt variable would be ignored
+// silently at run time (Load ignores unknown TOWERBOT_ names), so every one
+// the deployment files set must be a key's.
+func TestDeploymentsNameRealVariables(t *testing.T) {
+	known := map[string]bool{}
+	for _, k := range Keys() {
+		known[k.Env] = true
+	}
+	re := regexp.MustCompile(`TOWERBOT_[A-Z0-9_]+`)
+	for _, name := range deploymentFiles {
+		data, err := os.ReadFile(filepath.Join("..", "deployments", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range re.FindAllString(string(data), -1) {
+			if !known[v] {
+				t.Errorf("%s names %s, which is no configuration key's variable", name, v)
+			}
+		}
+	}
+}
+
+// TestKubernetesConfigValidates loads the ConfigMap's file with the
+// Secret's variables (placeholders replaced by well-formed values), as a
+// replica would.
+func TestKubernetesConfigValidates(t *testing.T) {
+	var cm struct {
+		Data map[string]string `yaml:"data"`
+	}
+	readYAML(t, "k8s/configmap.yaml", &cm)
+	file := cm.Data["towerbot.yaml"]
+	if file == "" {
+		t.Fatal("the ConfigMap has no towerbot.yaml")
+	}
+	path := writeFile(t, file)
+
+	var secret struct {
+		StringData map[string]string `yaml:"stringData"`
+	}
+	readYAML(t, "k8s/secret.yaml", &secret)
+	byEnv := map[string]Key{}
+	for _, k := range Keys() {
+		byEnv[k.Env] = k
+	}
+	var environ []string
+	for name, value := range secret.StringData {
+		k, ok := byEnv[name]
+		if !ok {
+			t.Errorf("the Secret sets %s, which is no key's variable", name)
+			continue
+		}
+		if !k.Secret && k.Path != "db.dsn" {
+			t.Errorf("the Secret sets %s (%s), which is not a secret: put it in the ConfigMap", name, k.Path)
+		}
+		if strings.Contains(value, "CHANGE-ME") && name == "TOWERBOT_WECOM_ENCODING_AES_KEY" {
+			value = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C" // WeCom's published sample key
+		}
+		environ = append(environ, name+"="+value)
+	}
+	c, err := Load(path, environ)
+	if err != nil {
+		t.Fatalf("the Kubernetes config does not load: %v", err)
+	}
+	if c.DB.Driver != DriverMySQL || c.Redis.Addr == "" || c.Sandbox.Enabled || c.Demo || c.HTTP.Addr != ":8080" {
+		t.Errorf("the Kubernetes config is not production-shaped: %+v", c)
+	}
+}
+
+func readYAML(t *testing.T, name string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "deployments", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+}
