@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"reflect"
 	"sort"
@@ -32,7 +33,11 @@ func Load(path string, environ []string) (Config, error) {
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return Config{}, Problems{{Source: path, Msg: fmt.Sprintf("cannot read the config file: %v", errors.Unwrap(err))}}
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err // the path is already the Source
+			}
+			return Config{}, Problems{{Source: path, Msg: fmt.Sprintf("cannot read the config file: %v", err)}}
 		}
 		probs = append(probs, applyYAML(&cfg, data, path)...)
 	}

@@ -19,8 +19,8 @@ import (
 type Redis struct {
 	client *redis.Client
 	prefix string
-	// member makes each rate-limit event a distinct sorted-set member
-	// even when two arrive in the same microsecond.
+	// instance and seq name each rate-limit event, so that two events in
+	// the same microsecond are distinct sorted-set members.
 	instance string
 	seq      atomic.Uint64
 }
