@@ -56,12 +56,13 @@
 //     (origin "directive:N:complete"), whichever report completes it;
 //     naming laggards is left to the scheduled sweep.
 //   - Queries: a score without a name is the sender's own (when a
-//     landlord); with a name it is looked up at or below the group's node.
-//     The 红黑榜 asked in a landlord's own group is that of its unit; with
-//     fewer than 2×ListSize landlords the black list takes only those not on
-//     the red one. 待办 lists errands the sender runs, errands waiting at or
-//     below nodes where they are an errand agent or commander, and their own
-//     unfinished requests (at most ten).
+//     landlord); with a name it is looked up at or below the group's node —
+//     at or below its unit when asked in a landlord's own group — and the
+//     红黑榜 covers the same scope. With fewer than 2×ListSize landlords the
+//     black list takes only those not on the red one. 待办 lists errands the
+//     sender runs, errands waiting at or below nodes where they are an
+//     errand agent or commander, and their own unfinished requests (at most
+//     ten).
 //   - Bind: the code is matched as typed, then upper-cased; rebinding a
 //     bound group moves it and says from where.
 package handlers

@@ -2,7 +2,6 @@ package handlers_test
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -275,7 +274,7 @@ func (e *env) reply(c *bot.Context) string {
 	return ""
 }
 
-// countRows counts a table's rows through the store's own queries.
+// mustContain checks that text holds every one of wants.
 func mustContain(t *testing.T, what, text string, wants ...string) {
 	t.Helper()
 	for _, w := range wants {
@@ -284,8 +283,6 @@ func mustContain(t *testing.T, what, text string, wants ...string) {
 		}
 	}
 }
-
-func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 
 // Phones of the test roster.
 const (

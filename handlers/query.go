@@ -49,8 +49,8 @@ func (h *Handlers) Query(ctx context.Context, c *bot.Context) error {
 	return out.send(ctx)
 }
 
-// scoreAnswer gives the score of the landlords called name at or below the
-// group's node, or the sender's own when name is empty.
+// scoreAnswer gives the score of the landlords called name within the
+// query scope, or the sender's own when name is empty.
 func (h *Handlers) scoreAnswer(ctx context.Context, c *bot.Context, name string) (string, error) {
 	var found []store.PersonAt
 	if name == "" {
@@ -67,11 +67,15 @@ func (h *Handlers) scoreAnswer(ctx context.Context, c *bot.Context, name string)
 			return "", invalid(txtScoreQueryHint)
 		}
 	} else {
-		below, err := h.st.Descendants(ctx, c.Node.ID)
+		scope, err := h.queryScope(ctx, c)
 		if err != nil {
 			return "", err
 		}
-		if found, err = h.st.PeopleNamed(ctx, name, store.RoleLandlord, append(nodeIDs(below), c.Node.ID)); err != nil {
+		below, err := h.st.Descendants(ctx, scope.ID)
+		if err != nil {
+			return "", err
+		}
+		if found, err = h.st.PeopleNamed(ctx, name, store.RoleLandlord, append(nodeIDs(below), scope.ID)); err != nil {
 			return "", err
 		}
 		if len(found) == 0 {
@@ -113,16 +117,22 @@ func (h *Handlers) scoreAnswer(ctx context.Context, c *bot.Context, name string)
 	return strings.Join(lines, "\n"), nil
 }
 
+// queryScope is the node whose landlords a score or ranking query covers:
+// the group's node, or its unit when asked in a landlord's own group (a
+// ranking of one is no ranking).
+func (h *Handlers) queryScope(ctx context.Context, c *bot.Context) (*store.Node, error) {
+	if c.Node.Tier >= store.TierLandlord && c.Node.ParentID != nil {
+		return h.st.NodeByID(ctx, *c.Node.ParentID)
+	}
+	return c.Node, nil
+}
+
 // rankingAnswer is the 红黑榜 of the group's node (of its unit, when asked
 // in a landlord's own group): the best ListSize and the worst ListSize.
 func (h *Handlers) rankingAnswer(ctx context.Context, c *bot.Context) (string, error) {
-	node := c.Node
-	if node.Tier >= store.TierLandlord && node.ParentID != nil {
-		parent, err := h.st.NodeByID(ctx, *node.ParentID)
-		if err != nil {
-			return "", err
-		}
-		node = parent
+	node, err := h.queryScope(ctx, c)
+	if err != nil {
+		return "", err
 	}
 	all, err := h.st.LandlordRanking(ctx, node.ID, h.cfg.ScoreBase, h.cycleStart(c.Now))
 	if err != nil {

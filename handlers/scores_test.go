@@ -121,4 +121,8 @@ func TestRanking(t *testing.T) {
 	// In a landlord's group the list is that of the unit.
 	r = e.reply(e.ok(msg{chat: "FT-01-01-02", sender: pLiu, parsed: query(parse.TopicRanking, "")}))
 	mustContain(t, "unit ranking", r, "方塘一单元", "1. 应天喜 14分", "2. 刘某 9分")
+	// A score asked by name there covers the same unit: one 应天喜.
+	if got := scoreQuery(e, "FT-01-01-02", pLiu, "应天喜"); got != "应天喜(应家)2020年积分:14 分" {
+		t.Errorf("score by name in a landlord group: %q", got)
+	}
 }
