@@ -57,16 +57,17 @@ func (h *Handlers) ErrandRequest(ctx context.Context, c *bot.Context) error {
 }
 
 // errandAnnouncement is the post that asks the agents to take errand e.
+// The request is quoted as written (masked); whom it is for and where are
+// added only when the text does not already say so.
 func (h *Handlers) errandAnnouncement(c *bot.Context, e *store.Errand, mentions string) string {
-	who := e.Beneficiary
-	if who == "" {
-		who = c.Sender.Name
+	text := fmt.Sprintf(txtErrandAnnounce, e.ID, categoryLabel(e.Category), maskPII(clip(e.Detail, 80)))
+	if e.Beneficiary != "" && !strings.Contains(e.Detail, e.Beneficiary) {
+		text += fmt.Sprintf(txtErrandFor, e.Beneficiary)
 	}
-	text := fmt.Sprintf(txtErrandAnnounce, e.ID, categoryLabel(e.Category), who, maskPII(clip(e.Detail, 80)))
-	if e.Address != "" {
+	if e.Address != "" && !strings.Contains(e.Detail, e.Address) {
 		text += fmt.Sprintf(txtErrandAddress, maskPII(e.Address))
 	}
-	text += fmt.Sprintf(txtErrandFrom, c.Node.Name, c.Sender.Name)
+	text += fmt.Sprintf(txtErrandFrom, c.Sender.Name, c.Node.Name)
 	text += fmt.Sprintf(txtErrandHowToClaim, mentions, e.ID)
 	return text
 }

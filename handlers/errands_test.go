@@ -33,7 +33,7 @@ func errandID(t *testing.T, text string) int64 {
 
 func TestErrandRequestIsAnnouncedToTheNearestAgents(t *testing.T) {
 	e := newEnv(t)
-	c := e.ok(msg{chat: "FT-01-01-01", sender: pTenant, parsed: errandRequest("配药 沈奶奶 降压药,电话13812345678")})
+	c := e.ok(msg{chat: "FT-01-01-01", sender: pTenant, parsed: errandRequest("降压药两盒,电话13812345678")})
 	reply := e.reply(c)
 	id := errandID(t, reply)
 	tag := "#" + strconv.FormatInt(id, 10)
@@ -48,7 +48,7 @@ func TestErrandRequestIsAnnouncedToTheNearestAgents(t *testing.T) {
 		t.Fatalf("agents' group got %d posts", len(posts))
 	}
 	p := posts[0]
-	mustContain(t, "announcement", p.Text, "【代办 "+tag+"】", "沈奶奶", "方塘村5号", "@王五", "@赵六", "接单 "+tag, "138****5678")
+	mustContain(t, "announcement", p.Text, "【代办 "+tag+"·配药】", "为:沈奶奶", "地址:方塘村5号", "申请人:租客甲(应家)", "@王五", "@赵六", "接单 "+tag, "138****5678")
 	if strings.Contains(p.Text, "13812345678") {
 		t.Errorf("announcement leaks a phone: %q", p.Text)
 	}
@@ -147,6 +147,12 @@ func TestErrandRules(t *testing.T) {
 	e.fails(msg{chat: "FT-01", sender: pChen, parsed: done}, bot.CodeConflict, "尚未接单")   // a commander may, but it is open
 	c := e.ok(msg{chat: "FT-01", sender: pWang, parsed: claim})
 	mustContain(t, "claim reply", e.reply(c), "已接单 代办 "+tag, "完成 "+tag)
+	if err := e.replay(c); err != nil { // a replayed claim is the same claim, not a conflict
+		t.Fatalf("replayed claim: %v", err)
+	}
+	if evs, _ := e.db.ErrandEvents(e.ctx, id); len(evs) != 2 {
+		t.Fatalf("%d events after a replayed claim, want 2", len(evs))
+	}
 	e.fails(msg{chat: "FT-01", sender: pWang, parsed: claim}, bot.CodeConflict, "已由您接单")
 	e.fails(msg{chat: "FT-01", sender: pZhao, parsed: done}, bot.CodeRefused, "接单人或指挥长")
 	e.fails(msg{chat: "FT-01-01-01", sender: pTenant, parsed: cancel}, bot.CodeRefused, "接单人或指挥长")
