@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -46,6 +47,16 @@ var migrations = []migration{
 // its own transaction where the database allows DDL in one (SQLite); on
 // MySQL a failed step leaves its version unrecorded so a rerun retries it.
 func (db *DB) Migrate(ctx context.Context) ([]string, error) {
+	if db.driver == DriverMySQL {
+		// Replicas starting together must not race to create tables: the
+		// first takes a server-wide lock, the others wait and then find the
+		// schema current.
+		release, err := db.mysqlLock(ctx, "towerbot_migrate", 120)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+	}
 	gdb := db.gdb.WithContext(ctx)
 	if db.driver == DriverMySQL {
 		gdb = gdb.Set("gorm:table_options", "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci").
@@ -79,6 +90,32 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 		applied = append(applied, fmt.Sprintf("%d %s", m.Version, m.Name))
 	}
 	return applied, nil
+}
+
+// mysqlLock takes the MySQL advisory lock name on a connection of its own,
+// waiting up to timeoutSec seconds, and returns the function that frees it.
+func (db *DB) mysqlLock(ctx context.Context, name string, timeoutSec int) (func(), error) {
+	sqlDB, err := db.gdb.DB()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: lock %s: %w", name, err)
+	}
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", name, timeoutSec).Scan(&got); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("store: lock %s: %w", name, err)
+	}
+	if !got.Valid || got.Int64 != 1 {
+		conn.Close()
+		return nil, fmt.Errorf("store: lock %s: not granted within %d s (another migration running?)", name, timeoutSec)
+	}
+	return func() {
+		conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK(?)", name)
+		conn.Close()
+	}, nil
 }
 
 // SchemaVersion returns the latest applied migration version (0 for none).
