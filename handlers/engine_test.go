@@ -3,6 +3,8 @@ package handlers_test
 import (
 	"context"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,47 +27,7 @@ func TestThroughTheEngine(t *testing.T) {
 		"加分 应天喜 2": score("应天喜", 2, "调解纠纷"),
 		"收到":       {Kind: parse.KindNone},
 	}
-	cfg := bot.EngineConfig{
-		Parse:    func(text string, _ time.Time) parse.Result { return results[text] },
-		Now:      func() time.Time { return monday },
-		BusyText: handlers.BusyText,
-	}
-	eng, err := bot.NewEngine(cfg, e.db, kv.NewMemory(time.Now), e.r, bot.NewStoreOutbox(e.db))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		eng.Shutdown(ctx)
-	})
-	n := 0
-	send := func(chat, phone, text string) (*store.InboundMessage, []store.OutboxItem) {
-		t.Helper()
-		n++
-		sender := "stranger"
-		if phone != "" {
-			sender = strconv.FormatInt(e.person(phone).ID, 10)
-		}
-		id, done, err := eng.Submit(context.Background(), bot.Message{Platform: bot.Sandbox, ID: "e" + strconv.Itoa(n),
-			ChatID: chat, SenderID: sender, Text: text, Time: monday})
-		if err != nil {
-			t.Fatal(err)
-		}
-		<-done
-		m, err := e.db.InboundByID(e.ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		posts, err := e.db.OutboxByOriginPrefix(e.ctx, "msg:"+strconv.FormatInt(id, 10)+":")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m, posts
-	}
+	send := startEngine(e, func(text string, _ time.Time) parse.Result { return results[text] })
 
 	m, posts := send("FT-01-01-01", pYing, "体温 36.5")
 	if m.Outcome != store.OutcomeOK || len(posts) != 1 || posts[0].Text != "已登记 1 人体温(2月24日)" {
@@ -82,5 +44,134 @@ func TestThroughTheEngine(t *testing.T) {
 	m, posts = send("FT-01", pChen, "收到")
 	if m.Outcome != store.OutcomeNone || len(posts) != 0 {
 		t.Fatalf("chit-chat: outcome %q, posts %+v", m.Outcome, posts)
+	}
+}
+
+// sendFunc submits a text to the engine as the person with phone ("" for a
+// stranger) in chat, waits until it is handled, and returns its log row
+// and the posts it caused.
+type sendFunc func(chat, phone, text string) (*store.InboundMessage, []store.OutboxItem)
+
+// startEngine runs the env's router behind a real engine with parser p
+// (nil: the real parser) and returns how to send to it.
+func startEngine(e *env, p func(string, time.Time) parse.Result) sendFunc {
+	t := e.t
+	cfg := bot.EngineConfig{
+		Parse:    p,
+		Now:      func() time.Time { return monday },
+		BusyText: handlers.BusyText,
+	}
+	eng, err := bot.NewEngine(cfg, e.db, kv.NewMemory(time.Now), e.r, bot.NewStoreOutbox(e.db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		eng.Shutdown(ctx)
+	})
+	var n atomic.Int64
+	return func(chat, phone, text string) (*store.InboundMessage, []store.OutboxItem) {
+		t.Helper()
+		sender := "stranger"
+		if phone != "" {
+			sender = strconv.FormatInt(e.person(phone).ID, 10)
+		}
+		id, done, err := eng.Submit(context.Background(), bot.Message{Platform: bot.Sandbox,
+			ID: "e" + strconv.FormatInt(n.Add(1), 10), ChatID: chat, SenderID: sender, Text: text, Time: monday})
+		if err != nil {
+			t.Error(err)
+			return nil, nil
+		}
+		<-done
+		m, err := e.db.InboundByID(e.ctx, id)
+		if err != nil {
+			t.Error(err)
+			return nil, nil
+		}
+		posts, err := e.db.OutboxByOriginPrefix(e.ctx, "msg:"+strconv.FormatInt(id, 10)+":")
+		if err != nil {
+			t.Error(err)
+		}
+		return m, posts
+	}
+}
+
+// TestScenarioWithTheRealParser is the walk-through issue 3 asks the
+// sandbox to show, typed as people type it: a 接龙 list with a fever, an
+// errand claimed by one of two racing agents and done, and a commander's
+// score waiting for the secretary's 核查.
+func TestScenarioWithTheRealParser(t *testing.T) {
+	e := newEnv(t)
+	send := startEngine(e, nil)
+	texts := func(posts []store.OutboxItem) string {
+		var b strings.Builder
+		for _, p := range posts {
+			b.WriteString(p.Text + "\n")
+		}
+		return b.String()
+	}
+
+	m, posts := send("FT-01-01-01", pYing, "#体温接龙 2月24日\n1. 张三 36.5\n2、李四 37.8℃\n3. 王二")
+	if m.Outcome != store.OutcomeOK {
+		t.Fatalf("接龙: outcome %q (%s)", m.Outcome, m.Detail)
+	}
+	mustContain(t, "接龙 posts", texts(posts), "已登记 2 人体温(2月24日)", "发热预警", "李四 37.8℃")
+	if len(e.outbox("FT-01-01")) != 1 || len(e.outbox("FT-01")) != 1 {
+		t.Fatal("the fever did not reach the parent and grandparent groups")
+	}
+
+	m, posts = send("FT-01-01-01", pTenant, "代办 配药 沈奶奶 降压药 方塘村5号")
+	if m.Outcome != store.OutcomeOK {
+		t.Fatalf("errand: outcome %q (%s)", m.Outcome, m.Detail)
+	}
+	id := errandID(t, texts(posts))
+	tag := "#" + strconv.FormatInt(id, 10)
+	outcomes := make(chan string, 2)
+	for _, agent := range []string{pWang, pZhao} {
+		go func() {
+			m, _ := send("FT-01", agent, "接单 "+tag)
+			if m == nil {
+				outcomes <- "missing"
+				return
+			}
+			outcomes <- m.Outcome
+		}()
+	}
+	got := map[string]int{}
+	for range 2 {
+		got[<-outcomes]++
+	}
+	if got[store.OutcomeOK] != 1 || got[store.OutcomeConflict] != 1 {
+		t.Fatalf("racing claims: %v; want one ok and one conflict", got)
+	}
+	errand, _ := e.db.ErrandByID(e.ctx, id)
+	winner := pWang
+	if *errand.ClaimerID == e.person(pZhao).ID {
+		winner = pZhao
+	}
+	if m, _ = send("FT-01", winner, "已完成 "+tag); m.Outcome != store.OutcomeOK {
+		t.Fatalf("done: outcome %q (%s)", m.Outcome, m.Detail)
+	}
+
+	m, posts = send("FT-01-01", pSun, "加分 应天喜 2 调解纠纷")
+	if m.Outcome != store.OutcomeOK {
+		t.Fatalf("score: outcome %q (%s)", m.Outcome, m.Detail)
+	}
+	ev := "#" + strconv.FormatInt(errandID(t, texts(posts)), 10)
+	mustContain(t, "secretary's group", texts(e.outbox("FT-01")), "待核查 "+ev)
+	_, posts = send("FT-01-01-01", pYing, "我的积分")
+	mustContain(t, "score before 核查", texts(posts), "12 分", "1 条待核查")
+	if m, _ = send("FT-01", pWu, "核查通过 "+ev); m.Outcome != store.OutcomeOK {
+		t.Fatalf("核查: outcome %q (%s)", m.Outcome, m.Detail)
+	}
+	_, posts = send("FT-01-01-01", pYing, "我的积分")
+	mustContain(t, "score after 核查", texts(posts), "14 分")
+
+	if m, posts = send("FT-01", pChen, "大家辛苦了"); m.Outcome != store.OutcomeNone || len(posts) != 0 {
+		t.Fatalf("chit-chat: %q, %+v", m.Outcome, posts)
 	}
 }
