@@ -42,6 +42,7 @@ func (h *Handlers) ErrandRequest(ctx context.Context, c *bot.Context) error {
 		}
 	}
 	if len(groups) == 0 {
+		h.log.Warn("errand without agents to announce it to", "errand", e.ID, "node", c.Node.Code, "log_id", c.LogID)
 		out.say(fmt.Sprintf(txtErrandNoAgents, e.ID))
 		return out.send(ctx)
 	}

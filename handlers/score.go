@@ -171,6 +171,7 @@ func (h *Handlers) askVerification(ctx context.Context, out *posts, ev *store.Sc
 		}
 	}
 	if len(groups) == 0 {
+		h.log.Warn("score event without a secretary above to verify it", "event", ev.ID, "node_id", ev.NodeID)
 		out.say(txtNoSecretary)
 		return nil
 	}

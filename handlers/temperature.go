@@ -75,6 +75,7 @@ func (h *Handlers) Temperature(ctx context.Context, c *bot.Context) error {
 		if sent > 0 {
 			out.say(fmt.Sprintf(txtFeverReported, len(fevers), h.cfg.FeverCelsius))
 		} else {
+			h.log.Warn("fever with no group above to alert", "node", c.Node.Code, "log_id", c.LogID)
 			out.say(fmt.Sprintf(txtFeverNoOneAbove, len(fevers), h.cfg.FeverCelsius))
 		}
 	}
