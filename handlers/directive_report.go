@@ -27,11 +27,22 @@ func (h *Handlers) DirectiveReport(ctx context.Context, c *bot.Context) error {
 		return invalid(fmt.Sprintf(txtTooLong, txtFieldReport, maxDirectiveText))
 	}
 	var d *store.Directive
+	id := r.DirectiveID
+	if id == 0 {
+		// A replay: the answer already marked its directive answered, so
+		// it is no longer the group's open one; find it by the message.
+		prior, err := h.st.DirectiveReportByMessage(ctx, c.LogID)
+		if err == nil {
+			id = prior.DirectiveID
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
 	var err error
-	if r.DirectiveID > 0 {
-		d, err = h.st.DirectiveByID(ctx, r.DirectiveID)
+	if id > 0 {
+		d, err = h.st.DirectiveByID(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
-			return notFound(fmt.Sprintf(txtDirectiveNotFound, r.DirectiveID))
+			return notFound(fmt.Sprintf(txtDirectiveNotFound, id))
 		}
 		if err != nil {
 			return err

@@ -57,6 +57,12 @@ func TestDirectiveFanOutReportsAndCompletion(t *testing.T) {
 	// The unit answers without a number: its open directive is matched.
 	r1 := e.ok(msg{chat: "FT-01-01", sender: pSun, parsed: report(0, "僵尸车3辆", intp(3))})
 	mustContain(t, "first report", e.reply(r1), "指令 "+tag, "(3)", "1/3", "合计 3")
+	if err := e.replay(r1); err != nil { // no longer the group's open directive, still its answer
+		t.Fatalf("replayed report: %v", err)
+	}
+	if p, _ := e.db.DirectiveProgressOf(e.ctx, id); p.Reported != 1 || p.Sum != 3 {
+		t.Fatalf("progress after a replayed report: %+v", p)
+	}
 	// A landlord group answers with the number.
 	r2 := e.ok(msg{chat: "FT-01-01-01", sender: pYing, parsed: report(id, "无", intp(0))})
 	mustContain(t, "second report", e.reply(r2), "2/3")

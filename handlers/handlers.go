@@ -122,6 +122,7 @@ type DirectiveStore interface {
 	DirectiveByID(ctx context.Context, id int64) (*store.Directive, error)
 	DirectiveTargetOf(ctx context.Context, id, groupID int64) (*store.DirectiveTarget, error)
 	LatestOpenDirective(ctx context.Context, groupID int64) (*store.Directive, error)
+	DirectiveReportByMessage(ctx context.Context, messageID int64) (*store.DirectiveReport, error)
 	AddDirectiveReport(ctx context.Context, r store.DirectiveReport) (*store.ReportResult, error)
 }
 

@@ -84,7 +84,7 @@ func (h *Handlers) TenantReturn(ctx context.Context, c *bot.Context) error {
 		if err := h.askVerification(ctx, out, ev, landlord.Name, txtSystemAuthor); err != nil {
 			return err
 		}
-	case late:
+	case saved.Late: // as first recorded: a replay hours later must not change its story
 		out.say(fmt.Sprintf(txtReturnLateNoLandlord, formatHours(h.cfg.LateReturnAfter)))
 	}
 	if saved.HealthCode == parse.HealthYellow || saved.HealthCode == parse.HealthRed {

@@ -94,6 +94,17 @@ func (db *DB) LatestOpenDirective(ctx context.Context, groupID int64) (*Directiv
 	return &d, nil
 }
 
+// DirectiveReportByMessage returns the report message messageID made, or
+// ErrNotFound: how a replayed answer finds its directive again after it
+// stopped being the group's open one.
+func (db *DB) DirectiveReportByMessage(ctx context.Context, messageID int64) (*DirectiveReport, error) {
+	var r DirectiveReport
+	if err := db.gdb.WithContext(ctx).Where("message_id = ?", messageID).First(&r).Error; err != nil {
+		return nil, notFound(err, fmt.Sprintf("directive report of message %d", messageID))
+	}
+	return &r, nil
+}
+
 // DirectiveProgress is how far the answers to a directive have come.
 type DirectiveProgress struct {
 	DirectiveID int64

@@ -66,6 +66,12 @@ func TestDirectiveFanOutReportsAndProgress(t *testing.T) {
 		if r := report(u1, 102, n(4)); r.First || r.Progress.Sum != 4 {
 			t.Fatalf("replayed report: %+v", r)
 		}
+		if got, err := db.DirectiveReportByMessage(ctx, 102); err != nil || got.DirectiveID != d.ID || *got.Count != 4 {
+			t.Fatalf("report by message: %+v, %v", got, err)
+		}
+		if _, err := db.DirectiveReportByMessage(ctx, 999); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("report of an unknown message: %v", err)
+		}
 		lag, err := db.DirectiveLaggards(ctx, d.ID)
 		if err != nil || len(lag) != 2 || lag[0].ID != l1 || lag[1].ID != l2 {
 			t.Fatalf("laggards %+v, %v; want L1, L2", lag, err)
