@@ -85,11 +85,11 @@ func (p *parser) errandRequest(kw keyword, body int) Result {
 		case len(toks) > 1 && isCategoryWord(toks[0].text):
 			i = 1
 		}
-		if i >= 0 && i < len(toks) && isPersonLike(toks[i].text, i+1 < len(toks)) {
+		if i >= 0 && i < len(toks) && isPersonLike(toks[i], i+1 < len(toks)) {
 			benefIdx = i
 		} else {
 			for j, t := range toks {
-				if endsWithAny(t.text, formsOfAddress[:]) && isNameLike(t.text) {
+				if endsWithAny(t.text, formsOfAddress[:]) && isPersonLike(t, false) {
 					benefIdx = j
 					break
 				}
@@ -180,11 +180,13 @@ func isCategoryWord(t string) bool {
 	return categoryOf(t) != CategoryOther && !endsWithAny(t, formsOfAddress[:]) && !isAddressLike(t)
 }
 
-// isPersonLike reports a field that names a person: one ending with a form
-// of address, or — when a request follows it — a two- or three-character
-// Chinese name that is not a thing (no category word, no measure word).
-func isPersonLike(t string, more bool) bool {
-	if !isNameLike(t) {
+// isPersonLike reports a field that names a person: one of at most six
+// letters ending with a form of address, or — when a request follows it — a
+// two- or three-character Chinese name that is not a thing (no category
+// word, no measure word) nor a label (地址:).
+func isPersonLike(tok token, more bool) bool {
+	t := tok.text
+	if !isNameLike(t) || tok.colon || keyOf(t) != fieldNone || utf8.RuneCountInString(t) > 6 {
 		return false
 	}
 	if endsWithAny(t, formsOfAddress[:]) {

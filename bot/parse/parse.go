@@ -96,6 +96,9 @@ func (p *parser) keywordMessage() (Result, bool) {
 		}
 		strict = true
 	}
+	if end < len(p.s) && p.s[end] == '#' && sepLen(p.s, end) > 0 {
+		end++ // "#体温# 36.5", "指令#…": a lone # after the keyword is a separator
+	}
 	r := p.kind(kw, end, strict)
 	if strict && r.Kind == KindInvalid {
 		return none(), true

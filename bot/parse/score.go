@@ -96,6 +96,8 @@ func (p *parser) score(minus bool, body int) Result {
 		i++
 	}
 	switch {
+	case len(toks) == 0:
+		return invalid(KindScore, hintScoreFormat)
 	case name == "":
 		return invalid(KindScore, hintScoreName)
 	case !numSet:

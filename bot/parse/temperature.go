@@ -243,6 +243,10 @@ func lineItems(items []tempItem, toks []token) []tempItem {
 		for i := 0; i < len(s); {
 			c := s[i]
 			switch {
+			case c == '-' && i+1 < len(s) && isDigit(s[i+1]):
+				_, n, _ := tempAt(s, i+1) // "-36.5" is no temperature
+				items = append(items, tempItem{raw: s[i : i+1+n], isVal: true})
+				i += 1 + n
 			case isDigit(c):
 				v, n, ok := tempAt(s, i)
 				items = append(items, tempItem{value: v, raw: s[i : i+n], isVal: true, ok: ok})

@@ -76,16 +76,28 @@ func (p *parser) tenantKV(toks []token) Result {
 			continue
 		}
 		switch kv.f {
-		case fieldName:
-			if tr.Name != "" {
-				return invalid(KindTenantReturn, hintReturnTwoName)
+		case fieldName, fieldOrigin, fieldAddress:
+			// "租客 王五 来自 湖南长沙 2月20日": a date, code or phone after the
+			// value is its own field.
+			left, hint := p.tenantFields(kv.vals[1:], &tr, &a, shapesOnly)
+			if hint != "" {
+				return invalid(KindTenantReturn, hint)
 			}
-			if len(kv.vals) != 1 || !isNameLike(v) {
-				return invalid(KindTenantReturn, hintReturnBadName)
+			v = p.joinLeft(kv.vals[0], left)
+			switch kv.f {
+			case fieldName:
+				if tr.Name != "" {
+					return invalid(KindTenantReturn, hintReturnTwoName)
+				}
+				if len(left) > 0 || !isNameLike(v) {
+					return invalid(KindTenantReturn, hintReturnBadName)
+				}
+				tr.Name = v
+			case fieldOrigin:
+				tr.Origin = v
+			default:
+				tr.Address = v
 			}
-			tr.Name = v
-		case fieldOrigin:
-			tr.Origin = v
 		case fieldArrived:
 			for _, t := range kv.vals {
 				w, rest, ok := tokenWhen(t.text, true)
@@ -100,8 +112,6 @@ func (p *parser) tenantKV(toks []token) Result {
 				return invalid(KindTenantReturn, hintReturnHealth)
 			}
 			tr.HealthCode = code
-		case fieldAddress:
-			tr.Address = v
 		case fieldPhone:
 			phone, ok := phoneValue(v)
 			if !ok {
@@ -165,7 +175,7 @@ func (p *parser) tenantSentence(from int) (Result, bool) {
 	tr.Origin = p.splitDate(originPart, &a)
 	rest := from + afterCut + verb
 	toks := tokenize(nil, p.s, rest, len(p.s))
-	left, hint := p.tenantFields(toks, &tr, &a, true)
+	left, hint := p.tenantFields(toks, &tr, &a, sentence)
 	if hint != "" {
 		return invalid(KindTenantReturn, hint), true
 	}
@@ -212,7 +222,7 @@ func hasSep(s string) bool {
 func (p *parser) tenantPositional(toks []token, strict bool) Result {
 	var tr TenantReturn
 	var a arrival
-	left, hint := p.tenantFields(toks, &tr, &a, false)
+	left, hint := p.tenantFields(toks, &tr, &a, positional)
 	if hint != "" {
 		return invalid(KindTenantReturn, hint)
 	}
@@ -244,18 +254,63 @@ func (p *parser) tenantPositional(toks []token, strict bool) Result {
 // leftover is a token that no shape claimed; addr marks one that a 住/地址
 // prefix made part of the address.
 type leftover struct {
-	text string
-	addr bool
+	text     string
+	pos, end int
+	addr     bool
 }
 
+// joinLeft returns first and the leftovers after it as written when
+// nothing was taken from between them, else joined by a space.
+func (p *parser) joinLeft(first token, left []leftover) string {
+	if len(left) == 0 {
+		return first.text
+	}
+	together := true
+	prev := first.end
+	for _, l := range left {
+		if l.addr || !onlySeps(p.s[prev:l.pos]) {
+			together = false
+		}
+		prev = l.end
+	}
+	if together {
+		return p.s[first.pos:prev]
+	}
+	parts := []string{first.text}
+	for _, l := range left {
+		parts = append(parts, l.text)
+	}
+	return strings.Join(parts, " ")
+}
+
+// onlySeps reports whether s is made of separators only.
+func onlySeps(s string) bool {
+	for i := 0; i < len(s); {
+		n := sepLen(s, i)
+		if n == 0 {
+			return false
+		}
+		i += n
+	}
+	return true
+}
+
+// What tenantFields recognises.
+type fieldMode uint8
+
+const (
+	positional fieldMode = iota // shapes, 住/地址 addresses and labels
+	sentence                    // shapes (a date may have words after it) and addresses
+	shapesOnly                  // dates, times, health codes and phones
+)
+
 // tenantFields recognises the fields of a return that have a shape, filling
-// tr and a, and returns the tokens left over. sentence allows any words
-// after a date in the same token (2月20日到义乌). hint is set when a field
-// is malformed.
-func (p *parser) tenantFields(toks []token, tr *TenantReturn, a *arrival, sentence bool) (left []leftover, hint string) {
+// tr and a, and returns the tokens left over. hint is set when a field is
+// malformed.
+func (p *parser) tenantFields(toks []token, tr *TenantReturn, a *arrival, mode fieldMode) (left []leftover, hint string) {
 	for i := 0; i < len(toks); i++ {
 		t := toks[i].text
-		if w, rest, ok := tokenWhen(t, true); ok && (sentence || arrivalSuffix(rest)) {
+		if w, rest, ok := tokenWhen(t, true); ok && (mode == sentence || arrivalSuffix(rest)) {
 			a.add(w)
 			continue
 		}
@@ -278,14 +333,18 @@ func (p *parser) tenantFields(toks []token, tr *TenantReturn, a *arrival, senten
 			i += n - 1
 			continue
 		}
+		if mode == shapesOnly {
+			left = append(left, leftover{text: t, pos: toks[i].pos, end: toks[i].end})
+			continue
+		}
 		if addr, n := addressAt(toks, i); n > 0 {
 			if addr != "" {
-				left = append(left, leftover{text: addr, addr: true})
+				left = append(left, leftover{text: addr, pos: toks[i].pos, end: toks[i+n-1].end, addr: true})
 			}
 			i += n - 1
 			continue
 		}
-		if sentence {
+		if mode == sentence {
 			continue
 		}
 		switch keyOf(t) {
@@ -307,7 +366,7 @@ func (p *parser) tenantFields(toks []token, tr *TenantReturn, a *arrival, senten
 		case fieldArrived:
 			continue
 		}
-		left = append(left, leftover{text: t})
+		left = append(left, leftover{text: t, pos: toks[i].pos, end: toks[i].end})
 	}
 	return left, ""
 }
