@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/towerbot/towerbot/bot/parse"
 )
@@ -112,10 +114,12 @@ func parseStream(ctx context.Context, stdin io.Reader, stdout io.Writer, now fun
 			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf")) // a byte-order mark
 		}
 		if len(bytes.TrimSpace(line)) > 0 {
-			var msg parseInput
-			if uerr := json.Unmarshal(line, &msg); uerr != nil {
-				out.Flush()
-				return fmt.Errorf("line %d: not a JSON object {\"text\": \"...\"}: %v", n, uerr)
+			msg, ok := decodeLine(line)
+			if !ok {
+				if uerr := json.Unmarshal(line, &msg); uerr != nil {
+					out.Flush()
+					return fmt.Errorf("line %d: not a JSON object {\"text\": \"...\"}: %v", n, uerr)
+				}
 			}
 			if msg.Text == nil {
 				out.Flush()
@@ -177,4 +181,174 @@ func parseNow(s string, loc *time.Location) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not a time such as 2020-02-24T09:00:00+08:00", s)
+}
+
+// decodeLine reads the usual form of an input line quickly:
+// {"text": "...", "now": "..."} with the keys in either order, "now"
+// optional or null. ok is false for anything else — other keys, other
+// value types, lone surrogates, invalid UTF-8, malformed JSON — and
+// encoding/json then reads the line, with its exact rules and errors.
+func decodeLine(line []byte) (in parseInput, ok bool) {
+	i := skipJSONSpace(line, 0)
+	if i >= len(line) || line[i] != '{' {
+		return in, false
+	}
+	i++
+	for {
+		i = skipJSONSpace(line, i)
+		key, j, ok := readJSONString(line, i)
+		if !ok {
+			return in, false
+		}
+		i = skipJSONSpace(line, j)
+		if i >= len(line) || line[i] != ':' {
+			return in, false
+		}
+		i = skipJSONSpace(line, i+1)
+		switch {
+		case key == "text" && in.Text == nil:
+			v, j, ok := readJSONString(line, i)
+			if !ok {
+				return in, false
+			}
+			in.Text, i = &v, j
+		case key == "now" && in.Now == nil && bytes.HasPrefix(line[i:], []byte("null")):
+			i += len("null")
+		case key == "now" && in.Now == nil:
+			v, j, ok := readJSONString(line, i)
+			if !ok {
+				return in, false
+			}
+			in.Now, i = &v, j
+		default:
+			return in, false
+		}
+		i = skipJSONSpace(line, i)
+		if i >= len(line) {
+			return in, false
+		}
+		if line[i] == ',' {
+			i++
+			continue
+		}
+		if line[i] != '}' {
+			return in, false
+		}
+		if skipJSONSpace(line, i+1) != len(line) || in.Text == nil {
+			return in, false
+		}
+		return in, true
+	}
+}
+
+func skipJSONSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// readJSONString reads the JSON string at b[i:] and returns it and the
+// offset after it. ok is false where encoding/json would differ from a
+// plain reading (invalid UTF-8, lone surrogates) or fail.
+func readJSONString(b []byte, i int) (string, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return "", i, false
+	}
+	i++
+	start := i
+	var out []byte // nil until the first escape
+	for i < len(b) {
+		c := b[i]
+		switch {
+		case c == '"':
+			if out == nil {
+				return string(b[start:i]), i + 1, true
+			}
+			return string(append(out, b[start:i]...)), i + 1, true
+		case c < 0x20:
+			return "", i, false
+		case c == '\\':
+			out = append(out, b[start:i]...)
+			if i+1 >= len(b) {
+				return "", i, false
+			}
+			switch e := b[i+1]; e {
+			case '"', '\\', '/':
+				out = append(out, e)
+			case 'n':
+				out = append(out, '\n')
+			case 't':
+				out = append(out, '\t')
+			case 'r':
+				out = append(out, '\r')
+			case 'b':
+				out = append(out, '\b')
+			case 'f':
+				out = append(out, '\f')
+			case 'u':
+				r, n := readJSONEscape(b, i)
+				if n == 0 {
+					return "", i, false
+				}
+				out = utf8.AppendRune(out, r)
+				i += n
+				start = i
+				continue
+			default:
+				return "", i, false
+			}
+			i += 2
+			start = i
+		case c < utf8.RuneSelf:
+			i++
+		default:
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 {
+				return "", i, false
+			}
+			i += size
+		}
+	}
+	return "", i, false
+}
+
+// readJSONEscape reads \uXXXX (or a surrogate pair of them) at b[i:]; n is
+// 0 when it is malformed or a lone surrogate.
+func readJSONEscape(b []byte, i int) (rune, int) {
+	hex4 := func(j int) rune {
+		if j+6 > len(b) || b[j] != '\\' || b[j+1] != 'u' {
+			return -1
+		}
+		var r rune
+		for _, c := range b[j+2 : j+6] {
+			switch {
+			case c >= '0' && c <= '9':
+				r = r<<4 | rune(c-'0')
+			case c >= 'a' && c <= 'f':
+				r = r<<4 | rune(c-'a'+10)
+			case c >= 'A' && c <= 'F':
+				r = r<<4 | rune(c-'A'+10)
+			default:
+				return -1
+			}
+		}
+		return r
+	}
+	r := hex4(i)
+	switch {
+	case r < 0:
+		return 0, 0
+	case utf16.IsSurrogate(r):
+		r2 := hex4(i + 6)
+		if r2 < 0 || r >= 0xDC00 {
+			return 0, 0
+		}
+		d := utf16.DecodeRune(r, r2)
+		if d == utf8.RuneError {
+			return 0, 0
+		}
+		return d, 12
+	}
+	return r, 6
 }

@@ -16,37 +16,61 @@ import (
 // leading or trailing white space.
 func normalize(text string) string {
 	s := norm.NFKC.String(text)
-	b := make([]byte, 0, len(s))
-	i := skipMentions(s, 0)
-	for i < len(s) {
+	start := skipMentions(s, 0)
+	// b stays nil while the output is s[start:i] unchanged: most messages
+	// need no rewriting and then cost no allocation.
+	var b []byte
+	change := func(i int) {
+		if b == nil {
+			b = make([]byte, 0, len(s)-start+8)
+			b = append(b, s[start:i]...)
+		}
+	}
+	lastOut := func(i int) byte {
+		if b != nil {
+			if len(b) == 0 {
+				return 0
+			}
+			return b[len(b)-1]
+		}
+		if i == start {
+			return 0
+		}
+		return s[i-1]
+	}
+	for i := start; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			switch {
 			case c == '\r':
-				if i+1 < len(s) && s[i+1] == '\n' {
-					i++
-					continue
+				change(i)
+				if i+1 >= len(s) || s[i+1] != '\n' {
+					b = append(b, '\n')
 				}
-				b = append(b, '\n')
-			case c == '\n':
-				b = append(b, '\n')
 			case c == '\t' || c == '\v' || c == '\f':
+				change(i)
 				b = append(b, ' ')
-			case c < 0x20 || c == 0x7f:
-				// control characters carry nothing
+			case (c < 0x20 && c != '\n') || c == 0x7f:
+				change(i) // control characters carry nothing
 			case c == '@':
 				// "加分 @应天喜 2": the @ goes; glued to a word it becomes a gap.
+				change(i)
 				if n := len(b); n > 0 && b[n-1] != ' ' && b[n-1] != '\n' {
 					b = append(b, ' ')
 				}
-			case c == '[':
-				if n := textEmojiLen(s[i:]); n > 0 && len(b) > 0 {
+			case c == '[' && i > start:
+				if n := textEmojiLen(s[i:]); n > 0 {
+					change(i)
 					i += n
 					continue
 				}
-				b = append(b, c)
+				if b != nil {
+					b = append(b, c)
+				}
 			default:
-				b = append(b, c)
+				if b != nil {
+					b = append(b, c)
+				}
 			}
 			i++
 			continue
@@ -54,24 +78,30 @@ func normalize(text string) string {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
-			// invalid UTF-8 is dropped
+			change(i) // invalid UTF-8 is dropped
 		case r == '\u2212':
+			change(i)
 			b = append(b, '-')
-		case r == '。':
-			if n := len(b); n > 0 && isDigit(b[n-1]) && i+size < len(s) && isDigit(s[i+size]) {
-				b = append(b, '.')
-			} else {
-				b = append(b, s[i:i+size]...)
-			}
+		case r == '。' && isDigit(lastOut(i)) && i+size < len(s) && isDigit(s[i+size]):
+			change(i)
+			b = append(b, '.')
 		case r == '\u2028' || r == '\u2029' || r == '\u0085':
+			change(i)
 			b = append(b, '\n')
 		case ignorable(r):
-		case unicode.IsSpace(r):
+			change(i)
+		case r == '\u00a0' || r == '\u3000' || unicode.IsSpace(r):
+			change(i)
 			b = append(b, ' ')
 		default:
-			b = append(b, s[i:i+size]...)
+			if b != nil {
+				b = append(b, s[i:i+size]...)
+			}
 		}
 		i += size
+	}
+	if b == nil {
+		return strings.TrimRight(s[start:], " \n")
 	}
 	return strings.TrimRight(string(b), " \n")
 }

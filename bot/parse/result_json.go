@@ -25,7 +25,7 @@ func (r Result) AppendJSON(b []byte) []byte {
 		}
 	case KindTemperature:
 		if v := r.Temperature; v != nil {
-			b = appendField(b, "date", v.Date.String())
+			b = appendMomentField(b, "date", v.Date)
 			b = append(b, `,"entries":[`...)
 			for i, e := range v.Entries {
 				if i > 0 {
@@ -43,7 +43,7 @@ func (r Result) AppendJSON(b []byte) []byte {
 		if v := r.TenantReturn; v != nil {
 			b = appendField(b, "name", v.Name)
 			b = appendField(b, "origin", v.Origin)
-			b = appendField(b, "arrived", v.Arrived.String())
+			b = appendMomentField(b, "arrived", v.Arrived)
 			b = appendField(b, "health_code", v.HealthCode)
 			b = appendField(b, "address", v.Address)
 			b = appendField(b, "phone", v.Phone)
@@ -82,7 +82,7 @@ func (r Result) AppendJSON(b []byte) []byte {
 	case KindDirective:
 		if v := r.Directive; v != nil {
 			b = appendField(b, "text", v.Text)
-			b = appendField(b, "deadline", v.Deadline.String())
+			b = appendMomentField(b, "deadline", v.Deadline)
 		}
 	case KindDirectiveReport:
 		if v := r.DirectiveReport; v != nil {
@@ -205,6 +205,22 @@ func appendField(b []byte, name, value string) []byte {
 	b = append(b, name...)
 	b = append(b, '"', ':')
 	return appendString(b, value)
+}
+
+// appendMomentField writes a Moment as Moment.String does, without
+// allocating.
+func appendMomentField(b []byte, name string, m Moment) []byte {
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':', '"')
+	switch {
+	case m.Time.IsZero():
+	case m.HasClock:
+		b = m.Time.AppendFormat(b, "2006-01-02T15:04")
+	default:
+		b = m.Time.AppendFormat(b, "2006-01-02")
+	}
+	return append(b, '"')
 }
 
 func appendFloat(b []byte, f float64) []byte {

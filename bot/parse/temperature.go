@@ -157,6 +157,7 @@ func (p *parser) temperatureKV(toks []token, date Moment) Result {
 // entrySet collects entries; a name given twice keeps its last value.
 type entrySet struct {
 	list     []TempEntry
+	index    map[string]int // name → position in list, once the list is long
 	values   int
 	nameless int
 }
@@ -166,10 +167,25 @@ func (e *entrySet) add(name string, v float64) {
 	if name == "" {
 		e.nameless++
 	}
-	for i := range e.list {
-		if e.list[i].Name == name {
+	if e.index != nil {
+		if i, ok := e.index[name]; ok {
 			e.list[i].Celsius = v
 			return
+		}
+		e.index[name] = len(e.list)
+	} else {
+		for i := range e.list {
+			if e.list[i].Name == name {
+				e.list[i].Celsius = v
+				return
+			}
+		}
+		if len(e.list) == 8 {
+			e.index = make(map[string]int, 64)
+			for i, x := range e.list {
+				e.index[x.Name] = i
+			}
+			e.index[name] = len(e.list)
 		}
 	}
 	e.list = append(e.list, TempEntry{Name: name, Celsius: v})
@@ -255,7 +271,7 @@ func lineItems(items []tempItem, toks []token) []tempItem {
 				j := i
 				for j < len(s) {
 					r, size := utf8.DecodeRuneInString(s[j:])
-					if !(unicode.IsLetter(r) || r == '·' || r == '•' || r == '・') {
+					if !isNameRune(r) {
 						break
 					}
 					j += size
@@ -314,4 +330,9 @@ func tempAt(s string, i int) (v float64, n int, ok bool) {
 	// decimal, as strconv.ParseFloat would give.
 	v = float64(whole*scale+frac) / float64(scale)
 	return v, j - i, v >= minCelsius && v <= maxCelsius
+}
+
+// isNameRune reports a rune that may be part of a name.
+func isNameRune(r rune) bool {
+	return (r >= 0x4E00 && r <= 0x9FFF) || unicode.IsLetter(r) || r == '·' || r == '•' || r == '・'
 }

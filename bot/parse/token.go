@@ -25,15 +25,15 @@ type token struct {
 func sepLen(s string, i int) int {
 	c := s[i]
 	if c < utf8.RuneSelf {
-		switch c {
-		case ' ', '\n', ',', ';', '|', '!', '?', '(', ')', '[', ']', '"':
+		switch asciiSep[c] {
+		case sepAlways:
 			return 1
-		case ':', '/':
+		case sepUnlessDigits:
 			if i > 0 && isDigit(s[i-1]) && i+1 < len(s) && isDigit(s[i+1]) {
 				return 0
 			}
 			return 1
-		case '#':
+		case sepUnlessNumber:
 			if i+1 < len(s) && isDigit(s[i+1]) {
 				return 0
 			}
@@ -41,13 +41,45 @@ func sepLen(s string, i int) int {
 		}
 		return 0
 	}
-	r, size := utf8.DecodeRuneInString(s[i:])
-	switch r {
-	case '、', '。', '【', '】', '〔', '〕', '〖', '〗', '「', '」', '『', '』', '《', '》', '“', '”', '‘', '’', '〈', '〉':
-		return size
+	// The other separators are three bytes: U+3001..U+3017 (、。〈〉《》「」『』【】〔〕〖〗)
+	// and U+2018, U+2019, U+201C, U+201D (‘’“”).
+	if i+2 >= len(s) {
+		return 0
+	}
+	switch c {
+	case 0xE3:
+		if s[i+1] == 0x80 {
+			switch s[i+2] {
+			case 0x81, 0x82, 0x88, 0x89, 0x8A, 0x8B, 0x8C, 0x8D, 0x8E, 0x8F, 0x90, 0x91, 0x94, 0x95, 0x96, 0x97:
+				return 3
+			}
+		}
+	case 0xE2:
+		if s[i+1] == 0x80 {
+			switch s[i+2] {
+			case 0x98, 0x99, 0x9C, 0x9D:
+				return 3
+			}
+		}
 	}
 	return 0
 }
+
+const (
+	sepNever uint8 = iota
+	sepAlways
+	sepUnlessDigits // ':' and '/': 04:00 and 02/20 stay whole
+	sepUnlessNumber // '#': #12 stays whole
+)
+
+var asciiSep = func() (t [utf8.RuneSelf]uint8) {
+	for _, c := range " \n,;|!?()[]\"" {
+		t[c] = sepAlways
+	}
+	t[':'], t['/'] = sepUnlessDigits, sepUnlessDigits
+	t['#'] = sepUnlessNumber
+	return t
+}()
 
 // isOpenBracket and isCloseBracket name the separators that enclose remarks.
 func isOpenBracket(s string, i int) bool {
@@ -195,7 +227,7 @@ func isNameLike(s string) bool {
 	n := 0
 	for _, r := range s {
 		n++
-		if n > 12 || !(unicode.IsLetter(r) || r == '·' || r == '•' || r == '・') {
+		if n > 12 || !isNameRune(r) {
 			return false
 		}
 	}
