@@ -2,12 +2,273 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/towerbot/towerbot/bot"
+	"github.com/towerbot/towerbot/bot/parse"
+	"github.com/towerbot/towerbot/bot/sandbox"
+	"github.com/towerbot/towerbot/config"
+	"github.com/towerbot/towerbot/deployments/demo"
+	"github.com/towerbot/towerbot/handlers"
+	"github.com/towerbot/towerbot/kv"
+	"github.com/towerbot/towerbot/store"
 )
 
-// runServe is being written; this placeholder keeps the build whole meanwhile.
+// shutdownGrace bounds a graceful stop: finishing requests, handling the
+// queued messages and sending what they queued. What is left stays in the
+// database (pending messages, outbox items) for the next start.
+const shutdownGrace = 20 * time.Second
+
+// runServe is `towerbot serve [--config FILE]`: the bot itself. It wires
+// config → store → kv → handlers → engine → channels and outbox senders →
+// HTTP, prints "towerbot: listening on http://ADDR/" once it takes
+// messages, and stops gracefully when ctx ends (SIGINT, SIGTERM).
 func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "towerbot: not yet available")
-	return 1
+	return serveWithEnv(ctx, args, os.Environ(), stdout, stderr)
+}
+
+// serveWithEnv is runServe with the environment passed in, for tests.
+func serveWithEnv(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("towerbot serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "YAML config `FILE` (the built-in defaults, then FILE, then TOWERBOT_* variables)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: towerbot serve [--config FILE]\n\nRuns the bot: channels, handlers, outbox, and the sandbox web chat when enabled.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "towerbot serve: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return 2
+	}
+	cfg, err := config.Load(*configPath, environ)
+	if err != nil {
+		fmt.Fprintf(stderr, "towerbot serve: %v\n", err)
+		return 1
+	}
+	logger := newLogger(cfg.Log, stderr)
+	if err := serve(ctx, cfg, logger, stdout); err != nil {
+		logger.Error("towerbot serve stopped", "err", err)
+		fmt.Fprintf(stderr, "towerbot serve: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// newLogger builds the slog logger the config asks for, writing to w.
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.SlogLevel()}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// serve runs the bot until ctx ends.
+func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout io.Writer) error {
+	loc, err := cfg.Location()
+	if err != nil {
+		return err
+	}
+
+	db, err := store.Open(cfg.DB.Driver, cfg.DB.DSN)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	for _, step := range applied {
+		logger.Info("applied migration", "step", step)
+	}
+	if cfg.Demo {
+		if err := loadDemo(ctx, db, logger); err != nil {
+			return err
+		}
+	}
+
+	kvs, err := kv.Open(cfg.Redis.Addr, cfg.Redis.Password.Reveal(), cfg.Redis.DB)
+	if err != nil {
+		return fmt.Errorf("kv: %w", err)
+	}
+	defer kvs.Close()
+
+	router := bot.NewRouter()
+	h := handlers.New(handlers.Config{
+		FeverCelsius:    cfg.Rules.FeverCelsius,
+		QuarantineDays:  cfg.Rules.QuarantineDays,
+		LateReturnAfter: time.Duration(cfg.Rules.LateReturnHours) * time.Hour,
+		ScoreBase:       cfg.Rules.ScoreBase,
+		ScoreCycle:      cfg.Rules.ScoreCycle,
+	}, db, logger.With("part", "handlers"))
+	h.Register(router)
+
+	outbox := bot.NewStoreOutbox(db)
+	engine, err := bot.NewEngine(bot.EngineConfig{
+		Workers:   cfg.Workers,
+		QueueSize: cfg.QueueSize,
+		Parse:     parse.Parse,
+		Location:  loc,
+		BusyText:  handlers.BusyText,
+		Logger:    logger.With("part", "engine"),
+	}, db, kvs, router, outbox)
+	if err != nil {
+		return err
+	}
+
+	mux := http.NewServeMux()
+	var channels []bot.Channel
+	var sb *sandbox.Sandbox
+	if cfg.Sandbox.Enabled {
+		sb = sandbox.New(sandbox.Config{Logger: logger.With("part", "sandbox")}, db, engine)
+		channels = append(channels, sb)
+		mux.Handle("/", sb.Handler())
+	}
+	if cfg.WeCom.Enabled || cfg.DingTalk.Enabled {
+		logger.Warn("the WeCom and DingTalk channels are not part of this build yet; their settings are ignored")
+	}
+
+	var ready atomic.Bool
+	mux.Handle("GET /healthz", healthz(&ready, db.Ping))
+
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	if sb != nil {
+		srv.RegisterOnShutdown(sb.Close) // end the live event streams
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	if err := engine.Start(ctx); err != nil {
+		srv.Close()
+		return err
+	}
+	sendCtx, stopSenders := context.WithCancel(context.WithoutCancel(ctx))
+	var senders []*bot.Sender
+	var sending sync.WaitGroup
+	for _, ch := range channels {
+		s := bot.NewSender(bot.SenderConfig{
+			PerMinute:   cfg.Outbox.PerMinute,
+			MaxAttempts: cfg.Outbox.MaxAttempts,
+			RetryBase:   cfg.Outbox.RetryBase,
+			Logger:      logger.With("part", "outbox"),
+		}, db, kvs, ch)
+		outbox.Notify(ch.Platform(), s.Wake)
+		senders = append(senders, s)
+		sending.Add(1)
+		go func() { defer sending.Done(); s.Run(sendCtx) }()
+	}
+
+	ready.Store(true)
+	logger.Info("towerbot ready", "addr", ln.Addr().String(), "db", cfg.DB.Driver,
+		"kv", map[bool]string{true: "memory", false: "redis"}[cfg.Redis.Addr == ""], "sandbox", cfg.Sandbox.Enabled)
+	fmt.Fprintf(stdout, "towerbot: listening on http://%s/\n", ln.Addr())
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
+	}
+
+	// Graceful stop: refuse new work, finish the requests in flight, handle
+	// what is queued, then send what that queued.
+	ready.Store(false)
+	logger.Info("towerbot stopping")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("http shutdown", "err", err)
+	}
+	if err := engine.Shutdown(sctx); err != nil {
+		logger.Warn("messages left pending for the next start", "err", err)
+	}
+	stopSenders()
+	sending.Wait()
+	for _, s := range senders {
+		if _, err := s.Drain(sctx); err != nil {
+			logger.Warn("final outbox pass", "err", err)
+		}
+	}
+	logger.Info("towerbot stopped")
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}
+
+// loadDemo applies the demo roster when the database has no nodes yet, so
+// that a fresh `make run` has groups to chat in; an existing roster is
+// never touched.
+func loadDemo(ctx context.Context, db *store.DB, logger *slog.Logger) error {
+	nodes, err := db.Nodes(ctx)
+	if err != nil {
+		return err
+	}
+	if len(nodes) > 0 {
+		return nil
+	}
+	r, err := demo.Roster()
+	if err != nil {
+		return fmt.Errorf("demo roster: %w", err)
+	}
+	stats, err := db.ApplyRoster(ctx, r)
+	if err != nil {
+		return fmt.Errorf("demo roster: %w", err)
+	}
+	args := []any{}
+	for _, k := range stats.Kinds() {
+		args = append(args, k.Kind, k.Created)
+	}
+	logger.Info("loaded the demo roster", args...)
+	return nil
+}
+
+// healthz answers 200 once the server takes messages and its database
+// answers, and 503 before that, while shutting down, or when the database
+// is unreachable — what a load balancer or Kubernetes probe needs to send
+// traffic only to replicas that can store it.
+func healthz(ready *atomic.Bool, ping func(context.Context) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if !ready.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "starting or stopping")
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := ping(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "database unreachable")
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
 }
