@@ -195,7 +195,12 @@ func (e *entrySet) add(name string, v float64) {
 // an impossible date.
 func (p *parser) headerDate(toks []token) (m Moment, bad bool) {
 	for _, t := range toks {
-		if w, r, ok := tokenWhen(t.text, true); ok && r == "" && w.hasDate {
+		w, r, ok := tokenWhen(t.text, true)
+		if ok && r != "" {
+			// "2月23日体温登记": a date written out may start the title.
+			w, _, ok = tokenWhen(t.text, false)
+		}
+		if ok && w.hasDate {
 			m, ok := w.resolve(p.now)
 			if !ok {
 				return m, true
