@@ -62,12 +62,18 @@ async function loadGroups() {
     if (!state.children.has(p)) state.children.set(p, []);
     state.children.get(p).push(g);
   }
-  // Open the top two tiers: the units show, their landlord groups wait.
-  for (const g of state.groups) if (g.tier <= 2) state.open.add(g.code);
+  // A small tree opens whole; a city-sized one opens down to the
+  // communities, and the path to the selected group opens on selection.
+  const small = state.groups.length <= 60;
+  for (const g of state.groups) if (small || g.tier <= 2) state.open.add(g.code);
   renderTree();
   const want = decodeURIComponent(location.hash.slice(1));
   if (want && state.byCode.has(want)) select(want, false);
-  else if (!matchMedia("(max-width: 720px)").matches && state.groups.length) select(state.groups[0].code, false);
+  else if (!matchMedia("(max-width: 720px)").matches && state.groups.length) {
+    // Start where most messages start: a landlord's group.
+    const first = state.groups.find((g) => g.tier === 4 && g.members.length) || state.groups[0];
+    select(first.code, false);
+  }
 }
 
 function renderTree() {
@@ -216,7 +222,7 @@ async function loadHistory(scrollToEnd) {
   const me = $("sender").value;
   log.replaceChildren();
   if (!data.messages.length) {
-    log.append(el("div", "hello", "这个群还没有消息。选一个发送人,说点什么吧 —— 或点上方的示例。"));
+    log.append(el("div", "hello", "这个群还没有消息。选一个发送人,说点什么吧,或点下方的示例。"));
   }
   let lastDay = "";
   for (const m of data.messages) {
