@@ -577,7 +577,11 @@ func (e *Engine) logMW(next HandlerFunc) HandlerFunc {
 		} else if outcome == "" {
 			outcome = store.OutcomeOK
 		}
-		e.log.Info("message", "log_id", c.LogID, "platform", c.Message.Platform, "chat", c.Message.ChatID,
+		level := slog.LevelInfo
+		if outcome == store.OutcomeNone {
+			level = slog.LevelDebug // chit-chat is most of the traffic and needs no trace
+		}
+		e.log.Log(ctx, level, "message", "log_id", c.LogID, "platform", c.Message.Platform, "chat", c.Message.ChatID,
 			"sender", c.Message.SenderID, "kind", c.Parsed.Kind, "outcome", outcome,
 			"ms", time.Since(start).Milliseconds())
 		return err

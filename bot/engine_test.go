@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -506,11 +507,21 @@ func TestEngineShutdownDrains(t *testing.T) {
 }
 
 func TestParsedJSONIsFlat(t *testing.T) {
-	got := parsedJSON(parse.Result{Kind: parse.KindErrandClaim, Errand: &parse.ErrandAction{ErrandID: 12}})
-	if got != `{"errand_id":12,"kind":"errand_claim"}` {
-		t.Fatalf("%s", got)
+	flat := func(r parse.Result) map[string]any {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(parsedJSON(r)), &m); err != nil {
+			t.Fatalf("%s: %v", parsedJSON(r), err)
+		}
+		return m
 	}
-	if got := parsedJSON(parse.Result{Kind: parse.KindNone}); got != `{"kind":"none"}` {
-		t.Fatalf("%s", got)
+	got := flat(parse.Result{Kind: parse.KindErrandClaim, Errand: &parse.ErrandAction{ErrandID: 12}})
+	if len(got) != 2 || got["kind"] != "errand_claim" || got["errand_id"] != 12.0 {
+		t.Fatalf("%v; want {kind: errand_claim, errand_id: 12}", got)
+	}
+	if got := flat(parse.Result{Kind: parse.KindNone}); len(got) != 1 || got["kind"] != "none" {
+		t.Fatalf("%v", got)
+	}
+	if parsedJSON(parse.Result{}) != "" {
+		t.Fatal("an unparsed message has no parse result")
 	}
 }
