@@ -8,6 +8,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"embed"
@@ -257,7 +258,7 @@ func (s *Sandbox) postMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req PostRequest
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&req); err != nil || dec.More() {
 		writeError(w, http.StatusBadRequest, "请求不是合法的 JSON 对象 {\"group\",\"sender\",\"text\"}")
 		return
