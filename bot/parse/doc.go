@@ -103,7 +103,8 @@
 //     name ("1张三 36.5"). Example lines of a WeChat chain (starting with 例,
 //     示例 or 格式) are skipped.
 //   - Remarks in brackets without digits are skipped ("张三(本人) 36.5");
-//     so are the words 正常 无异常 良好 健康 无症状 已测 next to a value.
+//     so are the words 正常 无异常 良好 健康 无症状 已测 next to a value, and
+//     times or dates written out on an entry line ("张三 36.5 8:00").
 //   - A name followed by another name is skipped like an unfilled line; the
 //     value goes to the nearest name before it.
 //   - A value with no name is the sender's only when it is the only value

@@ -154,10 +154,10 @@ func helpTarget(s string) (string, bool) {
 
 // nameAfter reads the name at the start of s: up to a separator, right
 // after a form of address, or before an errand verb once two characters
-// are read.
+// are read. It reads at most seven characters (longer is no name).
 func nameAfter(s string) string {
-	n := 0
-	for i := 0; i < len(s); {
+	i := 0
+	for n := 0; i < len(s) && n <= 6; n++ {
 		if sepLen(s, i) > 0 {
 			return s[:i]
 		}
@@ -166,12 +166,11 @@ func nameAfter(s string) string {
 			return s[:i]
 		}
 		i += size
-		n++
 		if endsWithAny(s[:i], formsOfAddress[:]) {
 			return s[:i]
 		}
 	}
-	return s
+	return s[:i]
 }
 
 // isCategoryWord reports a field that names what is needed (配药, 复工备案,

@@ -15,8 +15,8 @@ type keyword struct {
 }
 
 // keywords are those of MESSAGES.md, plus the 已-forms of the errand verbs
-// (已接单 已认领 已领取 已办结 已取消 已撤销) and 不通过-style verdicts are
-// handled by score_verify itself.
+// (已接单 已认领 已领取 已办结 已取消 已撤销). The verdicts of 核查 are read
+// by scoreVerify.
 var keywords = [...]keyword{
 	{word: "体温", kind: KindTemperature}, {word: "测温", kind: KindTemperature},
 	{word: "今日体温", kind: KindTemperature}, {word: "体温上报", kind: KindTemperature},

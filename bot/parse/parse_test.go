@@ -343,6 +343,8 @@ func TestTemperature(t *testing.T) {
 		{in: "体温 张三 36.5\n李四 36.8", want: `{"entries":[{"name":"张三","celsius":36.5},{"name":"李四","celsius":36.8}]}`},
 		// WeChat's chain: the #接龙 line and the example line go.
 		{in: "#接龙\n体温接龙 2月24日\n例 张三 36.5\n1. 钱七 36.5\n2. 孙八 37.2", want: `{"kind":"temperature","entries":[{"name":"钱七","celsius":36.5},{"name":"孙八","celsius":37.2}]}`},
+		// When a value was taken is no value.
+		{in: "体温接龙\n1. 张三 36.5 8:00\n2. 李四 早上7点 36.6", want: `{"entries":[{"name":"张三","celsius":36.5},{"name":"李四","celsius":36.6}]}`},
 		// Remarks in brackets.
 		{in: "体温 张三(本人) 36.5 李四（妻子） 36.6", want: `{"entries":[{"name":"张三","celsius":36.5},{"name":"李四","celsius":36.6}]}`},
 		// Key-value, with and without a keyword, with each key.

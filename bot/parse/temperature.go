@@ -254,11 +254,15 @@ func stripNumbering(toks []token) []token {
 }
 
 // lineItems splits tokens into names and values, in order. Remarks in
-// brackets without digits (张三(本人) 36.5) and status words are skipped.
+// brackets without digits (张三(本人) 36.5), status words, and times or
+// dates written out (8:00, 早上8点, 2月24日) are skipped.
 func lineItems(items []tempItem, toks []token) []tempItem {
 	for _, t := range toks {
 		if t.bracket && !hasDigit(t.text) {
 			continue
+		}
+		if w, rest, ok := tokenWhen(t.text, false); ok && rest == "" && (w.hasTime || w.hasDate) {
+			continue // when it was taken: "张三 36.5 8:00"
 		}
 		s := t.text
 		for i := 0; i < len(s); {

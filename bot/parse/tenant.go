@@ -47,7 +47,7 @@ func (a *arrival) add(w when) {
 	}
 }
 
-// moment resolves the arrival; empty hint means success. No date and no
+// arrivalMoment resolves the arrival; an empty hint means success. No date and no
 // time at all is the date of now.
 func (p *parser) arrivalMoment(a arrival) (Moment, string) {
 	switch {
