@@ -156,6 +156,14 @@ func parseStream(ctx context.Context, stdin io.Reader, stdout io.Writer, now fun
 	return nil
 }
 
+// nowOffsetLayouts are the forms of "now" with an offset (or Z).
+var nowOffsetLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04Z07:00",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04Z07:00",
+}
+
 // nowLayouts are the forms of "now" without an offset; they are read as
 // Asia/Shanghai time.
 var nowLayouts = []string{
@@ -169,11 +177,10 @@ var nowLayouts = []string{
 // parseNow reads a time as RFC 3339 (2020-02-24T09:00:00+08:00), or without
 // an offset (2020-02-24T09:00:00, 2020-02-24 09:00, 2020-02-24) in loc.
 func parseNow(s string, loc *time.Location) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.In(loc), nil
-	}
-	if t, err := time.Parse("2006-01-02 15:04:05.999999999Z07:00", s); err == nil {
-		return t.In(loc), nil
+	for _, layout := range nowOffsetLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.In(loc), nil
+		}
 	}
 	for _, layout := range nowLayouts {
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {

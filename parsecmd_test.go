@@ -101,6 +101,7 @@ func TestParseCommandNow(t *testing.T) {
 		`{"text":"返回 王五 湖南长沙 昨天","now":"2020-03-01T00:30:00"}`,                // no offset: Shanghai
 		`{"text":"返回 王五 湖南长沙 昨天","now":"2020-02-29T16:30:00Z"}`,               // UTC 16:30 is 00:30 next day in Shanghai
 		`{"text":"返回 王五 湖南长沙 昨天","now":"2020-03-01 08:00"}`,                   // a space, no seconds
+		`{"text":"返回 王五 湖南长沙 昨天","now":"2020-03-01T08:00+08:00"}`,             // no seconds
 		`{"text":"返回 王五 湖南长沙 昨天","now":null}`,                                 // null: the flag's
 		`{"text":"体温 36.5","now":"2020-02-24T09:00:00.123+08:00","x":[1,{}]}`, // other fields are ignored
 	}, "\n")
@@ -109,14 +110,14 @@ func TestParseCommandNow(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	got := outLines(t, out)
-	want := []string{"2020-02-23", "2020-02-29", "2020-02-29", "2020-02-29", "2020-02-29", "2020-02-23"}
+	want := []string{"2020-02-23", "2020-02-29", "2020-02-29", "2020-02-29", "2020-02-29", "2020-02-29", "2020-02-23"}
 	for i, w := range want {
 		if got[i]["arrived"] != w {
 			t.Errorf("line %d: arrived %v, want %s", i+1, got[i]["arrived"], w)
 		}
 	}
-	if got[6]["date"] != "2020-02-24" {
-		t.Errorf("line 7: %v", got[6])
+	if got[7]["date"] != "2020-02-24" {
+		t.Errorf("line 8: %v", got[7])
 	}
 
 	// The flag itself without an offset is Shanghai time too.
