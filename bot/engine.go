@@ -434,15 +434,6 @@ func (e *Engine) handle(id int64) {
 	ctx, cancel := context.WithTimeout(e.workCtx, e.cfg.HandleTimeout)
 	defer cancel()
 
-	// One worker in the whole deployment handles a message: a replica that
-	// recovers pending messages at start must not race the one that is
-	// handling them now.
-	lockKey := "inbound:work:" + strconv.FormatInt(id, 10)
-	if ok, err := e.kv.SetNX(ctx, lockKey, 2*e.cfg.HandleTimeout); err == nil && !ok {
-		e.log.Debug("message handled elsewhere", "log_id", id)
-		return
-	}
-
 	row, err := e.st.InboundByID(ctx, id)
 	if err != nil {
 		e.log.Error("load message", "log_id", id, "err", err)
@@ -450,6 +441,33 @@ func (e *Engine) handle(id int64) {
 	}
 	if row.Outcome != store.OutcomePending {
 		return // handled already (a retry, or recovered twice)
+	}
+	// One worker in the whole deployment handles a message: a replica that
+	// recovers pending messages at start must not race the one handling
+	// them now. The mark names the platform's message id, not the log id,
+	// so that two databases behind one Redis never block each other.
+	lockKey := "inbound:work:" + row.Platform + ":" + row.PlatformMsgID
+	ok, err := e.kv.SetNX(ctx, lockKey, 2*e.cfg.HandleTimeout)
+	switch {
+	case err != nil:
+		e.log.Warn("work mark failed; handling anyway (handlers are replay-safe)", "log_id", id, "err", err)
+	case !ok:
+		e.log.Debug("message handled elsewhere", "log_id", id)
+		return
+	default:
+		defer func() {
+			if err := e.kv.Delete(context.WithoutCancel(ctx), lockKey); err != nil {
+				e.log.Warn("clear work mark", "log_id", id, "err", err)
+			}
+		}()
+		// Another worker may have finished it between the load and the mark.
+		if row, err = e.st.InboundByID(ctx, id); err != nil {
+			e.log.Error("load message", "log_id", id, "err", err)
+			return
+		}
+		if row.Outcome != store.OutcomePending {
+			return
+		}
 	}
 	res := e.process(ctx, row)
 	if err := e.st.FinishInbound(ctx, id, res); err != nil {
