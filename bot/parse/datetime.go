@@ -69,7 +69,7 @@ type when struct {
 // when nothing there is a date or a time. A period word right after a date
 // with no time after it (昨天凌晨) is read with the date.
 func scanWhen(s string, i int, loose, spaces bool) (w when, n int) {
-	if i > 0 && isDigit(s[i-1]) {
+	if i >= len(s) || !mayStartWhen(s, i) || (i > 0 && isDigit(s[i-1])) {
 		return w, 0
 	}
 	w, n = scanDate(s, i, loose)
