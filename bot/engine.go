@@ -83,6 +83,12 @@ type EngineConfig struct {
 	// DedupeTTL is how long a platform message id is remembered in kv
 	// (default 24h; the database key remembers it for ever).
 	DedupeTTL time.Duration
+	// SweepEvery is how often the message log is searched for messages
+	// left pending for longer than StaleAfter — acknowledged by a replica
+	// that died before handling them — which are then handled here
+	// (default 1 min; StaleAfter defaults to 2×HandleTimeout + 30s).
+	SweepEvery time.Duration
+	StaleAfter time.Duration
 
 	Logger *slog.Logger
 }
@@ -110,11 +116,15 @@ type Engine struct {
 	waiters map[int64]chan struct{}
 	sending sync.WaitGroup // Receive calls between reserving and queueing
 
-	started   bool
-	workCtx   context.Context
-	workStop  context.CancelFunc
-	workers   sync.WaitGroup
-	recovered chan struct{}
+	inflight map[int64]bool // log ids queued or being handled here
+
+	started     bool
+	workCtx     context.Context
+	workStop    context.CancelFunc
+	workers     sync.WaitGroup
+	recovered   chan struct{}
+	stopSweep   chan struct{}
+	sweeperDone chan struct{}
 }
 
 // NewEngine returns an engine that routes messages through router and
@@ -148,26 +158,36 @@ func NewEngine(cfg EngineConfig, st MessageStore, kv KV, router *Router, outbox 
 	if cfg.DedupeTTL <= 0 {
 		cfg.DedupeTTL = 24 * time.Hour
 	}
+	if cfg.SweepEvery <= 0 {
+		cfg.SweepEvery = time.Minute
+	}
+	if cfg.StaleAfter <= 0 {
+		cfg.StaleAfter = 2*cfg.HandleTimeout + 30*time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Engine{
-		cfg:       cfg,
-		st:        st,
-		kv:        kv,
-		router:    router,
-		outbox:    outbox,
-		log:       cfg.Logger,
-		slots:     make(chan struct{}, cfg.QueueSize),
-		queue:     make(chan int64, cfg.QueueSize),
-		waiters:   make(map[int64]chan struct{}),
-		recovered: make(chan struct{}),
+		cfg:         cfg,
+		st:          st,
+		kv:          kv,
+		router:      router,
+		outbox:      outbox,
+		log:         cfg.Logger,
+		slots:       make(chan struct{}, cfg.QueueSize),
+		queue:       make(chan int64, cfg.QueueSize),
+		waiters:     make(map[int64]chan struct{}),
+		inflight:    make(map[int64]bool),
+		recovered:   make(chan struct{}),
+		stopSweep:   make(chan struct{}),
+		sweeperDone: make(chan struct{}),
 	}, nil
 }
 
 // Start launches the workers and, in the background, re-queues the
 // messages that were acknowledged but never handled (a crash after the
-// ack). Messages received from now on are queued by Receive.
+// ack), then keeps sweeping for messages another replica left pending.
+// Messages received from now on are queued by Receive.
 func (e *Engine) Start(ctx context.Context) error {
 	e.mu.Lock()
 	if e.started {
@@ -183,11 +203,24 @@ func (e *Engine) Start(ctx context.Context) error {
 		go e.work()
 	}
 	before := e.cfg.Now()
-	e.workers.Add(1)
 	go func() {
-		defer e.workers.Done()
-		defer close(e.recovered)
-		e.recoverPending(before)
+		defer close(e.sweeperDone)
+		if n := e.queuePending(before, true); n > 0 {
+			e.log.Info("re-queued messages received before start", "count", n)
+		}
+		close(e.recovered)
+		tick := time.NewTicker(e.cfg.SweepEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-e.stopSweep:
+				return
+			case <-tick.C:
+				if n := e.queuePending(e.cfg.Now().Add(-e.cfg.StaleAfter), false); n > 0 {
+					e.log.Warn("re-queued messages left pending", "count", n, "older_than", e.cfg.StaleAfter)
+				}
+			}
+		}
 	}()
 	return nil
 }
@@ -303,12 +336,13 @@ func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (int64, <-c
 		return row.ID, closedChan, nil
 	}
 	var done chan struct{}
+	e.mu.Lock()
+	e.inflight[row.ID] = true
 	if wait {
 		done = make(chan struct{})
-		e.mu.Lock()
 		e.waiters[row.ID] = done
-		e.mu.Unlock()
 	}
+	e.mu.Unlock()
 	e.queue <- row.ID // cannot block: a slot was reserved
 	queued = true
 	return row.ID, done, nil
@@ -344,41 +378,63 @@ func validate(m Message) error {
 	return nil
 }
 
-// recoverPending queues the messages still pending from before start.
-func (e *Engine) recoverPending(before time.Time) {
+// queuePending queues the messages still pending that were received
+// before before and are not already queued here, and returns how many it
+// queued. With wait it waits for room in the queue (recovery at start);
+// without, it stops when the queue is full (a periodic sweep: the next one
+// picks up the rest).
+func (e *Engine) queuePending(before time.Time, wait bool) int {
 	ctx := e.workCtx
-	seen := map[int64]bool{}
+	queued := 0
+	tried := map[int64]bool{}
 	for ctx.Err() == nil {
 		batch, err := e.st.PendingInbound(ctx, before, 200)
 		if err != nil {
-			e.log.Error("recover pending messages", "err", err)
-			return
+			e.log.Error("find pending messages", "err", err)
+			return queued
 		}
 		n := 0
 		for _, m := range batch {
-			e.mu.Lock()
-			closed := e.closed
-			e.mu.Unlock()
-			if closed {
-				return // the rest stay pending for the next start
-			}
-			if seen[m.ID] {
+			if tried[m.ID] {
 				continue
 			}
-			seen[m.ID] = true
-			n++
-			select {
-			case e.slots <- struct{}{}:
-			case <-ctx.Done():
-				return
+			tried[m.ID] = true
+			e.mu.Lock()
+			closed, busy := e.closed, e.inflight[m.ID]
+			e.mu.Unlock()
+			if closed {
+				return queued // the rest stay pending for the next start
 			}
+			if busy {
+				continue
+			}
+			if wait {
+				select {
+				case e.slots <- struct{}{}:
+				case <-e.stopSweep:
+					return queued
+				case <-ctx.Done():
+					return queued
+				}
+			} else {
+				select {
+				case e.slots <- struct{}{}:
+				default:
+					return queued
+				}
+			}
+			e.mu.Lock()
+			e.inflight[m.ID] = true
+			e.mu.Unlock()
 			e.queue <- m.ID
+			n++
 		}
+		queued += n
 		if n == 0 {
 			break
 		}
-		e.log.Info("re-queued messages received before start", "count", n)
 	}
+	return queued
 }
 
 // Shutdown stops accepting messages and waits until the queued ones are
@@ -399,8 +455,10 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.sending.Wait() // no Receive is between reserving and queueing
 	stopped := make(chan struct{})
 	go func() {
-		// Workers leave once the queue is empty and recovery is done.
-		<-e.recovered
+		// Workers leave once the sweeper has stopped queueing and the
+		// queue is empty.
+		close(e.stopSweep)
+		<-e.sweeperDone
 		close(e.queue)
 		e.workers.Wait()
 		close(stopped)
@@ -479,6 +537,7 @@ func (e *Engine) release(id int64) {
 	e.mu.Lock()
 	done := e.waiters[id]
 	delete(e.waiters, id)
+	delete(e.inflight, id)
 	e.mu.Unlock()
 	if done != nil {
 		close(done)

@@ -565,3 +565,42 @@ func benchmarkEngine(b *testing.B, db *store.DB) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
+
+// TestEngineSweepsMessagesLeftPending: a message another replica
+// acknowledged but never handled (it died) is handled by a running engine
+// once it is older than StaleAfter, without a restart; a fresh one is not
+// taken from under the replica that is handling it.
+func TestEngineSweepsMessagesLeftPending(t *testing.T) {
+	db := storetest.SQLite(t)
+	handled := make(chan string, 4)
+	f := newEngineFixture(t, db, EngineConfig{SweepEvery: 10 * time.Millisecond, StaleAfter: time.Minute}, func(r *Router) {
+		r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error {
+			handled <- c.Message.ID
+			return nil
+		})
+	})
+	f.start(t)
+	<-f.engine.Recovered()
+	ctx := context.Background()
+	for id, age := range map[string]time.Duration{"stale": 2 * time.Minute, "fresh": 10 * time.Second} {
+		row := &store.InboundMessage{Platform: "sandbox", PlatformMsgID: id, ChatID: "FT-01-A",
+			SenderID: strconv.FormatInt(f.person["应天喜"], 10), Text: "temperature", ReceivedAt: testNow.Add(-age)}
+		if _, err := db.SaveInbound(ctx, row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case id := <-handled:
+		if id != "stale" {
+			t.Fatalf("swept %q; want only the stale message", id)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stale message was not swept")
+	}
+	time.Sleep(50 * time.Millisecond) // several more sweeps
+	select {
+	case id := <-handled:
+		t.Fatalf("also handled %q", id)
+	default:
+	}
+}
