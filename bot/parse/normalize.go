@@ -15,7 +15,10 @@ import (
 // \r\n and \r become \n, and invalid UTF-8 is dropped. The result has no
 // leading or trailing white space.
 func normalize(text string) string {
-	s := norm.NFKC.String(text)
+	s := text
+	if !alreadyNFKC(text) {
+		s = norm.NFKC.String(text)
+	}
 	start := skipMentions(s, 0)
 	// b stays nil while the output is s[start:i] unchanged: most messages
 	// need no rewriting and then cost no allocation.
@@ -104,6 +107,30 @@ func normalize(text string) string {
 		return strings.TrimRight(s[start:], " \n")
 	}
 	return strings.TrimRight(string(b), " \n")
+}
+
+// alreadyNFKC is a quick test that covers most messages: text made only of
+// ASCII, CJK unified ideographs and the CJK punctuation that has no
+// compatibility mapping (、。【】「」“”…) is its own NFKC form. Anything
+// else goes through norm.NFKC.
+func alreadyNFKC(s string) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r >= 0x4E00 && r <= 0x9FFF,
+			r >= 0x3001 && r <= 0x3002, r >= 0x3008 && r <= 0x3011, r >= 0x3014 && r <= 0x3017,
+			r == 0x2018 || r == 0x2019 || r == 0x201C || r == 0x201D:
+		default:
+			return false
+		}
+		i += size
+	}
+	return true
 }
 
 // skipMentions returns the offset after the white space and @name words at
