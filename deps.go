@@ -1,18 +1,12 @@
 //go:build tools
 
-// Package deps pins module dependencies until the code that uses them lands.
+// This file pins the modules that the scheduler (robfig/cron) and the WeCom
+// channel (silenceper/wechat, asked for as v2.1.10 by name) will use, so that
+// go.mod and go.sum already hold the versions chosen for them. The build tag
+// keeps it out of every build.
 package main
 
 import (
-	_ "github.com/glebarez/sqlite"
-	_ "github.com/redis/go-redis/v9"
 	_ "github.com/robfig/cron/v3"
 	_ "github.com/silenceper/wechat/v2/work/robot"
-	_ "github.com/xuri/excelize/v2"
-	_ "golang.org/x/text/unicode/norm"
-	_ "gopkg.in/yaml.v3"
-	_ "gorm.io/driver/mysql"
-	_ "gorm.io/gorm"
 )
-
-func main() {}
