@@ -551,6 +551,9 @@ func benchmarkEngine(b *testing.B, db *store.DB) {
 	}
 	defer e.Shutdown(ctx)
 	var seq atomic.Int64
+	// A morning burst is many groups posting at once: keep 8 messages in
+	// flight per core, as concurrent platform callbacks would.
+	b.SetParallelism(8)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
