@@ -3,16 +3,20 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
-	"github.com/towerbot/towerbot/config"
 	"github.com/towerbot/towerbot/roster"
-	"github.com/towerbot/towerbot/store"
 )
+
+// importUsage is what `towerbot import -h` prints above the flags.
+const importUsage = "usage: towerbot import [--config FILE] FILE.xlsx|FILE.csv...\n\n" +
+	"Imports a roster — nodes, people and houses — into the database named by the\n" +
+	"config. A workbook holds one sheet per kind; a CSV file holds one kind. The\n" +
+	"header row tells which (see the roster format in README.md). Nothing is\n" +
+	"imported unless every row is right."
 
 // runImport is `towerbot import [--config FILE] FILE.xlsx|FILE.csv...`: it
 // reads a roster (see package roster for the format), checks every row
@@ -25,55 +29,26 @@ func runImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 
 // importWithEnv is runImport with the environment passed in, for tests.
 func importWithEnv(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("towerbot import", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "YAML config `FILE` (the built-in defaults, then FILE, then TOWERBOT_* variables)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: towerbot import [--config FILE] FILE.xlsx|FILE.csv...\n\n"+
-			"Imports a roster — nodes, people and houses — into the database named by the\n"+
-			"config. A workbook holds one sheet per kind; a CSV file holds one kind. The\n"+
-			"header row tells which (see the roster format in README.md). Nothing is\n"+
-			"imported unless every row is right.")
-		fs.PrintDefaults()
+	configPath, files, code, ok := parseConfigFlags("import", importUsage, args, stderr, needRosterFiles)
+	if !ok {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "towerbot import: no roster file given")
-		fs.Usage()
-		return 2
-	}
-	for _, p := range fs.Args() {
+	for _, p := range files {
 		if _, err := os.Stat(p); err != nil {
 			fmt.Fprintf(stderr, "towerbot import: %v\n", err)
 			return 1
 		}
 	}
 
-	cfg, err := config.Load(*configPath, environ)
-	if err != nil {
-		fmt.Fprintf(stderr, "towerbot import: %v\n", err)
+	cfg, ok := loadConfig("import", configPath, environ, stderr)
+	if !ok {
 		return 1
 	}
-	fmt.Fprintf(stdout, "database: %s %s\n", cfg.DB.Driver, migrateShowDSN(cfg.DB.Driver, cfg.DB.DSN))
-	db, err := store.Open(cfg.DB.Driver, cfg.DB.DSN)
-	if err != nil {
-		fmt.Fprintf(stderr, "towerbot import: %v\n", err)
+	db, _, ok := openStoreVerbose(ctx, "import", cfg.DB, stdout, stderr)
+	if !ok {
 		return 1
 	}
 	defer db.Close()
-	applied, err := db.Migrate(ctx)
-	for _, step := range applied {
-		fmt.Fprintf(stdout, "applied migration %s\n", step)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "towerbot import: %v\n", err)
-		return 1
-	}
 
 	// Rows may refer to nodes and people already stored, so that a file
 	// can add to an existing tree; the reader checks those references too.
@@ -95,7 +70,7 @@ func importWithEnv(ctx context.Context, args, environ []string, stdout, stderr i
 			}
 		},
 	})
-	for _, p := range fs.Args() {
+	for _, p := range files {
 		if err := ctx.Err(); err != nil {
 			fmt.Fprintf(stderr, "towerbot import: %v\n", err)
 			return 1
@@ -132,6 +107,14 @@ func importWithEnv(ctx context.Context, args, environ []string, stdout, stderr i
 	}
 	fmt.Fprintf(stdout, "roster imported in %s\n", time.Since(start).Round(time.Millisecond))
 	return 0
+}
+
+// needRosterFiles is import's checkArgs: it takes one roster file or more.
+func needRosterFiles(args []string) error {
+	if len(args) == 0 {
+		return errors.New("no roster file given")
+	}
+	return nil
 }
 
 func addRosterFile(r *roster.Reader, path string) error {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -9,30 +8,19 @@ import (
 	"testing"
 
 	"github.com/towerbot/towerbot/store"
-	"github.com/towerbot/towerbot/store/storetest"
 )
 
+// importRun runs `towerbot import` in-process with exactly environ.
 func importRun(t *testing.T, environ []string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	code = importWithEnv(context.Background(), args, environ, &out, &errb)
-	return code, out.String(), errb.String()
+	return runWithEnv(t, importWithEnv, environ, args...)
 }
 
 func TestImport(t *testing.T) {
 	files := []string{"roster/testdata/nodes.csv", "roster/testdata/people.csv", "roster/testdata/houses.csv"}
 	for _, driver := range []string{store.DriverSQLite, store.DriverMySQL} {
 		t.Run(driver, func(t *testing.T) {
-			var environ []string
-			var dsn string
-			if driver == store.DriverSQLite {
-				dir := t.TempDir()
-				environ = []string{"TOWERBOT_DATA_DIR=" + dir}
-				dsn = filepath.Join(dir, "towerbot.db")
-			} else {
-				dsn = storetest.MySQLDSN(t)
-				environ = []string{"TOWERBOT_DB_DRIVER=mysql", "TOWERBOT_DB_DSN=" + dsn}
-			}
+			environ, dsn := testDatabase(t, driver)
 			code, out, errOut := importRun(t, environ, files...)
 			if code != 0 {
 				t.Fatalf("import exited %d\nstdout: %s\nstderr: %s", code, out, errOut)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -10,15 +9,12 @@ import (
 	"testing"
 
 	"github.com/towerbot/towerbot/store"
-	"github.com/towerbot/towerbot/store/storetest"
 )
 
 // migrateRun runs `towerbot migrate` in-process with exactly environ.
 func migrateRun(t *testing.T, environ []string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	code = migrateWithEnv(context.Background(), args, environ, &out, &errb)
-	return code, out.String(), errb.String()
+	return runWithEnv(t, migrateWithEnv, environ, args...)
 }
 
 // schemaVersion opens the database as towerbot would and reads its version.
@@ -39,17 +35,7 @@ func schemaVersion(t *testing.T, driver, dsn string) int {
 func TestMigrate(t *testing.T) {
 	for _, driver := range []string{store.DriverSQLite, store.DriverMySQL} {
 		t.Run(driver, func(t *testing.T) {
-			var environ []string
-			var dsn string
-			if driver == store.DriverSQLite {
-				dir := t.TempDir()
-				environ = []string{"TOWERBOT_DATA_DIR=" + dir}
-				dsn = filepath.Join(dir, "towerbot.db")
-			} else {
-				dsn = storetest.MySQLDSN(t)
-				environ = []string{"TOWERBOT_DB_DRIVER=mysql", "TOWERBOT_DB_DSN=" + dsn}
-			}
-
+			environ, dsn := testDatabase(t, driver)
 			code, out, errOut := migrateRun(t, environ)
 			if code != 0 {
 				t.Fatalf("first migrate exited %d\nstdout: %s\nstderr: %s", code, out, errOut)
@@ -141,15 +127,5 @@ func TestMigrateRefuses(t *testing.T) {
 	}
 	if code, _, _ := migrateRun(t, nil, "-h"); code != 0 {
 		t.Errorf("migrate -h exited %d, want 0", code)
-	}
-}
-
-func TestMigrateShowDSNMasksPassword(t *testing.T) {
-	got := migrateShowDSN("mysql", "towerbot:s3cret@tcp(db:3306)/towerbot?parseTime=true")
-	if strings.Contains(got, "s3cret") || !strings.Contains(got, "towerbot:***@tcp(db:3306)/towerbot") {
-		t.Errorf("migrateShowDSN = %q", got)
-	}
-	if got := migrateShowDSN("sqlite", "data/towerbot.db"); got != "data/towerbot.db" {
-		t.Errorf("sqlite path changed: %q", got)
 	}
 }

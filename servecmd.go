@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,27 +38,14 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 
 // serveWithEnv is runServe with the environment passed in, for tests.
 func serveWithEnv(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("towerbot serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "YAML config `FILE` (the built-in defaults, then FILE, then TOWERBOT_* variables)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: towerbot serve [--config FILE]\n\nRuns the bot: channels, handlers, outbox, and the sandbox web chat when enabled.")
-		fs.PrintDefaults()
+	configPath, _, code, ok := parseConfigFlags("serve",
+		"usage: towerbot serve [--config FILE]\n\nRuns the bot: channels, handlers, outbox, and the sandbox web chat when enabled.",
+		args, stderr, noArgs)
+	if !ok {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "towerbot serve: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return 2
-	}
-	cfg, err := config.Load(*configPath, environ)
-	if err != nil {
-		fmt.Fprintf(stderr, "towerbot serve: %v\n", err)
+	cfg, ok := loadConfig("serve", configPath, environ, stderr)
+	if !ok {
 		return 1
 	}
 	logger := newLogger(cfg.Log, stderr)
@@ -87,15 +73,11 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		return err
 	}
 
-	db, err := store.Open(cfg.DB.Driver, cfg.DB.DSN)
+	db, applied, err := openStore(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	applied, err := db.Migrate(ctx)
-	if err != nil {
-		return err
-	}
 	for _, step := range applied {
 		logger.Info("applied migration", "step", step)
 	}
