@@ -177,6 +177,13 @@ func TestErrandRules(t *testing.T) {
 	id2 := errandID(t, e.reply(req2))
 	x := e.ok(msg{chat: "FT-01-01", sender: pSun, parsed: errandAction(parse.KindErrandCancel, id2)})
 	mustContain(t, "cancel reply", e.reply(x), "已取消")
+	var cancelTold bool
+	for _, it := range e.outbox("FT-01-01-01") {
+		cancelTold = cancelTold || strings.Contains(it.Text, "您的代办 #"+strconv.FormatInt(id2, 10)+" 已由 孙队长 取消")
+	}
+	if !cancelTold {
+		t.Error("requester not told who cancelled")
+	}
 	e.fails(msg{chat: "FT-01", sender: pWang, parsed: errandAction(parse.KindErrandClaim, id2)}, bot.CodeConflict, "已取消")
 
 	// Agents of 方塘村 may not claim an errand of 下朱村.
