@@ -353,6 +353,36 @@ func inChunks[T any](xs []T, fn func([]T) error) error {
 	return nil
 }
 
+// findIn reads the rows of T whose column holds one of keys, an IN (…)
+// list of at most chunk keys at a time, and hands each row to fn. The
+// pointer is into a slice of its own, so fn may keep it.
+func findIn[T, K any](tx *gorm.DB, column string, keys []K, fn func(*T)) error {
+	return inChunks(keys, func(part []K) error {
+		var rows []T
+		if err := tx.Where(column+" IN ?", part).Find(&rows).Error; err != nil {
+			return err
+		}
+		for i := range rows {
+			fn(&rows[i])
+		}
+		return nil
+	})
+}
+
+// createAll inserts rows, chunk to a statement, and adds how many to
+// *created: how every apply step ends, counting what it made for
+// RosterStats. Nothing to insert is no statement at all.
+func createAll[T any](tx *gorm.DB, rows []T, created *int) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := tx.CreateInBatches(&rows, chunk).Error; err != nil {
+		return err
+	}
+	*created += len(rows)
+	return nil
+}
+
 // load reads the stored records the roster refers to.
 func (a *rosterApplier) load() error {
 	var nodes []Node
@@ -375,16 +405,7 @@ func (a *rosterApplier) load() error {
 	for _, h := range a.r.Houses {
 		addrs = append(addrs, h.Address)
 	}
-	return inChunks(addrs, func(part []string) error {
-		var hs []House
-		if err := a.tx.Where("address IN ?", part).Find(&hs).Error; err != nil {
-			return err
-		}
-		for i := range hs {
-			a.houses[fold(hs[i].Address)] = &hs[i]
-		}
-		return nil
-	})
+	return a.loadHouses(addrs)
 }
 
 // mentionedPhones returns every phone the roster names: its people, its
@@ -416,16 +437,12 @@ func (a *rosterApplier) loadPeople(phones []string) error {
 	if a.people == nil {
 		a.people = make(map[string]*Person, len(phones))
 	}
-	return inChunks(phones, func(part []string) error {
-		var ps []Person
-		if err := a.tx.Where("phone IN ?", part).Find(&ps).Error; err != nil {
-			return err
-		}
-		for i := range ps {
-			a.people[ps[i].Phone] = &ps[i]
-		}
-		return nil
-	})
+	return findIn(a.tx, "phone", phones, func(p *Person) { a.people[p.Phone] = p })
+}
+
+// loadHouses reads the stored houses at addrs into a.houses.
+func (a *rosterApplier) loadHouses(addrs []string) error {
+	return findIn(a.tx, "address", addrs, func(h *House) { a.houses[fold(h.Address)] = h })
 }
 
 // tierOf returns the tier a code will have once the roster is applied.
@@ -563,26 +580,13 @@ func (a *rosterApplier) applyNodes() error {
 			n.Code, n.Name, n.Tier, n.ParentID = rn.Code, rn.Name, rn.Tier, parentID
 			a.stats.Nodes.Updated++
 		}
-		if len(created) == 0 {
-			continue
-		}
-		if err := a.tx.CreateInBatches(&created, chunk).Error; err != nil {
+		if err := createAll(a.tx, created, &a.stats.Nodes.Created); err != nil {
 			return err
 		}
-		a.stats.Nodes.Created += len(created)
 		// Read the ids back by code rather than trusting a multi-row
 		// insert's ids, which are not consecutive on every MySQL set-up
 		// (auto_increment_increment on Galera clusters).
-		if err := inChunks(codes, func(part []string) error {
-			var ns []Node
-			if err := a.tx.Where("code IN ?", part).Find(&ns).Error; err != nil {
-				return err
-			}
-			for i := range ns {
-				a.nodes[fold(ns[i].Code)] = &ns[i]
-			}
-			return nil
-		}); err != nil {
+		if err := findIn(a.tx, "code", codes, func(n *Node) { a.nodes[fold(n.Code)] = n }); err != nil {
 			return err
 		}
 	}
@@ -636,13 +640,7 @@ func (a *rosterApplier) applyGroups() error {
 			a.stats.Groups.Updated++
 		}
 	}
-	if len(created) > 0 {
-		if err := a.tx.CreateInBatches(&created, chunk).Error; err != nil {
-			return err
-		}
-		a.stats.Groups.Created += len(created)
-	}
-	return nil
+	return createAll(a.tx, created, &a.stats.Groups.Created)
 }
 
 // applyPeople creates and renames the roster's people.
@@ -667,13 +665,9 @@ func (a *rosterApplier) applyPeople() error {
 		p.Name = rp.Name
 		a.stats.People.Updated++
 	}
-	if len(created) == 0 {
-		return nil
-	}
-	if err := a.tx.CreateInBatches(&created, chunk).Error; err != nil {
+	if err := createAll(a.tx, created, &a.stats.People.Created); err != nil {
 		return err
 	}
-	a.stats.People.Created += len(created)
 	return a.loadPeople(phones)
 }
 
@@ -716,16 +710,7 @@ func (a *rosterApplier) applyIdentities() error {
 		inRoster[id] = true
 	}
 	stored := map[int64]Identity{}
-	if err := inChunks(ids, func(part []int64) error {
-		var is []Identity
-		if err := a.tx.Where("person_id IN ?", part).Find(&is).Error; err != nil {
-			return err
-		}
-		for _, i := range is {
-			stored[i.ID] = i
-		}
-		return nil
-	}); err != nil {
+	if err := findIn(a.tx, "person_id", ids, func(i *Identity) { stored[i.ID] = *i }); err != nil {
 		return err
 	}
 	byPlatform := map[string][]string{}
@@ -776,13 +761,7 @@ func (a *rosterApplier) applyIdentities() error {
 			created = append(created, Identity{Platform: w.platform, UserID: w.uid, PersonID: owner[k]})
 		}
 	}
-	if len(created) > 0 {
-		if err := a.tx.CreateInBatches(&created, chunk).Error; err != nil {
-			return err
-		}
-		a.stats.Identities.Created += len(created)
-	}
-	return nil
+	return createAll(a.tx, created, &a.stats.Identities.Created)
 }
 
 func (a *rosterApplier) deleteIDs(model any, ids []int64) error {
@@ -811,20 +790,13 @@ func (a *rosterApplier) applyMemberships() error {
 	}
 	have := map[string]bool{}
 	var drop []int64
-	if err := inChunks(a.rosterPersonIDs(), func(part []int64) error {
-		var ms []Membership
-		if err := a.tx.Where("person_id IN ?", part).Find(&ms).Error; err != nil {
-			return err
+	if err := findIn(a.tx, "person_id", a.rosterPersonIDs(), func(m *Membership) {
+		k := mkey(m.PersonID, m.NodeID, m.Role)
+		if _, ok := want[k]; ok {
+			have[k] = true
+		} else {
+			drop = append(drop, m.ID)
 		}
-		for _, m := range ms {
-			k := mkey(m.PersonID, m.NodeID, m.Role)
-			if _, ok := want[k]; ok {
-				have[k] = true
-			} else {
-				drop = append(drop, m.ID)
-			}
-		}
-		return nil
 	}); err != nil {
 		return err
 	}
@@ -839,13 +811,7 @@ func (a *rosterApplier) applyMemberships() error {
 			created = append(created, want[k])
 		}
 	}
-	if len(created) > 0 {
-		if err := a.tx.CreateInBatches(&created, chunk).Error; err != nil {
-			return err
-		}
-		a.stats.Memberships.Created += len(created)
-	}
-	return nil
+	return createAll(a.tx, created, &a.stats.Memberships.Created)
 }
 
 // applyHouses creates houses and moves them to the roster's node and
@@ -873,23 +839,10 @@ func (a *rosterApplier) applyHouses() error {
 		h.Address, h.NodeID, h.LandlordID = rh.Address, nodeID, landlordID
 		a.stats.Houses.Updated++
 	}
-	if len(created) == 0 {
-		return nil
-	}
-	if err := a.tx.CreateInBatches(&created, chunk).Error; err != nil {
+	if err := createAll(a.tx, created, &a.stats.Houses.Created); err != nil {
 		return err
 	}
-	a.stats.Houses.Created += len(created)
-	return inChunks(addrs, func(part []string) error {
-		var hs []House
-		if err := a.tx.Where("address IN ?", part).Find(&hs).Error; err != nil {
-			return err
-		}
-		for i := range hs {
-			a.houses[fold(hs[i].Address)] = &hs[i]
-		}
-		return nil
-	})
+	return a.loadHouses(addrs)
 }
 
 // rooms maps house id → fold(number) → room, for the roster's houses; filled
@@ -903,16 +856,7 @@ func (a *rosterApplier) loadRooms() (map[int64]map[string]*Room, error) {
 	for _, id := range houseIDs {
 		out[id] = map[string]*Room{}
 	}
-	err := inChunks(houseIDs, func(part []int64) error {
-		var rs []Room
-		if err := a.tx.Where("house_id IN ?", part).Find(&rs).Error; err != nil {
-			return err
-		}
-		for i := range rs {
-			out[rs[i].HouseID][fold(rs[i].Number)] = &rs[i]
-		}
-		return nil
-	})
+	err := findIn(a.tx, "house_id", houseIDs, func(r *Room) { out[r.HouseID][fold(r.Number)] = r })
 	return out, err
 }
 
@@ -940,13 +884,7 @@ func (a *rosterApplier) applyRooms() error {
 			}
 		}
 	}
-	if len(created) > 0 {
-		if err := a.tx.CreateInBatches(&created, chunk).Error; err != nil {
-			return err
-		}
-		a.stats.Rooms.Created += len(created)
-	}
-	return nil
+	return createAll(a.tx, created, &a.stats.Rooms.Created)
 }
 
 // applyTenancies places each listed tenant in their room. A tenant no longer
@@ -989,16 +927,7 @@ func (a *rosterApplier) applyTenancies() error {
 		col string
 		ids []int64
 	}{{"person_id", persons}, {"room_id", roomIDs}} {
-		if err := inChunks(q.ids, func(part []int64) error {
-			var ts []Tenancy
-			if err := a.tx.Where(q.col+" IN ?", part).Find(&ts).Error; err != nil {
-				return err
-			}
-			for _, t := range ts {
-				stored[t.ID] = t
-			}
-			return nil
-		}); err != nil {
+		if err := findIn(a.tx, q.col, q.ids, func(t *Tenancy) { stored[t.ID] = *t }); err != nil {
 			return err
 		}
 	}
@@ -1028,13 +957,7 @@ func (a *rosterApplier) applyTenancies() error {
 			created = append(created, Tenancy{PersonID: pid, RoomID: want[pid]})
 		}
 	}
-	if len(created) > 0 {
-		if err := a.tx.CreateInBatches(&created, chunk).Error; err != nil {
-			return err
-		}
-		a.stats.Tenancies.Created += len(created)
-	}
-	return nil
+	return createAll(a.tx, created, &a.stats.Tenancies.Created)
 }
 
 // ExportRoster reads the stored roster back in the shape ApplyRoster takes,
