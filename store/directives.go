@@ -35,29 +35,18 @@ func (db *DB) CreateDirective(ctx context.Context, d Directive, targetGroupIDs [
 		t := d.Deadline.UTC()
 		d.Deadline = &t
 	}
-	var out Directive
-	err := retryOnDuplicate(func() error {
-		return db.tx(ctx, func(tx *gorm.DB) error {
-			err := tx.Where("message_id = ?", d.MessageID).First(&out).Error
-			if !errors.Is(err, gorm.ErrRecordNotFound) {
-				return err // nil: a replay
-			}
-			out = d
-			out.ID = 0
-			if err := tx.Create(&out).Error; err != nil {
-				return err
-			}
-			rows := make([]DirectiveTarget, len(targets))
-			for i, g := range targets {
-				rows[i] = DirectiveTarget{DirectiveID: out.ID, GroupID: g}
-			}
-			return tx.CreateInBatches(rows, 500).Error
-		})
+	d.ID = 0
+	out, err := createOnce(ctx, db, d.MessageID, d, func(tx *gorm.DB, saved *Directive) error {
+		rows := make([]DirectiveTarget, len(targets))
+		for i, g := range targets {
+			rows[i] = DirectiveTarget{DirectiveID: saved.ID, GroupID: g}
+		}
+		return tx.CreateInBatches(rows, 500).Error
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: create directive: %w", err)
 	}
-	return &out, nil
+	return out, nil
 }
 
 // DirectiveByID returns directive #id.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"gorm.io/gorm"
 )
 
 // RecordDisinfection stores that a node's public areas were disinfected on
@@ -20,22 +18,12 @@ func (db *DB) RecordDisinfection(ctx context.Context, d Disinfection) (*Disinfec
 	if err := validText("area", d.Area, 255, false); err != nil {
 		return nil, fmt.Errorf("store: disinfection: %w", err)
 	}
-	var out Disinfection
-	err := retryOnDuplicate(func() error {
-		return db.tx(ctx, func(tx *gorm.DB) error {
-			err := tx.Where("message_id = ?", d.MessageID).First(&out).Error
-			if !errors.Is(err, gorm.ErrRecordNotFound) {
-				return err // nil: a replay
-			}
-			out = d
-			out.ID = 0
-			return tx.Create(&out).Error
-		})
-	})
+	d.ID = 0
+	out, err := createOnce(ctx, db, d.MessageID, d, nil)
 	if err != nil {
 		return nil, fmt.Errorf("store: disinfection: %w", err)
 	}
-	return &out, nil
+	return out, nil
 }
 
 // DisinfectionsOn returns the records of day at nodeIDs, by node then id:

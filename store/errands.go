@@ -48,26 +48,15 @@ func (db *DB) CreateErrand(ctx context.Context, e Errand) (*Errand, error) {
 			return nil, fmt.Errorf("store: create errand: %w", err)
 		}
 	}
-	var out Errand
-	err := retryOnDuplicate(func() error {
-		return db.tx(ctx, func(tx *gorm.DB) error {
-			err := tx.Where("message_id = ?", e.MessageID).First(&out).Error
-			if !errors.Is(err, gorm.ErrRecordNotFound) {
-				return err // nil: a replay
-			}
-			out = e
-			out.ID, out.Status, out.ClaimerID = 0, ErrandOpen, nil
-			if err := tx.Create(&out).Error; err != nil {
-				return err
-			}
-			return tx.Create(&ErrandEvent{ErrandID: out.ID, Action: ErrandActionRequest,
-				PersonID: e.RequesterID, MessageID: e.MessageID}).Error
-		})
+	e.ID, e.Status, e.ClaimerID = 0, ErrandOpen, nil
+	out, err := createOnce(ctx, db, e.MessageID, e, func(tx *gorm.DB, saved *Errand) error {
+		return tx.Create(&ErrandEvent{ErrandID: saved.ID, Action: ErrandActionRequest,
+			PersonID: e.RequesterID, MessageID: e.MessageID}).Error
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: create errand: %w", err)
 	}
-	return &out, nil
+	return out, nil
 }
 
 // ErrandByID returns errand #id.

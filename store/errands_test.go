@@ -187,3 +187,34 @@ func TestCreateErrandRejectsBadInput(t *testing.T) {
 		}
 	})
 }
+
+// TestCreateErrandRivalDeliveries: copies of one message delivered at once
+// (two replicas, a platform retry) make one errand with one request event,
+// and every copy gets that errand back.
+func TestCreateErrandRivalDeliveries(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		const copies = 6
+		var wg sync.WaitGroup
+		got := make([]*store.Errand, copies)
+		errs := make([]error, copies)
+		for i := range copies {
+			wg.Go(func() {
+				got[i], errs[i] = db.CreateErrand(context.Background(), store.Errand{NodeID: 3, GroupID: 4,
+					Category: "grocery", Detail: "买菜", RequesterID: 20, MessageID: 77})
+			})
+		}
+		wg.Wait()
+		for i := range copies {
+			if errs[i] != nil {
+				t.Fatalf("copy %d: %v", i, errs[i])
+			}
+			if got[i].ID != got[0].ID {
+				t.Fatalf("copy %d made errand %d, copy 0 made %d", i, got[i].ID, got[0].ID)
+			}
+		}
+		evs, err := db.ErrandEvents(context.Background(), got[0].ID)
+		if err != nil || len(evs) != 1 || evs[0].Action != store.ErrandActionRequest {
+			t.Fatalf("events %+v, %v; want one request", evs, err)
+		}
+	})
+}
