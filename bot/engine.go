@@ -133,12 +133,8 @@ func NewEngine(cfg EngineConfig, st MessageStore, kv KV, router *Router, outbox 
 	if st == nil || kv == nil || router == nil || outbox == nil {
 		return nil, errors.New("bot: NewEngine needs a store, a kv, a router and an outbox")
 	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = 8
-	}
-	if cfg.QueueSize <= 0 {
-		cfg.QueueSize = 1024
-	}
+	orDefault(&cfg.Workers, 8)
+	orDefault(&cfg.QueueSize, 1024)
 	if cfg.Parse == nil {
 		cfg.Parse = parse.Parse
 	}
@@ -152,18 +148,10 @@ func NewEngine(cfg EngineConfig, st MessageStore, kv KV, router *Router, outbox 
 		}
 		cfg.Location = loc
 	}
-	if cfg.HandleTimeout <= 0 {
-		cfg.HandleTimeout = 30 * time.Second
-	}
-	if cfg.DedupeTTL <= 0 {
-		cfg.DedupeTTL = 24 * time.Hour
-	}
-	if cfg.SweepEvery <= 0 {
-		cfg.SweepEvery = time.Minute
-	}
-	if cfg.StaleAfter <= 0 {
-		cfg.StaleAfter = 2*cfg.HandleTimeout + 30*time.Second
-	}
+	orDefault(&cfg.HandleTimeout, 30*time.Second)
+	orDefault(&cfg.DedupeTTL, 24*time.Hour)
+	orDefault(&cfg.SweepEvery, time.Minute)
+	orDefault(&cfg.StaleAfter, 2*cfg.HandleTimeout+30*time.Second)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -182,33 +182,15 @@ type Sender struct {
 
 // NewSender returns a sender for ch.
 func NewSender(cfg SenderConfig, st OutboxStore, lim Limiter, ch Channel) *Sender {
-	if cfg.PerMinute <= 0 {
-		cfg.PerMinute = 20
-	}
-	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = 8
-	}
-	if cfg.RetryBase <= 0 {
-		cfg.RetryBase = 30 * time.Second
-	}
-	if cfg.RetryMax <= 0 {
-		cfg.RetryMax = 30 * time.Minute
-	}
-	if cfg.Lease <= 0 {
-		cfg.Lease = 30 * time.Second
-	}
-	if cfg.Batch <= 0 {
-		cfg.Batch = 50
-	}
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 4
-	}
-	if cfg.Poll <= 0 {
-		cfg.Poll = 2 * time.Second
-	}
-	if cfg.SendTimeout <= 0 {
-		cfg.SendTimeout = 15 * time.Second
-	}
+	orDefault(&cfg.PerMinute, 20)
+	orDefault(&cfg.MaxAttempts, 8)
+	orDefault(&cfg.RetryBase, 30*time.Second)
+	orDefault(&cfg.RetryMax, 30*time.Minute)
+	orDefault(&cfg.Lease, 30*time.Second)
+	orDefault(&cfg.Batch, 50)
+	orDefault(&cfg.Concurrency, 4)
+	orDefault(&cfg.Poll, 2*time.Second)
+	orDefault(&cfg.SendTimeout, 15*time.Second)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
