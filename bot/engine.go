@@ -2,11 +2,9 @@ package bot
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -691,32 +689,15 @@ func (e *Engine) identifyMW(next HandlerFunc) HandlerFunc {
 
 // parsedJSON is the parse result as stored in the message log: the flat
 // object of MESSAGES.md ({"kind":"errand_claim","errand_id":12}), the same
-// form `towerbot parse` prints.
+// form `towerbot parse` prints, which is why it is parse.Result's own
+// MarshalJSON. A result that cannot be written (a temperature that is not a
+// finite number, which the parser never makes) is stored as no result
+// rather than failing the message.
 func parsedJSON(r parse.Result) string {
 	if r.Kind == "" {
 		return ""
 	}
-	if m, ok := any(r).(json.Marshaler); ok {
-		b, err := m.MarshalJSON()
-		if err == nil {
-			return string(b)
-		}
-	}
-	flat := map[string]any{}
-	v := reflect.ValueOf(r)
-	for i := range v.NumField() {
-		f := v.Field(i)
-		if f.Kind() != reflect.Pointer || f.IsNil() {
-			continue
-		}
-		b, err := json.Marshal(f.Interface())
-		if err != nil || json.Unmarshal(b, &flat) != nil {
-			return ""
-		}
-		break // exactly one payload is set
-	}
-	flat["kind"] = r.Kind
-	b, err := json.Marshal(flat)
+	b, err := r.MarshalJSON()
 	if err != nil {
 		return ""
 	}

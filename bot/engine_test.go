@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -523,6 +524,11 @@ func TestParsedJSONIsFlat(t *testing.T) {
 	}
 	if parsedJSON(parse.Result{}) != "" {
 		t.Fatal("an unparsed message has no parse result")
+	}
+	nan := parse.Result{Kind: parse.KindTemperature, Temperature: &parse.Temperature{
+		Entries: []parse.TempEntry{{Name: "张三", Celsius: math.NaN()}}}}
+	if got := parsedJSON(nan); got != "" {
+		t.Fatalf("a result JSON cannot hold is stored as %q; want none", got)
 	}
 }
 
