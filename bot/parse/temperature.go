@@ -100,18 +100,10 @@ func (p *parser) temperature(body int) Result {
 			pending = ""
 		}
 	}
-	switch {
-	case len(entries.list) == 0 && list:
+	if len(entries.list) == 0 && list {
 		return invalid(KindTemperature, hintTempList)
-	case len(entries.list) == 0:
-		return invalid(KindTemperature, hintTempFormat)
-	case entries.nameless > 0 && (entries.values > 1 || names > 0):
-		return invalid(KindTemperature, hintTempNameless)
 	}
-	if date.IsZero() {
-		date = today(p.now)
-	}
-	return Result{Kind: KindTemperature, Temperature: &Temperature{Date: date, Entries: entries.list}}
+	return p.temperatureResult(&entries, names, date)
 }
 
 // temperatureKV reads "姓名:张三 体温:36.5" (several pairs allowed).
@@ -142,6 +134,14 @@ func (p *parser) temperatureKV(toks []token, date Moment) Result {
 			pending = ""
 		}
 	}
+	return p.temperatureResult(&entries, names, date)
+}
+
+// temperatureResult is how both forms of the report end, so that they judge
+// the same readings alike: at least one reading; a reading without a name
+// only when it is the message's one reading and no name is given (names
+// counts them); dated today when the message names no day.
+func (p *parser) temperatureResult(entries *entrySet, names int, date Moment) Result {
 	switch {
 	case len(entries.list) == 0:
 		return invalid(KindTemperature, hintTempFormat)
