@@ -372,6 +372,7 @@ func (r *Reader) AddCSV(name string, rd io.Reader) error {
 // addSheet reads one sheet: finds its header, then collects its data rows.
 // next returns the next row and its number, or io.EOF at the end.
 func (r *Reader) addSheet(sheet string, next func() ([]string, int, error), mustBeRoster bool) error {
+	next = skipBlank(next)
 	var hdr *header
 	for seen := 0; hdr == nil && seen < headerSearchRows; {
 		row, num, err := next()
@@ -380,9 +381,6 @@ func (r *Reader) addSheet(sheet string, next func() ([]string, int, error), must
 		}
 		if err != nil {
 			return err
-		}
-		if blank(row) {
-			continue
 		}
 		seen++
 		h, probs := matchHeader(row)
@@ -419,9 +417,6 @@ func (r *Reader) addSheet(sheet string, next func() ([]string, int, error), must
 		if err != nil {
 			return err
 		}
-		if blank(row) {
-			continue
-		}
 		r.rows++
 		if r.opts.Progress != nil && r.rows%progressEvery == 0 {
 			r.opts.Progress(sheet, r.rows)
@@ -440,6 +435,19 @@ func (r *Reader) addSheet(sheet string, next func() ([]string, int, error), must
 		r.opts.Progress(sheet, r.rows)
 	}
 	return nil
+}
+
+// skipBlank is next without its blank rows: in a sheet they are layout,
+// neither a header nor data, and neither counts towards the header search.
+func skipBlank(next func() ([]string, int, error)) func() ([]string, int, error) {
+	return func() ([]string, int, error) {
+		for {
+			row, num, err := next()
+			if err != nil || !blank(row) {
+				return row, num, err
+			}
+		}
+	}
 }
 
 func blank(row []string) bool {

@@ -112,6 +112,29 @@ func TestReadCSVWithUTF8BOM(t *testing.T) {
 	sameRoster(t, store.Roster{Nodes: got.Nodes}, store.Roster{Nodes: wantGood().Nodes})
 }
 
+// TestReadCSVSkipsBlankRows: rows with only empty cells, above the header
+// or among the data, are neither rows nor problems.
+func TestReadCSVSkipsBlankRows(t *testing.T) {
+	data, err := os.ReadFile("testdata/nodes.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	padded := ",,,\n" + lines[0] + lines[1] + ",,, ,\n" + strings.Join(lines[2:], "")
+	r := roster.NewReader(roster.Options{})
+	if err := r.AddCSV("nodes.csv", strings.NewReader(padded)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Roster()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(wantGood().Nodes); r.Rows() != want {
+		t.Errorf("%d rows read, want %d", r.Rows(), want)
+	}
+	sameRoster(t, store.Roster{Nodes: got.Nodes}, store.Roster{Nodes: wantGood().Nodes})
+}
+
 // writeWorkbook builds the good roster as an .xlsx the way people make
 // them: an instructions sheet first, a title row above the header, English
 // headers on one sheet, phones stored as numbers, and the address of a
