@@ -51,11 +51,7 @@ func (db *DB) CreateDirective(ctx context.Context, d Directive, targetGroupIDs [
 
 // DirectiveByID returns directive #id.
 func (db *DB) DirectiveByID(ctx context.Context, id int64) (*Directive, error) {
-	var d Directive
-	if err := db.gdb.WithContext(ctx).First(&d, id).Error; err != nil {
-		return nil, notFound(err, "directive "+strconv.FormatInt(id, 10))
-	}
-	return &d, nil
+	return byID[Directive](ctx, db, id, "directive")
 }
 
 // DirectiveTargetOf returns the target of directive #id in group groupID,

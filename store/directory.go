@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -12,11 +11,7 @@ import (
 
 // NodeByID returns the node with id.
 func (db *DB) NodeByID(ctx context.Context, id int64) (*Node, error) {
-	var n Node
-	if err := db.gdb.WithContext(ctx).First(&n, id).Error; err != nil {
-		return nil, notFound(err, "node "+strconv.FormatInt(id, 10))
-	}
-	return &n, nil
+	return byID[Node](ctx, db, id, "node")
 }
 
 // NodeByCode returns the node with the roster code.
@@ -81,11 +76,7 @@ func (db *DB) Nodes(ctx context.Context) ([]Node, error) {
 
 // PersonByID returns the person with id.
 func (db *DB) PersonByID(ctx context.Context, id int64) (*Person, error) {
-	var p Person
-	if err := db.gdb.WithContext(ctx).First(&p, id).Error; err != nil {
-		return nil, notFound(err, "person "+strconv.FormatInt(id, 10))
-	}
-	return &p, nil
+	return byID[Person](ctx, db, id, "person")
 }
 
 // PersonByIdentity returns the person behind a platform account.
@@ -161,11 +152,7 @@ type PersonAt struct {
 
 // GroupByID returns the group with id.
 func (db *DB) GroupByID(ctx context.Context, id int64) (*Group, error) {
-	var g Group
-	if err := db.gdb.WithContext(ctx).First(&g, id).Error; err != nil {
-		return nil, notFound(err, "group "+strconv.FormatInt(id, 10))
-	}
-	return &g, nil
+	return byID[Group](ctx, db, id, "group")
 }
 
 // GroupByChat returns the group of a platform chat.

@@ -61,11 +61,7 @@ func (db *DB) CreateErrand(ctx context.Context, e Errand) (*Errand, error) {
 
 // ErrandByID returns errand #id.
 func (db *DB) ErrandByID(ctx context.Context, id int64) (*Errand, error) {
-	var e Errand
-	if err := db.gdb.WithContext(ctx).First(&e, id).Error; err != nil {
-		return nil, notFound(err, "errand "+strconv.FormatInt(id, 10))
-	}
-	return &e, nil
+	return byID[Errand](ctx, db, id, "errand")
 }
 
 // ErrandEvents returns the steps of errand #id, oldest first: its record (留痕).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 	"unicode/utf8"
 )
@@ -107,11 +106,7 @@ func truncateRunes(s string, n int) string {
 
 // InboundByID returns the stored message with id.
 func (db *DB) InboundByID(ctx context.Context, id int64) (*InboundMessage, error) {
-	var m InboundMessage
-	if err := db.gdb.WithContext(ctx).First(&m, id).Error; err != nil {
-		return nil, notFound(err, "inbound message "+strconv.FormatInt(id, 10))
-	}
-	return &m, nil
+	return byID[InboundMessage](ctx, db, id, "inbound message")
 }
 
 // InboundResult is what handling a message produced, written back to its

@@ -127,11 +127,7 @@ func isDeadlock(err error) bool {
 
 // ScoreEventByID returns score event #id.
 func (db *DB) ScoreEventByID(ctx context.Context, id int64) (*ScoreEvent, error) {
-	var ev ScoreEvent
-	if err := db.gdb.WithContext(ctx).First(&ev, id).Error; err != nil {
-		return nil, notFound(err, "score event "+strconv.FormatInt(id, 10))
-	}
-	return &ev, nil
+	return byID[ScoreEvent](ctx, db, id, "score event")
 }
 
 // ScoreVerdict is a secretary's check (核查) of a pending event.
