@@ -81,11 +81,17 @@ func openStore(ctx context.Context, c config.DB) (*store.DB, []string, error) {
 	return db, applied, nil
 }
 
-// openStoreVerbose is openStore for a command an operator watches: it
-// prints the database (password masked) and each migration step applied to
-// stdout, and a failure as "towerbot NAME: ERR" to stderr (ok is false,
-// exit 1). The caller closes the database.
-func openStoreVerbose(ctx context.Context, name string, c config.DB, stdout, stderr io.Writer) (db *store.DB, applied []string, ok bool) {
+// openConfiguredStore is loadConfig then openStore for a command an
+// operator watches (import, migrate): it prints the database (password
+// masked) and each migration step applied to stdout, and a failure as
+// "towerbot NAME: ERR" to stderr (ok is false, exit 1). The caller closes
+// the database.
+func openConfiguredStore(ctx context.Context, name, configPath string, environ []string, stdout, stderr io.Writer) (db *store.DB, applied []string, ok bool) {
+	cfg, ok := loadConfig(name, configPath, environ, stderr)
+	if !ok {
+		return nil, nil, false
+	}
+	c := cfg.DB
 	fmt.Fprintf(stdout, "database: %s %s\n", c.Driver, showDSN(c.Driver, c.DSN))
 	db, applied, err := openStore(ctx, c)
 	for _, step := range applied {

@@ -40,11 +40,7 @@ func importWithEnv(ctx context.Context, args, environ []string, stdout, stderr i
 		}
 	}
 
-	cfg, ok := loadConfig("import", configPath, environ, stderr)
-	if !ok {
-		return 1
-	}
-	db, _, ok := openStoreVerbose(ctx, "import", cfg.DB, stdout, stderr)
+	db, _, ok := openConfiguredStore(ctx, "import", configPath, environ, stdout, stderr)
 	if !ok {
 		return 1
 	}

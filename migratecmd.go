@@ -23,11 +23,7 @@ func migrateWithEnv(ctx context.Context, args, environ []string, stdout, stderr 
 	if !ok {
 		return code
 	}
-	cfg, ok := loadConfig("migrate", configPath, environ, stderr)
-	if !ok {
-		return 1
-	}
-	db, applied, ok := openStoreVerbose(ctx, "migrate", cfg.DB, stdout, stderr)
+	db, applied, ok := openConfiguredStore(ctx, "migrate", configPath, environ, stdout, stderr)
 	if !ok {
 		return 1
 	}
