@@ -167,25 +167,35 @@ func TestSetNX(t *testing.T) {
 
 // TestSetNXRace: a platform retry arriving on every replica at once is
 // first-seen exactly once.
+// raceWins makes racers calls of try at once, spread over three handles
+// on the same data (as replicas would), and returns how many won: what
+// SetNX and Lock must both keep to one.
+func raceWins(t *testing.T, h harness, racers int, try func(s Store) (bool, error)) int {
+	stores := []Store{h.s, h.peer(t), h.peer(t)}
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Go(func() {
+			ok, err := try(stores[i%len(stores)])
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				wins.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return int(wins.Load())
+}
+
 func TestSetNXRace(t *testing.T) {
 	eachStore(t, func(t *testing.T, h harness) {
 		const n = 24
-		stores := []Store{h.s, h.peer(t), h.peer(t)}
-		var wins atomic.Int32
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				ok, err := stores[i%len(stores)].SetNX(context.Background(), "dedupe:race", time.Minute)
-				if err != nil {
-					t.Error(err)
-				}
-				if ok {
-					wins.Add(1)
-				}
-			})
-		}
-		wg.Wait()
-		if got := wins.Load(); got != 1 {
+		got := raceWins(t, h, n, func(s Store) (bool, error) {
+			return s.SetNX(context.Background(), "dedupe:race", time.Minute)
+		})
+		if got != 1 {
 			t.Fatalf("%d of %d racing SetNX won; want exactly 1", got, n)
 		}
 	})
@@ -290,22 +300,11 @@ func TestLockExpires(t *testing.T) {
 func TestLockRace(t *testing.T) {
 	eachStore(t, func(t *testing.T, h harness) {
 		const n = 24
-		stores := []Store{h.s, h.peer(t), h.peer(t)}
-		var wins atomic.Int32
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				_, ok, err := stores[i%len(stores)].Lock(context.Background(), "lock:race", time.Minute)
-				if err != nil {
-					t.Error(err)
-				}
-				if ok {
-					wins.Add(1)
-				}
-			})
-		}
-		wg.Wait()
-		if got := wins.Load(); got != 1 {
+		got := raceWins(t, h, n, func(s Store) (bool, error) {
+			_, ok, err := s.Lock(context.Background(), "lock:race", time.Minute)
+			return ok, err
+		})
+		if got != 1 {
 			t.Fatalf("%d of %d racing Lock calls won; want exactly 1", got, n)
 		}
 	})
