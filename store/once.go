@@ -20,8 +20,13 @@ func createOnce[T any](ctx context.Context, db *DB, messageID int64, row T, then
 	var out T
 	err := retryOnDuplicate(func() error {
 		return db.tx(ctx, func(tx *gorm.DB) error {
-			err := tx.Where("message_id = ?", messageID).First(&out).Error
+			// A fresh value each attempt: after a rolled-back attempt out
+			// still holds the ID that attempt was given, and gorm would add
+			// it to the lookup as a condition.
+			var found T
+			err := tx.Where("message_id = ?", messageID).First(&found).Error
 			if !errors.Is(err, gorm.ErrRecordNotFound) {
+				out = found
 				return err // nil: a replay
 			}
 			out = row
