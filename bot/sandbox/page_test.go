@@ -1,0 +1,60 @@
+package sandbox_test
+
+import (
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// get fetches path from the fixture's server and returns the body, failing
+// on anything but 200.
+func (f *fixture) get(t *testing.T, path string) string {
+	t.Helper()
+	res, err := http.Get(f.srv.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %v", path, res.StatusCode, err)
+	}
+	return string(b)
+}
+
+// cssRules splits a stylesheet into selector → declarations, comments
+// removed and white space squeezed out. Rules inside @media blocks are
+// left out: the ones the tests look for apply at every width.
+func cssRules(css string) map[string]string {
+	css = regexp.MustCompile(`(?s)/\*.*?\*/`).ReplaceAllString(css, "")
+	css = regexp.MustCompile(`(?s)@media[^{]*\{(?:[^{}]*\{[^{}]*\})*\s*\}`).ReplaceAllString(css, "")
+	rules := map[string]string{}
+	for _, m := range regexp.MustCompile(`([^{}]+)\{([^{}]*)\}`).FindAllStringSubmatch(css, -1) {
+		decl := strings.Join(strings.Fields(m[2]), "")
+		for _, sel := range strings.Split(m[1], ",") {
+			sel = strings.Join(strings.Fields(sel), " ")
+			rules[sel] += decl
+		}
+	}
+	return rules
+}
+
+// TestHiddenBeatsDisplay: the composer is a flex box and starts hidden
+// until a group is chosen; an author display rule beats the browser's own
+// [hidden] rule, so the stylesheet must restate it, as !important.
+func TestHiddenBeatsDisplay(t *testing.T) {
+	f := newFixture(t)
+	page := f.get(t, "/")
+	if !regexp.MustCompile(`<form id="composer"[^>]*\shidden[\s>]`).MatchString(page) {
+		t.Fatal("the composer does not start hidden in index.html")
+	}
+	rules := cssRules(f.get(t, "/sandbox/static/app.css"))
+	if !strings.Contains(rules["#composer"], "display:flex") {
+		t.Fatalf("#composer is %q; this test guards a display rule that is no longer there", rules["#composer"])
+	}
+	if !strings.Contains(rules["[hidden]"], "display:none!important") {
+		t.Fatalf("[hidden] is %q; want display:none !important so hidden elements stay hidden", rules["[hidden]"])
+	}
+}
