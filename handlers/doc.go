@@ -58,8 +58,13 @@
 //   - Queries: a score without a name is the sender's own (when a
 //     landlord); with a name it is looked up at or below the group's node —
 //     at or below its unit when asked in a landlord's own group — and the
-//     红黑榜 covers the same scope. With fewer than 2×ListSize landlords the
-//     black list takes only those not on the red one. 待办 lists errands the
+//     红黑榜 covers the same scope. The red list (五好房东) names only
+//     landlords above the base score, best first, and the black list
+//     (拖拉机房东) only those below it, worst first: with few landlords a
+//     landlord at the base is on neither, and a list may be 暂无. Each names
+//     up to ListSize; a tie at the cut-off is never split — all tied are
+//     named (ranks 1, 2, 2), or, past 2×ListSize names, the tie is stated as
+//     a count ("2. 5 位房东并列 13分"). 待办 lists errands the
 //     sender runs, errands waiting at or below nodes where they are an
 //     errand agent or commander, and their own unfinished requests (at most
 //     ten).

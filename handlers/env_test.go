@@ -137,6 +137,13 @@ func newEnvWith(t *testing.T, db *store.DB) *env {
 	return e
 }
 
+// configure replaces the handlers' rules with cfg (defaults filled in).
+func (e *env) configure(cfg handlers.Config) {
+	e.h = handlers.New(cfg, e.db, nil)
+	e.r = bot.NewRouter()
+	e.h.Register(e.r)
+}
+
 // person returns the person with phone.
 func (e *env) person(phone string) *store.Person {
 	e.t.Helper()

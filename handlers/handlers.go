@@ -29,7 +29,7 @@ type Config struct {
 	// base: "year" (default), "quarter", "month" or "week".
 	ScoreCycle string
 	// ListSize is how many landlords each half of the 红黑榜 names
-	// (default 3).
+	// (default 3); a tie at the cut-off is named whole, never split.
 	ListSize int
 }
 

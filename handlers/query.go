@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/towerbot/towerbot/bot"
@@ -128,7 +129,12 @@ func (h *Handlers) queryScope(ctx context.Context, c *bot.Context) (*store.Node,
 }
 
 // rankingAnswer is the 红黑榜 of the group's node (of its unit, when asked
-// in a landlord's own group): the best ListSize and the worst ListSize.
+// in a landlord's own group). The red list names only landlords above the
+// base score, best first; the black list only those below it, worst first;
+// a landlord at the base is on neither. Each list names up to ListSize,
+// and a tie at the cut-off is never split: everyone tied is named, or, when
+// that would make the list longer than twice ListSize, the tie is stated
+// with its size instead of its names.
 func (h *Handlers) rankingAnswer(ctx context.Context, c *bot.Context) (string, error) {
 	node, err := h.queryScope(ctx, c)
 	if err != nil {
@@ -141,25 +147,66 @@ func (h *Handlers) rankingAnswer(ctx context.Context, c *bot.Context) (string, e
 	if len(all) == 0 {
 		return fmt.Sprintf(txtNoLandlords, node.Name), nil
 	}
-	k := h.cfg.ListSize
-	top := all[:min(k, len(all))]
-	rest := all[len(top):]
-	bottom := rest[max(0, len(rest)-k):]
+	base := h.cfg.ScoreBase
+	var red, black []store.LandlordStanding
+	for _, s := range all { // best first
+		if s.Score > base {
+			red = append(red, s)
+		}
+	}
+	for i := len(all) - 1; i >= 0; i-- { // worst first
+		if all[i].Score < base {
+			black = append(black, all[i])
+		}
+	}
+	// Within a score the store orders by name; keep that order in the
+	// black list too, so that a tie reads the same in both.
+	sort.SliceStable(black, func(i, j int) bool {
+		if black[i].Score != black[j].Score {
+			return black[i].Score < black[j].Score
+		}
+		return black[i].Name < black[j].Name
+	})
 	var b strings.Builder
 	fmt.Fprintf(&b, txtRankingTitle, node.Name, cycleLabel(h.cfg.ScoreCycle, c.Now))
-	b.WriteString("\n" + txtRedList)
-	for i, s := range top {
-		fmt.Fprintf(&b, "\n"+txtRankLine, i+1, s.Name, s.Score)
-	}
-	b.WriteString("\n" + txtBlackList)
-	if len(bottom) == 0 {
-		b.WriteString(txtListEmpty)
-	}
-	for i := range bottom { // the lowest first
-		s := bottom[len(bottom)-1-i]
-		fmt.Fprintf(&b, "\n"+txtRankLine, i+1, s.Name, s.Score)
-	}
+	writeRankList(&b, fmt.Sprintf(txtRedList, base), red, h.cfg.ListSize)
+	writeRankList(&b, fmt.Sprintf(txtBlackList, base), black, h.cfg.ListSize)
 	return b.String(), nil
+}
+
+// writeRankList writes one half of the 红黑榜: title, then the first k of
+// list (already in rank order) with their competition ranks (1, 2, 2, 4),
+// extended to everyone tied with the k-th. When the tie would take the
+// list past 2k names, the names before the tie are written and the tie is
+// stated as a count.
+func writeRankList(b *strings.Builder, title string, list []store.LandlordStanding, k int) {
+	b.WriteString("\n" + title)
+	if len(list) == 0 {
+		b.WriteString(txtListEmpty)
+		return
+	}
+	n := min(k, len(list))
+	cut := list[n-1].Score
+	for n < len(list) && list[n].Score == cut {
+		n++
+	}
+	rank := func(i int) int { // 1 + how many score better
+		for i > 0 && list[i-1].Score == list[i].Score {
+			i--
+		}
+		return i + 1
+	}
+	if n > 2*k {
+		first := rank(n - 1) // where the tie starts
+		for i := 0; i < first-1; i++ {
+			fmt.Fprintf(b, "\n"+txtRankLine, rank(i), list[i].Name, list[i].Score)
+		}
+		fmt.Fprintf(b, "\n"+txtRankTie, first, n-first+1, cut)
+		return
+	}
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(b, "\n"+txtRankLine, rank(i), list[i].Name, list[i].Score)
+	}
 }
 
 // errandsAnswer lists the sender's 待办: errands they are running, errands

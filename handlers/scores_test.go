@@ -2,10 +2,12 @@ package handlers_test
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/towerbot/towerbot/bot"
 	"github.com/towerbot/towerbot/bot/parse"
+	"github.com/towerbot/towerbot/handlers"
 	"github.com/towerbot/towerbot/store"
 )
 
@@ -117,12 +119,56 @@ func TestRanking(t *testing.T) {
 	e.ok(msg{chat: "FT-01", sender: pWu, parsed: score("应天喜", 2, "调解纠纷")})
 	e.ok(msg{chat: "FT-02", sender: pFeng, parsed: score("应天喜", 1, "代办")})
 	r := e.reply(e.ok(msg{chat: "FT", sender: pZhou, parsed: query(parse.TopicRanking, "")}))
-	mustContain(t, "ranking", r, "红黑榜(佛堂街道,2020年)", "红榜", "1. 应天喜 14分", "2. 应天喜 13分", "3. 刘某 9分", "黑榜", "暂无")
+	want := "红黑榜(佛堂街道,2020年)\n红榜 五好房东(高于12分):\n1. 应天喜 14分\n2. 应天喜 13分\n黑榜 拖拉机房东(低于12分):\n1. 刘某 9分"
+	if r != want {
+		t.Errorf("ranking\n%s\nwant\n%s", r, want)
+	}
 	// In a landlord's group the list is that of the unit.
 	r = e.reply(e.ok(msg{chat: "FT-01-01-02", sender: pLiu, parsed: query(parse.TopicRanking, "")}))
-	mustContain(t, "unit ranking", r, "方塘一单元", "1. 应天喜 14分", "2. 刘某 9分")
+	mustContain(t, "unit ranking", r, "方塘一单元", "红榜 五好房东(高于12分):\n1. 应天喜 14分\n黑榜", "黑榜 拖拉机房东(低于12分):\n1. 刘某 9分")
 	// A score asked by name there covers the same unit: one 应天喜.
 	if got := scoreQuery(e, "FT-01-01-02", pLiu, "应天喜"); got != "应天喜(应家)2020年积分:14 分" {
 		t.Errorf("score by name in a landlord group: %q", got)
+	}
+}
+
+// QA found a landlord at −5 named 五好房东 and untouched landlords at 12
+// named 拖拉机房东, because with few landlords the red list took everyone
+// first. Only scores above the base are red, only those below are black.
+func TestRankingListsOnlyAboveAndBelowTheBase(t *testing.T) {
+	e := newEnv(t)
+	r := e.reply(e.ok(msg{chat: "FT", sender: pZhou, parsed: query(parse.TopicRanking, "")}))
+	if want := "红黑榜(佛堂街道,2020年)\n红榜 五好房东(高于12分):暂无\n黑榜 拖拉机房东(低于12分):暂无"; r != want {
+		t.Errorf("untouched landlords: %q, want %q", r, want)
+	}
+	e.ok(msg{chat: "FT-01", sender: pWu, parsed: score("刘某", -12, "瞒报租客")})
+	e.ok(msg{chat: "FT-01", sender: pWu, parsed: score("刘某", -5, "公共区域未消毒")})
+	r = e.reply(e.ok(msg{chat: "FT", sender: pZhou, parsed: query(parse.TopicRanking, "")}))
+	if want := "红黑榜(佛堂街道,2020年)\n红榜 五好房东(高于12分):暂无\n黑榜 拖拉机房东(低于12分):\n1. 刘某 -5分"; r != want {
+		t.Errorf("one landlord below zero: %q, want %q", r, want)
+	}
+}
+
+func TestRankingNeverSplitsATie(t *testing.T) {
+	e := newEnv(t)
+	e.configure(handlers.Config{ListSize: 1})
+	rank := func() string {
+		return e.reply(e.ok(msg{chat: "FT", sender: pZhou, parsed: query(parse.TopicRanking, "")}))
+	}
+	// Two landlords tied for the one place: both are named, both first.
+	e.ok(msg{chat: "FT-01", sender: pWu, parsed: score("应天喜", 2, "调解纠纷")})
+	e.ok(msg{chat: "FT-02", sender: pFeng, parsed: score("应天喜", 2, "代办")})
+	e.ok(msg{chat: "FT-01", sender: pWu, parsed: score("刘某", -1, "未消毒")})
+	mustContain(t, "tie of two", rank(), "(高于12分):\n1. 应天喜 14分\n1. 应天喜 14分\n黑榜", "(低于12分):\n1. 刘某 11分")
+	// Three tied for one place is more than 2×ListSize names: stated, not split.
+	e.ok(msg{chat: "FT-01", sender: pWu, parsed: score("刘某", 3, "代办")})
+	if got, want := rank(), "红黑榜(佛堂街道,2020年)\n红榜 五好房东(高于12分):\n1. 3 位房东并列 14分\n黑榜 拖拉机房东(低于12分):暂无"; got != want {
+		t.Errorf("tie of three: %q, want %q", got, want)
+	}
+	// With two places, one ahead of a tie of two: all three named.
+	e.configure(handlers.Config{ListSize: 2})
+	e.ok(msg{chat: "FT-01", sender: pWu, parsed: score("刘某", 1, "调解")})
+	if got, want := rank(), "红黑榜(佛堂街道,2020年)\n红榜 五好房东(高于12分):\n1. 刘某 15分\n2. 应天喜 14分\n2. 应天喜 14分\n黑榜"; !strings.HasPrefix(got, want) {
+		t.Errorf("leader and a tie: %q, want prefix %q", got, want)
 	}
 }

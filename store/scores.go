@@ -215,8 +215,8 @@ type LandlordStanding struct {
 }
 
 // LandlordRanking returns every landlord at nodeID or below with their
-// current score, best first (ties by name, then id): the 红黑榜 takes the
-// first three and the last three.
+// current score, best first (ties by name, then id): what the 红黑榜 is
+// drawn from (the caller decides who is named).
 func (db *DB) LandlordRanking(ctx context.Context, nodeID int64, base int, since time.Time) ([]LandlordStanding, error) {
 	nodes, err := db.Descendants(ctx, nodeID)
 	if err != nil {
