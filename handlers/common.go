@@ -15,7 +15,10 @@ import (
 // posts gathers what one message makes the bot say, and queues it all in
 // one outbox call once the store has recorded the change. A post meant for
 // the message's own group is folded into the reply, so a group never gets
-// two posts about one message.
+// two posts about one message. Every line passes through maskPII on its way
+// in: whatever member text a handler echoes (a score's reason, an errand's
+// detail, a name typed as a phone number), no phone or ID number reaches a
+// group unmasked.
 type posts struct {
 	c     *bot.Context
 	reply []string
@@ -28,7 +31,7 @@ type posts struct {
 func newPosts(c *bot.Context) *posts { return &posts{c: c} }
 
 // say adds a line to the reply.
-func (p *posts) say(line string) { p.reply = append(p.reply, line) }
+func (p *posts) say(line string) { p.reply = append(p.reply, maskPII(line)) }
 
 // to posts text to group g, tagged (see bot.Context.Origin), mentioning the
 // platform user ids in mentions.
@@ -39,6 +42,7 @@ func (p *posts) to(g store.Group, tag, text string, urgent bool, mentions []stri
 // toOrigin is to with an origin of the caller's choosing, for a post that
 // must go out once whichever message causes it (a directive's completion).
 func (p *posts) toOrigin(g store.Group, origin, text string, urgent bool, mentions []string) {
+	text = maskPII(text)
 	if p.c.Group != nil && g.ID == p.c.Group.ID {
 		for _, line := range p.reply {
 			if line == text {
@@ -208,12 +212,13 @@ func (h *Handlers) cycleStart(now time.Time) time.Time {
 func day(t time.Time) string { return t.Format("2006-01-02") }
 
 // refused, notFound, invalid and conflict build the coded errors whose
-// message the core sends back to the sender.
-func refused(msg string) error  { return &bot.Error{Code: bot.CodeRefused, Message: msg} }
-func notFound(msg string) error { return &bot.Error{Code: bot.CodeNotFound, Message: msg} }
-func invalid(msg string) error  { return &bot.Error{Code: bot.CodeInvalid, Message: msg} }
+// message the core sends back to the sender's group — masked like every
+// post, since they may echo what the sender typed (a name, a code).
+func refused(msg string) error  { return &bot.Error{Code: bot.CodeRefused, Message: maskPII(msg)} }
+func notFound(msg string) error { return &bot.Error{Code: bot.CodeNotFound, Message: maskPII(msg)} }
+func invalid(msg string) error  { return &bot.Error{Code: bot.CodeInvalid, Message: maskPII(msg)} }
 func conflict(msg string, err error) error {
-	return &bot.Error{Code: bot.CodeConflict, Message: msg, Err: err}
+	return &bot.Error{Code: bot.CodeConflict, Message: maskPII(msg), Err: err}
 }
 
 // need checks what the authorisation middleware guarantees, so a handler

@@ -68,7 +68,7 @@ func (h *Handlers) Directive(ctx context.Context, c *bot.Context) error {
 	if deadline != nil {
 		due = fmt.Sprintf(txtDeadline, momentLabel(*deadline))
 	}
-	post := fmt.Sprintf(txtDirectivePost, saved.ID, c.Node.Name, maskPII(saved.Text), due, saved.ID)
+	post := fmt.Sprintf(txtDirectivePost, saved.ID, c.Node.Name, saved.Text, due, saved.ID)
 	out := newPosts(c)
 	for _, g := range groups {
 		out.to(g, "directive", post, false, nil)

@@ -86,7 +86,7 @@ func (h *Handlers) DirectiveReport(ctx context.Context, c *bot.Context) error {
 			return err
 		}
 		if g != nil {
-			text := fmt.Sprintf(txtDirectiveComplete, d.ID, clip(d.Text, 30), p.Total)
+			text := fmt.Sprintf(txtDirectiveComplete, d.ID, quote(d.Text, 30), p.Total)
 			if p.Counted > 0 {
 				text += fmt.Sprintf(txtReportSum, p.Sum)
 			}

@@ -28,7 +28,7 @@ func (h *Handlers) Disinfection(ctx context.Context, c *bot.Context) error {
 	if d.Area == "" {
 		out.say(fmt.Sprintf(txtDisinfected, dateLabel(c.Now)))
 	} else {
-		out.say(fmt.Sprintf(txtDisinfectedArea, maskPII(d.Area), dateLabel(c.Now)))
+		out.say(fmt.Sprintf(txtDisinfectedArea, d.Area, dateLabel(c.Now)))
 	}
 	return out.send(ctx)
 }

@@ -22,6 +22,13 @@
 //     the sender's right).
 //   - Posts for the message's own group are folded into its one reply, so a
 //     group never gets two posts about one message.
+//   - Personal numbers: every reply, post and error text is masked
+//     (maskPII: mobile numbers, also spaced or after 86, and ID numbers) at
+//     the one place it is queued (posts, and the coded-error builders), not
+//     at each echo: a score's reason, a verifier's reason, an errand's
+//     detail, a directive or a name typed as a number are all member text.
+//     Text is masked before it is clipped, so a cut never hides a number
+//     from the mask.
 //   - Temperature: the day is the list's header date, else today. A fever
 //     is alerted once per person and day: a 接龙 list copied and extended
 //     all day does not re-alert a fever an earlier message reported. With no
@@ -37,8 +44,7 @@
 //   - Errands: the requester's group hears of the claim, completion and
 //     cancellation, mentioning the requester. A repeated claim by the
 //     claimer is a conflict ("已由您接单"). Cancel follows the issue: the
-//     claimer or a commander, not the requester. Free text from the request
-//     is masked (phones, ID numbers) before it is posted to another group.
+//     claimer or a commander, not the requester.
 //   - Scores: the author's reach is the nodes below those where they are a
 //     commander or secretary. Two landlords of one name within reach: those
 //     under the message's group win; otherwise the author is asked to score

@@ -34,7 +34,7 @@ func (h *Handlers) ErrandClaim(ctx context.Context, c *bot.Context) error {
 		return h.errandConflict(ctx, c, err)
 	}
 	out := newPosts(c)
-	out.say(fmt.Sprintf(txtClaimed, e.ID, categoryLabel(e.Category), maskPII(clip(e.Detail, 40)), e.ID))
+	out.say(fmt.Sprintf(txtClaimed, e.ID, categoryLabel(e.Category), quote(e.Detail, 40), e.ID))
 	if err := h.tellRequester(ctx, out, e, fmt.Sprintf(txtClaimedForRequester, e.ID, c.Sender.Name)); err != nil {
 		return err
 	}

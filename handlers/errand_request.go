@@ -61,12 +61,12 @@ func (h *Handlers) ErrandRequest(ctx context.Context, c *bot.Context) error {
 // The request is quoted as written (masked); whom it is for and where are
 // added only when the text does not already say so.
 func (h *Handlers) errandAnnouncement(c *bot.Context, e *store.Errand, mentions string) string {
-	text := fmt.Sprintf(txtErrandAnnounce, e.ID, categoryLabel(e.Category), maskPII(clip(e.Detail, 80)))
+	text := fmt.Sprintf(txtErrandAnnounce, e.ID, categoryLabel(e.Category), quote(e.Detail, 80))
 	if e.Beneficiary != "" && !strings.Contains(e.Detail, e.Beneficiary) {
 		text += fmt.Sprintf(txtErrandFor, e.Beneficiary)
 	}
 	if e.Address != "" && !strings.Contains(e.Detail, e.Address) {
-		text += fmt.Sprintf(txtErrandAddress, maskPII(e.Address))
+		text += fmt.Sprintf(txtErrandAddress, e.Address)
 	}
 	text += fmt.Sprintf(txtErrandFrom, c.Sender.Name, c.Node.Name)
 	text += fmt.Sprintf(txtErrandHowToClaim, mentions, e.ID)
