@@ -58,3 +58,25 @@ func TestHiddenBeatsDisplay(t *testing.T) {
 		t.Fatalf("[hidden] is %q; want display:none !important so hidden elements stay hidden", rules["[hidden]"])
 	}
 }
+
+// TestNoticesDoNotCover: the page has no overlays. A notice about a sent
+// message is a note under it in the chat, and an error is a bar in the
+// chat column between the chat and the composer, so neither can cover the
+// last bubble (the old toast, absolutely placed, did on phones).
+func TestNoticesDoNotCover(t *testing.T) {
+	f := newFixture(t)
+	for sel, decl := range cssRules(f.get(t, "/sandbox/static/app.css")) {
+		if strings.Contains(decl, "position:absolute") || strings.Contains(decl, "position:fixed") {
+			t.Errorf("%s is %q: an overlay can cover the chat", sel, decl)
+		}
+	}
+	page := f.get(t, "/")
+	log, notice, composer := strings.Index(page, `id="log"`), strings.Index(page, `id="notice"`), strings.Index(page, `id="composer"`)
+	if log < 0 || notice < 0 || composer < 0 || !(log < notice && notice < composer) {
+		t.Fatalf("#log at %d, #notice at %d, #composer at %d; want the notice bar between the chat and the composer", log, notice, composer)
+	}
+	js := f.get(t, "/sandbox/static/app.js")
+	if !strings.Contains(js, `"note"`) || !strings.Contains(js, "机器人没有回应") {
+		t.Fatal("app.js no longer notes an unanswered message under it")
+	}
+}

@@ -21,6 +21,7 @@ const state = {
   groups: [], byCode: new Map(), children: new Map(),
   open: new Set(), unread: new Set(), current: null, filter: "",
   sender: new Map(), // group code -> chosen sender name
+  notes: new Map(), // message id -> a note shown under that message
 };
 
 function el(tag, cls, text) {
@@ -38,12 +39,25 @@ async function api(path, opts) {
   return body;
 }
 
-function toast(text) {
-  const t = $("toast");
-  t.textContent = text;
-  t.hidden = false;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { t.hidden = true; }, 4000);
+// atEnd tells whether the chat is scrolled to (near) its last line.
+function atEnd(log) {
+  return log.scrollHeight - log.scrollTop - log.clientHeight < 80;
+}
+
+// notify shows text in the bar above the composer until it is closed, the
+// text is edited, or another group is chosen. The bar takes its own room in
+// the column, so a chat that was at its end is scrolled back there rather
+// than having its last line covered.
+function notify(text) {
+  const log = $("log");
+  const end = atEnd(log);
+  $("notice-text").textContent = text;
+  $("notice").hidden = false;
+  if (end) log.scrollTop = log.scrollHeight;
+}
+
+function clearNotice() {
+  $("notice").hidden = true;
 }
 
 // ---- the tree ----
@@ -143,6 +157,7 @@ function select(code, fromClick) {
   }
   if (state.sender.has(code)) sel.value = state.sender.get(code);
   $("composer").hidden = g.members.length === 0;
+  clearNotice();
   renderExamples(g);
   $("log").replaceChildren(el("div", "hello", "正在加载…"));
   loadHistory(true);
@@ -217,7 +232,7 @@ async function loadHistory(scrollToEnd) {
   }
   if (seq !== historySeq || code !== state.current) return; // a newer load or another group won
   const log = $("log");
-  const nearEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
+  const nearEnd = atEnd(log);
   const g = state.byCode.get(code);
   const me = $("sender").value;
   log.replaceChildren();
@@ -250,6 +265,7 @@ function line(m, g, me, clock) {
     who.append(o);
   }
   body.append(who, el("div", "bubble", m.text));
+  if (!m.from_bot && state.notes.has(m.id)) body.append(el("div", "note", state.notes.get(m.id)));
   row.append(av, body);
   return row;
 }
@@ -278,9 +294,11 @@ async function send(ev) {
     });
     $("text").value = "";
     autoSize();
-    if (res.outcome === "none") toast("机器人没有回应:这条消息不是它要处理的格式");
+    clearNotice();
+    // Said under the message itself, where it cannot hide anything.
+    if (res.outcome === "none") state.notes.set(res.message_id, "机器人没有回应:这条消息不是它要处理的格式。发送“帮助”可查看各项写法。");
   } catch (e) {
-    toast("发送失败:" + e.message);
+    notify("发送失败:" + e.message);
   } finally {
     btn.disabled = false;
     btn.textContent = "发送";
@@ -305,7 +323,8 @@ function live() {
 
 function init() {
   $("composer").addEventListener("submit", send);
-  $("text").addEventListener("input", autoSize);
+  $("text").addEventListener("input", () => { autoSize(); clearNotice(); });
+  $("notice-close").addEventListener("click", clearNotice);
   $("text").addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); $("composer").requestSubmit(); }
   });
