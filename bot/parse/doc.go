@@ -107,6 +107,26 @@
 //     times or dates written out on an entry line ("张三 36.5 8:00").
 //   - A name followed by another name is skipped like an unfilled line; the
 //     value goes to the nearest name before it.
+//   - Who a value belongs to (names.go). In the positional forms a name is
+//     a guess from the letters before a value, and a wrong guess records a
+//     person who does not exist; so the guess is taken only when nothing
+//     else can be meant, and otherwise the message is invalid:
+//     a part of the day — 早 or 晚 alone, or 早上 上午 中午 下午 晚上 凌晨
+//     今晚 … anywhere in the word ("张三早36.5晚36.8", "周敏上午36.5") —
+//     means several readings a day, and the log keeps one per person
+//     ("每人每天只报一个体温"); a word holding a status, symptom or day word
+//     (正常 体温 发烧 今天 …) or a word of a sentence (请 记得 超过 以上 的
+//     了 …), or starting with a word for a group or the writer (全家 大家
+//     家人 我 本人 自己 …), names no one ("全家正常36.5", "我爸 36.6"); so
+//     does a single character (张, 男) or a word of more than twelve.
+//     A name may end with 早 or 晚 (王晓早), so after two or more
+//     characters that ending is asked about — the hint shows both "体温 王晓
+//     36.5" and "姓名:王晓早 体温:36.5" — unless a sure part of the day is
+//     written too; after one character (李晚) it is a name, since one
+//     character is no one. Inside a name (王晚秋, 早川) 早 and 晚 are
+//     letters like any other. A name under a label (姓名:王晓早, 姓名:全家宝)
+//     is written as a name and is refused only when it is wholly one of
+//     those words (姓名:全家, 姓名:下午).
 //   - A value with no name is the sender's only when it is the only value
 //     and no name is written at all; "体温 36.5 张三" is invalid.
 //   - Values may also be written 36.5°, 36.5C, 36.5摄氏度. A value with more

@@ -1,5 +1,7 @@
 package parse
 
+import "strings"
+
 // Every hint an invalid message gets back, in one place so that the wording
 // can be reviewed and changed without touching the parser. Each is a short
 // Chinese sentence that shows the right format; a few name the offending
@@ -14,6 +16,7 @@ const (
 	hintTempList     = "接龙里还没有人填写体温,请这样写:1. 张三 36.5"
 	hintTempTwoDates = "一条接龙只能写一个日期,例如:体温接龙 2月24日"
 	hintTempRange    = "体温数值应在35.0到42.0之间,例如:体温 张三 36.5"
+	hintTempPeriod   = "每人每天只报一个体温,例如:体温 张三 36.5"
 
 	hintReturnFormat  = "返回登记请这样写:返回 王五 湖南长沙 2月20日 绿码 方塘村12号301"
 	hintReturnName    = "缺少租客姓名,请这样写:返回 王五 湖南长沙 2月20日 绿码 方塘村12号301"
@@ -61,6 +64,56 @@ func hintTempValue(name, value string) string {
 		return "体温“" + value + "”不对:" + hintTempRange
 	}
 	return name + "的体温“" + value + "”不对:" + hintTempRange
+}
+
+// hintTempNobody names a word that was written where a name belongs but
+// names no one person (全家正常, 我, 张).
+func hintTempNobody(name string) string {
+	return "“" + quoteText(name) + "”看不出是谁:每人写姓名和体温,例如:体温 张三 36.5"
+}
+
+// hintTempPeriodEnd asks about a name that ends with 早 or 晚, showing
+// both ways to write what may have been meant.
+func hintTempPeriodEnd(name string) string {
+	last := len(name) - len("早")
+	return "“" + name + "”的“" + name[last:] + "”是时段还是名字?每人每天只报一个体温,例如:体温 " +
+		name[:last] + " 36.5 或 姓名:" + name + " 体温:36.5"
+}
+
+// maxQuoteRunes is how much of what was typed a hint quotes.
+const maxQuoteRunes = 16
+
+// quoteText shortens s for quoting in a hint: at most maxQuoteRunes
+// characters, and the middle of a long run of digits (a phone or ID
+// number) hidden, so that a hint never repeats personal data in full.
+func quoteText(s string) string {
+	var b strings.Builder
+	n, run := 0, 0
+	for i, r := range s {
+		if n == maxQuoteRunes {
+			b.WriteString("…")
+			break
+		}
+		n++
+		if r >= '0' && r <= '9' {
+			run++
+			// Digits 4 to the end-2 of a run of 7 or more are hidden.
+			if run > 3 && runLen(s[i-run+1:]) >= 7 && run <= runLen(s[i-run+1:])-2 {
+				b.WriteByte('*')
+				continue
+			}
+		} else {
+			run = 0
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// runLen is the length of the run of ASCII digits at the start of s.
+func runLen(s string) int {
+	_, end := digits(s, 0)
+	return end
 }
 
 // hintErrandVerb is the "write the number" hint for an errand verb.

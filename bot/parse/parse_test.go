@@ -677,7 +677,7 @@ func TestQueryAndBind(t *testing.T) {
 func TestHints(t *testing.T) {
 	for _, h := range []string{
 		hintBadDate, hintBadTime, hintTempFormat, hintTempNameless, hintTempList, hintTempTwoDates,
-		hintTempRange, hintReturnFormat, hintReturnName, hintReturnOrigin, hintReturnBadName,
+		hintTempRange, hintTempPeriod, hintReturnFormat, hintReturnName, hintReturnOrigin, hintReturnBadName,
 		hintReturnTwoName, hintReturnArrived, hintReturnTwoDate, hintReturnHealth, hintReturnTwoCode,
 		hintReturnPhone, hintErrandRequest, hintErrandClaim, hintErrandDone, hintErrandCancel,
 		hintErrandZero, hintScoreFormat, hintScoreName, hintScoreDelta, hintScoreRange,

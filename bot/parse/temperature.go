@@ -45,7 +45,8 @@ func (p *parser) temperature(body int) Result {
 	var (
 		date    Moment
 		entries entrySet
-		names   int // names read where entries may stand
+		names   int    // names read where entries may stand
+		unsure  string // the first name that may end with 早 or 晚 (namePeriodEnd)
 		items   []tempItem
 		itemBuf [16]tempItem
 	)
@@ -96,9 +97,25 @@ func (p *parser) temperature(body int) Result {
 			if !it.ok {
 				return invalid(KindTemperature, hintTempValue(pending, it.raw))
 			}
+			switch f := positionalNameFault(pending); f {
+			case nameOK:
+			case namePeriodEnd:
+				// Asked about only if no sure part of the day follows
+				// ("张三早36.5晚36.8" reports two readings).
+				if unsure == "" {
+					unsure = pending
+				}
+				pending = ""
+				continue
+			default:
+				return invalid(KindTemperature, nameFaultHint(f, pending))
+			}
 			entries.add(pending, it.value)
 			pending = ""
 		}
+	}
+	if unsure != "" {
+		return invalid(KindTemperature, hintTempPeriodEnd(unsure))
 	}
 	if len(entries.list) == 0 && list {
 		return invalid(KindTemperature, hintTempList)
@@ -118,6 +135,9 @@ func (p *parser) temperatureKV(toks []token, date Moment) Result {
 		case fieldName:
 			if len(kv.vals) != 1 || !isNameLike(kv.vals[0].text) {
 				return invalid(KindTemperature, hintTempFormat)
+			}
+			if f := labelledNameFault(kv.vals[0].text); f != nameOK {
+				return invalid(KindTemperature, nameFaultHint(f, kv.vals[0].text))
 			}
 			pending = kv.vals[0].text
 			names++
