@@ -12,7 +12,10 @@ import (
 
 // Bind attaches the group the message came from to a roster node, by its
 // code. Only a commander of that node or of a node above it may; an
-// unknown code is not found. Rebinding a bound group moves it.
+// unknown code is not found. A group already bound to another node is not
+// moved: a 绑定 typed in the wrong group would silently leave that node
+// without a group (and its alerts without a destination), so the sender is
+// told where it is bound and that the roster is where a group changes node.
 func (h *Handlers) Bind(ctx context.Context, c *bot.Context) error {
 	if c.Sender == nil {
 		return refused(txtUnknownSender)
@@ -50,7 +53,10 @@ func (h *Handlers) Bind(ctx context.Context, c *bot.Context) error {
 		out.say(fmt.Sprintf(txtAlreadyBound, n.Name, n.Code))
 		return out.send(ctx)
 	}
-	previous := c.Node
+	if c.Node != nil {
+		c.Detail = "group bound to another node"
+		return refused(fmt.Sprintf(txtBoundElsewhere, c.Node.Name, c.Node.Code, n.Name, n.Code))
+	}
 	name := n.Name
 	if c.Group != nil && c.Group.Name != "" {
 		name = c.Group.Name
@@ -61,10 +67,6 @@ func (h *Handlers) Bind(ctx context.Context, c *bot.Context) error {
 	}
 	c.Group, c.Node = g, n
 	out := newPosts(c)
-	if previous != nil {
-		out.say(fmt.Sprintf(txtRebound, n.Name, n.Code, previous.Name))
-	} else {
-		out.say(fmt.Sprintf(txtBound, n.Name, n.Code))
-	}
+	out.say(fmt.Sprintf(txtBound, n.Name, n.Code))
 	return out.send(ctx)
 }

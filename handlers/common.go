@@ -235,23 +235,47 @@ func need(c *bot.Context) error {
 }
 
 // alertUp posts an urgent alert to the groups of the parent and the
-// grandparent of the message's node, and returns how many groups it reaches.
-func (h *Handlers) alertUp(ctx context.Context, out *posts, tag, text string) (int, error) {
+// grandparent of the message's node, and returns what the sender should be
+// told about where it went: the nodes reached by name, those above with no
+// group to post to, or that nothing above could be reached.
+func (h *Handlers) alertUp(ctx context.Context, out *posts, tag, text string) (string, error) {
 	up, err := h.st.Ancestors(ctx, out.c.Node.ID)
 	if err != nil {
-		return 0, err
+		return "", err
 	}
 	if len(up) > 2 {
 		up = up[:2]
 	}
 	groups, err := h.st.GroupsOfNodes(ctx, nodeIDs(up)...)
 	if err != nil {
-		return 0, err
+		return "", err
 	}
+	hasGroup := map[int64]bool{}
 	for _, g := range groups {
 		out.to(g, tag, text, true, nil)
+		hasGroup[*g.NodeID] = true
 	}
-	return len(groups), nil
+	var reached, missed []string
+	for _, n := range up {
+		if hasGroup[n.ID] {
+			reached = append(reached, n.Name)
+		} else {
+			missed = append(missed, n.Name)
+		}
+	}
+	switch {
+	case len(up) == 0:
+		return txtAlertNoAbove, nil
+	case len(reached) == 0:
+		h.log.Warn("alert with no group above to reach", "tag", tag, "node", out.c.Node.Code, "log_id", out.c.LogID)
+		return txtAlertNowhere, nil
+	}
+	said := fmt.Sprintf(txtAlertSent, strings.Join(reached, "、"))
+	if len(missed) > 0 {
+		h.log.Warn("alert missed a node above without a group", "tag", tag, "node", out.c.Node.Code, "log_id", out.c.LogID)
+		said += fmt.Sprintf(txtAlertMissed, strings.Join(missed, "、"))
+	}
+	return said, nil
 }
 
 // fits is an invalid-coded error when s is longer than max characters:

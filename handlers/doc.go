@@ -31,8 +31,11 @@
 //     from the mask.
 //   - Temperature: the day is the list's header date, else today. A fever
 //     is alerted once per person and day: a 接龙 list copied and extended
-//     all day does not re-alert a fever an earlier message reported. With no
-//     node above, the reply asks the sender to report it instead.
+//     all day does not re-alert a fever an earlier message reported. The
+//     reply says where the alert went ("已报告:方塘一单元、方塘村"), names
+//     a level above with no group to reach, and, when no group above could
+//     be reached, asks the sender to report it. A yellow or red health code
+//     is alerted and answered the same way.
 //   - Tenant return: with a date but no time, lateness counts from the end
 //     of the arrival day (no penalty without proof); the quarantine ends at
 //     arrival + QuarantineDays (the date, or the date and time given). The
@@ -40,7 +43,6 @@
 //     when they are a landlord reporting from elsewhere; with no landlord,
 //     the reply notes the lateness and no event is raised. Penalties wait
 //     for 核查 like manual scores, and the secretary is asked the same way.
-//     A yellow or red health code is alerted up like a fever.
 //   - Errands: the requester's group hears of the claim, completion and
 //     cancellation, mentioning the requester. A repeated claim by the
 //     claimer is a conflict ("已由您接单"). Cancel follows the issue: the
@@ -74,6 +76,9 @@
 //     sender runs, errands waiting at or below nodes where they are an
 //     errand agent or commander, and their own unfinished requests (at most
 //     ten).
-//   - Bind: the code is matched as typed, then upper-cased; rebinding a
-//     bound group moves it and says from where.
+//   - Bind: the code is matched as typed, then upper-cased. A group bound
+//     to another node is not moved (refused, naming where it is bound):
+//     moving it would leave that node without a group, and fever alerts
+//     would skip it. A group changes node by re-importing the roster.
+//     Binding it to the node it has says so.
 package handlers

@@ -53,9 +53,35 @@ func TestBind(t *testing.T) {
 	}
 	// The chat now works like its node's group.
 	e.ok(msg{chat: "wx-new", sender: pLiu, parsed: temperature(monday, parse.TempEntry{Celsius: 36.5})})
-	// Rebinding by a commander above moves it.
-	r := e.ok(msg{chat: "wx-new", sender: pChen, parsed: bind("FT-01-01")})
-	mustContain(t, "rebind", e.reply(r), "改绑", "方塘一单元", "原为 刘家")
+	// Binding it to the same node again says so.
+	again := e.ok(msg{chat: "wx-new", sender: pSun, parsed: bind("FT-01-01-02")})
+	if got := e.reply(again); got != "本群已绑定 刘家(FT-01-01-02),无需重复。" {
+		t.Fatalf("bind again: %q", got)
+	}
+}
+
+// QA: a commander sent 绑定 FT-01-01 in 方塘村's group; the group moved,
+// 方塘村 was left without a group and fever alerts skipped it while the
+// reply still said they had been reported. A bound group is never moved.
+func TestBindNeverMovesABoundGroup(t *testing.T) {
+	e := newEnv(t)
+	bind := parse.Result{Kind: parse.KindBind, Bind: &parse.Bind{Node: "FT-01-01"}}
+	// 陈主任 commands both 方塘村 and (from above) 方塘一单元: still no.
+	text := e.fails(msg{chat: "FT-01", sender: pChen, parsed: bind}, bot.CodeRefused, "本群已绑定 方塘村(FT-01),不能改绑到 方塘一单元(FT-01-01)")
+	mustContain(t, "hint", text, "重新导入名册")
+	n, err := e.db.NodeByCode(e.ctx, "FT-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := e.group("FT-01"); g.NodeID == nil || *g.NodeID != n.ID {
+		t.Fatalf("group moved: %+v", g)
+	}
+	if gs, _ := e.db.GroupsOfNodes(e.ctx, n.ID); len(gs) != 1 || gs[0].ChatID != "FT-01" {
+		t.Fatalf("方塘村's groups after a refused bind: %+v", gs)
+	}
+	// The fever alert still reaches both levels, and says so.
+	c := e.ok(msg{chat: "FT-01-01-01", sender: pYing, parsed: temperature(monday, parse.TempEntry{Name: "李四", Celsius: 38.1})})
+	mustContain(t, "fever reply", e.reply(c), "已报告:方塘一单元、方塘村。")
 }
 
 func TestAuthorisation(t *testing.T) {

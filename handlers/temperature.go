@@ -68,16 +68,11 @@ func (h *Handlers) Temperature(ctx context.Context, c *bot.Context) error {
 	out.say(fmt.Sprintf(txtTemperatureRecorded, n, dateLabel(date)))
 	if len(fevers) > 0 {
 		alert := fmt.Sprintf(txtFeverAlert, c.Node.Name, dateLabel(date), strings.Join(fevers, "、"), c.Sender.Name)
-		sent, err := h.alertUp(ctx, out, "fever", alert)
+		where, err := h.alertUp(ctx, out, "fever", alert)
 		if err != nil {
 			return err
 		}
-		if sent > 0 {
-			out.say(fmt.Sprintf(txtFeverReported, len(fevers), h.cfg.FeverCelsius))
-		} else {
-			h.log.Warn("fever with no group above to alert", "node", c.Node.Code, "log_id", c.LogID)
-			out.say(fmt.Sprintf(txtFeverNoOneAbove, len(fevers), h.cfg.FeverCelsius))
-		}
+		out.say(fmt.Sprintf(txtFeverFound, len(fevers), h.cfg.FeverCelsius, where))
 	}
 	return out.send(ctx)
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/towerbot/towerbot/bot/parse"
+	"github.com/towerbot/towerbot/store"
 )
 
 func TestTemperatureCountsEachPersonOncePerDay(t *testing.T) {
@@ -52,7 +53,7 @@ func TestFeverAlertsParentAndGrandparentOnce(t *testing.T) {
 	e := newEnv(t)
 	c := e.ok(msg{chat: "FT-01-01-01", sender: pYing, parsed: temperature(monday,
 		parse.TempEntry{Name: "张三", Celsius: 36.5}, parse.TempEntry{Name: "李四", Celsius: 37.8})})
-	mustContain(t, "reply", e.reply(c), "已登记 2 人体温", "1 人体温≥37.3℃", "已报告上级")
+	mustContain(t, "reply", e.reply(c), "已登记 2 人体温", "1 人体温≥37.3℃,已报告:方塘一单元、方塘村。")
 	for _, code := range []string{"FT-01-01", "FT-01"} { // parent and grandparent
 		got := e.outbox(code)
 		if len(got) != 1 || !got[0].Urgent {
@@ -81,4 +82,38 @@ func TestFeverAlertsParentAndGrandparentOnce(t *testing.T) {
 	if len(e.outbox("FT")) != 1 || len(e.outbox("FT-01")) != 2 {
 		t.Fatalf("unit fever: FT %d, FT-01 %d posts; want 1 and 2", len(e.outbox("FT")), len(e.outbox("FT-01")))
 	}
+}
+
+// The fever reply says truthfully where the alert went: a level above with
+// no group is named as missed, and with no group above at all the sender
+// is asked to report it.
+func TestFeverReplySaysWhereTheAlertWent(t *testing.T) {
+	e := newEnv(t)
+	fever := temperature(monday, parse.TempEntry{Name: "李四", Celsius: 38.1})
+	// 方塘一单元's only group is taken elsewhere (as a roster may leave it).
+	other, err := e.db.NodeByCode(e.ctx, "FT-02-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.BindGroup(e.ctx, store.SandboxPlatform, "FT-01-01", "x", other.ID); err != nil {
+		t.Fatal(err)
+	}
+	c := e.ok(msg{chat: "FT-01-01-01", sender: pYing, parsed: fever})
+	mustContain(t, "one level missed", e.reply(c), "已报告:方塘村;方塘一单元未绑定群,未能送达。")
+	if got := e.outbox("FT-01"); len(got) != 1 || !got[0].Urgent {
+		t.Fatalf("方塘村 got %+v", got)
+	}
+	// Neither level has a group: nothing was reported, and the reply says so.
+	if _, err := e.db.BindGroup(e.ctx, store.SandboxPlatform, "FT-01", "x", other.ID); err != nil {
+		t.Fatal(err)
+	}
+	c = e.ok(msg{chat: "FT-01-01-02", sender: pLiu, parsed: fever})
+	r := e.reply(c)
+	mustContain(t, "nothing reached", r, "上级均未绑定群,未能自动报告,请立即报告上级")
+	if strings.Contains(r, "已报告") {
+		t.Errorf("reply claims a report: %q", r)
+	}
+	// The sub-district has nobody above.
+	c = e.ok(msg{chat: "FT", sender: pZhou, parsed: fever})
+	mustContain(t, "top", e.reply(c), "1 人体温≥37.3℃,请立即报告上级。")
 }

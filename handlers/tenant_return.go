@@ -88,10 +88,12 @@ func (h *Handlers) TenantReturn(ctx context.Context, c *bot.Context) error {
 		out.say(fmt.Sprintf(txtReturnLateNoLandlord, formatHours(h.cfg.LateReturnAfter)))
 	}
 	if saved.HealthCode == parse.HealthYellow || saved.HealthCode == parse.HealthRed {
-		if _, err := h.alertUp(ctx, out, "health", fmt.Sprintf(txtHealthAlert, c.Node.Name, saved.Name,
-			saved.Origin, healthLabel(saved.HealthCode), c.Sender.Name)); err != nil {
+		where, err := h.alertUp(ctx, out, "health", fmt.Sprintf(txtHealthAlert, c.Node.Name, saved.Name,
+			saved.Origin, healthLabel(saved.HealthCode), c.Sender.Name))
+		if err != nil {
 			return err
 		}
+		out.say(fmt.Sprintf(txtHealthFound, healthLabel(saved.HealthCode), where))
 	}
 	return out.send(ctx)
 }

@@ -103,7 +103,8 @@ func TestTenantReturnLatenessWithTime(t *testing.T) {
 func TestTenantReturnRedCodeAlertsUp(t *testing.T) {
 	e := newEnv(t)
 	today := parse.Moment{Time: time.Date(2020, 2, 24, 0, 0, 0, 0, shanghai)}
-	e.ok(msg{chat: "FT-01-01-01", sender: pYing, parsed: tenantReturn("王五", "湖北武汉", today, parse.HealthRed, "")})
+	c := e.ok(msg{chat: "FT-01-01-01", sender: pYing, parsed: tenantReturn("王五", "湖北武汉", today, parse.HealthRed, "")})
+	mustContain(t, "reply", e.reply(c), "健康码为红码,已报告:方塘一单元、方塘村。")
 	for _, code := range []string{"FT-01-01", "FT-01"} {
 		got := e.outbox(code)
 		if len(got) != 1 || !got[0].Urgent {

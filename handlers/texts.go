@@ -48,8 +48,15 @@ const (
 	txtTemperatureRecorded = "已登记 %d 人体温(%s)"
 	txtFeverEntry          = "%s %.1f℃"
 	txtFeverAlert          = "【发热预警】%s %s:%s。上报人:%s。请立即核实处置。"
-	txtFeverReported       = "其中 %d 人体温≥%.1f℃,已报告上级。"
-	txtFeverNoOneAbove     = "其中 %d 人体温≥%.1f℃,请立即报告上级。"
+	txtFeverFound          = "其中 %d 人体温≥%.1f℃,%s。"
+)
+
+// Alerts sent up the chain (fever, health code): where they went.
+const (
+	txtAlertSent    = "已报告:%s"
+	txtAlertMissed  = ";%s未绑定群,未能送达"
+	txtAlertNowhere = "上级均未绑定群,未能自动报告,请立即报告上级"
+	txtAlertNoAbove = "请立即报告上级"
 )
 
 // Tenant returns.
@@ -63,6 +70,7 @@ const (
 	txtLateReturnReason     = "租客返回逾期上报"
 	txtSystemAuthor         = "系统"
 	txtHealthAlert          = "【健康码预警】%s:返回人员 %s(来自%s)健康码为%s。上报人:%s。请立即核实处置。"
+	txtHealthFound          = "健康码为%s,%s。"
 )
 
 // Errands.
@@ -139,13 +147,13 @@ const (
 
 // Bind.
 const (
-	txtBindFormat   = "请写明节点编号,例如:绑定 FT-03"
-	txtNodeNotFound = "未找到节点「%s」,请核对编号。"
-	txtBindRefused  = "抱歉,只有该节点或上级的指挥长可以绑定群。"
-	txtBindInGroup  = "请在要绑定的群里发送。"
-	txtBound        = "本群已绑定:%s(%s)。"
-	txtRebound      = "本群已改绑:%s(%s),原为 %s。"
-	txtAlreadyBound = "本群已绑定 %s(%s),无需重复。"
+	txtBindFormat     = "请写明节点编号,例如:绑定 FT-03"
+	txtNodeNotFound   = "未找到节点「%s」,请核对编号。"
+	txtBindRefused    = "抱歉,只有该节点或上级的指挥长可以绑定群。"
+	txtBindInGroup    = "请在要绑定的群里发送。"
+	txtBound          = "本群已绑定:%s(%s)。"
+	txtAlreadyBound   = "本群已绑定 %s(%s),无需重复。"
+	txtBoundElsewhere = "本群已绑定 %s(%s),不能改绑到 %s(%s)。如需调整群的归属,请重新导入名册。"
 )
 
 // Queries.
