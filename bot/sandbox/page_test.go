@@ -1,11 +1,15 @@
 package sandbox_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/towerbot/towerbot/bot"
 )
 
 // get fetches path from the fixture's server and returns the body, failing
@@ -78,5 +82,34 @@ func TestNoticesDoNotCover(t *testing.T) {
 	js := f.get(t, "/sandbox/static/app.js")
 	if !strings.Contains(js, `"note"`) || !strings.Contains(js, "机器人没有回应") {
 		t.Fatal("app.js no longer notes an unanswered message under it")
+	}
+}
+
+// TestPageKnowsTheByteLimit: the page checks a text against the server's
+// limit in UTF-8 bytes before sending, so it must carry the same number,
+// and must not cut a paste short with a character-counting maxlength.
+func TestPageKnowsTheByteLimit(t *testing.T) {
+	f := newFixture(t)
+	js := f.get(t, "/sandbox/static/app.js")
+	m := regexp.MustCompile(`const MAX_TEXT_BYTES = (\d+);`).FindStringSubmatch(js)
+	if m == nil || m[1] != strconv.Itoa(bot.MaxTextBytes) {
+		t.Fatalf("app.js MAX_TEXT_BYTES %v; want %d (bot.MaxTextBytes)", m, bot.MaxTextBytes)
+	}
+	if !strings.Contains(js, "new TextEncoder()") || !strings.Contains(js, "消息太长") {
+		t.Fatal("app.js no longer measures the text in UTF-8 bytes and says so in Chinese")
+	}
+	if page := f.get(t, "/"); strings.Contains(page, "maxlength") {
+		t.Fatal("index.html has a maxlength: it counts characters, not bytes, and silently cuts pastes")
+	}
+
+	// The page lets through exactly what the server takes: 4096 bytes
+	// pass, one more is refused with 413.
+	fits := strings.Repeat("体", bot.MaxTextBytes/3) + strings.Repeat("a", bot.MaxTextBytes%3)
+	if r := f.post(t, "FT-01-A", "张三", fits); r.MessageID == 0 {
+		t.Fatalf("a text of exactly %d bytes: %+v", len(fits), r)
+	}
+	body, _ := json.Marshal(map[string]string{"group": "FT-01-A", "sender": "张三", "text": fits + "a"})
+	if code, e := f.call(t, "POST", "/sandbox/api/messages", string(body), nil); code != 413 || !strings.Contains(e["error"], "4096") {
+		t.Fatalf("a text of %d bytes: %d %v; want 413 naming the limit", len(fits)+1, code, e)
 	}
 }

@@ -16,6 +16,12 @@ const OUTCOME = {
   refused: "无权限", conflict: "冲突", error: "出错",
 };
 
+// MAX_TEXT_BYTES is the server's limit on a message (bot.MaxTextBytes). It
+// counts UTF-8 bytes, not characters: a Chinese character takes 3, so a
+// textarea maxlength (which counts characters) cannot enforce it.
+const MAX_TEXT_BYTES = 4096;
+const utf8 = new TextEncoder();
+
 const $ = (id) => document.getElementById(id);
 const state = {
   groups: [], byCode: new Map(), children: new Map(),
@@ -157,7 +163,7 @@ function select(code, fromClick) {
   }
   if (state.sender.has(code)) sel.value = state.sender.get(code);
   $("composer").hidden = g.members.length === 0;
-  clearNotice();
+  checkLength(); // drops the last group's send error; a too-long draft stays flagged
   renderExamples(g);
   $("log").replaceChildren(el("div", "hello", "正在加载…"));
   loadHistory(true);
@@ -201,6 +207,7 @@ function renderExamples(g) {
       const t = $("text");
       t.value = text;
       autoSize();
+      checkLength();
       t.focus();
     });
     box.append(b);
@@ -278,11 +285,32 @@ function autoSize() {
   t.style.height = Math.min(t.scrollHeight + 2, window.innerHeight * 0.4) + "px";
 }
 
+// tooLong says, in words a secretary understands, why text cannot be sent,
+// or "" when it fits the server's limit.
+function tooLong(text) {
+  const n = utf8.encode(text).length;
+  if (n <= MAX_TEXT_BYTES) return "";
+  const fmt = (x) => x.toLocaleString("zh-CN");
+  return "消息太长,发不出去:现有 " + fmt(n) + " 字节,上限 " + fmt(MAX_TEXT_BYTES) + " 字节(一个汉字算 3 字节,最多约 " +
+    fmt(Math.floor(MAX_TEXT_BYTES / 3)) + " 个汉字)。请删去约 " + fmt(Math.ceil((n - MAX_TEXT_BYTES) / 3)) + " 个汉字后再发送。";
+}
+
+// checkLength marks an over-long text as the user types or pastes, so the
+// limit is known before sending rather than from the server's refusal.
+function checkLength() {
+  const msg = tooLong($("text").value);
+  $("text").classList.toggle("over", msg !== "");
+  if (msg) notify(msg);
+  else clearNotice();
+  return msg;
+}
+
 async function send(ev) {
   ev.preventDefault();
   const text = $("text").value;
   const sender = $("sender").value;
   if (!state.current || !sender || !text.trim()) return;
+  if (checkLength()) return;
   const btn = $("send");
   btn.disabled = true;
   btn.textContent = "发送中";
@@ -323,7 +351,7 @@ function live() {
 
 function init() {
   $("composer").addEventListener("submit", send);
-  $("text").addEventListener("input", () => { autoSize(); clearNotice(); });
+  $("text").addEventListener("input", () => { autoSize(); checkLength(); });
   $("notice-close").addEventListener("click", clearNotice);
   $("text").addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); $("composer").requestSubmit(); }
