@@ -14,12 +14,21 @@ import (
 const maxDirectiveText = 1024
 
 // Directive sends an order down the chain: only a commander or leader of
-// the group's node may. It goes to every group of every node below (one
-// target each), posted with its #N and deadline, and the sender is told how
-// many groups it reached.
+// the group's node may — from anyone else it is ordinary chat, and the bot
+// stays silent (see Authorise). It goes to every group of every node below
+// (one target each), posted with its #N and deadline, and the sender is
+// told how many groups it reached.
 func (h *Handlers) Directive(ctx context.Context, c *bot.Context) error {
 	if err := need(c); err != nil {
 		return err
+	}
+	ok, err := h.mayDirect(ctx, c)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		quiet(c)
+		return nil
 	}
 	d := c.Parsed.Directive
 	if d == nil || d.Text == "" {
@@ -27,13 +36,6 @@ func (h *Handlers) Directive(ctx context.Context, c *bot.Context) error {
 	}
 	if utf8.RuneCountInString(d.Text) > maxDirectiveText {
 		return invalid(fmt.Sprintf(txtTooLong, txtFieldDirective, maxDirectiveText))
-	}
-	ok, err := h.st.HasRole(ctx, c.Sender.ID, []int64{c.Node.ID}, store.RoleCommander, store.RoleLeader)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return refused(txtDirectiveRefused)
 	}
 	below, err := h.st.Descendants(ctx, c.Node.ID)
 	if err != nil {

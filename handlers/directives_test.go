@@ -8,6 +8,7 @@ import (
 
 	"github.com/towerbot/towerbot/bot"
 	"github.com/towerbot/towerbot/bot/parse"
+	"github.com/towerbot/towerbot/store"
 )
 
 func directive(text string, deadline time.Time) parse.Result {
@@ -92,10 +93,6 @@ func TestDirectiveFanOutReportsAndCompletion(t *testing.T) {
 func TestDirectiveRules(t *testing.T) {
 	e := newEnv(t)
 	d := directive("请上报口罩库存", time.Time{})
-	e.fails(msg{chat: "FT-01", sender: pWu, parsed: d}, bot.CodeRefused, "指挥长或领导")      // a secretary
-	e.fails(msg{chat: "FT-01", sender: pSun, parsed: d}, bot.CodeRefused, "指挥长或领导")     // a commander of the unit below
-	e.fails(msg{chat: "FT-01-01-01", sender: pYing, parsed: d}, bot.CodeRefused, "指挥长") // a landlord
-	e.fails(msg{chat: "FT-01-01-01", sender: pSun, parsed: d}, bot.CodeRefused, "指挥长")  // sits there, but commands above
 	// A leader of the sub-district reaches every group below it.
 	c := e.ok(msg{chat: "FT", sender: pLin, parsed: d})
 	reply := e.reply(c)
@@ -103,6 +100,49 @@ func TestDirectiveRules(t *testing.T) {
 	if strings.Contains(reply, "截止") {
 		t.Errorf("no deadline was given: %q", reply)
 	}
-	e.fails(msg{chat: "FT-01-01-01", sender: pSun, parsed: parse.Result{Kind: parse.KindDirective,
+	e.fails(msg{chat: "FT-01-01", sender: pSun, parsed: parse.Result{Kind: parse.KindDirective,
 		Directive: &parse.Directive{Text: strings.Repeat("长", 1025)}}}, bot.CodeInvalid, "过长")
+	e.fails(msg{chat: "FT-01-01", sender: pSun, parsed: parse.Result{Kind: parse.KindInvalid,
+		Invalid: &parse.Invalid{Intent: parse.KindDirective, Error: "请写明指令内容"}}}, bot.CodeInvalid, "请写明指令内容")
+}
+
+// Landlords write "通知:明天停水" to their tenants every day. Only a
+// commander or leader of the group's node gives a directive; from anyone
+// else the words are ordinary chat: outcome none, nothing said, nothing
+// stored.
+func TestDirectiveWordsFromOthersAreChat(t *testing.T) {
+	e := newEnv(t)
+	d := directive("明天停水", time.Time{})
+	bad := parse.Result{Kind: parse.KindInvalid, Invalid: &parse.Invalid{Intent: parse.KindDirective, Error: "请写明指令内容"}}
+	for _, m := range []msg{
+		{chat: "FT-01-01-01", sender: pYing, parsed: d},   // a landlord to the tenants
+		{chat: "FT-01-01-01", sender: pYing, parsed: bad}, // "通知:" and nothing else
+		{chat: "FT-01-01-01", sender: pSun, parsed: d},    // sits there, but commands the unit above
+		{chat: "FT-01", sender: pWu, parsed: d},           // a secretary
+		{chat: "FT-01", sender: pSun, parsed: d},          // a commander of the unit below
+		{chat: "FT-01", parsed: d},                        // not in the roster
+		{chat: "wx-unbound", sender: pChen, parsed: d},    // a group with no node
+	} {
+		c, err := e.send(m)
+		if err != nil || c.Outcome != store.OutcomeNone || len(e.posts(c)) != 0 {
+			t.Errorf("%s in %s: err %v, outcome %q, posts %+v; want silence", m.sender, m.chat, err, c.Outcome, e.posts(c))
+		}
+	}
+	if got := e.outbox("FT-01-01-02"); len(got) != 0 {
+		t.Fatalf("a group below got %+v", got)
+	}
+}
+
+// The same through the engine and the real parser, as QA typed it.
+func TestNoticeByALandlordThroughTheEngine(t *testing.T) {
+	e := newEnv(t)
+	send := startEngine(e, nil)
+	for _, text := range []string{"通知:明天停水", "通知:", "下发:明天上午9点前打扫楼道"} {
+		if m, posts := send("FT-01-01-01", pYing, text); m.Outcome != store.OutcomeNone || len(posts) != 0 {
+			t.Errorf("%q from a landlord: outcome %q, posts %+v; want none and silence", text, m.Outcome, posts)
+		}
+	}
+	if m, posts := send("FT-01-01", pSun, "通知:明天停水"); m.Outcome != store.OutcomeOK || len(posts) == 0 {
+		t.Errorf("the unit's commander: outcome %q (%s), posts %+v; want a directive", m.Outcome, m.Detail, posts)
+	}
 }

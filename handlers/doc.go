@@ -19,7 +19,8 @@
 //     included: a format hint is no use to someone who may not post); an
 //     unbound (or unknown) group accepts only bind, and everything else gets
 //     a hint to bind it first, coded invalid (it is the group's state, not
-//     the sender's right).
+//     the sender's right). Directive wording is the exception: from anyone
+//     who may not direct it is chat, and silent (see Directives).
 //   - Posts for the message's own group are folded into its one reply, so a
 //     group never gets two posts about one message.
 //   - Personal numbers: every reply, post and error text is masked
@@ -56,8 +57,12 @@
 //     posted to the group the event came from. A score counts approved
 //     events created in the current cycle (Config.ScoreCycle, default the
 //     calendar year, Asia/Shanghai).
-//   - Directives: the targets are the groups of every node below the
-//     sender's node (the sender's own group excluded). A report without #N
+//   - Directives: only a commander or leader of the group's node sends
+//     one; anyone else's 指令/下发/通知 (malformed ones included) is
+//     ordinary chat — outcome none, no reply — since landlords post
+//     "通知:明天停水" to their tenants every day. An unbound group has no
+//     node, so there too it is chat. The targets are the groups of every
+//     node below the sender's node (the sender's own group excluded). A report without #N
 //     goes to the group's newest directive it has not answered; with #N a
 //     group may answer again, and its latest count replaces its earlier one
 //     in the total. Completion is announced once to the directive's group

@@ -129,7 +129,6 @@ const (
 // Directives.
 const (
 	txtDirectiveFormat   = "请写明指令内容,例如:指令 请各单元上报僵尸车排查情况,今天18:00前"
-	txtDirectiveRefused  = "抱歉,只有本级指挥长或领导可以下发指令。"
 	txtNoGroupsBelow     = "本节点下暂无可下发的群。"
 	txtDeadline          = ",截止 %s"
 	txtDirectivePost     = "【指令 #%d】%s:%s%s\n请回复「回复 #%d 情况」。"
