@@ -109,7 +109,9 @@ func (s *Sandbox) Send(ctx context.Context, d bot.Delivery) error {
 // shutdown is not held up by them.
 func (s *Sandbox) Close() { s.hub.close() }
 
-// Handler serves the page at / and the API under /sandbox/api/.
+// Handler serves the page at / and the API under /sandbox/api/. Every API
+// answer is JSON: a known path asked with another method gets 405 and an
+// Allow header, an unknown path 404.
 func (s *Sandbox) Handler() http.Handler {
 	mux := http.NewServeMux()
 	static, err := fs.Sub(webFS, "web")
@@ -122,15 +124,41 @@ func (s *Sandbox) Handler() http.Handler {
 		http.ServeFileFS(w, r, static, "index.html")
 	})
 	mux.Handle("GET /sandbox/static/", http.StripPrefix("/sandbox/static/", files))
-	mux.HandleFunc("GET /sandbox/api/groups", s.groups)
-	mux.HandleFunc("POST /sandbox/api/messages", s.postMessage)
-	mux.HandleFunc("GET /sandbox/api/outbox", s.outbox)
-	mux.HandleFunc("GET /sandbox/api/history", s.history)
-	mux.HandleFunc("GET /sandbox/api/events", s.events)
+	for _, rt := range s.api() {
+		mux.HandleFunc(rt.method+" "+rt.path, rt.handle)
+		// The method-less pattern is less specific, so it only sees the
+		// other methods. (The catch-all below would otherwise take them
+		// and answer 404, as if the path did not exist.)
+		allow := rt.method
+		if rt.method == http.MethodGet {
+			allow += ", " + http.MethodHead // a GET pattern serves HEAD too
+		}
+		mux.HandleFunc(rt.path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s 不支持 %s 方法,请用 %s", rt.path, r.Method, rt.method))
+		})
+	}
 	mux.HandleFunc("/sandbox/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such API: "+r.Method+" "+r.URL.Path)
+		writeError(w, http.StatusNotFound, "没有这个接口:"+r.URL.Path)
 	})
 	return mux
+}
+
+// route is one endpoint of the JSON API: each path takes one method.
+type route struct {
+	method, path string
+	handle       http.HandlerFunc
+}
+
+// api lists the endpoints under /sandbox/api/, the one place they are named.
+func (s *Sandbox) api() []route {
+	return []route{
+		{http.MethodGet, "/sandbox/api/groups", s.groups},
+		{http.MethodPost, "/sandbox/api/messages", s.postMessage},
+		{http.MethodGet, "/sandbox/api/outbox", s.outbox},
+		{http.MethodGet, "/sandbox/api/history", s.history},
+		{http.MethodGet, "/sandbox/api/events", s.events},
+	}
 }
 
 // GroupJSON is one group of GET /sandbox/api/groups.

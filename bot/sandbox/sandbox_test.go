@@ -305,6 +305,48 @@ func TestBadInputStoresNothing(t *testing.T) {
 	}
 }
 
+// TestWrongMethod: a known API path asked with another method answers 405
+// with an Allow header (RFC 9110 §15.5.6) and a JSON error, not 404 as if the
+// path did not exist.
+func TestWrongMethod(t *testing.T) {
+	f := newFixture(t)
+	allow := map[string]string{
+		"/sandbox/api/groups":   "GET, HEAD",
+		"/sandbox/api/messages": "POST",
+		"/sandbox/api/outbox":   "GET, HEAD",
+		"/sandbox/api/history":  "GET, HEAD",
+		"/sandbox/api/events":   "GET, HEAD",
+	}
+	for path, want := range allow {
+		for _, method := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
+			if strings.Contains(want, method) {
+				continue
+			}
+			req, _ := http.NewRequest(method, f.srv.URL+path+"?group=FT-01-A", strings.NewReader(`{}`))
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusMethodNotAllowed || res.Header.Get("Allow") != want {
+				t.Errorf("%s %s: %d, Allow %q; want 405, Allow %q", method, path, res.StatusCode, res.Header.Get("Allow"), want)
+				continue
+			}
+			var e map[string]string
+			if method != "HEAD" && (json.Unmarshal(raw, &e) != nil || !strings.Contains(e["error"], method) || !strings.Contains(e["error"], strings.Split(want, ",")[0])) {
+				t.Errorf("%s %s: body %s; want a JSON error naming %s and the method to use", method, path, raw, method)
+			}
+		}
+	}
+	// A path that is not an API at all stays 404, whatever the method.
+	for _, method := range []string{"GET", "POST"} {
+		if code, _ := f.call(t, method, "/sandbox/api/message", `{}`, nil); code != 404 {
+			t.Errorf("%s /sandbox/api/message: %d; want 404", method, code)
+		}
+	}
+}
+
 func TestPageAndAssets(t *testing.T) {
 	f := newFixture(t)
 	for path, want := range map[string]string{
