@@ -100,11 +100,38 @@
 //     which case its entries count like any line's. A header with two dates
 //     is invalid. In a one-line message a date anywhere is the date.
 //   - List numbering: "1." "2、" "3)" "(4)" "①" "1-", and digits glued to the
-//     name ("1张三 36.5"). Example lines of a WeChat chain (starting with 例,
+//     name ("1张三 36.5") — but not digits that start a date or time ("9点前")
+//     or a room ("5号"). Example lines of a WeChat chain (starting with 例,
 //     示例 or 格式) are skipped.
+//   - Numbering in the middle of a line starts a new entry ("3、王五 36.5
+//     4、赵六 36.3" is two): one to three digits followed by 、 . or ) and a
+//     name or a room, standing after a value — in "张三 37、李四 36.5" the 37
+//     is 张三's — and never a number that could be a reading (35–42).
 //   - Remarks in brackets without digits are skipped ("张三(本人) 36.5");
 //     so are the words 正常 无异常 良好 健康 无症状 已测 next to a value, and
-//     times or dates written out on an entry line ("张三 36.5 8:00").
+//     times or dates written out on an entry line, alone or inside a word
+//     ("张三 36.5 8:00", "张三 36.5 8点测").
+//   - Remarks under or inside a list: an unnumbered line that does not
+//     start with a name that may be a person's followed by a value, and
+//     that reads as a sentence — it holds a date or time ("大家记得每天早上9点
+//     前接龙哦") or a sentence word (请 记得 超过 以上 的 …: "体温超过37.3请及时
+//     上报", "37.3以上的请私聊") — is ignored. A numbered line is always an
+//     entry, and an unnumbered line shaped like an entry is one, so a wrong
+//     name or value there is invalid, never dropped ("全家正常 36.6").
+//   - Room and house numbers are not values: one to four digits with 室 房
+//     号 栋 幢 楼 层 单元 房间 or 号楼 are skipped anywhere ("2、302室 李四
+//     36.8", "3栋201 赵六"); a bare number of two to four digits at the start
+//     of an entry, followed by a name and a value, is a room ("1. 101 周敏
+//     36.5") — unless it could be a reading (35–42): then it stays a value.
+//   - A comma as decimal point: "36,5" is 36.5 when the comma stands right
+//     between exactly two digits and one digit that ends the field (a unit
+//     may follow: "37,2℃"). Any other comma separates: "张三36.5,李四36.8",
+//     "张三 37,李四 36.5"; "36,55" and "36, 5" are two numbers (invalid).
+//   - In a list (a message of several lines) every hint about one line
+//     names it and quotes it: "第3行“2. 王五 46”:…". Lines are counted as the
+//     sender sees them: the dropped "#接龙" line counts, blank lines do not.
+//     A quote holds at most 24 characters, and the middle of a run of seven
+//     or more digits is hidden (a phone or ID number is not repeated).
 //   - A name followed by another name is skipped like an unfilled line; the
 //     value goes to the nearest name before it.
 //   - Who a value belongs to (names.go). In the positional forms a name is

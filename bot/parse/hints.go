@@ -81,7 +81,7 @@ func hintTempPeriodEnd(name string) string {
 }
 
 // maxQuoteRunes is how much of what was typed a hint quotes.
-const maxQuoteRunes = 16
+const maxQuoteRunes = 24
 
 // quoteText shortens s for quoting in a hint: at most maxQuoteRunes
 // characters, and the middle of a long run of digits (a phone or ID

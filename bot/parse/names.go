@@ -39,14 +39,30 @@ var dayParts = [...]string{
 }
 
 // notNameWords are words that no name holds: status and symptom words, the
-// field itself, day words, and the words of a sentence (a reminder under a
-// list: "体温超过37.3请及时上报").
+// field itself, day words, and the labels of a remark; sentenceWords (below)
+// are not names either.
 var notNameWords = [...]string{
 	"正常", "异常", "症状", "已测", "体温", "温度", "发烧", "发热", "咳嗽",
 	"今天", "今日", "昨天", "昨日", "明天", "明日", "前天", "后天", "每天", "每日",
+	"备注", "说明", "提示", "通知",
+}
+
+// sentenceWords are the words of a sentence, not of a name or an entry: a
+// reminder under a list ("体温超过37.3请及时上报") holds them.
+var sentenceWords = [...]string{
 	"请", "记得", "及时", "务必", "必须", "需要", "注意", "提醒", "谢谢",
 	"以上", "以下", "超过", "低于", "高于", "之前", "以前", "以后",
 	"哦", "吗", "呢", "吧", "啊", "呀", "啦", "了", "的",
+}
+
+// holdsSentenceWord reports whether s holds one of sentenceWords.
+func holdsSentenceWord(s string) bool {
+	for _, w := range sentenceWords {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // nobodyPrefixes start words that speak of a group or of the writer, not of
@@ -59,6 +75,36 @@ var nobodyPrefixes = [...]string{
 // maxNameRunes is the longest name taken from the positional forms (the
 // tenant name of a return has the same limit).
 const maxNameRunes = 12
+
+// listedFirst is a bitset of the Chinese characters (U+4E00–U+9FFF) that
+// start a word of dayParts, notNameWords, sentenceWords or nobodyPrefixes.
+var listedFirst = func() (set [(0x9FFF - 0x4E00 + 64) / 64]uint64) {
+	add := func(words []string) {
+		for _, w := range words {
+			r, _ := utf8.DecodeRuneInString(w)
+			if r < 0x4E00 || r > 0x9FFF {
+				panic("parse: listed word outside U+4E00–U+9FFF: " + w)
+			}
+			set[(r-0x4E00)/64] |= 1 << ((r - 0x4E00) % 64)
+		}
+	}
+	add(dayParts[:])
+	add(notNameWords[:])
+	add(sentenceWords[:])
+	add(nobodyPrefixes[:])
+	return set
+}()
+
+// mayHoldListedWord reports whether s holds a character that starts a
+// listed word: if not, it holds none of them.
+func mayHoldListedWord(s string) bool {
+	for _, r := range s {
+		if r >= 0x4E00 && r <= 0x9FFF && listedFirst[(r-0x4E00)/64]&(1<<((r-0x4E00)%64)) != 0 {
+			return true
+		}
+	}
+	return false
+}
 
 // positionalNameFault judges a word that stands before a value in the
 // positional forms. The empty name (a value with no name) is no fault here.
@@ -75,6 +121,14 @@ func positionalNameFault(name string) nameFault {
 	case n == 1 || n > maxNameRunes:
 		return nameNobody
 	}
+	if !mayHoldListedWord(name) {
+		// Most names (张三, 欧阳娜娜) hold no character that starts a
+		// listed word, and need no search.
+		if periodChar && n >= 3 {
+			return namePeriodEnd
+		}
+		return nameOK
+	}
 	for _, w := range dayParts {
 		if strings.Contains(name, w) {
 			return namePeriod
@@ -84,6 +138,9 @@ func positionalNameFault(name string) nameFault {
 		if strings.Contains(name, w) {
 			return nameNobody
 		}
+	}
+	if holdsSentenceWord(name) {
+		return nameNobody
 	}
 	for _, w := range nobodyPrefixes {
 		if strings.HasPrefix(name, w) {
@@ -114,6 +171,11 @@ func labelledNameFault(name string) nameFault {
 		return nameNobody
 	}
 	for _, w := range notNameWords {
+		if name == w {
+			return nameNobody
+		}
+	}
+	for _, w := range sentenceWords {
 		if name == w {
 			return nameNobody
 		}

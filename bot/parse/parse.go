@@ -22,6 +22,9 @@ type parser struct {
 	now  time.Time // in Shanghai
 	buf  [32]token // backing store for the first tokenize
 	used bool      // buf is handed out
+	// above is how many lines the sender wrote above the first line of s
+	// (a dropped "#接龙" line), so that hints count lines as they see them.
+	above int
 }
 
 // tokens returns the tokens of p.s[from:to].
@@ -62,6 +65,7 @@ func (p *parser) dropChainMarker() {
 		rest := p.s[len(marker):]
 		if i := strings.IndexByte(rest, '\n'); i >= 0 && strings.TrimSpace(rest[:i]) == "" {
 			p.s = strings.TrimLeft(rest[i:], " \n")
+			p.above = 1
 		}
 	}
 }
