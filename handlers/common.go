@@ -234,11 +234,12 @@ func need(c *bot.Context) error {
 	return nil
 }
 
-// alertUp posts an urgent alert to the groups of the parent and the
-// grandparent of the message's node, and returns what the sender should be
-// told about where it went: the nodes reached by name, those above with no
-// group to post to, or that nothing above could be reached.
-func (h *Handlers) alertUp(ctx context.Context, out *posts, tag, text string) (string, error) {
+// alertUp posts an urgent alert, as origin (see posts.toOrigin), to the
+// groups of the parent and the grandparent of the message's node, and
+// returns what the sender should be told about where it went: the nodes
+// reached by name, those above with no group to post to, or that nothing
+// above could be reached.
+func (h *Handlers) alertUp(ctx context.Context, out *posts, origin, text string) (string, error) {
 	up, err := h.st.Ancestors(ctx, out.c.Node.ID)
 	if err != nil {
 		return "", err
@@ -252,7 +253,7 @@ func (h *Handlers) alertUp(ctx context.Context, out *posts, tag, text string) (s
 	}
 	hasGroup := map[int64]bool{}
 	for _, g := range groups {
-		out.to(g, tag, text, true, nil)
+		out.toOrigin(g, origin, text, true, nil)
 		hasGroup[*g.NodeID] = true
 	}
 	var reached, missed []string
@@ -267,12 +268,12 @@ func (h *Handlers) alertUp(ctx context.Context, out *posts, tag, text string) (s
 	case len(up) == 0:
 		return txtAlertNoAbove, nil
 	case len(reached) == 0:
-		h.log.Warn("alert with no group above to reach", "tag", tag, "node", out.c.Node.Code, "log_id", out.c.LogID)
+		h.log.Warn("alert with no group above to reach", "origin", origin, "node", out.c.Node.Code, "log_id", out.c.LogID)
 		return txtAlertNowhere, nil
 	}
 	said := fmt.Sprintf(txtAlertSent, strings.Join(reached, "、"))
 	if len(missed) > 0 {
-		h.log.Warn("alert missed a node above without a group", "tag", tag, "node", out.c.Node.Code, "log_id", out.c.LogID)
+		h.log.Warn("alert missed a node above without a group", "origin", origin, "node", out.c.Node.Code, "log_id", out.c.LogID)
 		said += fmt.Sprintf(txtAlertMissed, strings.Join(missed, "、"))
 	}
 	return said, nil

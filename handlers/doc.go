@@ -44,6 +44,23 @@
 //     when they are a landlord reporting from elsewhere; with no landlord,
 //     the reply notes the lateness and no event is raised. Penalties wait
 //     for 核查 like manual scores, and the secretary is asked the same way.
+//     The same tenant reported again (same node, name and arrival day: a
+//     correction, or the list resent) updates that return — the newer
+//     values, a value left out keeps the old one, and it points to the
+//     newer message (the message log keeps every report) — and the reply
+//     says 已更新. Lateness and its one penalty are settled by the first
+//     report. The health-code alert goes once per return (its outbox
+//     origin is the return's), when a report first makes it yellow or red.
+//   - Double taps: an errand request identical to one the same person made
+//     in the same group, or a score line identical to one the same author
+//     sent (landlord, delta, reason), arriving within DuplicateWindow (10
+//     minutes) of it, makes nothing: the reply is "已受理过,编号 #N" and
+//     the outcome ok (the sender got what they asked for). The window is
+//     measured between the two messages' arrival, so a replay decides the
+//     same way. A cancelled errand or a rejected event does not absorb a
+//     new request. The store decides under a row lock (the requester's,
+//     the landlord's, or the node's for returns), so taps at once count
+//     once on MySQL too.
 //   - Errands: the requester's group hears of the claim, completion and
 //     cancellation, mentioning the requester. A repeated claim by the
 //     claimer is a conflict ("已由您接单"). Cancel follows the issue: the

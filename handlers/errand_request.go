@@ -12,7 +12,8 @@ import (
 // ErrandRequest numbers a new errand (#N is its id) and announces it to the
 // errand agents who serve the group's node: those of the nearest node at or
 // above it that has any, in that node's group(s), mentioning them. The
-// requester is told the number to follow it by.
+// requester is told the number to follow it by. The same request again
+// within Config.DuplicateWindow is told the first one's number instead.
 func (h *Handlers) ErrandRequest(ctx context.Context, c *bot.Context) error {
 	if err := need(c); err != nil {
 		return err
@@ -26,11 +27,16 @@ func (h *Handlers) ErrandRequest(ctx context.Context, c *bot.Context) error {
 		return err
 	}
 	e, err := h.st.CreateErrand(ctx, store.Errand{NodeID: c.Node.ID, GroupID: c.Group.ID, Category: r.Category,
-		Beneficiary: r.Beneficiary, Detail: r.Detail, Address: r.Address, RequesterID: c.Sender.ID, MessageID: c.LogID})
+		Beneficiary: r.Beneficiary, Detail: r.Detail, Address: r.Address, RequesterID: c.Sender.ID, MessageID: c.LogID},
+		h.cfg.DuplicateWindow)
 	if err != nil {
 		return err
 	}
 	out := newPosts(c)
+	if e.MessageID != c.LogID { // a double tap: the same request moments ago
+		out.say(fmt.Sprintf(txtAlreadyAccepted, e.ID))
+		return out.send(ctx)
+	}
 	agentNode, agents, err := h.nearestWithRole(ctx, e.NodeID, store.RoleErrandAgent, false)
 	if err != nil {
 		return err

@@ -28,6 +28,11 @@ type Config struct {
 	// ScoreCycle is the period after which scores start again from the
 	// base: "year" (default), "quarter", "month" or "week".
 	ScoreCycle string
+	// DuplicateWindow is how close together two identical errand requests
+	// or score lines must arrive to count as one (a double tap, or a resend
+	// after a slow reply): the second gets the first's #N and makes
+	// nothing (default 10 minutes).
+	DuplicateWindow time.Duration
 	// ListSize is how many landlords each half of the 红黑榜 names
 	// (default 3); a tie at the cut-off is named whole, never split.
 	ListSize int
@@ -59,6 +64,9 @@ func (c Config) withDefaults() Config {
 	case CycleYear, CycleQuarter, CycleMonth, CycleWeek:
 	default:
 		c.ScoreCycle = CycleYear
+	}
+	if c.DuplicateWindow <= 0 {
+		c.DuplicateWindow = 10 * time.Minute
 	}
 	if c.ListSize <= 0 {
 		c.ListSize = 3
@@ -93,12 +101,12 @@ type TemperatureStore interface {
 
 // ReturnStore keeps tenant returns.
 type ReturnStore interface {
-	SaveTenantReturn(ctx context.Context, r store.TenantReturn, penalty *store.ScoreEvent) (*store.TenantReturn, *store.ScoreEvent, error)
+	SaveTenantReturn(ctx context.Context, r store.TenantReturn, penalty *store.ScoreEvent) (*store.SavedReturn, error)
 }
 
 // ErrandStore keeps errands and their steps.
 type ErrandStore interface {
-	CreateErrand(ctx context.Context, e store.Errand) (*store.Errand, error)
+	CreateErrand(ctx context.Context, e store.Errand, window time.Duration) (*store.Errand, error)
 	ErrandByID(ctx context.Context, id int64) (*store.Errand, error)
 	ClaimErrand(ctx context.Context, id, personID, messageID int64) (*store.Errand, error)
 	CompleteErrand(ctx context.Context, id, personID, messageID int64) (*store.Errand, error)
@@ -108,7 +116,7 @@ type ErrandStore interface {
 
 // ScoreStore keeps score events and derives scores from them.
 type ScoreStore interface {
-	CreateScoreEvent(ctx context.Context, ev store.ScoreEvent) (*store.ScoreEvent, error)
+	CreateScoreEvent(ctx context.Context, ev store.ScoreEvent, window time.Duration) (*store.ScoreEvent, error)
 	ScoreEventByID(ctx context.Context, id int64) (*store.ScoreEvent, error)
 	VerifyScoreEvent(ctx context.Context, v store.ScoreVerdict) (*store.ScoreEvent, error)
 	PendingScoreEvents(ctx context.Context, nodeIDs ...int64) ([]store.ScoreEvent, error)

@@ -15,7 +15,8 @@ import (
 // refusal. The landlord is found by name within the author's reach. The
 // event waits for 核查 by the secretary above the landlord — whose group is
 // asked, with the #N to answer — unless the author is that secretary, in
-// which case it counts at once.
+// which case it counts at once. The same line again within
+// Config.DuplicateWindow is told the first one's number instead.
 func (h *Handlers) Score(ctx context.Context, c *bot.Context) error {
 	if err := need(c); err != nil {
 		return err
@@ -39,11 +40,15 @@ func (h *Handlers) Score(ctx context.Context, c *bot.Context) error {
 	if isSecretary {
 		ev.Status, ev.VerifierID = store.ScoreApproved, &author
 	}
-	saved, err := h.st.CreateScoreEvent(ctx, ev)
+	saved, err := h.st.CreateScoreEvent(ctx, ev, h.cfg.DuplicateWindow)
 	if err != nil {
 		return err
 	}
 	out := newPosts(c)
+	if saved.MessageID != c.LogID { // a double tap: the same line moments ago
+		out.say(fmt.Sprintf(txtAlreadyAccepted, saved.ID))
+		return out.send(ctx)
+	}
 	if saved.Status == store.ScoreApproved {
 		score, err := h.st.LandlordScore(ctx, landlord.ID, h.cfg.ScoreBase, h.cycleStart(c.Now))
 		if err != nil {

@@ -68,7 +68,7 @@ func (h *Handlers) Temperature(ctx context.Context, c *bot.Context) error {
 	out.say(fmt.Sprintf(txtTemperatureRecorded, n, dateLabel(date)))
 	if len(fevers) > 0 {
 		alert := fmt.Sprintf(txtFeverAlert, c.Node.Name, dateLabel(date), strings.Join(fevers, "、"), c.Sender.Name)
-		where, err := h.alertUp(ctx, out, "fever", alert)
+		where, err := h.alertUp(ctx, out, c.Origin("fever"), alert)
 		if err != nil {
 			return err
 		}

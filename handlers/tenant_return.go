@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/towerbot/towerbot/bot"
@@ -15,6 +16,8 @@ import (
 // arrival raises, in the same transaction, a pending −1 score event for the
 // landlord, which waits for the secretary's 核查 like any other. A yellow or
 // red health code is alerted to the commanders above, as a fever is.
+// Reporting the same tenant again (same node, name and arrival day)
+// corrects that return: no second penalty, no second alert.
 func (h *Handlers) TenantReturn(ctx context.Context, c *bot.Context) error {
 	if err := need(c); err != nil {
 		return err
@@ -56,7 +59,7 @@ func (h *Handlers) TenantReturn(ctx context.Context, c *bot.Context) error {
 		penalty = &store.ScoreEvent{LandlordID: landlord.ID, NodeID: landlordNode, Delta: -1,
 			Reason: txtLateReturnReason, Status: store.ScorePending}
 	}
-	saved, ev, err := h.st.SaveTenantReturn(ctx, store.TenantReturn{
+	res, err := h.st.SaveTenantReturn(ctx, store.TenantReturn{
 		NodeID: nodeID, Name: tr.Name, Origin: tr.Origin, ArrivedAt: arrived, ArrivedHasTime: tr.Arrived.HasClock,
 		HealthCode: tr.HealthCode, Address: tr.Address, Phone: tr.Phone, QuarantineEnd: end, Late: late,
 		ReporterID: c.Sender.ID, MessageID: c.LogID,
@@ -64,13 +67,17 @@ func (h *Handlers) TenantReturn(ctx context.Context, c *bot.Context) error {
 	if err != nil {
 		return err
 	}
+	saved, ev := res.Return, res.Penalty
 
 	out := newPosts(c)
-	arrivedText := dateLabel(arrived)
-	if tr.Arrived.HasClock {
-		arrivedText = momentLabel(arrived)
+	arrivedText := dateLabel(saved.ArrivedAt.In(arrived.Location()))
+	if saved.ArrivedHasTime {
+		arrivedText = momentLabel(saved.ArrivedAt.In(arrived.Location()))
 	}
-	line := fmt.Sprintf(txtReturnRecorded, saved.Name, saved.Origin, arrivedText, dateLabel(end))
+	line := fmt.Sprintf(txtReturnRecorded, saved.Name, saved.Origin, arrivedText, dateLabel(saved.QuarantineEnd.In(arrived.Location())))
+	if res.Prior != nil {
+		line = fmt.Sprintf(txtReturnUpdated, saved.Name, saved.Origin, arrivedText, dateLabel(saved.QuarantineEnd.In(arrived.Location())))
+	}
 	if code := healthLabel(saved.HealthCode); code != "" {
 		line += fmt.Sprintf(txtReturnHealth, code)
 	}
@@ -84,12 +91,14 @@ func (h *Handlers) TenantReturn(ctx context.Context, c *bot.Context) error {
 		if err := h.askVerification(ctx, out, ev, landlord.Name, txtSystemAuthor); err != nil {
 			return err
 		}
-	case saved.Late: // as first recorded: a replay hours later must not change its story
+	case saved.Late && res.Prior == nil: // as first recorded: a replay hours later must not change its story
 		out.say(fmt.Sprintf(txtReturnLateNoLandlord, formatHours(h.cfg.LateReturnAfter)))
 	}
-	if saved.HealthCode == parse.HealthYellow || saved.HealthCode == parse.HealthRed {
-		where, err := h.alertUp(ctx, out, "health", fmt.Sprintf(txtHealthAlert, c.Node.Name, saved.Name,
-			saved.Origin, healthLabel(saved.HealthCode), c.Sender.Name))
+	// One alert per return, however often it is corrected: the origin is
+	// the return's, and a code already yellow or red was alerted before.
+	if alarming(saved.HealthCode) && (res.Prior == nil || !alarming(res.Prior.HealthCode)) {
+		where, err := h.alertUp(ctx, out, "return:"+strconv.FormatInt(saved.ID, 10)+":health",
+			fmt.Sprintf(txtHealthAlert, c.Node.Name, saved.Name, saved.Origin, healthLabel(saved.HealthCode), c.Sender.Name))
 		if err != nil {
 			return err
 		}
@@ -97,6 +106,9 @@ func (h *Handlers) TenantReturn(ctx context.Context, c *bot.Context) error {
 	}
 	return out.send(ctx)
 }
+
+// alarming reports whether a health code must be alerted up the chain.
+func alarming(code string) bool { return code == parse.HealthYellow || code == parse.HealthRed }
 
 // landlordHere finds the landlord answerable for the group's node: the
 // landlord of the node itself (a landlord + tenants group), else the

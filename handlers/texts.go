@@ -42,6 +42,9 @@ const txtHelp = `可用指令:
 积分|红黑榜|待办
 绑定 节点编号`
 
+// Said to a request made twice (a double tap).
+const txtAlreadyAccepted = "已受理过,编号 #%d。"
+
 // Temperature.
 const (
 	txtTemperatureFormat   = "请按格式登记体温,例如:体温 张三 36.5"
@@ -63,6 +66,7 @@ const (
 const (
 	txtReturnFormat         = "请按格式登记,例如:返回 王五 湖南长沙 2月20日 绿码 方塘村12号301"
 	txtReturnRecorded       = "已登记返回:%s,来自%s,%s到达,居家隔离至%s。"
+	txtReturnUpdated        = "已更新返回登记:%s,来自%s,%s到达,居家隔离至%s。"
 	txtReturnHealth         = "健康码:%s。"
 	txtReturnPhone          = "电话:%s。"
 	txtReturnLatePenalty    = "到达超过%s才上报,房东 %s 拟扣1分(#%d),待书记核查。"

@@ -36,7 +36,7 @@ func (db *DB) CreateDirective(ctx context.Context, d Directive, targetGroupIDs [
 		d.Deadline = &t
 	}
 	d.ID = 0
-	out, err := createOnce(ctx, db, d.MessageID, d, func(tx *gorm.DB, saved *Directive) error {
+	out, err := createOnce(ctx, db, d.MessageID, d, nil, func(tx *gorm.DB, saved *Directive) error {
 		rows := make([]DirectiveTarget, len(targets))
 		for i, g := range targets {
 			rows[i] = DirectiveTarget{DirectiveID: saved.ID, GroupID: g}

@@ -19,7 +19,7 @@ func (db *DB) RecordDisinfection(ctx context.Context, d Disinfection) (*Disinfec
 		return nil, fmt.Errorf("store: disinfection: %w", err)
 	}
 	d.ID = 0
-	out, err := createOnce(ctx, db, d.MessageID, d, nil)
+	out, err := createOnce(ctx, db, d.MessageID, d, nil, nil)
 	if err != nil {
 		return nil, fmt.Errorf("store: disinfection: %w", err)
 	}

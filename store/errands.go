@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -32,7 +33,15 @@ var errandCategories = map[string]bool{"medicine": true, "grocery": true, "filin
 // CreateErrand stores a new open errand and its "request" event in one
 // transaction; the errand's ID is its number (#N). Replaying the message
 // returns the errand it made.
-func (db *DB) CreateErrand(ctx context.Context, e Errand) (*Errand, error) {
+//
+// With a positive window, a request identical to one the same person made
+// in the same group (same category, beneficiary, detail and address) from
+// a message received within window of this one is a double tap: the
+// earlier errand is returned (its MessageID is not this message's) and
+// nothing is written, unless that errand was cancelled — then asking again
+// is a new request. Requests by one person are decided one at a time (their
+// person row is locked), so two taps at once still make one errand.
+func (db *DB) CreateErrand(ctx context.Context, e Errand, window time.Duration) (*Errand, error) {
 	if e.NodeID == 0 || e.GroupID == 0 || e.RequesterID == 0 || e.MessageID == 0 {
 		return nil, errors.New("store: create errand: node, group, requester and message are required")
 	}
@@ -49,7 +58,11 @@ func (db *DB) CreateErrand(ctx context.Context, e Errand) (*Errand, error) {
 		}
 	}
 	e.ID, e.Status, e.ClaimerID = 0, ErrandOpen, nil
-	out, err := createOnce(ctx, db, e.MessageID, e, func(tx *gorm.DB, saved *Errand) error {
+	var guard func(tx *gorm.DB) (*Errand, error)
+	if window > 0 {
+		guard = func(tx *gorm.DB) (*Errand, error) { return errandTwin(tx, e, window) }
+	}
+	out, err := createOnce(ctx, db, e.MessageID, e, guard, func(tx *gorm.DB, saved *Errand) error {
 		return tx.Create(&ErrandEvent{ErrandID: saved.ID, Action: ErrandActionRequest,
 			PersonID: e.RequesterID, MessageID: e.MessageID}).Error
 	})
@@ -57,6 +70,29 @@ func (db *DB) CreateErrand(ctx context.Context, e Errand) (*Errand, error) {
 		return nil, fmt.Errorf("store: create errand: %w", err)
 	}
 	return out, nil
+}
+
+// errandTwin finds, with the requester's row locked, the errand an
+// identical request made within window of e's message (see CreateErrand),
+// or nil.
+func errandTwin(tx *gorm.DB, e Errand, window time.Duration) (*Errand, error) {
+	if err := lockRow[Person](tx, e.RequesterID); err != nil {
+		return nil, err
+	}
+	at, ok, err := messageTime(tx, e.MessageID)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var twins []Errand
+	err = receivedWithin(tx.Model(&Errand{}), "errands", at, window).
+		Where("errands.requester_id = ? AND errands.group_id = ? AND errands.category = ? AND errands.beneficiary = ?"+
+			" AND errands.detail = ? AND errands.address = ? AND errands.status <> ?",
+			e.RequesterID, e.GroupID, e.Category, e.Beneficiary, e.Detail, e.Address, ErrandCancelled).
+		Order("errands.id").Limit(1).Find(&twins).Error
+	if err != nil || len(twins) == 0 {
+		return nil, err
+	}
+	return &twins[0], nil
 }
 
 // ErrandByID returns errand #id.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/towerbot/towerbot/store"
 	"github.com/towerbot/towerbot/store/storetest"
@@ -13,7 +14,7 @@ import (
 func newErrand(t *testing.T, db *store.DB, msg int64) *store.Errand {
 	t.Helper()
 	e, err := db.CreateErrand(context.Background(), store.Errand{NodeID: 3, GroupID: 4, Category: "medicine",
-		Beneficiary: "沈奶奶", Detail: "配药 沈奶奶 降压药", Address: "方塘村5号", RequesterID: 20, MessageID: msg})
+		Beneficiary: "沈奶奶", Detail: "配药 沈奶奶 降压药", Address: "方塘村5号", RequesterID: 20, MessageID: msg}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +179,7 @@ func TestCreateErrandRejectsBadInput(t *testing.T) {
 			"bad category": {NodeID: 1, GroupID: 1, Category: "x", Detail: "d", RequesterID: 1, MessageID: 1},
 			"no message":   {NodeID: 1, GroupID: 1, Category: "other", Detail: "d", RequesterID: 1},
 		} {
-			if _, err := db.CreateErrand(ctx, e); err == nil {
+			if _, err := db.CreateErrand(ctx, e, 0); err == nil {
 				t.Errorf("%s: no error", name)
 			}
 		}
@@ -200,7 +201,7 @@ func TestCreateErrandRivalDeliveries(t *testing.T) {
 		for i := range copies {
 			wg.Go(func() {
 				got[i], errs[i] = db.CreateErrand(context.Background(), store.Errand{NodeID: 3, GroupID: 4,
-					Category: "grocery", Detail: "买菜", RequesterID: 20, MessageID: 77})
+					Category: "grocery", Detail: "买菜", RequesterID: 20, MessageID: 77}, time.Minute)
 			})
 		}
 		wg.Wait()
@@ -215,6 +216,97 @@ func TestCreateErrandRivalDeliveries(t *testing.T) {
 		evs, err := db.ErrandEvents(context.Background(), got[0].ID)
 		if err != nil || len(evs) != 1 || evs[0].Action != store.ErrandActionRequest {
 			t.Fatalf("events %+v, %v; want one request", evs, err)
+		}
+	})
+}
+
+// inbound stores a message received at t in the log and returns its id.
+func inbound(t *testing.T, db *store.DB, at time.Time) int64 {
+	t.Helper()
+	m := &store.InboundMessage{Platform: store.SandboxPlatform, PlatformMsgID: at.Format(time.RFC3339Nano),
+		ChatID: "c", Text: "x", ReceivedAt: at}
+	if _, err := db.SaveInbound(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	return m.ID
+}
+
+// A request made again by the same person in the same group within the
+// window is the first one; later, different or after a cancel, it is new.
+func TestCreateErrandDoubleTap(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		t0 := time.Date(2020, 2, 24, 1, 0, 0, 0, time.UTC)
+		req := func(msg int64, detail string) *store.Errand {
+			t.Helper()
+			e, err := db.CreateErrand(ctx, store.Errand{NodeID: 3, GroupID: 4, Category: "grocery", Beneficiary: "沈奶奶",
+				Detail: detail, RequesterID: 20, MessageID: msg}, 10*time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return e
+		}
+		m1, m2 := inbound(t, db, t0), inbound(t, db, t0.Add(2*time.Minute))
+		first := req(m1, "买菜")
+		tap := req(m2, "买菜")
+		if tap.ID != first.ID || tap.MessageID != m1 {
+			t.Fatalf("double tap made %+v; want errand %d of message %d", tap, first.ID, m1)
+		}
+		if again := req(m2, "买菜"); again.ID != first.ID { // its replay, too
+			t.Fatalf("replayed tap: errand %d", again.ID)
+		}
+		if evs, _ := db.ErrandEvents(ctx, first.ID); len(evs) != 1 {
+			t.Fatalf("%d events after a double tap, want 1", len(evs))
+		}
+		if other := req(inbound(t, db, t0.Add(3*time.Minute)), "买米"); other.ID == first.ID {
+			t.Fatal("a different request was taken for the first")
+		}
+		later := req(inbound(t, db, t0.Add(11*time.Minute)), "买菜")
+		if later.ID == first.ID {
+			t.Fatal("the same request 11 minutes later was taken for a double tap")
+		}
+		// Asked again after a cancel: a new errand.
+		if _, err := db.CancelErrand(ctx, later.ID, 20, inbound(t, db, t0.Add(12*time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+		if again := req(inbound(t, db, t0.Add(13*time.Minute)), "买菜"); again.ID == later.ID {
+			t.Fatal("a request after a cancel was taken for the cancelled one")
+		}
+	})
+}
+
+// Taps at the same moment are decided one at a time: one errand.
+func TestCreateErrandRivalDoubleTaps(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		smallTree(t, db)
+		_, jia := lookup(t, db, "L1", "13900000011")
+		t0 := time.Date(2020, 2, 24, 1, 0, 0, 0, time.UTC)
+		const taps = 6
+		msgs := make([]int64, taps)
+		for i := range taps {
+			msgs[i] = inbound(t, db, t0.Add(time.Duration(i)*time.Second))
+		}
+		got := make([]*store.Errand, taps)
+		errs := make([]error, taps)
+		var wg sync.WaitGroup
+		for i := range taps {
+			wg.Go(func() {
+				got[i], errs[i] = db.CreateErrand(ctx, store.Errand{NodeID: 3, GroupID: 4, Category: "grocery",
+					Detail: "买菜", RequesterID: jia.ID, MessageID: msgs[i]}, 10*time.Minute)
+			})
+		}
+		wg.Wait()
+		for i := range taps {
+			if errs[i] != nil {
+				t.Fatalf("tap %d: %v", i, errs[i])
+			}
+			if got[i].ID != got[0].ID {
+				t.Fatalf("tap %d made errand %d, tap 0 got %d", i, got[i].ID, got[0].ID)
+			}
+		}
+		if list, _ := db.ActiveErrands(ctx, store.ErrandQuery{RequesterID: jia.ID}); len(list) != 1 {
+			t.Fatalf("%d errands from %d taps at once", len(list), taps)
 		}
 	})
 }

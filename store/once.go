@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // createOnce stores row as the record that message messageID made, with
@@ -15,11 +17,29 @@ import (
 // rival delivery that inserts first makes this one fail on it, and
 // retryOnDuplicate runs it again to find the rival's row.
 //
+// guard (may be nil) runs first in the transaction: when it returns a row,
+// that row is the answer and nothing is written — how a record made by
+// another message (a double tap) stands in for this one. A guard that must
+// see rival transactions' rows takes a lock first (lockRow): under MySQL's
+// repeatable read, the transaction's first plain read fixes its snapshot,
+// which is why the guard runs before the replay lookup.
+//
 // row must be ready to insert (a zero ID and the initial state).
-func createOnce[T any](ctx context.Context, db *DB, messageID int64, row T, then func(tx *gorm.DB, saved *T) error) (*T, error) {
+func createOnce[T any](ctx context.Context, db *DB, messageID int64, row T,
+	guard func(tx *gorm.DB) (*T, error), then func(tx *gorm.DB, saved *T) error) (*T, error) {
 	var out T
 	err := retryOnDuplicate(func() error {
 		return db.tx(ctx, func(tx *gorm.DB) error {
+			if guard != nil {
+				stand, err := guard(tx)
+				if err != nil {
+					return err
+				}
+				if stand != nil {
+					out = *stand
+					return nil
+				}
+			}
 			// A fresh value each attempt: after a rolled-back attempt out
 			// still holds the ID that attempt was given, and gorm would add
 			// it to the lookup as a condition.
@@ -43,4 +63,38 @@ func createOnce[T any](ctx context.Context, db *DB, messageID int64, row T, then
 		return nil, err
 	}
 	return &out, nil
+}
+
+// lockRow takes the write lock of the row of T with primary key id until
+// tx ends, so that transactions deciding something about it (is this a
+// double tap? is this the same tenant's return?) run one after another on
+// MySQL. A missing row locks nothing. (SQLite has one writer at a time
+// already, and the clause is left out there.) It must come before tx's
+// first plain read: see createOnce.
+func lockRow[T any](tx *gorm.DB, id int64) error {
+	var v []T
+	return tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", id).Limit(1).Find(&v).Error
+}
+
+// messageTime returns when inbound message id was received; ok is false
+// when the message is not in the log.
+func messageTime(tx *gorm.DB, id int64) (at time.Time, ok bool, err error) {
+	var ms []InboundMessage
+	if err := tx.Select("id, received_at").Where("id = ?", id).Limit(1).Find(&ms).Error; err != nil {
+		return time.Time{}, false, err
+	}
+	if len(ms) == 0 {
+		return time.Time{}, false, nil
+	}
+	return ms[0].ReceivedAt, true, nil
+}
+
+// receivedWithin restricts q (on table, whose message_id names the inbound
+// message that made each row) to rows whose message was received within
+// window of at, either side: the test for a double tap, measured between
+// the two messages' arrivals, so that a replay hours later still finds the
+// same answer.
+func receivedWithin(q *gorm.DB, table string, at time.Time, window time.Duration) *gorm.DB {
+	return q.Joins("JOIN inbound_messages ON inbound_messages.id = "+table+".message_id").
+		Where("inbound_messages.received_at BETWEEN ? AND ?", at.Add(-window).UTC(), at.Add(window).UTC())
 }

@@ -16,55 +16,127 @@ const (
 	ScoreOriginLateReturn = "late_return" // the bot's penalty for a late tenant-return report
 )
 
+// SavedReturn is what SaveTenantReturn did with a report.
+type SavedReturn struct {
+	// Return is the return as it now stands.
+	Return TenantReturn
+	// Penalty is the late-report penalty this message raised (a replay of
+	// the message returns it again); nil when it raised none.
+	Penalty *ScoreEvent
+	// Prior is the return as it stood before this message corrected it:
+	// set when the message reported again a tenant already reported (same
+	// node, same name, same arrival day), nil when it was the first report.
+	Prior *TenantReturn
+}
+
 // SaveTenantReturn stores a tenant return and, in the same transaction, the
-// optional penalty score event (for a late report); the penalty's
-// MessageID and Origin are set from the return. Both point to the return's
-// message, so replaying the message returns the records it made the first
-// time (and the penalty made then, if any) instead of adding new ones.
-func (db *DB) SaveTenantReturn(ctx context.Context, r TenantReturn, penalty *ScoreEvent) (*TenantReturn, *ScoreEvent, error) {
+// optional penalty score event (for a late report); the penalty's MessageID
+// and Origin are set from the return.
+//
+// A tenant is returned once per arrival day: a report naming the same node,
+// name and arrival day (ArrivedAt's civil date in its own location — the
+// caller's, Asia/Shanghai) as a return already stored is a correction. It
+// updates that return — the values it gives (a field it leaves empty keeps
+// its value), and it now points to this message — and raises no penalty:
+// whether the return was late, and its one penalty, were settled by the
+// first report. Reports at one node are decided one at a time (the node's
+// row is locked), so two reports of one tenant at once make one return.
+//
+// Replaying a message returns what it made (the penalty too) and changes
+// nothing; so does replaying an older report after a newer one corrected
+// the return.
+func (db *DB) SaveTenantReturn(ctx context.Context, r TenantReturn, penalty *ScoreEvent) (*SavedReturn, error) {
+	a := r.ArrivedAt
+	dayStart := time.Date(a.Year(), a.Month(), a.Day(), 0, 0, 0, 0, a.Location())
+	dayEnd := dayStart.AddDate(0, 0, 1)
 	if err := validTenantReturn(&r); err != nil {
-		return nil, nil, fmt.Errorf("store: tenant return: %w", err)
+		return nil, fmt.Errorf("store: tenant return: %w", err)
 	}
 	if penalty != nil {
 		p := *penalty
 		p.MessageID, p.Origin = r.MessageID, ScoreOriginLateReturn
 		if err := validScoreEvent(&p); err != nil {
-			return nil, nil, fmt.Errorf("store: tenant return penalty: %w", err)
+			return nil, fmt.Errorf("store: tenant return penalty: %w", err)
 		}
 		penalty = &p
 	}
-	var saved TenantReturn
-	var ev *ScoreEvent
+	var out SavedReturn
 	err := retryOnDuplicate(func() error {
-		ev = nil
+		out = SavedReturn{}
 		return db.tx(ctx, func(tx *gorm.DB) error {
-			err := tx.Where("message_id = ?", r.MessageID).First(&saved).Error
-			if err == nil { // a replay: return what the message made
-				ev, err = scoreEventOf(tx, r.MessageID, ScoreOriginLateReturn)
-				if errors.Is(err, ErrNotFound) {
-					ev, err = nil, nil
-				}
+			// The lock comes before any plain read: see createOnce.
+			if err := lockRow[Node](tx, r.NodeID); err != nil {
 				return err
+			}
+			penaltyOf := func() error { // what this message raised, on a replay
+				ev, err := scoreEventOf(tx, r.MessageID, ScoreOriginLateReturn)
+				if errors.Is(err, ErrNotFound) {
+					return nil
+				}
+				out.Penalty = ev
+				return err
+			}
+			err := tx.Where("message_id = ?", r.MessageID).First(&out.Return).Error
+			if err == nil { // a replay
+				return penaltyOf()
 			}
 			if !errors.Is(err, gorm.ErrRecordNotFound) {
 				return err
 			}
-			saved = r
-			saved.ID = 0
-			if err := tx.Create(&saved).Error; err != nil {
+			var same []TenantReturn
+			err = tx.Where("node_id = ? AND name = ? AND arrived_at >= ? AND arrived_at < ?",
+				r.NodeID, r.Name, dayStart.UTC(), dayEnd.UTC()).Order("id").Limit(1).Find(&same).Error
+			if err != nil {
+				return err
+			}
+			if len(same) == 1 {
+				cur := same[0]
+				if cur.MessageID > r.MessageID { // an older report, replayed
+					out.Return = cur
+					return penaltyOf()
+				}
+				out.Prior = &cur
+				out.Return, err = correctReturn(tx, cur, r)
+				return err
+			}
+			out.Return = r
+			out.Return.ID = 0
+			if err := tx.Create(&out.Return).Error; err != nil {
 				return err
 			}
 			if penalty != nil {
-				ev, err = createScoreEvent(tx, *penalty)
-				return err
+				out.Penalty, err = createScoreEvent(tx, *penalty)
 			}
-			return nil
+			return err
 		})
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("store: tenant return: %w", err)
+		return nil, fmt.Errorf("store: tenant return: %w", err)
 	}
-	return &saved, ev, nil
+	return &out, nil
+}
+
+// correctReturn updates return cur with report r's values (an empty
+// optional field keeps cur's) and points it to r's message.
+func correctReturn(tx *gorm.DB, cur, r TenantReturn) (TenantReturn, error) {
+	next := cur
+	next.Origin, next.ArrivedAt, next.ArrivedHasTime = r.Origin, r.ArrivedAt, r.ArrivedHasTime
+	next.QuarantineEnd, next.ReporterID, next.MessageID = r.QuarantineEnd, r.ReporterID, r.MessageID
+	if r.HealthCode != "" {
+		next.HealthCode = r.HealthCode
+	}
+	if r.Address != "" {
+		next.Address = r.Address
+	}
+	if r.Phone != "" {
+		next.Phone = r.Phone
+	}
+	err := tx.Model(&TenantReturn{}).Where("id = ?", cur.ID).Updates(map[string]any{
+		"origin": next.Origin, "arrived_at": next.ArrivedAt, "arrived_has_time": next.ArrivedHasTime,
+		"health_code": next.HealthCode, "address": next.Address, "phone": next.Phone,
+		"quarantine_end": next.QuarantineEnd, "reporter_id": next.ReporterID, "message_id": next.MessageID,
+	}).Error
+	return next, err
 }
 
 // validTenantReturn checks a return before it is stored, and stores its

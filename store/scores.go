@@ -57,21 +57,42 @@ func validScoreEvent(ev *ScoreEvent) error {
 // its author is the verifying secretary (Status approved with VerifierID
 // set; the verification then points to the same message). A message makes
 // at most one event per Origin: replaying it returns the event it made.
-func (db *DB) CreateScoreEvent(ctx context.Context, ev ScoreEvent) (*ScoreEvent, error) {
+//
+// With a positive window, a manual event identical to one the same author
+// raised (same landlord, delta and reason) from a message received within
+// window of this one is a double tap: that event is returned (its
+// MessageID is not this message's) and nothing is written, unless it was
+// rejected — then scoring again is a new request for 核查. Events for one
+// landlord are decided one at a time (the landlord's row is locked), so two
+// taps at once still make one event.
+func (db *DB) CreateScoreEvent(ctx context.Context, ev ScoreEvent, window time.Duration) (*ScoreEvent, error) {
 	if ev.Origin == "" {
 		ev.Origin = ScoreOriginManual
 	}
 	if err := validScoreEvent(&ev); err != nil {
 		return nil, fmt.Errorf("store: score event: %w", err)
 	}
+	twins := window > 0 && ev.AuthorID != nil && ev.Origin == ScoreOriginManual
 	var out *ScoreEvent
 	err := retryOnDuplicate(func() error {
 		return db.tx(ctx, func(tx *gorm.DB) error {
 			var err error
-			out, err = scoreEventOf(tx, ev.MessageID, ev.Origin)
-			if errors.Is(err, ErrNotFound) {
-				out, err = createScoreEvent(tx, ev)
+			if twins {
+				// The lock comes before any plain read: see createOnce.
+				if err := lockRow[Person](tx, ev.LandlordID); err != nil {
+					return err
+				}
 			}
+			out, err = scoreEventOf(tx, ev.MessageID, ev.Origin)
+			if !errors.Is(err, ErrNotFound) {
+				return err // nil: a replay
+			}
+			if twins {
+				if out, err = scoreEventTwin(tx, ev, window); out != nil || err != nil {
+					return err
+				}
+			}
+			out, err = createScoreEvent(tx, ev)
 			return err
 		})
 	})
@@ -79,6 +100,25 @@ func (db *DB) CreateScoreEvent(ctx context.Context, ev ScoreEvent) (*ScoreEvent,
 		return nil, fmt.Errorf("store: score event: %w", err)
 	}
 	return out, nil
+}
+
+// scoreEventTwin finds the event an identical score line raised within
+// window of ev's message (see CreateScoreEvent), or nil.
+func scoreEventTwin(tx *gorm.DB, ev ScoreEvent, window time.Duration) (*ScoreEvent, error) {
+	at, ok, err := messageTime(tx, ev.MessageID)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var twins []ScoreEvent
+	err = receivedWithin(tx.Model(&ScoreEvent{}), "score_events", at, window).
+		Where("score_events.landlord_id = ? AND score_events.author_id = ? AND score_events.delta = ?"+
+			" AND score_events.reason = ? AND score_events.origin = ? AND score_events.status <> ?",
+			ev.LandlordID, *ev.AuthorID, ev.Delta, ev.Reason, ScoreOriginManual, ScoreRejected).
+		Order("score_events.id").Limit(1).Find(&twins).Error
+	if err != nil || len(twins) == 0 {
+		return nil, err
+	}
+	return &twins[0], nil
 }
 
 // createScoreEvent inserts a checked event in tx.

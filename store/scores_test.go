@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,12 +69,12 @@ func TestScoreEventsPendingVerifyAndDerivedScore(t *testing.T) {
 		}
 		author := int64(1)
 		ev, err := db.CreateScoreEvent(ctx, store.ScoreEvent{LandlordID: jia.ID, NodeID: l1.ID, Delta: 2,
-			Reason: "调解纠纷", Status: store.ScorePending, AuthorID: &author, MessageID: 10})
+			Reason: "调解纠纷", Status: store.ScorePending, AuthorID: &author, MessageID: 10}, 0)
 		if err != nil || ev.Status != store.ScorePending || ev.Origin != store.ScoreOriginManual {
 			t.Fatalf("create: %+v, %v", ev, err)
 		}
 		if again, err := db.CreateScoreEvent(ctx, store.ScoreEvent{LandlordID: jia.ID, NodeID: l1.ID, Delta: 2,
-			Reason: "调解纠纷", Status: store.ScorePending, AuthorID: &author, MessageID: 10}); err != nil || again.ID != ev.ID {
+			Reason: "调解纠纷", Status: store.ScorePending, AuthorID: &author, MessageID: 10}, 0); err != nil || again.ID != ev.ID {
 			t.Fatalf("replay: %+v, %v", again, err)
 		}
 		if s := score(); s != 12 {
@@ -99,13 +100,13 @@ func TestScoreEventsPendingVerifyAndDerivedScore(t *testing.T) {
 		}
 		// Rejected events do not count; approved-at-once events do.
 		rej, _ := db.CreateScoreEvent(ctx, store.ScoreEvent{LandlordID: jia.ID, NodeID: l1.ID, Delta: -5,
-			Reason: "瞒报租客", Status: store.ScorePending, AuthorID: &author, MessageID: 20})
+			Reason: "瞒报租客", Status: store.ScorePending, AuthorID: &author, MessageID: 20}, 0)
 		if _, err := db.VerifyScoreEvent(ctx, store.ScoreVerdict{EventID: rej.ID, VerifierID: 2, MessageID: 21, Reason: "证据不足"}); err != nil {
 			t.Fatal(err)
 		}
 		sec := int64(2)
 		at, err := db.CreateScoreEvent(ctx, store.ScoreEvent{LandlordID: jia.ID, NodeID: l1.ID, Delta: -3,
-			Reason: "未及时上报", Status: store.ScoreApproved, AuthorID: &sec, VerifierID: &sec, MessageID: 30})
+			Reason: "未及时上报", Status: store.ScoreApproved, AuthorID: &sec, VerifierID: &sec, MessageID: 30}, 0)
 		if err != nil || at.VerifiedAt == nil || at.VerifyMessageID == nil || *at.VerifyMessageID != 30 {
 			t.Fatalf("approved at once: %+v, %v", at, err)
 		}
@@ -123,7 +124,7 @@ func TestScoreEventsPendingVerifyAndDerivedScore(t *testing.T) {
 				Status: store.ScoreApproved, MessageID: 40},
 			"rejected at birth": {LandlordID: jia.ID, NodeID: l1.ID, Delta: 1, Reason: "x", Status: store.ScoreRejected, MessageID: 40},
 		} {
-			if _, err := db.CreateScoreEvent(ctx, bad); err == nil {
+			if _, err := db.CreateScoreEvent(ctx, bad, 0); err == nil {
 				t.Errorf("%s: no error", name)
 			}
 		}
@@ -140,7 +141,7 @@ func TestLandlordRanking(t *testing.T) {
 		sec := int64(1)
 		add := func(p store.Person, n store.Node, delta int, msg int64) {
 			if _, err := db.CreateScoreEvent(ctx, store.ScoreEvent{LandlordID: p.ID, NodeID: n.ID, Delta: delta,
-				Reason: "r", Status: store.ScoreApproved, AuthorID: &sec, VerifierID: &sec, MessageID: msg}); err != nil {
+				Reason: "r", Status: store.ScoreApproved, AuthorID: &sec, VerifierID: &sec, MessageID: msg}, 0); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -149,7 +150,7 @@ func TestLandlordRanking(t *testing.T) {
 		add(bing, l3, 5, 3)
 		// A pending event does not move the ranking.
 		if _, err := db.CreateScoreEvent(ctx, store.ScoreEvent{LandlordID: jia.ID, NodeID: l1.ID, Delta: 12,
-			Reason: "r", Status: store.ScorePending, MessageID: 4}); err != nil {
+			Reason: "r", Status: store.ScorePending, MessageID: 4}, 0); err != nil {
 			t.Fatal(err)
 		}
 		s, _ := db.NodeByCode(ctx, "S")
@@ -174,6 +175,73 @@ func TestLandlordRanking(t *testing.T) {
 		under, err := db.LandlordRanking(ctx, c1.ID, 12, since)
 		if err != nil || len(under) != 2 || under[0].Name != "乙" || under[1].NodeID != l1.ID {
 			t.Fatalf("ranking under C1: %+v, %v", under, err)
+		}
+	})
+}
+
+// The same score line by the same author within the window is the first
+// one; after a rejection, or later, it is new.
+func TestCreateScoreEventDoubleTap(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		smallTree(t, db)
+		l1, jia := lookup(t, db, "L1", "13900000011")
+		t0 := time.Date(2020, 2, 24, 1, 0, 0, 0, time.UTC)
+		author, other := int64(7), int64(8)
+		line := func(msg int64, by *int64, delta int, reason string) *store.ScoreEvent {
+			t.Helper()
+			ev, err := db.CreateScoreEvent(ctx, store.ScoreEvent{LandlordID: jia.ID, NodeID: l1.ID, Delta: delta,
+				Reason: reason, Status: store.ScorePending, AuthorID: by, MessageID: msg}, 10*time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ev
+		}
+		first := line(inbound(t, db, t0), &author, 2, "调解纠纷")
+		m2 := inbound(t, db, t0.Add(time.Minute))
+		if tap := line(m2, &author, 2, "调解纠纷"); tap.ID != first.ID {
+			t.Fatalf("double tap made event %d, want %d", tap.ID, first.ID)
+		}
+		if replay := line(m2, &author, 2, "调解纠纷"); replay.ID != first.ID {
+			t.Fatalf("replayed tap made event %d", replay.ID)
+		}
+		for name, ev := range map[string]*store.ScoreEvent{
+			"another author": line(inbound(t, db, t0.Add(2*time.Minute)), &other, 2, "调解纠纷"),
+			"another delta":  line(inbound(t, db, t0.Add(3*time.Minute)), &author, 3, "调解纠纷"),
+			"another reason": line(inbound(t, db, t0.Add(4*time.Minute)), &author, 2, "代办"),
+			"11 minutes on":  line(inbound(t, db, t0.Add(11*time.Minute)), &author, 2, "调解纠纷"),
+		} {
+			if ev.ID == first.ID {
+				t.Errorf("%s: taken for a double tap", name)
+			}
+		}
+		if _, err := db.VerifyScoreEvent(ctx, store.ScoreVerdict{EventID: first.ID, VerifierID: 9,
+			MessageID: inbound(t, db, t0.Add(5*time.Minute))}); err != nil {
+			t.Fatal(err)
+		}
+		if again := line(inbound(t, db, t0.Add(6*time.Minute)), &author, 2, "调解纠纷"); again.ID == first.ID {
+			t.Error("a line after a rejection was taken for the rejected one")
+		}
+		// Lines at the same moment are decided one at a time.
+		const taps = 5
+		got := make([]*store.ScoreEvent, taps)
+		errs := make([]error, taps)
+		msgs := make([]int64, taps)
+		for i := range taps {
+			msgs[i] = inbound(t, db, t0.Add(time.Hour+time.Duration(i)*time.Second))
+		}
+		var wg sync.WaitGroup
+		for i := range taps {
+			wg.Go(func() {
+				got[i], errs[i] = db.CreateScoreEvent(ctx, store.ScoreEvent{LandlordID: jia.ID, NodeID: l1.ID, Delta: -1,
+					Reason: "未消毒", Status: store.ScorePending, AuthorID: &author, MessageID: msgs[i]}, 10*time.Minute)
+			})
+		}
+		wg.Wait()
+		for i := range taps {
+			if errs[i] != nil || got[i].ID != got[0].ID {
+				t.Fatalf("tap %d: %+v, %v; want event %d", i, got[i], errs[i], got[0].ID)
+			}
 		}
 	})
 }
