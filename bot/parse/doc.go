@@ -182,6 +182,20 @@
 //     health-code key a bare colour (绿, 绿色) too.
 //   - Phone: 7 to 15 digits, spaces and dashes allowed; the output holds the
 //     digits only. A phone key followed by anything else is invalid.
+//   - A run of seven digits or more is a phone number or nothing: never a
+//     name, origin or address, in any form. Without a key only an 11-digit
+//     mobile number (1 and 3–9, then nine digits) is taken; it may be
+//     written with dashes or spaced over several fields ("139 1234 5678").
+//     Any other such run is invalid, and the hint quotes it (its middle
+//     hidden) with its length: "号码“139*****33”有10位:手机号应为11位数字…".
+//     A landline is taken only under a phone key ("电话:0579-85123456");
+//     under a key a number starting with 1 must be a mobile number. A
+//     mobile number glued to other text ("方塘村5号13812345678") is
+//     invalid: the hint asks for it on its own.
+//   - An ID number (18 digits, or 17 and X, also spaced) is personal data:
+//     it is never recorded, wherever it stands (positional, sentence, under
+//     any key); the message is invalid and the hint asks not to post ID
+//     numbers in the group.
 //
 // errand_request
 //

@@ -1,6 +1,9 @@
 package parse
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // Every hint an invalid message gets back, in one place so that the wording
 // can be reviewed and changed without touching the parser. Each is a short
@@ -18,16 +21,18 @@ const (
 	hintTempRange    = "体温数值应在35.0到42.0之间,例如:体温 张三 36.5"
 	hintTempPeriod   = "每人每天只报一个体温,例如:体温 张三 36.5"
 
-	hintReturnFormat  = "返回登记请这样写:返回 王五 湖南长沙 2月20日 绿码 方塘村12号301"
-	hintReturnName    = "缺少租客姓名,请这样写:返回 王五 湖南长沙 2月20日 绿码 方塘村12号301"
-	hintReturnOrigin  = "缺少从哪里返回,请这样写:返回 王五 湖南长沙 2月20日 绿码 方塘村12号301"
-	hintReturnBadName = "租客姓名应为文字,请这样写:返回 王五 湖南长沙 2月20日"
-	hintReturnTwoName = "一条消息只登记一位租客,例如:返回 王五 湖南长沙 2月20日"
-	hintReturnArrived = "到达时间看不懂,例如:到达时间:2月20日 14:00"
-	hintReturnTwoDate = "到达时间只能写一个,例如:返回 王五 湖南长沙 2月20日 下午3点"
-	hintReturnHealth  = "健康码请写绿码、黄码或红码,例如:健康码:绿码"
-	hintReturnTwoCode = "健康码只能写一个,例如:健康码:绿码"
-	hintReturnPhone   = "电话号码不对,请写11位手机号,例如:电话:13812345678"
+	hintReturnFormat     = "返回登记请这样写:返回 王五 湖南长沙 2月20日 绿码 方塘村12号301"
+	hintReturnName       = "缺少租客姓名,请这样写:返回 王五 湖南长沙 2月20日 绿码 方塘村12号301"
+	hintReturnOrigin     = "缺少从哪里返回,请这样写:返回 王五 湖南长沙 2月20日 绿码 方塘村12号301"
+	hintReturnBadName    = "租客姓名应为文字,请这样写:返回 王五 湖南长沙 2月20日"
+	hintReturnTwoName    = "一条消息只登记一位租客,例如:返回 王五 湖南长沙 2月20日"
+	hintReturnArrived    = "到达时间看不懂,例如:到达时间:2月20日 14:00"
+	hintReturnTwoDate    = "到达时间只能写一个,例如:返回 王五 湖南长沙 2月20日 下午3点"
+	hintReturnHealth     = "健康码请写绿码、黄码或红码,例如:健康码:绿码"
+	hintReturnTwoCode    = "健康码只能写一个,例如:健康码:绿码"
+	hintReturnPhone      = "电话号码不对,请写11位手机号,例如:电话:13812345678"
+	hintReturnID         = "请不要在群里发身份证号(个人信息),返回登记这样写:返回 王五 湖南长沙 2月20日 绿码"
+	hintReturnPhoneApart = "手机号请单独写,与地址分开,例如:返回 王五 湖南长沙 方塘村12号 13812345678"
 
 	hintErrandRequest = "请写明代办内容,例如:代办 配药 沈奶奶 降压药 方塘村5号"
 	hintErrandClaim   = "请写上代办单号,例如:接单 12"
@@ -114,6 +119,15 @@ func quoteText(s string) string {
 func runLen(s string) int {
 	_, end := digits(s, 0)
 	return end
+}
+
+// hintReturnMobile is the hint for a run of digits that is no mobile
+// number: it quotes the run (its middle hidden) and says how long it is.
+func hintReturnMobile(d string) string {
+	if len(d) == 11 {
+		return "号码“" + quoteText(d) + "”不对:手机号应为11位数字,例如:13812345678"
+	}
+	return "号码“" + quoteText(d) + "”有" + strconv.Itoa(len(d)) + "位:手机号应为11位数字,例如:13812345678"
 }
 
 // hintErrandVerb is the "write the number" hint for an errand verb.

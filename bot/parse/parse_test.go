@@ -679,7 +679,7 @@ func TestHints(t *testing.T) {
 		hintBadDate, hintBadTime, hintTempFormat, hintTempNameless, hintTempList, hintTempTwoDates,
 		hintTempRange, hintTempPeriod, hintReturnFormat, hintReturnName, hintReturnOrigin, hintReturnBadName,
 		hintReturnTwoName, hintReturnArrived, hintReturnTwoDate, hintReturnHealth, hintReturnTwoCode,
-		hintReturnPhone, hintErrandRequest, hintErrandClaim, hintErrandDone, hintErrandCancel,
+		hintReturnPhone, hintReturnID, hintReturnPhoneApart, hintErrandRequest, hintErrandClaim, hintErrandDone, hintErrandCancel,
 		hintErrandZero, hintScoreFormat, hintScoreName, hintScoreDelta, hintScoreRange,
 		hintScoreReason, hintScoreSignAdd, hintScoreSignSub, hintScoreTwoName, hintScoreTwoLine,
 		hintVerifyFormat, hintVerifyVerdict, hintVerifyID, hintDirective, hintReport,

@@ -113,9 +113,9 @@ func (p *parser) tenantKV(toks []token) Result {
 			}
 			tr.HealthCode = code
 		case fieldPhone:
-			phone, ok := phoneValue(v)
-			if !ok {
-				return invalid(KindTenantReturn, hintReturnPhone)
+			phone, hint := phoneValue(v)
+			if hint != "" {
+				return invalid(KindTenantReturn, hint)
 			}
 			tr.Phone = phone
 		}
@@ -132,7 +132,13 @@ func (p *parser) finishReturn(tr *TenantReturn, a arrival) Result {
 		return invalid(KindTenantReturn, hintReturnName)
 	case tr.Origin == "":
 		return invalid(KindTenantReturn, hintReturnOrigin)
-	case !isNameLike(tr.Name):
+	}
+	for _, text := range [...]string{tr.Name, tr.Origin, tr.Address} {
+		if hint := digitRunHint(text); hint != "" {
+			return invalid(KindTenantReturn, hint)
+		}
+	}
+	if !isNameLike(tr.Name) {
 		return invalid(KindTenantReturn, hintReturnBadName)
 	}
 	m, hint := p.arrivalMoment(a)
@@ -325,13 +331,24 @@ func (p *parser) tenantFields(toks []token, tr *TenantReturn, a *arrival, mode f
 			i += n - 1
 			continue
 		}
-		if phone, n := phoneAt(toks, i); n > 0 {
-			if phone == "" {
-				return nil, hintReturnPhone
+		if phone, n, hint := p.numberAt(toks, i); n > 0 {
+			if hint != "" {
+				return nil, hint
 			}
 			tr.Phone = phone
 			i += n - 1
 			continue
+		}
+		if phone, n, hint := phoneAt(toks, i); n > 0 {
+			if hint != "" {
+				return nil, hint
+			}
+			tr.Phone = phone
+			i += n - 1
+			continue
+		}
+		if hint := digitRunHint(t); hint != "" {
+			return nil, hint // "方塘村5号1391111333": never part of an address
 		}
 		if mode == shapesOnly {
 			left = append(left, leftover{text: t, pos: toks[i].pos, end: toks[i].end})
@@ -423,25 +440,110 @@ func healthCode(s string, bare bool) (string, bool) {
 
 // phoneAt reads a phone number at toks[i]: an 11-digit mobile number, or a
 // phone key (电话 手机 …) with its number glued or in the next token. It
-// returns the digits and the number of tokens read; the number is "" when a
+// returns the digits and the number of tokens read; hint is set when a
 // phone key is followed by something that is not a phone number.
-func phoneAt(toks []token, i int) (string, int) {
+func phoneAt(toks []token, i int) (phone string, n int, hint string) {
 	t := toks[i].text
 	if isMobile(t) {
-		return t, 1
+		return t, 1, ""
 	}
 	if keyOf(t) == fieldPhone {
 		if i+1 < len(toks) {
-			phone, _ := phoneValue(toks[i+1].text)
-			return phone, 2
+			phone, hint := phoneValue(toks[i+1].text)
+			return phone, 2, hint
 		}
-		return "", 1
+		return "", 1, hintReturnPhone
 	}
 	if f, rest := keyPrefix(t); f == fieldPhone {
-		phone, _ := phoneValue(rest)
-		return phone, 1
+		phone, hint := phoneValue(rest)
+		return phone, 1, hint
 	}
-	return "", 0
+	return "", 0, ""
+}
+
+// numberAt reads a number written without a key at toks[i] — digits and
+// dashes, possibly spread over tokens with spaces between them ("139 1234
+// 5678") — when it has seven digits or more. Such a number is a phone or
+// nothing, never a name, origin or address: an 11-digit mobile number is the
+// phone; anything else is invalid (hint set), an ID number (18 digits) with
+// its own hint. The tokens are joined until a mobile number or 18 digits
+// are read.
+func (p *parser) numberAt(toks []token, i int) (phone string, n int, hint string) {
+	var buf [24]byte
+	d := buf[:0]
+	j := i
+	for j < len(toks) && len(d) < 18 && !isMobile(string(d)) && isNumberToken(toks[j].text) {
+		if j > i {
+			if toks[j].line != toks[i].line || strings.Trim(p.s[toks[j-1].end:toks[j].pos], " ") != "" {
+				break
+			}
+			if _, _, ok := tokenWhen(toks[j].text, true); ok {
+				break // a date after the number
+			}
+		}
+		for k := 0; k < len(toks[j].text); k++ {
+			if c := toks[j].text[k]; isDigit(c) {
+				d = append(d, c)
+			}
+		}
+		j++
+	}
+	if len(d) < 7 {
+		return "", 0, ""
+	}
+	switch {
+	case isMobile(string(d)):
+		return string(d), j - i, ""
+	case len(d) == 18:
+		return "", j - i, hintReturnID
+	}
+	return "", j - i, hintReturnMobile(string(d))
+}
+
+// isNumberToken reports a token of digits and dashes that starts with a
+// digit.
+func isNumberToken(t string) bool {
+	if t == "" || !isDigit(t[0]) {
+		return false
+	}
+	for i := 1; i < len(t); i++ {
+		if !isDigit(t[i]) && t[i] != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// digitRunHint judges the runs of digits in text that is to be a name,
+// origin or address: a run of seven digits or more is a phone or an ID
+// number, never part of those, so it gets a hint — not to post ID numbers
+// (18 digits, or 17 and X), or how to write a mobile number. It returns ""
+// when text holds no such run.
+func digitRunHint(text string) string {
+	for i := 0; i < len(text); {
+		if !isDigit(text[i]) {
+			i++
+			continue
+		}
+		_, end := digits(text, i)
+		switch n := end - i; {
+		case isIDNumber(text[i:], n):
+			return hintReturnID
+		case n >= 7:
+			if isMobile(text[i:end]) {
+				return hintReturnPhoneApart
+			}
+			return hintReturnMobile(text[i:end])
+		}
+		i = end
+	}
+	return ""
+}
+
+// isIDNumber reports whether s starts with a resident ID number: n digits
+// where n is 18, or 17 followed by X.
+func isIDNumber(s string, n int) bool {
+	return n == 18 || (n == 17 && len(s) > 17 && (s[17] == 'X' || s[17] == 'x'))
 }
 
 // isMobile reports an 11-digit Chinese mobile number.
@@ -449,9 +551,12 @@ func isMobile(s string) bool {
 	return len(s) == 11 && s[0] == '1' && s[1] >= '3' && allDigits(s)
 }
 
-// phoneValue checks a phone number as written (spaces and dashes allowed)
-// and returns its digits: 7 to 15 of them.
-func phoneValue(s string) (string, bool) {
+// phoneValue checks a phone number given under a phone key, as written
+// (spaces and dashes allowed), and returns its digits: 7 to 15 of them, so
+// that a landline (0579-85123456) is taken too. A number starting with 1
+// must be a mobile number; an ID number is refused. hint is set when the
+// value is not taken.
+func phoneValue(s string) (phone, hint string) {
 	s = strings.TrimPrefix(strings.TrimSpace(s), "+")
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
@@ -459,14 +564,22 @@ func phoneValue(s string) (string, bool) {
 		case isDigit(c):
 			b.WriteByte(c)
 		case c == '-' || c == ' ':
+		case (c == 'X' || c == 'x') && i == len(s)-1 && b.Len() == 17:
+			return "", hintReturnID
 		default:
-			return "", false
+			return "", hintReturnPhone
 		}
 	}
-	if b.Len() < 7 || b.Len() > 15 {
-		return "", false
+	d := b.String()
+	switch {
+	case len(d) == 18:
+		return "", hintReturnID
+	case len(d) < 7 || len(d) > 15:
+		return "", hintReturnPhone
+	case d[0] == '1' && !isMobile(d):
+		return "", hintReturnMobile(d)
 	}
-	return b.String(), true
+	return d, ""
 }
 
 // addressAt reads an address introduced by 住, 住在, 地址 or 住址 at toks[i],
