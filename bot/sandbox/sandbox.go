@@ -5,6 +5,18 @@
 //
 // The sandbox lets whoever reaches it speak as any member of the roster, so
 // it is for trying towerbot and for tests; production set-ups turn it off.
+//
+// Live updates and the browser's connection limit: the page learns of new
+// lines from GET /sandbox/api/events, a Server-Sent Events stream that holds
+// one connection open. Over HTTP/1.1 a browser opens at most six connections
+// per host, so six tabs streaming at once would leave a seventh tab's
+// requests waiting forever. The page therefore streams only while it is
+// visible (Page Visibility API): a hidden tab closes its stream and, shown
+// again, reopens it and reloads its chat. The server ends a stream as soon as
+// its client goes (subscribe/unsubscribe below), so a closed stream frees its
+// connection at once. Six or more tabs visible side by side in separate
+// windows can still reach the limit; serving the sandbox over HTTP/2 (behind
+// a TLS proxy) removes it, since all streams then share one connection.
 package sandbox
 
 import (
@@ -489,7 +501,9 @@ func (s *Sandbox) groupParam(w http.ResponseWriter, r *http.Request) (*store.Gro
 }
 
 // events streams Server-Sent Events: one "change" event, carrying a group
-// code, whenever that group's chat changes. The page then reloads it.
+// code, whenever that group's chat changes. The page then reloads it. A
+// stream lasts until its client leaves or Close; pages keep one open only
+// while visible (see the package doc).
 func (s *Sandbox) events(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {

@@ -335,18 +335,47 @@ async function send(ev) {
 }
 
 // ---- live updates ----
+//
+// An open EventSource holds an HTTP/1.1 connection for as long as it lives,
+// and a browser opens at most six per host: with six tabs streaming, a
+// seventh tab's page and API requests wait forever. So a tab streams only
+// while it is visible. Hidden, it closes its stream; shown again, it opens
+// a new one and reloads its chat, which may have changed meanwhile. (Unread
+// marks for other groups are not caught up: those changes went unheard.)
 
-function live() {
-  if (!window.EventSource) return;
-  const es = new EventSource("/sandbox/api/events");
-  es.addEventListener("open", () => $("live").classList.add("on"));
-  es.addEventListener("error", () => $("live").classList.remove("on"));
-  es.addEventListener("change", (ev) => {
+let stream = null;
+
+function connect() {
+  if (!window.EventSource || stream || document.visibilityState !== "visible") return;
+  stream = new EventSource("/sandbox/api/events");
+  stream.addEventListener("open", () => $("live").classList.add("on"));
+  stream.addEventListener("error", () => $("live").classList.remove("on"));
+  stream.addEventListener("change", (ev) => {
     let code;
     try { code = JSON.parse(ev.data).group; } catch (_) { return; }
     if (code === state.current) loadHistory(false);
     else if (state.byCode.has(code) && !state.unread.has(code)) { state.unread.add(code); renderTree(); }
   });
+}
+
+function disconnect() {
+  if (!stream) return;
+  stream.close();
+  stream = null;
+  $("live").classList.remove("on");
+}
+
+function live() {
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState !== "visible") { disconnect(); return; }
+    connect();
+    loadHistory(false);
+  });
+  // A page kept in the back-forward cache is hidden without a
+  // visibilitychange in some browsers; it comes back through pageshow.
+  window.addEventListener("pagehide", disconnect);
+  window.addEventListener("pageshow", (ev) => { if (ev.persisted) { connect(); loadHistory(false); } });
+  connect();
 }
 
 function init() {
