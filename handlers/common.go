@@ -148,13 +148,14 @@ func (h *Handlers) roleAbove(ctx context.Context, personID, nodeID int64, roles 
 	return h.st.HasRole(ctx, personID, nodeIDs(up), roles...)
 }
 
-// nearestWithRole walks up from nodeID (itself first) to the first node
-// where someone holds role, and returns that node and those people; nil
-// when nobody does.
-func (h *Handlers) nearestWithRole(ctx context.Context, nodeID int64, role string, strict bool) (*store.Node, []store.Person, error) {
+// nearestReachable walks up from nodeID (itself first unless strict) to
+// the first node where someone holds role and a group is bound, and
+// returns that node, those people and its groups; nil when there is none.
+// A node whose people cannot be posted to is no help, so it is passed over.
+func (h *Handlers) nearestReachable(ctx context.Context, nodeID int64, role string, strict bool) (*store.Node, []store.Person, []store.Group, error) {
 	chain, err := h.upward(ctx, nodeID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if strict {
 		chain = chain[1:]
@@ -162,13 +163,20 @@ func (h *Handlers) nearestWithRole(ctx context.Context, nodeID int64, role strin
 	for _, n := range chain {
 		ps, err := h.st.PeopleWithRole(ctx, n.ID, role)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		if len(ps) > 0 {
-			return &n, ps, nil
+		if len(ps) == 0 {
+			continue
+		}
+		gs, err := h.st.GroupsOfNodes(ctx, n.ID)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if len(gs) > 0 {
+			return &n, ps, gs, nil
 		}
 	}
-	return nil, nil, nil
+	return nil, nil, nil, nil
 }
 
 // personName returns the name of person id, or "" when unknown.

@@ -61,8 +61,13 @@
 //     new request. The store decides under a row lock (the requester's,
 //     the landlord's, or the node's for returns), so taps at once count
 //     once on MySQL too.
-//   - Errands: the requester's group hears of the claim, completion and
-//     cancellation, mentioning the requester. A repeated claim by the
+//   - Errands: the agents asked are those of the nearest node at or above
+//     the request's that has agents and a bound group. Where no agent serves,
+//     the request goes the same way to the commanders of the nearest node
+//     above (strictly: the request's own group already saw it), mentioned,
+//     and the reply names that node; only with nobody reachable is the
+//     requester asked to call the community. The requester's group hears
+//     of the claim, completion and cancellation, mentioning the requester. A repeated claim by the
 //     claimer is a conflict ("已由您接单"). Cancel follows the issue: the
 //     claimer or a commander, not the requester.
 //   - Scores: the author's reach is the nodes below those where they are a
@@ -70,7 +75,7 @@
 //     under the message's group win; otherwise the author is asked to score
 //     from the landlord's unit group. The verifier is any secretary of an
 //     ancestor of the landlord's node; the request goes to the group of the
-//     nearest such node, mentioning its secretaries. The verdict is also
+//     nearest such node that has a group, mentioning its secretaries. The verdict is also
 //     posted to the group the event came from. A score counts approved
 //     events created in the current cycle (Config.ScoreCycle, default the
 //     calendar year, Asia/Shanghai).

@@ -11,7 +11,9 @@ import (
 
 // ErrandRequest numbers a new errand (#N is its id) and announces it to the
 // errand agents who serve the group's node: those of the nearest node at or
-// above it that has any, in that node's group(s), mentioning them. The
+// above it that has any and a group, in that node's group(s), mentioning
+// them. With no such agents it goes, the same way, to the commanders of the
+// nearest node above that has any, and the requester is told so. The
 // requester is told the number to follow it by. The same request again
 // within Config.DuplicateWindow is told the first one's number instead.
 func (h *Handlers) ErrandRequest(ctx context.Context, c *bot.Context) error {
@@ -37,36 +39,49 @@ func (h *Handlers) ErrandRequest(ctx context.Context, c *bot.Context) error {
 		out.say(fmt.Sprintf(txtAlreadyAccepted, e.ID))
 		return out.send(ctx)
 	}
-	agentNode, agents, err := h.nearestWithRole(ctx, e.NodeID, store.RoleErrandAgent, false)
+	_, agents, groups, err := h.nearestReachable(ctx, e.NodeID, store.RoleErrandAgent, false)
 	if err != nil {
 		return err
 	}
-	var groups []store.Group
-	if agentNode != nil {
-		if groups, err = h.st.GroupsOfNodes(ctx, agentNode.ID); err != nil {
-			return err
-		}
+	if len(groups) > 0 {
+		out.say(fmt.Sprintf(txtErrandAccepted, e.ID, categoryLabel(e.Category)))
+		return h.announceErrand(ctx, out, e, agents, groups, txtErrandHowToClaim)
+	}
+	// Nobody serves this area: the nearest commanders above hear of it,
+	// so that the request reaches a person and not only a log line.
+	node, commanders, groups, err := h.nearestReachable(ctx, e.NodeID, store.RoleCommander, true)
+	if err != nil {
+		return err
 	}
 	if len(groups) == 0 {
-		h.log.Warn("errand without agents to announce it to", "errand", e.ID, "node", c.Node.Code, "log_id", c.LogID)
+		h.log.Warn("errand with neither agents nor commanders above to tell", "errand", e.ID, "node", c.Node.Code, "log_id", c.LogID)
 		out.say(fmt.Sprintf(txtErrandNoAgents, e.ID))
 		return out.send(ctx)
 	}
-	out.say(fmt.Sprintf(txtErrandAccepted, e.ID, categoryLabel(e.Category)))
+	h.log.Warn("errand without agents: passed to the commanders above", "errand", e.ID, "node", c.Node.Code,
+		"to", node.Code, "log_id", c.LogID)
+	out.say(fmt.Sprintf(txtErrandToCommanders, e.ID, categoryLabel(e.Category), node.Name))
+	return h.announceErrand(ctx, out, e, commanders, groups, txtErrandNoAgentsHere)
+}
+
+// announceErrand posts errand e to groups, mentioning people, and ends the
+// post with closing (a format taking the mentions and the errand's #N).
+func (h *Handlers) announceErrand(ctx context.Context, out *posts, e *store.Errand, people []store.Person,
+	groups []store.Group, closing string) error {
 	for _, g := range groups {
-		ids, names, err := h.mentions(ctx, g.Platform, agents...)
+		ids, names, err := h.mentions(ctx, g.Platform, people...)
 		if err != nil {
 			return err
 		}
-		out.to(g, "errand", h.errandAnnouncement(c, e, names), false, ids)
+		out.to(g, "errand", h.errandAnnouncement(out.c, e)+fmt.Sprintf(closing, names, e.ID), false, ids)
 	}
 	return out.send(ctx)
 }
 
-// errandAnnouncement is the post that asks the agents to take errand e.
-// The request is quoted as written (masked); whom it is for and where are
-// added only when the text does not already say so.
-func (h *Handlers) errandAnnouncement(c *bot.Context, e *store.Errand, mentions string) string {
+// errandAnnouncement is the body of the post that asks for errand e to be
+// run. The request is quoted as written (masked); whom it is for and where
+// are added only when the text does not already say so.
+func (h *Handlers) errandAnnouncement(c *bot.Context, e *store.Errand) string {
 	text := fmt.Sprintf(txtErrandAnnounce, e.ID, categoryLabel(e.Category), quote(e.Detail, 80))
 	if e.Beneficiary != "" && !strings.Contains(e.Detail, e.Beneficiary) {
 		text += fmt.Sprintf(txtErrandFor, e.Beneficiary)
@@ -75,6 +90,5 @@ func (h *Handlers) errandAnnouncement(c *bot.Context, e *store.Errand, mentions 
 		text += fmt.Sprintf(txtErrandAddress, e.Address)
 	}
 	text += fmt.Sprintf(txtErrandFrom, c.Sender.Name, c.Node.Name)
-	text += fmt.Sprintf(txtErrandHowToClaim, mentions, e.ID)
 	return text
 }

@@ -68,13 +68,37 @@ func TestErrandRequestIsAnnouncedToTheNearestAgents(t *testing.T) {
 	}
 }
 
-func TestErrandWithoutAgentsAbove(t *testing.T) {
+// QA: an errand where no agent serves reached nobody but a log line. It
+// goes to the commanders of the nearest node above instead, mentioned, and
+// the requester is told.
+func TestErrandWithoutAgentsGoesToTheCommandersAbove(t *testing.T) {
 	e := newEnv(t)
 	c := e.ok(msg{chat: "FT-02-01-01", sender: pYing2, parsed: errandRequest("买菜")})
-	mustContain(t, "reply", e.reply(c), "暂无代办员")
-	if id := errandID(t, e.reply(c)); id == 0 {
-		t.Fatal("no number")
+	id := errandID(t, e.reply(c))
+	tag := "#" + strconv.FormatInt(id, 10)
+	if got, want := e.reply(c), "已登记代办 "+tag+"(配药)。本区域暂无代办员,已转交下朱一单元指挥长安排。"; got != want {
+		t.Fatalf("reply %q, want %q", got, want)
 	}
+	posts := e.outbox("FT-02-01")
+	if len(posts) != 1 {
+		t.Fatalf("the unit's group got %+v", posts)
+	}
+	mustContain(t, "post", posts[0].Text, "【代办 "+tag+"·配药】", "申请人:应天喜(另应家)", "@何队长 本区域暂无代办员,请安排人员办理(代办 "+tag+")")
+	if posts[0].Mentions != strconv.FormatInt(e.person(pHe).ID, 10) {
+		t.Errorf("mentions %q, want 何队长", posts[0].Mentions)
+	}
+	// With no group above to reach at all, the requester is asked to call.
+	elsewhere, err := e.db.NodeByCode(e.ctx, "FT-01-01-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, chat := range []string{"FT-02-01", "FT-02", "FT"} {
+		if _, err := e.db.BindGroup(e.ctx, store.SandboxPlatform, chat, chat, elsewhere.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c = e.ok(msg{chat: "FT-02-01-01", sender: pYing2, parsed: errandRequest("买米")})
+	mustContain(t, "reply", e.reply(c), "暂无代办员负责本区域,请联系社区")
 }
 
 func TestErrandClaimRaceHasOneWinnerAndTheLoserHearsWho(t *testing.T) {

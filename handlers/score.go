@@ -162,18 +162,12 @@ func distinctPeople(found []store.PersonAt) []int64 {
 
 // askVerification asks the secretary above the landlord to check (核查) a
 // pending event: a post in the group of the nearest ancestor of the
-// landlord's node that has a secretary, mentioning them. With no secretary
+// landlord's node that has a secretary and a group, mentioning them. With no secretary
 // anywhere above, the reply says so.
 func (h *Handlers) askVerification(ctx context.Context, out *posts, ev *store.ScoreEvent, landlord, author string) error {
-	node, secretaries, err := h.nearestWithRole(ctx, ev.NodeID, store.RoleSecretary, true)
+	_, secretaries, groups, err := h.nearestReachable(ctx, ev.NodeID, store.RoleSecretary, true)
 	if err != nil {
 		return err
-	}
-	var groups []store.Group
-	if node != nil {
-		if groups, err = h.st.GroupsOfNodes(ctx, node.ID); err != nil {
-			return err
-		}
 	}
 	if len(groups) == 0 {
 		h.log.Warn("score event without a secretary above to verify it", "event", ev.ID, "node_id", ev.NodeID)

@@ -82,6 +82,8 @@ const (
 	txtErrandFormat           = "请写明代办事项,例如:代办 配药 沈奶奶 降压药 方塘村5号"
 	txtErrandAccepted         = "已受理代办 #%d(%s),已通知代办员。接单后会在此告知。"
 	txtErrandNoAgents         = "已登记代办 #%d,但暂无代办员负责本区域,请联系社区。"
+	txtErrandToCommanders     = "已登记代办 #%d(%s)。本区域暂无代办员,已转交%s指挥长安排。"
+	txtErrandNoAgentsHere     = "\n%s 本区域暂无代办员,请安排人员办理(代办 #%d)。"
 	txtErrandAnnounce         = "【代办 #%d·%s】%s"
 	txtErrandFor              = "\n为:%s"
 	txtErrandAddress          = "\n地址:%s"
