@@ -28,6 +28,8 @@ func FuzzParse(f *testing.F) {
 		"#12 接单", "【体温接龙】2月24日\n1. 张三 36.5", "核查通过 #45", "应天喜 +2 代办复工",
 		"姓名:张三 体温:36.5", "通知 截止2月26日", "上报 #5 僵尸车 3 辆", "[微笑]", "@a @b",
 		"体温 36。5", "返回 王五 湖南长沙 晚上12点", "20日", "2.30", "−3", "租客王五于2月20日从湖南长沙返回",
+		"体温 张三早36.5晚36.8", "体温 全家正常36.5", "体温接龙\n1. 101 周敏 36.5\n2、302室 李四 36,8 3、王五 36.5\n大家记得每天早上9点前接龙哦",
+		"返回 黄磊 四川成都 11月23日 绿码 139 1111 333", "返回 黄磊 四川成都 11010119900307777X",
 	} {
 		f.Add(s, uint8(1))
 	}
@@ -78,10 +80,19 @@ func checkResultShape(t *testing.T, text string, r Result) {
 			if e.Celsius < minCelsius || e.Celsius > maxCelsius {
 				t.Fatalf("%q: celsius %v out of range", text, e.Celsius)
 			}
+			if e.Name != "" && (labelledNameFault(e.Name) != nameOK || !isNameLike(e.Name)) {
+				t.Fatalf("%q: %q recorded as a person", text, e.Name)
+			}
 		}
 	case KindTenantReturn:
-		if r.TenantReturn.Name == "" || r.TenantReturn.Origin == "" || r.TenantReturn.Arrived.IsZero() {
-			t.Fatalf("%q: tenant return %+v", text, r.TenantReturn)
+		tr := r.TenantReturn
+		if tr.Name == "" || tr.Origin == "" || tr.Arrived.IsZero() {
+			t.Fatalf("%q: tenant return %+v", text, tr)
+		}
+		for _, s := range []string{tr.Name, tr.Origin, tr.Address} {
+			if digitRunHint(s) != "" {
+				t.Fatalf("%q: a phone or ID number kept as text: %+v", text, tr)
+			}
 		}
 	case KindErrandClaim, KindErrandDone, KindErrandCancel:
 		if r.Errand.ErrandID <= 0 {
