@@ -59,6 +59,9 @@ func (h *Handlers) Directive(ctx context.Context, c *bot.Context) error {
 	var deadline *time.Time
 	if !d.Deadline.IsZero() {
 		t := d.Deadline.Time
+		if t.Before(c.Now) { // nobody could answer in time: a typo in the date
+			return invalid(fmt.Sprintf(txtDeadlinePast, momentLabel(t, c.Now)))
+		}
 		deadline = &t
 	}
 	saved, err := h.st.CreateDirective(ctx, store.Directive{NodeID: c.Node.ID, GroupID: c.Group.ID,
@@ -68,7 +71,7 @@ func (h *Handlers) Directive(ctx context.Context, c *bot.Context) error {
 	}
 	due := ""
 	if deadline != nil {
-		due = fmt.Sprintf(txtDeadline, momentLabel(*deadline))
+		due = fmt.Sprintf(txtDeadline, momentLabel(*deadline, c.Now))
 	}
 	post := fmt.Sprintf(txtDirectivePost, saved.ID, c.Node.Name, saved.Text, due, saved.ID)
 	out := newPosts(c)

@@ -104,6 +104,13 @@ func TestDirectiveRules(t *testing.T) {
 		Directive: &parse.Directive{Text: strings.Repeat("长", 1025)}}}, bot.CodeInvalid, "过长")
 	e.fails(msg{chat: "FT-01-01", sender: pSun, parsed: parse.Result{Kind: parse.KindInvalid,
 		Invalid: &parse.Invalid{Intent: parse.KindDirective, Error: "请写明指令内容"}}}, bot.CodeInvalid, "请写明指令内容")
+	// A deadline already past (09:00 now) cannot be met: a typo.
+	e.fails(msg{chat: "FT-01-01", sender: pSun, parsed: directive("请上报口罩库存", time.Date(2020, 2, 24, 8, 0, 0, 0, shanghai))},
+		bot.CodeInvalid, "截止时间已过(2月24日 08:00),请检查。")
+	// A deadline in the next year says which.
+	c = e.ok(msg{chat: "FT-01-01", sender: pSun, now: time.Date(2020, 12, 30, 9, 0, 0, 0, shanghai),
+		parsed: directive("请上报口罩库存", time.Date(2021, 1, 2, 18, 0, 0, 0, shanghai))})
+	mustContain(t, "next year's deadline", e.reply(c), "截止 2021年1月2日 18:00")
 }
 
 // Landlords write "通知:明天停水" to their tenants every day. Only a

@@ -26,9 +26,9 @@ func (h *Handlers) Disinfection(ctx context.Context, c *bot.Context) error {
 	}
 	out := newPosts(c)
 	if d.Area == "" {
-		out.say(fmt.Sprintf(txtDisinfected, dateLabel(c.Now)))
+		out.say(fmt.Sprintf(txtDisinfected, dateLabel(c.Now, c.Now)))
 	} else {
-		out.say(fmt.Sprintf(txtDisinfectedArea, d.Area, dateLabel(c.Now)))
+		out.say(fmt.Sprintf(txtDisinfectedArea, d.Area, dateLabel(c.Now, c.Now)))
 	}
 	return out.send(ctx)
 }

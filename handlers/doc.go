@@ -30,7 +30,12 @@
 //     detail, a directive or a name typed as a number are all member text.
 //     Text is masked before it is clipped, so a cut never hides a number
 //     from the mask.
-//   - Temperature: the day is the list's header date, else today. A fever
+//   - Dates in replies and posts carry the year when it is not the current
+//     one (2019年12月30日), and only then.
+//   - Temperature: the day is the list's header date, else today. A list
+//     dated after today, or more than 7 days back, is invalid with a hint
+//     to check the date: a week-old list is history (or a pasted old one),
+//     not today's log. A fever
 //     is alerted once per person and day: a 接龙 list copied and extended
 //     all day does not re-alert a fever an earlier message reported. The
 //     reply says where the alert went ("已报告:方塘一单元、方塘村"), names
@@ -83,7 +88,9 @@
 //     one; anyone else's 指令/下发/通知 (malformed ones included) is
 //     ordinary chat — outcome none, no reply — since landlords post
 //     "通知:明天停水" to their tenants every day. An unbound group has no
-//     node, so there too it is chat. The targets are the groups of every
+//     node, so there too it is chat. A deadline already past is invalid
+//     ("截止时间已过,请检查"): nobody could meet it, so it is a typo. The
+//     targets are the groups of every
 //     node below the sender's node (the sender's own group excluded). A report without #N
 //     goes to the group's newest directive it has not answered; with #N a
 //     group may answer again, and its latest count replaces its earlier one

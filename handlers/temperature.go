@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/towerbot/towerbot/bot"
 	"github.com/towerbot/towerbot/store"
@@ -24,6 +25,9 @@ func (h *Handlers) Temperature(ctx context.Context, c *bot.Context) error {
 	date := c.Now
 	if !t.Date.IsZero() {
 		date = t.Date.Time
+		if err := checkLogDay(date, c.Now); err != nil {
+			return err
+		}
 	}
 	log := store.TemperatureLog{NodeID: c.Node.ID, Day: day(date), ReporterID: c.Sender.ID, MessageID: c.LogID}
 	var order []string
@@ -65,9 +69,9 @@ func (h *Handlers) Temperature(ctx context.Context, c *bot.Context) error {
 		}
 	}
 	out := newPosts(c)
-	out.say(fmt.Sprintf(txtTemperatureRecorded, n, dateLabel(date)))
+	out.say(fmt.Sprintf(txtTemperatureRecorded, n, dateLabel(date, c.Now)))
 	if len(fevers) > 0 {
-		alert := fmt.Sprintf(txtFeverAlert, c.Node.Name, dateLabel(date), strings.Join(fevers, "、"), c.Sender.Name)
+		alert := fmt.Sprintf(txtFeverAlert, c.Node.Name, dateLabel(date, c.Now), strings.Join(fevers, "、"), c.Sender.Name)
 		where, err := h.alertUp(ctx, out, c.Origin("fever"), alert)
 		if err != nil {
 			return err
@@ -75,4 +79,24 @@ func (h *Handlers) Temperature(ctx context.Context, c *bot.Context) error {
 		out.say(fmt.Sprintf(txtFeverFound, len(fevers), h.cfg.FeverCelsius, where))
 	}
 	return out.send(ctx)
+}
+
+// maxLogAge is how many days back a temperature list may be dated: older
+// than that it is not a daily log any more but history, more likely a
+// mistyped date (or a year-old list pasted) than a late report.
+const maxLogAge = 7
+
+// checkLogDay refuses a list dated after today, or more than maxLogAge days
+// before it (civil dates in now's zone), with a hint to check the date.
+func checkLogDay(date, now time.Time) error {
+	d, today := day(date.In(now.Location())), day(now)
+	y, m, dd := now.Date()
+	oldest := day(time.Date(y, m, dd-maxLogAge, 0, 0, 0, 0, now.Location()))
+	switch {
+	case d > today:
+		return invalid(fmt.Sprintf(txtTemperatureFuture, dateLabel(date, now)))
+	case d < oldest:
+		return invalid(fmt.Sprintf(txtTemperatureTooOld, dateLabel(date, now), maxLogAge))
+	}
+	return nil
 }

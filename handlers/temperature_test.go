@@ -3,7 +3,9 @@ package handlers_test
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/towerbot/towerbot/bot"
 	"github.com/towerbot/towerbot/bot/parse"
 	"github.com/towerbot/towerbot/store"
 )
@@ -116,4 +118,27 @@ func TestFeverReplySaysWhereTheAlertWent(t *testing.T) {
 	// The sub-district has nobody above.
 	c = e.ok(msg{chat: "FT", sender: pZhou, parsed: fever})
 	mustContain(t, "top", e.reply(c), "1 人体温≥37.3℃,请立即报告上级。")
+}
+
+// A list dated in the future, or more than a week back, is a typo (or an
+// old list pasted), not today's log: a hint, nothing stored. A date in
+// another year is written with its year.
+func TestTemperatureDateChecks(t *testing.T) {
+	e := newEnv(t)
+	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, shanghai) }
+	entry := parse.TempEntry{Name: "张三", Celsius: 36.5}
+	e.fails(msg{chat: "FT-01-01-01", sender: pYing, parsed: temperature(day(2020, 2, 25), entry)}, bot.CodeInvalid, "体温日期 2月25日 还没到,请检查日期。")
+	e.fails(msg{chat: "FT-01-01-01", sender: pYing, parsed: temperature(day(2020, 2, 16), entry)}, bot.CodeInvalid, "体温日期 2月16日 已超过7天")
+	e.fails(msg{chat: "FT-01-01-01", sender: pYing, parsed: temperature(day(2019, 2, 24), entry)}, bot.CodeInvalid, "体温日期 2019年2月24日 已超过7天")
+	if rows, _ := e.db.TemperaturesOn(e.ctx, "2020-02-16", *e.group("FT-01-01-01").NodeID); len(rows) != 0 {
+		t.Fatalf("an old list was stored: %+v", rows)
+	}
+	if got := e.reply(e.ok(msg{chat: "FT-01-01-01", sender: pYing, parsed: temperature(day(2020, 2, 17), entry)})); got != "已登记 1 人体温(2月17日)" {
+		t.Errorf("a week back: %q", got)
+	}
+	newYear := time.Date(2020, 1, 3, 9, 0, 0, 0, shanghai)
+	c := e.ok(msg{chat: "FT-01-01-01", sender: pYing, now: newYear, parsed: temperature(day(2019, 12, 30), entry)})
+	if got := e.reply(c); got != "已登记 1 人体温(2019年12月30日)" {
+		t.Errorf("last year's date: %q", got)
+	}
 }

@@ -70,13 +70,13 @@ func (h *Handlers) TenantReturn(ctx context.Context, c *bot.Context) error {
 	saved, ev := res.Return, res.Penalty
 
 	out := newPosts(c)
-	arrivedText := dateLabel(saved.ArrivedAt.In(arrived.Location()))
+	arrivedText := dateLabel(saved.ArrivedAt, c.Now)
 	if saved.ArrivedHasTime {
-		arrivedText = momentLabel(saved.ArrivedAt.In(arrived.Location()))
+		arrivedText = momentLabel(saved.ArrivedAt, c.Now)
 	}
-	line := fmt.Sprintf(txtReturnRecorded, saved.Name, saved.Origin, arrivedText, dateLabel(saved.QuarantineEnd.In(arrived.Location())))
+	line := fmt.Sprintf(txtReturnRecorded, saved.Name, saved.Origin, arrivedText, dateLabel(saved.QuarantineEnd, c.Now))
 	if res.Prior != nil {
-		line = fmt.Sprintf(txtReturnUpdated, saved.Name, saved.Origin, arrivedText, dateLabel(saved.QuarantineEnd.In(arrived.Location())))
+		line = fmt.Sprintf(txtReturnUpdated, saved.Name, saved.Origin, arrivedText, dateLabel(saved.QuarantineEnd, c.Now))
 	}
 	if code := healthLabel(saved.HealthCode); code != "" {
 		line += fmt.Sprintf(txtReturnHealth, code)

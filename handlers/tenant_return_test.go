@@ -122,3 +122,12 @@ func TestTenantReturnMissingFieldsIsInvalid(t *testing.T) {
 		t.Fatalf("an invalid return posted %+v", got)
 	}
 }
+
+// A quarantine ending in the next year says which.
+func TestTenantReturnAcrossTheYear(t *testing.T) {
+	e := newEnv(t)
+	now := time.Date(2020, 12, 26, 9, 0, 0, 0, shanghai)
+	c := e.ok(msg{chat: "FT-01-01-01", sender: pYing, now: now, parsed: tenantReturn("王五", "湖南长沙",
+		parse.Moment{Time: time.Date(2020, 12, 25, 20, 0, 0, 0, shanghai), HasClock: true}, "", "")})
+	mustContain(t, "reply", e.reply(c), "12月25日 20:00到达,居家隔离至2021年1月8日。")
+}

@@ -49,6 +49,8 @@ const txtAlreadyAccepted = "已受理过,编号 #%d。"
 const (
 	txtTemperatureFormat   = "请按格式登记体温,例如:体温 张三 36.5"
 	txtTemperatureRecorded = "已登记 %d 人体温(%s)"
+	txtTemperatureFuture   = "体温日期 %s 还没到,请检查日期。"
+	txtTemperatureTooOld   = "体温日期 %s 已超过%d天,不能作为今天的体温登记,请检查日期。"
 	txtFeverEntry          = "%s %.1f℃"
 	txtFeverAlert          = "【发热预警】%s %s:%s。上报人:%s。请立即核实处置。"
 	txtFeverFound          = "其中 %d 人体温≥%.1f℃,%s。"
@@ -137,6 +139,7 @@ const (
 	txtDirectiveFormat   = "请写明指令内容,例如:指令 请各单元上报僵尸车排查情况,今天18:00前"
 	txtNoGroupsBelow     = "本节点下暂无可下发的群。"
 	txtDeadline          = ",截止 %s"
+	txtDeadlinePast      = "截止时间已过(%s),请检查。"
 	txtDirectivePost     = "【指令 #%d】%s:%s%s\n请回复「回复 #%d 情况」。"
 	txtDirectiveSent     = "指令 #%d 已下发至 %d 个群%s。"
 	txtReportFormat      = "请按格式回复,例如:回复 #5 僵尸车3辆"
@@ -182,11 +185,21 @@ const (
 	txtErrandsMore          = "仅显示前 %d 条。"
 )
 
-// dateLabel formats a civil date: 2月24日.
-func dateLabel(t time.Time) string { return fmt.Sprintf("%d月%d日", int(t.Month()), t.Day()) }
+// dateLabel formats the civil date of t (in now's zone) as members write
+// it: 2月24日, or 2019年12月30日 when it is not in now's year — a date
+// without its year would be read as this year's.
+func dateLabel(t, now time.Time) string {
+	t = t.In(now.Location())
+	if t.Year() != now.Year() {
+		return fmt.Sprintf("%d年%d月%d日", t.Year(), int(t.Month()), t.Day())
+	}
+	return fmt.Sprintf("%d月%d日", int(t.Month()), t.Day())
+}
 
-// momentLabel formats a date and time: 2月24日 18:00.
-func momentLabel(t time.Time) string { return dateLabel(t) + t.Format(" 15:04") }
+// momentLabel formats a date and time like dateLabel: 2月24日 18:00.
+func momentLabel(t, now time.Time) string {
+	return dateLabel(t, now) + t.In(now.Location()).Format(" 15:04")
+}
 
 // formatHours says a duration in hours or days: 24小时, 2天.
 func formatHours(d time.Duration) string {
