@@ -67,14 +67,22 @@
 //     the landlord's, or the node's for returns), so taps at once count
 //     once on MySQL too.
 //   - Errands: the agents asked are those of the nearest node at or above
-//     the request's that has agents and a bound group. Where no agent serves,
-//     the request goes the same way to the commanders of the nearest node
-//     above (strictly: the request's own group already saw it), mentioned,
-//     and the reply names that node; only with nobody reachable is the
-//     requester asked to call the community. The requester's group hears
-//     of the claim, completion and cancellation, mentioning the requester. A repeated claim by the
-//     claimer is a conflict ("已由您接单"). Cancel follows the issue: the
-//     claimer or a commander, not the requester.
+//     the request's that has agents and a bound group. Where no agent
+//     serves, the request goes the same way to the commanders of the
+//     nearest node above (strictly: the request's own group already saw
+//     it), mentioned, and the reply names that node; only with nobody
+//     reachable is the requester asked to call the community. The
+//     announcement drops the category word the detail begins with (the
+//     header names it). The requester's group hears of the claim,
+//     completion and cancellation, mentioning the requester, and the
+//     claimer hears of a completion or cancellation by someone else (a
+//     commander), mentioned in the group where they claimed it; nobody is
+//     told of their own step. A repeated claim by the claimer is a
+//     conflict ("已由您接单"). Done or cancel: the claimer or a commander;
+//     the requester may also cancel (withdraw) their own request while it
+//     is open — one conditional update, so it cannot race a claim — and
+//     once claimed is told who has it. 完成 on an errand nobody has
+//     claimed says so ("还没有人接单"), whoever sends it.
 //   - Scores: the author's reach is the nodes below those where they are a
 //     commander or secretary. Two landlords of one name within reach: those
 //     under the message's group win; otherwise the author is asked to score
@@ -90,11 +98,11 @@
 //     "通知:明天停水" to their tenants every day. An unbound group has no
 //     node, so there too it is chat. A deadline already past is invalid
 //     ("截止时间已过,请检查"): nobody could meet it, so it is a typo. The
-//     targets are the groups of every
-//     node below the sender's node (the sender's own group excluded). A report without #N
-//     goes to the group's newest directive it has not answered; with #N a
-//     group may answer again, and its latest count replaces its earlier one
-//     in the total. Completion is announced once to the directive's group
+//     targets are the groups of every node below the sender's node (the
+//     sender's own group excluded). A report without #N goes to the
+//     group's newest directive it has not answered; with #N a group may
+//     answer again, and its latest count replaces its earlier one in the
+//     total. Completion is announced once to the directive's group
 //     (origin "directive:N:complete"), whichever report completes it;
 //     naming laggards is left to the scheduled sweep.
 //   - Queries: a score without a name is the sender's own (when a

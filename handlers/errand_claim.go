@@ -34,7 +34,7 @@ func (h *Handlers) ErrandClaim(ctx context.Context, c *bot.Context) error {
 		return h.errandConflict(ctx, c, err)
 	}
 	out := newPosts(c)
-	out.say(fmt.Sprintf(txtClaimed, e.ID, categoryLabel(e.Category), quote(e.Detail, 40), e.ID))
+	out.say(fmt.Sprintf(txtClaimed, e.ID, errandSummary(e, 40), e.ID))
 	if err := h.tellRequester(ctx, out, e, fmt.Sprintf(txtClaimedForRequester, e.ID, c.Sender.Name)); err != nil {
 		return err
 	}
@@ -106,6 +106,56 @@ func (h *Handlers) tellRequester(ctx context.Context, out *posts, e *store.Erran
 		return err
 	}
 	out.to(*g, "requester", names+" "+text, false, ids)
+	return nil
+}
+
+// tellClaimer posts text to the group the claimer claimed errand e in —
+// where the agents are — mentioning the claimer. When that group is gone
+// (or the claim is not on record), it goes to the groups of the nearest
+// agents instead.
+func (h *Handlers) tellClaimer(ctx context.Context, out *posts, e *store.Errand, text string) error {
+	claimer, err := h.st.PersonByID(ctx, *e.ClaimerID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var groups []store.Group
+	evs, err := h.st.ErrandEvents(ctx, e.ID)
+	if err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		if ev.Action != store.ErrandActionClaim {
+			continue
+		}
+		m, err := h.st.InboundByID(ctx, ev.MessageID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if m != nil && m.GroupID != nil {
+			g, err := h.groupOf(ctx, *m.GroupID)
+			if err != nil {
+				return err
+			}
+			if g != nil {
+				groups = append(groups, *g)
+			}
+		}
+	}
+	if len(groups) == 0 {
+		if _, _, groups, err = h.nearestReachable(ctx, e.NodeID, store.RoleErrandAgent, false); err != nil {
+			return err
+		}
+	}
+	for _, g := range groups {
+		ids, names, err := h.mentions(ctx, g.Platform, *claimer)
+		if err != nil {
+			return err
+		}
+		out.to(g, "claimer", names+" "+text, false, ids)
+	}
 	return nil
 }
 

@@ -79,10 +79,11 @@ func (h *Handlers) announceErrand(ctx context.Context, out *posts, e *store.Erra
 }
 
 // errandAnnouncement is the body of the post that asks for errand e to be
-// run. The request is quoted as written (masked); whom it is for and where
-// are added only when the text does not already say so.
+// run. The request is quoted as written (masked), without the category
+// word it begins with (the header names it); whom it is for and where are
+// added only when the text does not already say so.
 func (h *Handlers) errandAnnouncement(c *bot.Context, e *store.Errand) string {
-	text := fmt.Sprintf(txtErrandAnnounce, e.ID, categoryLabel(e.Category), quote(e.Detail, 80))
+	text := fmt.Sprintf(txtErrandAnnounce, e.ID, categoryLabel(e.Category), quote(errandText(e), 80))
 	if e.Beneficiary != "" && !strings.Contains(e.Detail, e.Beneficiary) {
 		text += fmt.Sprintf(txtErrandFor, e.Beneficiary)
 	}

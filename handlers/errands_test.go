@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -167,10 +168,11 @@ func TestErrandRules(t *testing.T) {
 
 	e.fails(msg{chat: "FT-01-01-01", sender: pYing, parsed: claim}, bot.CodeRefused, "只有负责本区域的代办员")
 	e.fails(msg{chat: "FT-01", sender: pWang, parsed: errandAction(parse.KindErrandClaim, 9999)}, bot.CodeNotFound, "#9999")
-	e.fails(msg{chat: "FT-01", sender: pWang, parsed: done}, bot.CodeRefused, "接单人或指挥长") // nobody claimed it yet
-	e.fails(msg{chat: "FT-01", sender: pChen, parsed: done}, bot.CodeConflict, "尚未接单")   // a commander may, but it is open
+	// Nobody has claimed it yet: that is what anyone is told.
+	e.fails(msg{chat: "FT-01", sender: pWang, parsed: done}, bot.CodeConflict, "代办 "+tag+" 还没有人接单")
+	e.fails(msg{chat: "FT-01", sender: pChen, parsed: done}, bot.CodeConflict, "代办 "+tag+" 还没有人接单")
 	c := e.ok(msg{chat: "FT-01", sender: pWang, parsed: claim})
-	mustContain(t, "claim reply", e.reply(c), "已接单 代办 "+tag, "完成 "+tag)
+	mustContain(t, "claim reply", e.reply(c), "已接单 代办 "+tag+"(配药)", "完成 "+tag)
 	if err := e.replay(c); err != nil { // a replayed claim is the same claim, not a conflict
 		t.Fatalf("replayed claim: %v", err)
 	}
@@ -179,7 +181,8 @@ func TestErrandRules(t *testing.T) {
 	}
 	e.fails(msg{chat: "FT-01", sender: pWang, parsed: claim}, bot.CodeConflict, "已由您接单")
 	e.fails(msg{chat: "FT-01", sender: pZhao, parsed: done}, bot.CodeRefused, "接单人或指挥长")
-	e.fails(msg{chat: "FT-01-01-01", sender: pTenant, parsed: cancel}, bot.CodeRefused, "接单人或指挥长")
+	e.fails(msg{chat: "FT-01-01-01", sender: pTenant, parsed: cancel}, bot.CodeConflict, "已由 王五 接单,如需取消请联系接单人或指挥长")
+	e.fails(msg{chat: "FT-01-01-01", sender: pYing, parsed: cancel}, bot.CodeRefused, "接单人或指挥长")
 	d := e.ok(msg{chat: "FT-01", sender: pWang, parsed: done})
 	mustContain(t, "done reply", e.reply(d), "代办 "+tag+" 已办结")
 	e.fails(msg{chat: "FT-01", sender: pWang, parsed: done}, bot.CodeConflict, "已办结")
@@ -240,4 +243,96 @@ func TestErrandsQuery(t *testing.T) {
 	if none != "暂无待办。" {
 		t.Errorf("empty 待办: %q", none)
 	}
+}
+
+// QA: the requester may take back their own request while nobody has it;
+// the announcement does not say the category twice; a commander's done or
+// cancel is told to the claimer, where the agents are.
+func TestErrandRoughEdges(t *testing.T) {
+	e := newEnv(t)
+	c := e.ok(msg{chat: "FT-01-01-01", sender: pTenant, parsed: parse.Result{Kind: parse.KindErrandRequest,
+		ErrandRequest: &parse.ErrandRequest{Category: parse.CategoryMedicine, Beneficiary: "黄大爷", Detail: "配药 黄大爷 降压药"}}})
+	id := errandID(t, e.reply(c))
+	tag := "#" + strconv.FormatInt(id, 10)
+	ann := e.outbox("FT-01")[0].Text
+	if !strings.HasPrefix(ann, "【代办 "+tag+"·配药】黄大爷 降压药\n") {
+		t.Errorf("announcement %q repeats the category or lost the detail", ann)
+	}
+	// The requester withdraws the open request: nobody else to tell.
+	w := e.ok(msg{chat: "FT-01-01-01", sender: pTenant, parsed: errandAction(parse.KindErrandCancel, id)})
+	if got := e.reply(w); got != "代办 "+tag+" 已取消。" {
+		t.Errorf("withdrawal reply %q", got)
+	}
+	if posts := e.posts(w); len(posts) != 1 {
+		t.Errorf("withdrawal posted %+v; want only the reply", posts)
+	}
+	if got, _ := e.db.ErrandByID(e.ctx, id); got.Status != store.ErrandCancelled {
+		t.Fatalf("errand %+v after a withdrawal", got)
+	}
+	if err := e.replay(w); err != nil {
+		t.Fatalf("replayed withdrawal: %v", err)
+	}
+
+	// A commander completes an errand 王五 claimed: 王五 hears it where he claimed it.
+	for _, step := range []struct {
+		kind parse.Kind
+		want string
+	}{{parse.KindErrandDone, "已由 陈主任 标记办结"}, {parse.KindErrandCancel, "已由 陈主任 取消,无需再办"}} {
+		id := errandID(t, e.reply(e.ok(msg{chat: "FT-01-01-01", sender: pTenant, parsed: errandRequest("买菜 " + string(step.kind))})))
+		tag := "#" + strconv.FormatInt(id, 10)
+		e.ok(msg{chat: "FT-01", sender: pWang, parsed: errandAction(parse.KindErrandClaim, id)})
+		x := e.ok(msg{chat: "FT-01-01", sender: pChen, parsed: errandAction(step.kind, id)})
+		var told *store.OutboxItem
+		for _, p := range e.posts(x) {
+			if p.GroupID == e.group("FT-01").ID {
+				told = &p
+			}
+		}
+		if told == nil {
+			t.Fatalf("%s: the claimer's group heard nothing: %+v", step.kind, e.posts(x))
+		}
+		mustContain(t, string(step.kind), told.Text, "@王五 您接单的代办 "+tag+" "+step.want)
+		if told.Mentions != strconv.FormatInt(e.person(pWang).ID, 10) {
+			t.Errorf("%s: mentions %q, want 王五", step.kind, told.Mentions)
+		}
+	}
+	// The claimer's own done tells nobody but the requester.
+	id2 := errandID(t, e.reply(e.ok(msg{chat: "FT-01-01-01", sender: pTenant, parsed: errandRequest("买米")})))
+	e.ok(msg{chat: "FT-01", sender: pWang, parsed: errandAction(parse.KindErrandClaim, id2)})
+	d := e.ok(msg{chat: "FT-01", sender: pWang, parsed: errandAction(parse.KindErrandDone, id2)})
+	for _, p := range e.posts(d) {
+		if strings.Contains(p.Text, "您接单的") {
+			t.Errorf("the claimer was told of his own step: %q", p.Text)
+		}
+	}
+}
+
+// A requester's withdrawal and an agent's claim at once: exactly one wins.
+func TestErrandWithdrawRacesAClaim(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnvWith(t, db)
+		for i := range 3 {
+			id := errandID(t, e.reply(e.ok(msg{chat: "FT-01-01-01", sender: pTenant, parsed: errandRequest(fmt.Sprint("买菜", i))})))
+			cancel := e.context(msg{chat: "FT-01-01-01", sender: pTenant, parsed: errandAction(parse.KindErrandCancel, id)})
+			claim := e.context(msg{chat: "FT-01", sender: pWang, parsed: errandAction(parse.KindErrandClaim, id)})
+			var wg sync.WaitGroup
+			var cancelErr, claimErr error
+			wg.Go(func() { cancelErr = e.r.Serve(e.ctx, cancel) })
+			wg.Go(func() { claimErr = e.r.Serve(e.ctx, claim) })
+			wg.Wait()
+			got, _ := e.db.ErrandByID(e.ctx, id)
+			switch {
+			case cancelErr == nil && bot.ErrorCode(claimErr) == bot.CodeConflict:
+				if got.Status != store.ErrandCancelled {
+					t.Fatalf("withdrawal won, errand %+v", got)
+				}
+			case claimErr == nil && bot.ErrorCode(cancelErr) == bot.CodeConflict:
+				if got.Status != store.ErrandClaimed {
+					t.Fatalf("claim won, errand %+v", got)
+				}
+			default:
+				t.Fatalf("withdrawal %v, claim %v; want one winner and one conflict", cancelErr, claimErr)
+			}
+		}
+	})
 }

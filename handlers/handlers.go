@@ -111,6 +111,8 @@ type ErrandStore interface {
 	ClaimErrand(ctx context.Context, id, personID, messageID int64) (*store.Errand, error)
 	CompleteErrand(ctx context.Context, id, personID, messageID int64) (*store.Errand, error)
 	CancelErrand(ctx context.Context, id, personID, messageID int64) (*store.Errand, error)
+	WithdrawErrand(ctx context.Context, id, personID, messageID int64) (*store.Errand, error)
+	ErrandEvents(ctx context.Context, id int64) ([]store.ErrandEvent, error)
 	ActiveErrands(ctx context.Context, q store.ErrandQuery) ([]store.Errand, error)
 }
 

@@ -250,7 +250,7 @@ func (h *Handlers) errandsAnswer(ctx context.Context, c *bot.Context) (string, e
 			}
 			state = fmt.Sprintf(txtStateClaimed, name)
 		}
-		lines = append(lines, fmt.Sprintf(txtErrandLine, e.ID, categoryLabel(e.Category), quote(e.Detail, 16), state))
+		lines = append(lines, fmt.Sprintf(txtErrandLine, e.ID, errandSummary(&e, 16), state))
 	}
 	if more {
 		lines = append(lines, fmt.Sprintf(txtErrandsMore, errandListSize))

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/towerbot/towerbot/store"
@@ -95,18 +96,21 @@ const (
 	txtErrandNotFound         = "未找到代办 #%d,请核对编号。"
 	txtErrandGone             = "该代办已不存在。"
 	txtClaimRefused           = "抱歉,只有负责本区域的代办员可以接单。"
-	txtClaimed                = "已接单 代办 #%d(%s:%s)。办完请回复「完成 #%d」。"
+	txtClaimed                = "已接单 代办 #%d(%s)。办完请回复「完成 #%d」。"
 	txtClaimedForRequester    = "您的代办 #%d 已由 %s 接单。"
 	txtErrandYours            = "代办 #%d 已由您接单,无需重复。"
 	txtErrandTaken            = "代办 #%d 已由 %s 接单。"
-	txtErrandNotClaimed       = "代办 #%d 尚未接单,请先「接单 #%d」。"
+	txtErrandNotClaimed       = "代办 #%d 还没有人接单,代办员可回复「接单 #%d」。"
 	txtErrandAlreadyDone      = "代办 #%d 已办结。"
 	txtErrandAlreadyCancelled = "代办 #%d 已取消。"
-	txtFinishRefused          = "抱歉,只有代办 #%d 的接单人或指挥长可以办结或取消。"
+	txtFinishRefused          = "抱歉,只有代办 #%d 的接单人或指挥长可以办结或取消(申请人可取消尚未接单的代办)。"
 	txtDone                   = "代办 #%d 已办结,辛苦了!"
 	txtDoneForRequester       = "您的代办 #%d 已办结。"
 	txtCancelled              = "代办 #%d 已取消。"
 	txtCancelledForRequester  = "您的代办 #%d 已由 %s 取消,如仍需要请重新申请。"
+	txtCancelledForClaimer    = "您接单的代办 #%d 已由 %s 取消,无需再办。"
+	txtDoneForClaimer         = "您接单的代办 #%d 已由 %s 标记办结。"
+	txtWithdrawTaken          = "代办 #%d 已由 %s 接单,如需取消请联系接单人或指挥长。"
 )
 
 // Scores.
@@ -179,7 +183,7 @@ const (
 	txtRankTie              = "%d. %d 位房东并列 %d分"
 	txtNoErrands            = "暂无待办。"
 	txtErrandsTitle         = "待办:"
-	txtErrandLine           = "#%d %s %s(%s)"
+	txtErrandLine           = "#%d %s(%s)"
 	txtStateOpen            = "待接单"
 	txtStateClaimed         = "%s办理中"
 	txtErrandsMore          = "仅显示前 %d 条。"
@@ -236,6 +240,27 @@ func categoryLabel(category string) string {
 		return "办事"
 	}
 	return "其他"
+}
+
+// errandText is an errand's detail as echoed after its category label:
+// without the label when the detail begins with it ("配药 黄大爷 降压药"
+// under 【代办 #9·配药】 is "黄大爷 降压药"), so the word is not said twice.
+func errandText(e *store.Errand) string {
+	label := categoryLabel(e.Category)
+	rest, ok := strings.CutPrefix(strings.TrimSpace(e.Detail), label)
+	if !ok {
+		return e.Detail
+	}
+	return strings.TrimLeft(rest, " \u3000,,、::;;。.")
+}
+
+// errandSummary is an errand in a few words for a one-line mention: its
+// category, then its detail (masked, at most n characters).
+func errandSummary(e *store.Errand, n int) string {
+	if text := errandText(e); text != "" {
+		return categoryLabel(e.Category) + " " + quote(text, n)
+	}
+	return categoryLabel(e.Category)
 }
 
 // statusLabel names a score event status.

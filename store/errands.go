@@ -113,22 +113,36 @@ func (db *DB) ErrandEvents(ctx context.Context, id int64) ([]ErrandEvent, error)
 // claimer; an unknown id gives ErrNotFound. Replaying the winning message
 // returns the errand again.
 func (db *DB) ClaimErrand(ctx context.Context, id, personID, messageID int64) (*Errand, error) {
-	return db.stepErrand(ctx, id, personID, messageID, ErrandActionClaim)
+	return db.stepErrand(ctx, id, personID, messageID, ErrandActionClaim, false)
 }
 
 // CompleteErrand marks claimed errand #id done (claimed → done).
 func (db *DB) CompleteErrand(ctx context.Context, id, personID, messageID int64) (*Errand, error) {
-	return db.stepErrand(ctx, id, personID, messageID, ErrandActionDone)
+	return db.stepErrand(ctx, id, personID, messageID, ErrandActionDone, false)
 }
 
 // CancelErrand cancels errand #id while it is open or claimed.
 func (db *DB) CancelErrand(ctx context.Context, id, personID, messageID int64) (*Errand, error) {
-	return db.stepErrand(ctx, id, personID, messageID, ErrandActionCancel)
+	return db.stepErrand(ctx, id, personID, messageID, ErrandActionCancel, false)
 }
 
+// WithdrawErrand cancels errand #id for its requester, personID, while it
+// is still open: one UPDATE conditional on both (status = 'open' AND
+// requester_id = ?), so a withdrawal and a claim at once cannot both win.
+// A claimed (or finished) errand gives a *ErrandStateError; an errand
+// someone else requested gives ErrNotRequester.
+func (db *DB) WithdrawErrand(ctx context.Context, id, personID, messageID int64) (*Errand, error) {
+	return db.stepErrand(ctx, id, personID, messageID, ErrandActionCancel, true)
+}
+
+// ErrNotRequester is returned by WithdrawErrand for an errand the person
+// did not request.
+var ErrNotRequester = errors.New("not the errand's requester")
+
 // stepErrand moves an errand one step with an UPDATE conditional on its
-// current status, and records the step as an event of the same message.
-func (db *DB) stepErrand(ctx context.Context, id, personID, messageID int64, action string) (*Errand, error) {
+// current status (and, for a requester's withdrawal, on its requester),
+// and records the step as an event of the same message.
+func (db *DB) stepErrand(ctx context.Context, id, personID, messageID int64, action string, byRequester bool) (*Errand, error) {
 	if id <= 0 || personID == 0 || messageID == 0 {
 		return nil, fmt.Errorf("store: %s errand: id, person and message are required", action)
 	}
@@ -143,6 +157,9 @@ func (db *DB) stepErrand(ctx context.Context, id, personID, messageID int64, act
 		set["status"] = ErrandDone
 	case ErrandActionCancel:
 		from = []string{ErrandOpen, ErrandClaimed}
+		if byRequester {
+			from = []string{ErrandOpen}
+		}
 		set["status"] = ErrandCancelled
 	default:
 		return nil, fmt.Errorf("store: unknown errand step %q", action)
@@ -162,7 +179,11 @@ func (db *DB) stepErrand(ctx context.Context, id, personID, messageID int64, act
 				return err
 			}
 			set["updated_at"] = tx.NowFunc()
-			res := tx.Model(&Errand{}).Where("id = ? AND status IN ?", id, from).Updates(set)
+			q := tx.Model(&Errand{}).Where("id = ? AND status IN ?", id, from)
+			if byRequester {
+				q = q.Where("requester_id = ?", personID)
+			}
+			res := q.Updates(set)
 			if res.Error != nil {
 				return res.Error
 			}
@@ -170,6 +191,9 @@ func (db *DB) stepErrand(ctx context.Context, id, personID, messageID int64, act
 			// would show the snapshot from before a rival's winning claim.
 			if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&out, id).Error; err != nil {
 				return notFound(err, "errand "+strconv.FormatInt(id, 10))
+			}
+			if res.RowsAffected == 0 && byRequester && out.RequesterID != personID {
+				return fmt.Errorf("person %d: %w", personID, ErrNotRequester)
 			}
 			if res.RowsAffected == 0 {
 				return &ErrandStateError{Errand: out, Action: action}

@@ -310,3 +310,34 @@ func TestCreateErrandRivalDoubleTaps(t *testing.T) {
 		}
 	})
 }
+
+// The requester's withdrawal is conditional on the errand being open and
+// theirs: it cannot take an errand someone has claimed.
+func TestWithdrawErrand(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newErrand(t, db, 1) // requested by 20
+		if _, err := db.WithdrawErrand(ctx, e.ID, 21, 2); !errors.Is(err, store.ErrNotRequester) {
+			t.Fatalf("withdrawal by another: %v, want ErrNotRequester", err)
+		}
+		w, err := db.WithdrawErrand(ctx, e.ID, 20, 3)
+		if err != nil || w.Status != store.ErrandCancelled {
+			t.Fatalf("withdrawal: %+v, %v", w, err)
+		}
+		if again, err := db.WithdrawErrand(ctx, e.ID, 20, 3); err != nil || again.Status != store.ErrandCancelled {
+			t.Fatalf("replayed withdrawal: %+v, %v", again, err)
+		}
+		taken := newErrand(t, db, 10)
+		if _, err := db.ClaimErrand(ctx, taken.ID, 30, 11); err != nil {
+			t.Fatal(err)
+		}
+		_, err = db.WithdrawErrand(ctx, taken.ID, 20, 12)
+		var se *store.ErrandStateError
+		if !errors.As(err, &se) || se.Errand.Status != store.ErrandClaimed {
+			t.Fatalf("withdrawing a claimed errand: %v; want a state conflict", err)
+		}
+		if evs, _ := db.ErrandEvents(ctx, taken.ID); len(evs) != 2 {
+			t.Fatalf("%d events; a refused withdrawal left a trace", len(evs))
+		}
+	})
+}
