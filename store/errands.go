@@ -20,8 +20,18 @@ type ErrandStateError struct {
 	Action string // the step that was refused: ErrandActionClaim, …
 }
 
+// Error reads as English in the message log's detail: "errand 3 is open,
+// cannot complete: conflict".
 func (e *ErrandStateError) Error() string {
-	return fmt.Sprintf("errand %d is %s, cannot %s: %v", e.Errand.ID, e.Errand.Status, e.Action, ErrConflict)
+	return fmt.Sprintf("errand %d is %s, cannot %s: %v", e.Errand.ID, e.Errand.Status, errandVerb(e.Action), ErrConflict)
+}
+
+// errandVerb is the English verb of an errand step, for messages.
+func errandVerb(action string) string {
+	if action == ErrandActionDone {
+		return "complete"
+	}
+	return action // claim, cancel, request: already verbs
 }
 
 // Unwrap makes errors.Is(err, ErrConflict) hold.

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -65,8 +67,13 @@ func TestErrandLifecycle(t *testing.T) {
 		}
 
 		open := newErrand(t, db, 10)
-		if _, err := db.CompleteErrand(ctx, open.ID, 30, 11); !errors.Is(err, store.ErrConflict) {
+		_, err = db.CompleteErrand(ctx, open.ID, 30, 11)
+		if !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("done while open: %v, want conflict", err)
+		}
+		// The message log keeps this text as the outcome's detail.
+		if want := "errand " + strconv.FormatInt(open.ID, 10) + " is open, cannot complete: conflict"; !strings.HasSuffix(err.Error(), want) {
+			t.Errorf("done while open: %q, want it to end %q", err, want)
 		}
 		if c, err := db.CancelErrand(ctx, open.ID, 20, 12); err != nil || c.Status != store.ErrandCancelled {
 			t.Fatalf("cancel open: %+v, %v", c, err)
