@@ -91,7 +91,10 @@
 //     nearest such node that has a group, mentioning its secretaries. The verdict is also
 //     posted to the group the event came from. A score counts approved
 //     events created in the current cycle (Config.ScoreCycle, default the
-//     calendar year, Asia/Shanghai).
+//     calendar year, Asia/Shanghai). It is shown as recorded, not clamped
+//     at 0: every approved deduction stays on record (留痕) and in the sum,
+//     so −5 says how far below the line a landlord is and ranks them below
+//     one at 0; a clamped score would disagree with its own record.
 //   - Directives: only a commander or leader of the group's node sends
 //     one; anyone else's 指令/下发/通知 (malformed ones included) is
 //     ordinary chat — outcome none, no reply — since landlords post

@@ -172,3 +172,21 @@ func TestRankingNeverSplitsATie(t *testing.T) {
 		t.Errorf("leader and a tie: %q, want prefix %q", got, want)
 	}
 }
+
+// Deductions past zero are all recorded and all counted: the score is
+// shown as recorded (−5), not clamped (see the package doc).
+func TestScoreIsNotClampedAtZero(t *testing.T) {
+	e := newEnv(t)
+	first := e.ok(msg{chat: "FT-01", sender: pWu, parsed: score("刘某", -12, "瞒报租客")})
+	c := e.ok(msg{chat: "FT-01", sender: pWu, parsed: score("刘某", -5, "公共区域未消毒")})
+	mustContain(t, "reply", e.reply(c), "当前 -5 分")
+	if got := scoreQuery(e, "FT-01-01-02", pLiu, ""); got != "刘某(刘家)2020年积分:-5 分" {
+		t.Errorf("own score: %q", got)
+	}
+	for _, m := range []*bot.Context{first, c} {
+		ev, err := e.db.ScoreEventByID(e.ctx, errandID(t, e.reply(m)))
+		if err != nil || ev.Status != store.ScoreApproved || ev.LandlordID != e.person(pLiu).ID {
+			t.Fatalf("deduction on record: %+v, %v", ev, err)
+		}
+	}
+}
