@@ -35,13 +35,12 @@
 //   - Temperature: the day is the list's header date, else today. A list
 //     dated after today, or more than 7 days back, is invalid with a hint
 //     to check the date: a week-old list is history (or a pasted old one),
-//     not today's log. A fever
-//     is alerted once per person and day: a 接龙 list copied and extended
-//     all day does not re-alert a fever an earlier message reported. The
-//     reply says where the alert went ("已报告:方塘一单元、方塘村"), names
-//     a level above with no group to reach, and, when no group above could
-//     be reached, asks the sender to report it. A yellow or red health code
-//     is alerted and answered the same way.
+//     not today's log. A fever is alerted once per person and day: a 接龙
+//     list copied and extended all day does not re-alert a fever an earlier
+//     message reported. The reply says where the alert went ("已报告:
+//     方塘一单元、方塘村"), names a level above with no group to reach, and,
+//     when no group above could be reached, asks the sender to report it.
+//     A yellow or red health code is alerted and answered the same way.
 //   - Tenant return: with a date but no time, lateness counts from the end
 //     of the arrival day (no penalty without proof); the quarantine ends at
 //     arrival + QuarantineDays (the date, or the date and time given). The
@@ -88,8 +87,8 @@
 //     under the message's group win; otherwise the author is asked to score
 //     from the landlord's unit group. The verifier is any secretary of an
 //     ancestor of the landlord's node; the request goes to the group of the
-//     nearest such node that has a group, mentioning its secretaries. The verdict is also
-//     posted to the group the event came from. A score counts approved
+//     nearest such node that has a group, mentioning its secretaries. The
+//     verdict is also posted to the group the event came from. A score counts approved
 //     events created in the current cycle (Config.ScoreCycle, default the
 //     calendar year, Asia/Shanghai). It is shown as recorded, not clamped
 //     at 0: every approved deduction stays on record (留痕) and in the sum,
@@ -117,10 +116,9 @@
 //     landlord at the base is on neither, and a list may be 暂无. Each names
 //     up to ListSize; a tie at the cut-off is never split — all tied are
 //     named (ranks 1, 2, 2), or, past 2×ListSize names, the tie is stated as
-//     a count ("2. 5 位房东并列 13分"). 待办 lists errands the
-//     sender runs, errands waiting at or below nodes where they are an
-//     errand agent or commander, and their own unfinished requests (at most
-//     ten).
+//     a count ("2. 5 位房东并列 13分"). 待办 lists errands the sender
+//     runs, errands waiting at or below nodes where they are an errand
+//     agent or commander, and their own unfinished requests (at most ten).
 //   - Bind: the code is matched as typed, then upper-cased. A group bound
 //     to another node is not moved (refused, naming where it is bound):
 //     moving it would leave that node without a group, and fever alerts
