@@ -26,7 +26,7 @@ func TestImport(t *testing.T) {
 				t.Fatalf("import exited %d\nstdout: %s\nstderr: %s", code, out, errOut)
 			}
 			for _, want := range []string{"applied migration 1", "read 18 rows: 5 nodes, 9 people, 2 houses",
-				"nodes               5", "tenancies           3", "columns not used: 备注"} {
+				"nodes               5", "tenancies           3", "以下列未使用:备注"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("stdout lacks %q:\n%s", want, out)
 				}
@@ -49,8 +49,8 @@ func TestImport(t *testing.T) {
 				t.Fatalf("bad import exited %d, want 1\nstdout: %s\nstderr: %s", code, out, errOut)
 			}
 			for _, want := range []string{
-				`people.csv row 3, column 手机 (B): "1380000000" is not an 11-digit mobile number`,
-				`people.csv row 4, column 所在节点编码 (D): 房东 is a role at a tier-4 node, but "FT-01" has tier 3`,
+				`people.csv 第3行 手机(B列):“1380000000”不是11位手机号`,
+				`people.csv 第4行 所在节点编码(D列):房东只能设在第4级(房东)节点,但“FT-01”是第3级`,
 			} {
 				if !strings.Contains(errOut, want) {
 					t.Errorf("stderr lacks %q:\n%s", want, errOut)
@@ -80,7 +80,7 @@ func TestImportUsage(t *testing.T) {
 	if code, _, errOut := importRun(t, env, "/nonexistent/roster.xlsx"); code != 1 || !strings.Contains(errOut, "no such file") {
 		t.Errorf("missing file: exit %d, %s", code, errOut)
 	}
-	if code, _, errOut := importRun(t, env, "importcmd.go"); code != 1 || !strings.Contains(errOut, "unknown file type") {
+	if code, _, errOut := importRun(t, env, "importcmd.go"); code != 1 || !strings.Contains(errOut, "不支持的文件类型") {
 		t.Errorf("wrong type: exit %d, %s", code, errOut)
 	}
 }

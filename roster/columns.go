@@ -17,16 +17,17 @@ const (
 	kindHouses
 )
 
+// String names the kind as the roster format does, for messages.
 func (k sheetKind) String() string {
 	switch k {
 	case kindNodes:
-		return "nodes"
+		return "节点表"
 	case kindPeople:
-		return "people"
+		return "人员表"
 	case kindHouses:
-		return "houses"
+		return "房屋表"
 	}
-	return "unknown"
+	return "未知表"
 }
 
 // Field keys, one per column a sheet kind understands.
@@ -155,8 +156,8 @@ func matchHeader(row []string) (*header, []headerProblem) {
 				continue
 			}
 			if j, dup := h.col[key]; dup {
-				probs = append(probs, headerProblem{i, "this column and column " + h.title[key] +
-					" (" + colName(j) + ") both give the " + strings.ReplaceAll(key, "_", " ") + "; rename or remove one"})
+				probs = append(probs, headerProblem{i, "这一列和" + colLabel(h.title[key], j) + "都是“" +
+					headerOf(kind, key) + "”,请改名或删去其中一列"})
 				continue
 			}
 			h.col[key] = i
@@ -179,12 +180,13 @@ func matchHeader(row []string) (*header, []headerProblem) {
 		}
 	}
 	if tie {
-		return nil, []headerProblem{{-1, "this header fits more than one kind of sheet; see the roster format"}}
+		return nil, []headerProblem{{-1, "这一行表头同时符合几种表,分不清是节点表、人员表还是房屋表;请对照名册格式修改表头"}}
 	}
 	return best, bestProblems
 }
 
-// requiredHeaders describes, for messages, the columns each kind needs.
+// requiredHeaders describes, for messages, the columns each kind needs:
+// "节点表需要:编码、名称、层级;人员表需要:…".
 func requiredHeaders() string {
 	var parts []string
 	for _, kind := range []sheetKind{kindNodes, kindPeople, kindHouses} {
@@ -194,9 +196,9 @@ func requiredHeaders() string {
 				hs = append(hs, f.headers[0])
 			}
 		}
-		parts = append(parts, kind.String()+": "+strings.Join(hs, ", "))
+		parts = append(parts, kind.String()+"需要:"+strings.Join(hs, "、"))
 	}
-	return strings.Join(parts, "; ")
+	return strings.Join(parts, ";")
 }
 
 // colName returns the spreadsheet letter of column index i (0 → A).

@@ -60,7 +60,9 @@
 //
 // One bad row means nothing is imported: Reader.Roster returns an *Error that
 // lists every problem found (up to MaxProblems) with its sheet, row and
-// column.
+// column, in Chinese for the people who prepare rosters, e.g.
+//
+//	人员 第5行 手机(B列):“1391111333”不是11位手机号
 package roster
 
 import (
@@ -120,20 +122,23 @@ type Options struct {
 type Problem struct {
 	Sheet  string // sheet name, or the CSV file name
 	Row    int    // 1-based spreadsheet row (CSV: line); 0 for the whole sheet
-	Column string // the column's header as written and its letter, e.g. "手机 (B)"; "" for the whole row
-	Msg    string
+	Column string // the column's header as written and its letter, e.g. "手机(B列)"; "" for the whole row
+	Msg    string // in Chinese, for the people who prepare rosters
 }
 
+// String is the problem as a roster's author reads it:
+// "人员 第5行 手机(B列):“1391111333”不是11位手机号".
 func (p Problem) String() string {
 	var b strings.Builder
 	b.WriteString(p.Sheet)
 	if p.Row > 0 {
-		fmt.Fprintf(&b, " row %d", p.Row)
+		fmt.Fprintf(&b, " 第%d行", p.Row)
 	}
 	if p.Column != "" {
-		fmt.Fprintf(&b, ", column %s", p.Column)
+		b.WriteString(" ")
+		b.WriteString(p.Column)
 	}
-	b.WriteString(": ")
+	b.WriteString(":")
 	b.WriteString(p.Msg)
 	return b.String()
 }
@@ -146,13 +151,13 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "roster: %d problem(s), nothing imported:", len(e.Problems)+e.More)
+	fmt.Fprintf(&b, "名册有 %d 处问题,未导入任何内容:", len(e.Problems)+e.More)
 	for _, p := range e.Problems {
 		b.WriteString("\n  ")
 		b.WriteString(p.String())
 	}
 	if e.More > 0 {
-		fmt.Fprintf(&b, "\n  … and %d more", e.More)
+		fmt.Fprintf(&b, "\n  …另有 %d 处问题未列出", e.More)
 	}
 	return b.String()
 }
@@ -205,13 +210,36 @@ func (l loc) get(key string) string {
 	return cleanCell(l.cells[i])
 }
 
-// column names field key's column for messages.
-func (l loc) column(key string) string {
+// column names field key's column for messages, with its index (-1 when
+// the sheet lacks it).
+func (l loc) column(key string) (string, int) {
 	i, ok := l.hdr.col[key]
 	if !ok {
-		return ""
+		return "", -1
 	}
-	return l.hdr.title[key] + " (" + colName(i) + ")"
+	return colLabel(l.hdr.title[key], i), i
+}
+
+// colLabel names a column as a spreadsheet user does: its header as
+// written and its letter, "手机(B列)".
+func colLabel(title string, i int) string {
+	return title + "(" + colName(i) + "列)"
+}
+
+// quote shows a value as written, in Chinese quotation marks, with
+// anything unprintable escaped so that a message stays on one line.
+func quote(s string) string {
+	var b strings.Builder
+	b.WriteString("“")
+	for _, c := range s {
+		if unicode.IsPrint(c) {
+			b.WriteRune(c)
+		} else {
+			b.WriteString(strings.Trim(strconv.QuoteRune(c), "'"))
+		}
+	}
+	b.WriteString("”")
+	return b.String()
 }
 
 // cleanCell normalises a cell: NFKC (full-width digits and letters become
@@ -230,7 +258,8 @@ func (r *Reader) problem(sheet string, row int, column, format string, args ...a
 }
 
 func (l loc) problem(r *Reader, key, format string, args ...any) {
-	r.problem(l.sheet, l.row, l.column(key), format, args...)
+	column, _ := l.column(key)
+	r.problem(l.sheet, l.row, column, format, args...)
 }
 
 // AddFile reads one file, choosing the format by its extension (.xlsx or
@@ -242,7 +271,7 @@ func (r *Reader) AddFile(name string, rd io.Reader) error {
 	case ".csv":
 		return r.AddCSV(filepath.Base(name), rd)
 	default:
-		return fmt.Errorf("roster: %s: unknown file type (want .xlsx or .csv)", name)
+		return fmt.Errorf("名册文件 %s:不支持的文件类型,请使用 .xlsx 工作簿或 .csv 文件", name)
 	}
 }
 
@@ -252,7 +281,7 @@ func (r *Reader) AddFile(name string, rd io.Reader) error {
 func (r *Reader) AddXLSX(name string, rd io.Reader) error {
 	f, err := excelize.OpenReader(rd, excelize.Options{RawCellValue: true})
 	if err != nil {
-		return fmt.Errorf("roster: %s: not a readable .xlsx workbook: %w", name, err)
+		return fmt.Errorf("名册文件 %s:无法读取,不是有效的 .xlsx 工作簿(%w)", name, err)
 	}
 	defer f.Close()
 	before := r.sheets
@@ -262,7 +291,7 @@ func (r *Reader) AddXLSX(name string, rd io.Reader) error {
 		}
 	}
 	if r.sheets == before {
-		r.problem(filepath.Base(name), 0, "", "no sheet has a roster header row (%s)", requiredHeaders())
+		r.problem(filepath.Base(name), 0, "", "所有工作表的前 %d 行里都没有名册表头行(%s)", headerSearchRows, requiredHeaders())
 	}
 	return nil
 }
@@ -270,11 +299,11 @@ func (r *Reader) AddXLSX(name string, rd io.Reader) error {
 func (r *Reader) addXLSXSheet(f *excelize.File, file, sheet string) error {
 	merged, err := mergedValues(f, sheet)
 	if err != nil {
-		return fmt.Errorf("roster: %s: sheet %s: %w", file, sheet, err)
+		return fmt.Errorf("名册文件 %s 工作表 %s:读取失败(%w)", file, sheet, err)
 	}
 	rows, err := f.Rows(sheet)
 	if err != nil {
-		return fmt.Errorf("roster: %s: sheet %s: %w", file, sheet, err)
+		return fmt.Errorf("名册文件 %s 工作表 %s:读取失败(%w)", file, sheet, err)
 	}
 	defer rows.Close()
 	num := 0
@@ -301,7 +330,7 @@ func (r *Reader) addXLSXSheet(f *excelize.File, file, sheet string) error {
 		return cols, num, nil
 	}
 	if err := r.addSheet(sheet, next, false); err != nil {
-		return fmt.Errorf("roster: %s: sheet %s: %w", file, sheet, err)
+		return fmt.Errorf("名册文件 %s 工作表 %s:读取失败(%w)", file, sheet, err)
 	}
 	return nil
 }
@@ -336,14 +365,14 @@ func mergedValues(f *excelize.File, sheet string) (map[int]map[int]string, error
 func (r *Reader) AddCSV(name string, rd io.Reader) error {
 	data, err := io.ReadAll(rd)
 	if err != nil {
-		return fmt.Errorf("roster: %s: %w", name, err)
+		return fmt.Errorf("名册文件 %s:读取失败(%w)", name, err)
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if !utf8.Valid(data) {
 		// Excel on Chinese Windows saves CSV in the ANSI code page, GBK.
 		dec, err := simplifiedchinese.GB18030.NewDecoder().Bytes(data)
 		if err != nil {
-			r.problem(name, 0, "", "neither UTF-8 nor GBK text")
+			r.problem(name, 0, "", "文件编码无法识别(既不是 UTF-8 也不是 GBK),请在 Excel 里另存为“CSV UTF-8”")
 			return nil
 		}
 		data = dec
@@ -361,12 +390,23 @@ func (r *Reader) AddCSV(name string, rd io.Reader) error {
 	if err := r.addSheet(name, next, true); err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			r.problem(name, pe.Line, "", "not valid CSV: %v", pe.Err)
+			r.problem(name, pe.Line, "", "不是有效的 CSV:%s", csvProblem(pe.Err))
 			return nil
 		}
-		return fmt.Errorf("roster: %s: %w", name, err)
+		return fmt.Errorf("名册文件 %s:读取失败(%w)", name, err)
 	}
 	return nil
+}
+
+// csvProblem says in Chinese what encoding/csv found wrong.
+func csvProblem(err error) string {
+	switch {
+	case errors.Is(err, csv.ErrQuote):
+		return "引号不成对(以英文双引号 \" 开头的单元格必须以 \" 结束)"
+	case errors.Is(err, csv.ErrBareQuote):
+		return "单元格中间有英文双引号 \",整个单元格须用双引号括起,其中的双引号写成两个 \"\""
+	}
+	return err.Error()
 }
 
 // addSheet reads one sheet: finds its header, then collects its data rows.
@@ -387,7 +427,7 @@ func (r *Reader) addSheet(sheet string, next func() ([]string, int, error), must
 		for _, p := range probs {
 			col := ""
 			if p.col >= 0 {
-				col = strings.TrimSpace(row[p.col]) + " (" + colName(p.col) + ")"
+				col = colLabel(strings.TrimSpace(row[p.col]), p.col)
 			}
 			r.problem(sheet, num, col, "%s", p.msg)
 		}
@@ -399,15 +439,15 @@ func (r *Reader) addSheet(sheet string, next func() ([]string, int, error), must
 	}
 	if hdr == nil {
 		if mustBeRoster {
-			r.problem(sheet, 0, "", "no roster header row in the first %d rows (%s)", headerSearchRows, requiredHeaders())
+			r.problem(sheet, 0, "", "前 %d 行里没有名册表头行(%s)", headerSearchRows, requiredHeaders())
 		} else {
-			r.notes = append(r.notes, fmt.Sprintf("sheet %s: no roster header row, skipped", sheet))
+			r.notes = append(r.notes, fmt.Sprintf("工作表 %s:没有名册表头行,已跳过", sheet))
 		}
 		return nil
 	}
 	r.sheets++
 	if len(hdr.ignored) > 0 {
-		r.notes = append(r.notes, fmt.Sprintf("%s (%s): columns not used: %s", sheet, hdr.kind, strings.Join(hdr.ignored, ", ")))
+		r.notes = append(r.notes, fmt.Sprintf("%s(%s):以下列未使用:%s", sheet, hdr.kind, strings.Join(hdr.ignored, "、")))
 	}
 	for {
 		row, num, err := next()
@@ -470,7 +510,7 @@ type (
 func (r *Reader) Roster() (store.Roster, error) {
 	var out store.Roster
 	if r.sheets == 0 && len(r.probs.Problems) == 0 {
-		return out, &Error{Problems: []Problem{{Sheet: "roster", Msg: "no roster sheets were given"}}}
+		return out, &Error{Problems: []Problem{{Sheet: "名册", Msg: "没有读到任何名册表(节点表、人员表或房屋表)"}}}
 	}
 	nodes := r.checkNodes(&out)
 	phones := r.checkPeople(&out, nodes)
@@ -509,33 +549,33 @@ func (r *Reader) checkNodes(out *store.Roster) map[string]nodeInfo {
 	for _, nr := range r.nodes {
 		ok := true
 		code := nr.get(fCode)
-		if !checkCode(r, nr.loc, fCode, code, "code") {
+		if !checkCode(r, nr.loc, fCode, code, "编码") {
 			ok = false
 		} else if prev, dup := nodes[strings.ToLower(code)]; dup {
-			nr.problem(r, fCode, "code %q is already used by %s row %d", code, prev.sheet, prev.row)
+			nr.problem(r, fCode, "编码%s与 %s 第%d行重复(编码不区分大小写)", quote(code), prev.sheet, prev.row)
 			ok = false
 		}
 		name := nr.get(fName)
 		if name == "" {
-			nr.problem(r, fName, "empty name")
+			nr.problem(r, fName, "名称为空")
 			ok = false
 		} else if n := utf8.RuneCountInString(name); n > 128 {
-			nr.problem(r, fName, "name has %d characters, at most 128", n)
+			nr.problem(r, fName, "名称有 %d 个字,最多 128 个字", n)
 			ok = false
 		}
 		tier, tierOK := parseTier(nr.get(fTier))
 		if !tierOK {
-			nr.problem(r, fTier, "tier %q is not 1–4 (1 街道, 2 社区/村, 3 单元, 4 房东)", nr.get(fTier))
+			nr.problem(r, fTier, "层级%s无效,应填 1–4(1 街道,2 社区/村,3 单元,4 房东)", quote(nr.get(fTier)))
 			ok = false
 		}
 		parent := nr.get(fParent)
 		switch {
 		case !tierOK:
 		case tier == store.TierSubDistrict && parent != "":
-			nr.problem(r, fParent, "a tier-1 node has no parent (got %q)", parent)
+			nr.problem(r, fParent, "第1级(街道)节点没有上级,此格应留空(现为%s)", quote(parent))
 			ok = false
 		case tier > store.TierSubDistrict && parent == "":
-			nr.problem(r, fParent, "a tier-%d node needs the code of its parent", tier)
+			nr.problem(r, fParent, "第%d级节点必须填写上级编码", tier)
 			ok = false
 		}
 		n := store.RosterNode{Code: code, Name: name, Tier: tier, ParentCode: parent}
@@ -552,9 +592,9 @@ func (r *Reader) checkNodes(out *store.Roster) map[string]nodeInfo {
 		pt, ok := r.knownNode(nodes, p.parent)
 		switch {
 		case !ok:
-			p.row.problem(r, fParent, "parent %q is neither a node in the roster nor stored", p.parent)
+			p.row.problem(r, fParent, "上级编码%s既不在名册里,也不在系统中", quote(p.parent))
 		case pt != p.tier-1:
-			p.row.problem(r, fParent, "parent %q has tier %d; a tier-%d node's parent must have tier %d", p.parent, pt, p.tier, p.tier-1)
+			p.row.problem(r, fParent, "上级%s是第%d级节点,第%d级节点的上级必须是第%d级", quote(p.parent), pt, p.tier, p.tier-1)
 		}
 	}
 	return nodes
@@ -593,10 +633,10 @@ func (r *Reader) nodeGroups(nr nodeRow, chats map[string]string, code string) []
 		}
 		switch {
 		case target == nil:
-			nr.problem(r, fWebhook, "cannot tell whether this webhook is WeCom's or DingTalk's; put it in column %s or %s",
+			nr.problem(r, fWebhook, "看不出这个 Webhook 是企业微信的还是钉钉的,请改填到“%s”列或“%s”列",
 				headerOf(kindNodes, fWeComWebhook), headerOf(kindNodes, fDingWebhook))
 		case target.hook != "":
-			nr.problem(r, fWebhook, "the %s webhook is given twice", target.platform)
+			nr.problem(r, fWebhook, "%s机器人的 Webhook 填了两次", platformName(target.platform))
 		default:
 			target.hook = hook
 			if target.chat == "" {
@@ -607,19 +647,19 @@ func (r *Reader) nodeGroups(nr nodeRow, chats map[string]string, code string) []
 	var out []store.RosterGroup
 	for _, p := range ps {
 		if p.hook != "" && p.chat == "" {
-			nr.problem(r, p.hookKey, "a webhook needs the group's chat id in %s", nr.hdrTitle(p.chatKey))
+			nr.problem(r, p.hookKey, "填了 Webhook,但%s为空,请填写群ID", nr.hdrTitle(p.chatKey))
 			continue
 		}
 		if p.chat == "" {
 			continue
 		}
 		if strings.IndexFunc(p.chat, unicode.IsSpace) >= 0 || utf8.RuneCountInString(p.chat) > 128 {
-			nr.problem(r, p.chatKey, "chat id %q must have no spaces and at most 128 characters", p.chat)
+			nr.problem(r, p.chatKey, "群ID%s不能含空格,且最多 128 个字符", quote(p.chat))
 			continue
 		}
 		k := p.platform + "\x00" + strings.ToLower(p.chat)
 		if other, dup := chats[k]; dup {
-			nr.problem(r, p.chatKey, "chat id %q is already the group of node %q", p.chat, other)
+			nr.problem(r, p.chatKey, "群ID%s已是节点%s的群", quote(p.chat), quote(other))
 			continue
 		}
 		chats[k] = code
@@ -630,34 +670,46 @@ func (r *Reader) nodeGroups(nr nodeRow, chats map[string]string, code string) []
 
 // hdrTitle names a column for messages even when the sheet lacks it.
 func (l loc) hdrTitle(key string) string {
-	if t := l.column(key); t != "" {
+	if t, _ := l.column(key); t != "" {
 		return t
 	}
-	return "column " + headerOf(l.hdr.kind, key)
+	return "“" + headerOf(l.hdr.kind, key) + "”列"
+}
+
+// platformName is a platform as its users call it.
+func platformName(platform string) string {
+	switch platform {
+	case PlatformWeCom:
+		return "企业微信"
+	case PlatformDingTalk:
+		return "钉钉"
+	}
+	return platform
 }
 
 func checkWebhook(r *Reader, l loc, key, hook string) bool {
 	u, err := url.Parse(hook)
 	switch {
 	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
-		l.problem(r, key, "webhook %q is not an http(s) URL", hook)
+		l.problem(r, key, "Webhook %s不是 http(s) 网址", quote(hook))
 		return false
 	case len(hook) > 512:
-		l.problem(r, key, "webhook is longer than 512 characters")
+		l.problem(r, key, "Webhook 超过 512 个字符")
 		return false
 	}
 	return true
 }
 
-// checkCode checks a node code as written in any column.
+// checkCode checks a node code as written in any column; what names it in
+// messages ("编码", "节点编码").
 func checkCode(r *Reader, l loc, key, code, what string) bool {
 	switch {
 	case code == "":
-		l.problem(r, key, "empty %s", what)
+		l.problem(r, key, "%s为空", what)
 	case strings.IndexFunc(code, unicode.IsSpace) >= 0:
-		l.problem(r, key, "%s %q contains spaces", what, code)
+		l.problem(r, key, "%s%s含有空格", what, quote(code))
 	case utf8.RuneCountInString(code) > 64:
-		l.problem(r, key, "%s %q is longer than 64 characters", what, code)
+		l.problem(r, key, "%s%s超过 64 个字符", what, quote(code))
 	default:
 		return true
 	}
@@ -760,18 +812,18 @@ func (r *Reader) checkPeople(out *store.Roster, nodes map[string]nodeInfo) map[s
 		phone, ok := normPhone(pr.get(fPhone))
 		if !ok {
 			if pr.get(fPhone) == "" {
-				pr.problem(r, fPhone, "empty phone")
+				pr.problem(r, fPhone, "手机号为空")
 			} else {
-				pr.problem(r, fPhone, "%q is not an 11-digit mobile number", pr.get(fPhone))
+				pr.problem(r, fPhone, "%s不是11位手机号", quote(pr.get(fPhone)))
 			}
 			continue
 		}
 		name := pr.get(fName)
 		switch n := utf8.RuneCountInString(name); {
 		case n == 0:
-			pr.problem(r, fName, "empty name")
+			pr.problem(r, fName, "姓名为空")
 		case n > 64:
-			pr.problem(r, fName, "name has %d characters, at most 64", n)
+			pr.problem(r, fName, "姓名有 %d 个字,最多 64 个字", n)
 		}
 		a, seen := byPhone[phone]
 		if !seen {
@@ -780,29 +832,29 @@ func (r *Reader) checkPeople(out *store.Roster, nodes map[string]nodeInfo) map[s
 			byPhone[phone] = a
 			order = append(order, phone)
 		} else if name != "" && a.name != "" && name != a.name {
-			pr.problem(r, fName, "phone %s is %s on %s row %d; one phone is one person", phone, a.name, a.first.sheet, a.first.row)
+			pr.problem(r, fName, "手机号 %s 在 %s 第%d行是“%s”,这里却是“%s”;一个手机号只对应一个人", phone, a.first.sheet, a.first.row, a.name, name)
 		}
 		roleWord := pr.get(fRole)
 		role, ok := parseRole(roleWord)
 		if !ok {
 			if roleWord == "" {
-				pr.problem(r, fRole, "empty role")
+				pr.problem(r, fRole, "角色为空")
 			} else {
-				pr.problem(r, fRole, "unknown role %q (街道领导, 指挥长, 书记, 网格员, 代办员, 房东, 租客, 铺长, 成员)", roleWord)
+				pr.problem(r, fRole, "不认识的角色%s(可填:街道领导、指挥长、书记、网格员、代办员、房东、租客、铺长、成员)", quote(roleWord))
 			}
 		}
 		code := pr.get(fNode)
-		if checkCode(r, pr.loc, fNode, code, "node code") && ok {
+		if checkCode(r, pr.loc, fNode, code, "节点编码") && ok {
 			tier, known := r.knownNode(nodes, code)
 			switch {
 			case !known:
-				pr.problem(r, fNode, "node %q is neither in the roster nor stored", code)
+				pr.problem(r, fNode, "节点%s既不在名册里,也不在系统中", quote(code))
 			case (role == store.RoleLandlord || role == store.RoleTenant) && tier != store.TierLandlord:
-				pr.problem(r, fNode, "%s is a role at a tier-4 node, but %q has tier %d", roleWord, code, tier)
+				pr.problem(r, fNode, "%s只能设在第4级(房东)节点,但%s是第%d级", roleWord, quote(code), tier)
 			default:
 				k := strings.ToLower(code) + "/" + role
 				if prev, dup := a.roles[k]; dup {
-					pr.problem(r, fRole, "%s at %s is already on row %d", roleWord, code, prev)
+					pr.problem(r, fRole, "节点 %s 的%s已在第%d行填过", code, roleWord, prev)
 				} else {
 					a.roles[k] = pr.row
 					a.p.Roles = append(a.p.Roles, store.RosterRole{NodeCode: code, Role: role})
@@ -815,7 +867,7 @@ func (r *Reader) checkPeople(out *store.Roster, nodes map[string]nodeInfo) map[s
 				continue
 			}
 			if strings.IndexFunc(uid, unicode.IsSpace) >= 0 || utf8.RuneCountInString(uid) > 128 {
-				pr.problem(r, acct.key, "account %q must have no spaces and at most 128 characters", uid)
+				pr.problem(r, acct.key, "账号%s不能含空格,且最多 128 个字符", quote(uid))
 				continue
 			}
 			if a.p.Identities == nil {
@@ -824,13 +876,13 @@ func (r *Reader) checkPeople(out *store.Roster, nodes map[string]nodeInfo) map[s
 			if prev, set := a.p.Identities[acct.platform]; set {
 				if prev != uid {
 					at := a.account[acct.platform]
-					pr.problem(r, acct.key, "account %q differs from %q on %s row %d for the same phone", uid, prev, at.sheet, at.row)
+					pr.problem(r, acct.key, "账号%s与同一手机号在 %s 第%d行的账号%s不同", quote(uid), at.sheet, at.row, quote(prev))
 				}
 				continue
 			}
 			k := acct.platform + "/" + strings.ToLower(uid)
 			if other, dup := accounts[k]; dup && other != phone {
-				pr.problem(r, acct.key, "account %q is also given to phone %s", uid, other)
+				pr.problem(r, acct.key, "账号%s已填给手机号 %s", quote(uid), other)
 				continue
 			}
 			accounts[k] = phone
@@ -877,10 +929,10 @@ func (r *Reader) checkHouses(out *store.Roster, nodes map[string]nodeInfo, phone
 		addr := hr.get(fAddress)
 		switch n := utf8.RuneCountInString(addr); {
 		case n == 0:
-			hr.problem(r, fAddress, "empty address")
+			hr.problem(r, fAddress, "地址为空")
 			continue
 		case n > 255:
-			hr.problem(r, fAddress, "address has %d characters, at most 255", n)
+			hr.problem(r, fAddress, "地址有 %d 个字,最多 255 个字", n)
 			continue
 		}
 		key := strings.ToLower(addr)
@@ -894,16 +946,16 @@ func (r *Reader) checkHouses(out *store.Roster, nodes map[string]nodeInfo, phone
 		switch {
 		case code == "" && seen:
 			// a further room of the house: the node is the first row's
-		case !checkCode(r, hr.loc, fNode, code, "node code"):
+		case !checkCode(r, hr.loc, fNode, code, "节点编码"):
 		case seen && a.h.NodeCode != "" && !strings.EqualFold(code, a.h.NodeCode):
-			hr.problem(r, fNode, "house %s is at node %s on row %d", addr, a.h.NodeCode, a.first.row)
+			hr.problem(r, fNode, "房屋“%s”在第%d行填的节点是 %s,这里却是 %s", addr, a.first.row, a.h.NodeCode, code)
 		default:
 			tier, known := r.knownNode(nodes, code)
 			switch {
 			case !known:
-				hr.problem(r, fNode, "node %q is neither in the roster nor stored", code)
+				hr.problem(r, fNode, "节点%s既不在名册里,也不在系统中", quote(code))
 			case tier != store.TierLandlord:
-				hr.problem(r, fNode, "houses belong to a tier-4 landlord node, but %q has tier %d", code, tier)
+				hr.problem(r, fNode, "房屋只能属于第4级(房东)节点,但%s是第%d级", quote(code), tier)
 			default:
 				a.h.NodeCode = code
 			}
@@ -912,13 +964,13 @@ func (r *Reader) checkHouses(out *store.Roster, nodes map[string]nodeInfo, phone
 		switch ph, ok := normPhone(landlord); {
 		case landlord == "" && seen:
 		case landlord == "":
-			hr.problem(r, fLandlordPhone, "empty landlord phone")
+			hr.problem(r, fLandlordPhone, "房东手机为空")
 		case !ok:
-			hr.problem(r, fLandlordPhone, "%q is not an 11-digit mobile number", landlord)
+			hr.problem(r, fLandlordPhone, "%s不是11位手机号", quote(landlord))
 		case seen && a.h.LandlordPhone != "" && ph != a.h.LandlordPhone:
-			hr.problem(r, fLandlordPhone, "house %s has landlord %s on row %d", addr, a.h.LandlordPhone, a.landlord.row)
+			hr.problem(r, fLandlordPhone, "房屋“%s”在第%d行填的房东是 %s,这里却是 %s", addr, a.landlord.row, a.h.LandlordPhone, ph)
 		case !r.knownPhone(phones, ph):
-			hr.problem(r, fLandlordPhone, "landlord %s is not in the people rows (nor stored)", ph)
+			hr.problem(r, fLandlordPhone, "房东 %s 不在人员表里,系统中也没有", ph)
 		case a.h.LandlordPhone == "":
 			a.h.LandlordPhone, a.landlord = ph, hr.loc
 		}
@@ -926,16 +978,16 @@ func (r *Reader) checkHouses(out *store.Roster, nodes map[string]nodeInfo, phone
 		tenants := splitPhones(hr.get(fTenantPhones))
 		if room == "" {
 			if len(tenants) > 0 {
-				hr.problem(r, fTenantPhones, "tenants need a room number in %s", hr.hdrTitle(fRoom))
+				hr.problem(r, fTenantPhones, "填了租客,但%s为空,请填写房间号", hr.hdrTitle(fRoom))
 			}
 			continue
 		}
 		if strings.IndexFunc(room, unicode.IsSpace) >= 0 || utf8.RuneCountInString(room) > 32 {
-			hr.problem(r, fRoom, "room %q must have no spaces and at most 32 characters", room)
+			hr.problem(r, fRoom, "房间号%s不能含空格,且最多 32 个字符", quote(room))
 			continue
 		}
 		if prev, dup := a.rooms[strings.ToLower(room)]; dup {
-			hr.problem(r, fRoom, "room %s of %s is already on row %d", room, addr, prev)
+			hr.problem(r, fRoom, "“%s”的 %s 房间已在第%d行填过", addr, room, prev)
 			continue
 		}
 		a.rooms[strings.ToLower(room)] = hr.row
@@ -944,12 +996,12 @@ func (r *Reader) checkHouses(out *store.Roster, nodes map[string]nodeInfo, phone
 			ph, ok := normPhone(t)
 			switch {
 			case !ok:
-				hr.problem(r, fTenantPhones, "%q is not an 11-digit mobile number", t)
+				hr.problem(r, fTenantPhones, "%s不是11位手机号", quote(t))
 			case !r.knownPhone(phones, ph):
-				hr.problem(r, fTenantPhones, "tenant %s is not in the people rows (nor stored)", ph)
+				hr.problem(r, fTenantPhones, "租客 %s 不在人员表里,系统中也没有", ph)
 			default:
 				if prev, dup := tenantAt[ph]; dup {
-					hr.problem(r, fTenantPhones, "tenant %s is already placed on %s row %d (one room per tenant)", ph, prev.sheet, prev.row)
+					hr.problem(r, fTenantPhones, "租客 %s 已登记在 %s 第%d行的房间;一个租客只能住一个房间", ph, prev.sheet, prev.row)
 					continue
 				}
 				tenantAt[ph] = hr.loc
@@ -974,7 +1026,7 @@ func ReadFiles(opts Options, paths ...string) (roster store.Roster, notes []stri
 	for _, p := range paths {
 		f, err := os.Open(p)
 		if err != nil {
-			return store.Roster{}, nil, fmt.Errorf("roster: %w", err)
+			return store.Roster{}, nil, fmt.Errorf("名册文件无法打开(%w)", err)
 		}
 		err = r.AddFile(p, f)
 		f.Close()
@@ -993,7 +1045,7 @@ func ReadFS(fsys fs.FS, opts Options, names ...string) (store.Roster, error) {
 	for _, n := range names {
 		f, err := fsys.Open(n)
 		if err != nil {
-			return store.Roster{}, fmt.Errorf("roster: %w", err)
+			return store.Roster{}, fmt.Errorf("名册文件无法打开(%w)", err)
 		}
 		err = r.AddFile(n, f)
 		f.Close()

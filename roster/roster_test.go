@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -237,10 +238,10 @@ func TestReadXLSXReportsSheetRowColumn(t *testing.T) {
 		t.Fatalf("err = %v, want *roster.Error", err)
 	}
 	for _, want := range []string{
-		`人员 row 4, column 手机(必填) (B): "1380000" is not an 11-digit mobile number`,
-		`人员 row 6, column 角色 (C): unknown role "组长"`,
-		`节点 row 4, column Tier (C): tier "5" is not 1–4`,
-		`房屋 row 4, column 租客手机 (E): tenant 13999999999 is not in the people rows`,
+		`节点 第4行 Tier(C列):层级“5”无效,应填 1–4(1 街道,2 社区/村,3 单元,4 房东)`,
+		`人员 第4行 手机(必填)(B列):“1380000”不是11位手机号`,
+		`人员 第6行 角色(C列):不认识的角色“组长”(可填:街道领导、指挥长、书记、网格员、代办员、房东、租客、铺长、成员)`,
+		`房屋 第4行 租客手机(E列):租客 13999999999 不在人员表里,系统中也没有`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
@@ -256,11 +257,11 @@ func TestReadRejects(t *testing.T) {
 		files map[string]string
 		want  []string
 	}{
-		{"no header", map[string]string{"x.csv": "a,b,c\n1,2,3\n"}, []string{"x.csv: no roster header row"}},
-		{"missing required column", map[string]string{"nodes.csv": "编码,名称\nJD,北苑街道\n"}, []string{"nodes.csv: no roster header row"}},
+		{"no header", map[string]string{"x.csv": "a,b,c\n1,2,3\n"}, []string{"x.csv:前 10 行里没有名册表头行(节点表需要:编码、名称、层级;人员表需要:姓名、手机、角色、所在节点编码;房屋表需要:地址、节点编码、房东手机)"}},
+		{"missing required column", map[string]string{"nodes.csv": "编码,名称\nJD,北苑街道\n"}, []string{"nodes.csv:前 10 行里没有名册表头行"}},
 		{"two columns for one field", map[string]string{"people.csv": "姓名,手机,电话,角色,所在节点编码\n"},
-			[]string{"people.csv row 1, column 电话 (C): this column and column 手机 (B) both give the phone"}},
-		{"no files", map[string]string{}, []string{"no roster sheets were given"}},
+			[]string{"people.csv 第1行 电话(C列):这一列和手机(B列)都是“手机”,请改名或删去其中一列"}},
+		{"no files", map[string]string{}, []string{"名册:没有读到任何名册表"}},
 		{"bad nodes", map[string]string{"nodes.csv": nodes +
 			"FT,重复,2,JD\n" + // duplicate code
 			"ft-02,方塘村二区,3,FT\n" + // fine (lower case is another code)
@@ -273,15 +274,15 @@ func TestReadRejects(t *testing.T) {
 			"FT-03,,3,FT\n" + // no name
 			"FT-04,方塘村四区,五,FT\n"}, // bad tier
 			[]string{
-				`nodes.csv row 6, column 编码 (A): code "FT" is already used by nodes.csv row 3`,
-				`nodes.csv row 8, column 编码 (A): code "X 1" contains spaces`,
-				`nodes.csv row 9, column 编码 (A): empty code`,
-				`nodes.csv row 10, column 上级编码 (D): a tier-2 node needs the code of its parent`,
-				`nodes.csv row 11, column 上级编码 (D): parent "NOPE" is neither a node in the roster nor stored`,
-				`nodes.csv row 12, column 上级编码 (D): parent "FT" has tier 2; a tier-4 node's parent must have tier 3`,
-				`nodes.csv row 13, column 上级编码 (D): a tier-1 node has no parent`,
-				`nodes.csv row 14, column 名称 (B): empty name`,
-				`nodes.csv row 15, column 层级 (C): tier "五" is not 1–4`,
+				`nodes.csv 第6行 编码(A列):编码“FT”与 nodes.csv 第3行重复`,
+				`nodes.csv 第8行 编码(A列):编码“X 1”含有空格`,
+				`nodes.csv 第9行 编码(A列):编码为空`,
+				`nodes.csv 第10行 上级编码(D列):第2级节点必须填写上级编码`,
+				`nodes.csv 第11行 上级编码(D列):上级编码“NOPE”既不在名册里,也不在系统中`,
+				`nodes.csv 第12行 上级编码(D列):上级“FT”是第2级节点,第4级节点的上级必须是第3级`,
+				`nodes.csv 第13行 上级编码(D列):第1级(街道)节点没有上级,此格应留空(现为“JD”)`,
+				`nodes.csv 第14行 名称(B列):名称为空`,
+				`nodes.csv 第15行 层级(C列):层级“五”无效`,
 			}},
 		{"bad webhooks", map[string]string{"nodes.csv": "编码,名称,层级,上级编码,企业微信群ID,钉钉群ID,群机器人Webhook,钉钉机器人Webhook\n" +
 			"JD,北苑街道,1,,,,https://example.com/hook,\n" + // host tells nothing, no chat id
@@ -289,10 +290,10 @@ func TestReadRejects(t *testing.T) {
 			"SH,上河社区,2,JD,,cid1,,ftp://x\n" + // not http
 			"BZ,北站,2,JD,wr1,cid1,,\n"}, // DingTalk chat already used
 			[]string{
-				`nodes.csv row 2, column 群机器人Webhook (G): cannot tell whether this webhook is WeCom's or DingTalk's`,
-				`nodes.csv row 3, column 群机器人Webhook (G): a webhook needs the group's chat id in 企业微信群ID (E)`,
-				`nodes.csv row 4, column 钉钉机器人Webhook (H): webhook "ftp://x" is not an http(s) URL`,
-				`nodes.csv row 5, column 钉钉群ID (F): chat id "cid1" is already the group of node "SH"`,
+				`nodes.csv 第2行 群机器人Webhook(G列):看不出这个 Webhook 是企业微信的还是钉钉的,请改填到“企业微信机器人Webhook”列或“钉钉机器人Webhook”列`,
+				`nodes.csv 第3行 群机器人Webhook(G列):填了 Webhook,但企业微信群ID(E列)为空,请填写群ID`,
+				`nodes.csv 第4行 钉钉机器人Webhook(H列):Webhook “ftp://x”不是 http(s) 网址`,
+				`nodes.csv 第5行 钉钉群ID(F列):群ID“cid1”已是节点“SH”的群`,
 			}},
 		{"bad people", map[string]string{"nodes.csv": nodes, "people.csv": people +
 			"张三,13800000007,租客,FT-01-A\n" + // same role twice
@@ -305,15 +306,15 @@ func TestReadRejects(t *testing.T) {
 			"孙八,13800000014,房东,FT-01\n" + // landlord at a tier-3 node
 			"周九,13800000015,成员,GHOST\n"}, // unknown node
 			[]string{
-				`people.csv row 4, column 角色 (C): 租客 at FT-01-A is already on row 3`,
-				`people.csv row 5, column 姓名 (A): phone 13800000007 is 张三 on people.csv row 3; one phone is one person`,
-				`people.csv row 6, column 手机 (B): "1380000000" is not an 11-digit mobile number`,
-				`people.csv row 7, column 手机 (B): "23800000011" is not an 11-digit mobile number`,
-				`people.csv row 8, column 手机 (B): empty phone`,
-				`people.csv row 9, column 姓名 (A): empty name`,
-				`people.csv row 10, column 角色 (C): unknown role "组长"`,
-				`people.csv row 11, column 所在节点编码 (D): 房东 is a role at a tier-4 node, but "FT-01" has tier 3`,
-				`people.csv row 12, column 所在节点编码 (D): node "GHOST" is neither in the roster nor stored`,
+				`people.csv 第4行 角色(C列):节点 FT-01-A 的租客已在第3行填过`,
+				`people.csv 第5行 姓名(A列):手机号 13800000007 在 people.csv 第3行是“张三”,这里却是“张山”;一个手机号只对应一个人`,
+				`people.csv 第6行 手机(B列):“1380000000”不是11位手机号`,
+				`people.csv 第7行 手机(B列):“23800000011”不是11位手机号`,
+				`people.csv 第8行 手机(B列):手机号为空`,
+				`people.csv 第9行 姓名(A列):姓名为空`,
+				`people.csv 第10行 角色(C列):不认识的角色“组长”`,
+				`people.csv 第11行 所在节点编码(D列):房东只能设在第4级(房东)节点,但“FT-01”是第3级`,
+				`people.csv 第12行 所在节点编码(D列):节点“GHOST”既不在名册里,也不在系统中`,
 			}},
 		{"bad accounts", map[string]string{"nodes.csv": nodes, "people.csv": "姓名,手机,角色,所在节点编码,企业微信账号\n" +
 			"应天喜,13800000006,房东,FT-01-A,ytx\n" +
@@ -321,9 +322,9 @@ func TestReadRejects(t *testing.T) {
 			"张三,13800000007,租客,FT-01-A,YTX\n" + // someone else's account (case aside)
 			"李四,13800000008,租客,FT-01-A,li si\n"}, // space
 			[]string{
-				`people.csv row 3, column 企业微信账号 (E): account "ytx2" differs from "ytx" on people.csv row 2 for the same phone`,
-				`people.csv row 4, column 企业微信账号 (E): account "YTX" is also given to phone 13800000006`,
-				`people.csv row 5, column 企业微信账号 (E): account "li si" must have no spaces`,
+				`people.csv 第3行 企业微信账号(E列):账号“ytx2”与同一手机号在 people.csv 第2行的账号“ytx”不同`,
+				`people.csv 第4行 企业微信账号(E列):账号“YTX”已填给手机号 13800000006`,
+				`people.csv 第5行 企业微信账号(E列):账号“li si”不能含空格`,
 			}},
 		{"bad houses", map[string]string{"nodes.csv": nodes, "people.csv": people, "houses.csv": "地址,节点编码,房东手机,房间号,租客手机\n" +
 			"方塘村12号,FT-01-A,13800000006,101,13800000007\n" +
@@ -338,18 +339,18 @@ func TestReadRejects(t *testing.T) {
 			"方塘村18号,FT-01-A,13800000006,2,12345\n" + // bad tenant phone
 			"方塘村19号,FT-01-A,,1,\n"}, // no landlord
 			[]string{
-				`houses.csv row 3, column 房间号 (D): room 101 of 方塘村12号 is already on row 2`,
-				`houses.csv row 4, column 节点编码 (B): house 方塘村12号 is at node FT-01-A on row 2`,
-				`houses.csv row 5, column 房东手机 (C): house 方塘村12号 has landlord 13800000006 on row 2`,
-				`houses.csv row 6, column 节点编码 (B): houses belong to a tier-4 landlord node, but "FT-01" has tier 3`,
-				`houses.csv row 7, column 房东手机 (C): landlord 13900000000 is not in the people rows`,
-				`houses.csv row 8, column 租客手机 (E): tenant 13800000007 is already placed on houses.csv row 2`,
-				`houses.csv row 9, column 租客手机 (E): tenants need a room number in 房间号 (D)`,
-				`houses.csv row 10, column 地址 (A): empty address`,
-				`houses.csv row 11, column 租客手机 (E): "12345" is not an 11-digit mobile number`,
-				`houses.csv row 12, column 房东手机 (C): empty landlord phone`,
+				`houses.csv 第3行 房间号(D列):“方塘村12号”的 101 房间已在第2行填过`,
+				`houses.csv 第4行 节点编码(B列):房屋“方塘村12号”在第2行填的节点是 FT-01-A,这里却是 FT-01`,
+				`houses.csv 第5行 房东手机(C列):房屋“方塘村12号”在第2行填的房东是 13800000006,这里却是 13800000099`,
+				`houses.csv 第6行 节点编码(B列):房屋只能属于第4级(房东)节点,但“FT-01”是第3级`,
+				`houses.csv 第7行 房东手机(C列):房东 13900000000 不在人员表里,系统中也没有`,
+				`houses.csv 第8行 租客手机(E列):租客 13800000007 已登记在 houses.csv 第2行的房间;一个租客只能住一个房间`,
+				`houses.csv 第9行 租客手机(E列):填了租客,但房间号(D列)为空,请填写房间号`,
+				`houses.csv 第10行 地址(A列):地址为空`,
+				`houses.csv 第11行 租客手机(E列):“12345”不是11位手机号`,
+				`houses.csv 第12行 房东手机(C列):房东手机为空`,
 			}},
-		{"bad csv", map[string]string{"nodes.csv": nodes + "\"FT-02,x,3,FT\n"}, []string{`nodes.csv row 6: not valid CSV`}},
+		{"bad csv", map[string]string{"nodes.csv": nodes + "\"FT-02,x,3,FT\n"}, []string{`nodes.csv 第6行:不是有效的 CSV:引号不成对`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := roster.NewReader(roster.Options{})
@@ -374,8 +375,33 @@ func TestReadRejects(t *testing.T) {
 			if len(re.Problems) != len(tc.want) {
 				t.Errorf("%d problems, want %d:\n%v", len(re.Problems), len(tc.want), err)
 			}
+			for _, p := range re.Problems {
+				if w := englishIn(p); w != "" {
+					t.Errorf("%s: English word %q; the people who prepare rosters read Chinese", p, w)
+				}
+			}
 		})
 	}
+}
+
+var (
+	englishWord = regexp.MustCompile(`[A-Za-z]{3,}`)
+	quotedValue = regexp.MustCompile(`“[^”]*”`)
+	// Words a Chinese spreadsheet user knows as they are.
+	plainWords = map[string]bool{"Webhook": true, "http": true, "CSV": true, "UTF": true, "GBK": true, "Excel": true, "xlsx": true, "csv": true, "ID": true}
+)
+
+// englishIn returns an English word in p's message, leaving out what was
+// copied from the file (quoted values, sheet names, codes and phones).
+func englishIn(p roster.Problem) string {
+	msg := quotedValue.ReplaceAllString(p.Msg, "")
+	msg = strings.ReplaceAll(msg, p.Sheet, "")
+	for _, w := range englishWord.FindAllString(msg, -1) {
+		if !plainWords[w] {
+			return w
+		}
+	}
+	return ""
 }
 
 func TestReadRefersToStoredNodesAndPhones(t *testing.T) {
@@ -412,7 +438,7 @@ func TestReadCapsProblems(t *testing.T) {
 	if !errors.As(err, &re) || len(re.Problems) != roster.MaxProblems || re.More == 0 {
 		t.Fatalf("problems: %d listed, %d more; want %d listed and the rest counted", len(re.Problems), re.More, roster.MaxProblems)
 	}
-	if !strings.Contains(err.Error(), "more") {
+	if !strings.Contains(err.Error(), "另有 50 处问题未列出") {
 		t.Errorf("error does not say more were left out")
 	}
 }

@@ -69,7 +69,8 @@ type NamedRosterCount struct {
 }
 
 // RosterError lists what is wrong with a roster that ApplyRoster refused.
-// Nothing was written.
+// Nothing was written. The problems are in Chinese: the people who prepare
+// rosters read them.
 type RosterError struct {
 	Problems []string
 	More     int // problems left out beyond maxRosterProblems
@@ -77,15 +78,57 @@ type RosterError struct {
 
 func (e *RosterError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "roster rejected, nothing changed: %d problem(s):", len(e.Problems)+e.More)
+	fmt.Fprintf(&b, "名册未导入,数据没有任何改动;共 %d 处问题:", len(e.Problems)+e.More)
 	for _, p := range e.Problems {
 		b.WriteString("\n  ")
 		b.WriteString(p)
 	}
 	if e.More > 0 {
-		fmt.Fprintf(&b, "\n  … and %d more", e.More)
+		fmt.Fprintf(&b, "\n  …另有 %d 处问题未列出", e.More)
 	}
 	return b.String()
+}
+
+// rosterQuote shows a value from the roster in Chinese quotation marks,
+// anything unprintable escaped so that a problem stays on one line.
+func rosterQuote(s string) string {
+	var b strings.Builder
+	b.WriteString("“")
+	for _, c := range s {
+		if unicode.IsPrint(c) {
+			b.WriteRune(c)
+		} else {
+			b.WriteString(strings.Trim(strconv.QuoteRune(c), "'"))
+		}
+	}
+	b.WriteString("”")
+	return b.String()
+}
+
+// rosterRoleNames are the roles as a roster writes them.
+var rosterRoleNames = map[string]string{
+	RoleLeader: "街道领导", RoleCommander: "指挥长", RoleSecretary: "书记", RoleGridWorker: "网格员",
+	RoleErrandAgent: "代办员", RoleLandlord: "房东", RoleTenant: "租客", RoleShopHead: "铺长", RoleMember: "成员",
+}
+
+// rosterRole names a role for a problem: its Chinese word, or the value as
+// given when it is no known role.
+func rosterRole(role string) string {
+	if n, ok := rosterRoleNames[role]; ok {
+		return n
+	}
+	return rosterQuote(role)
+}
+
+// rosterPlatform names a platform for a problem.
+func rosterPlatform(platform string) string {
+	switch platform {
+	case "wecom":
+		return "企业微信"
+	case "dingtalk":
+		return "钉钉"
+	}
+	return platform
 }
 
 // maxRosterProblems bounds the problems reported at once: enough to fix a
@@ -192,53 +235,53 @@ func checkRosterShape(r Roster, p *problems) {
 	key := func(s string, max int, what string) {
 		switch {
 		case s == "":
-			p.add("%s is empty", what)
+			p.add("%s为空", what)
 		case strings.TrimSpace(s) != s || strings.IndexFunc(s, unicode.IsSpace) >= 0:
-			p.add("%s %q contains spaces", what, s)
+			p.add("%s%s含有空格", what, rosterQuote(s))
 		case utf8.RuneCountInString(s) > max:
-			p.add("%s %q is longer than %d characters", what, s, max)
+			p.add("%s%s超过 %d 个字符", what, rosterQuote(s), max)
 		}
 	}
 	text := func(s string, max int, what string, required bool) {
 		switch {
 		case required && strings.TrimSpace(s) == "":
-			p.add("%s is empty", what)
+			p.add("%s为空", what)
 		case utf8.RuneCountInString(s) > max:
-			p.add("%s is longer than %d characters: %q", what, max, s)
+			p.add("%s超过 %d 个字符:%s", what, max, rosterQuote(s))
 		}
 	}
 	platform := func(pl, what string) {
 		switch {
 		case pl == "":
-			p.add("%s: empty platform", what)
+			p.add("%s:平台为空", what)
 		case fold(pl) == SandboxPlatform:
-			p.add("%s: platform %q is reserved for the local sandbox", what, pl)
+			p.add("%s:平台%s是本地沙盒专用的,名册里不能用", what, rosterQuote(pl))
 		case len(pl) > 16:
-			p.add("%s: platform %q is too long", what, pl)
+			p.add("%s:平台名%s过长", what, rosterQuote(pl))
 		}
 	}
 	codes := map[string]bool{}
 	chats := map[string]string{}
 	for _, n := range r.Nodes {
-		what := fmt.Sprintf("node %q", n.Code)
-		key(n.Code, 64, "node code")
-		text(n.Name, 128, what+": name", true)
+		what := "节点" + rosterQuote(n.Code)
+		key(n.Code, 64, "节点编码")
+		text(n.Name, 128, what+"的名称", true)
 		if n.Tier < TierSubDistrict || n.Tier > TierLandlord {
-			p.add("%s: tier %d is not between %d and %d", what, n.Tier, TierSubDistrict, TierLandlord)
+			p.add("%s:层级 %d 无效,应为 %d–%d", what, n.Tier, TierSubDistrict, TierLandlord)
 		}
 		if codes[fold(n.Code)] {
-			p.add("%s appears twice", what)
+			p.add("%s出现了两次(编码不区分大小写)", what)
 		}
 		codes[fold(n.Code)] = true
 		for _, g := range n.Groups {
-			gw := fmt.Sprintf("%s: group %s/%s", what, g.Platform, g.ChatID)
+			gw := fmt.Sprintf("%s的%s群 %s", what, rosterPlatform(g.Platform), g.ChatID)
 			platform(g.Platform, gw)
-			key(g.ChatID, 128, gw+": chat id")
-			text(g.Name, 128, gw+": name", false)
-			text(g.Webhook, 512, gw+": webhook", false)
+			key(g.ChatID, 128, gw+"的群ID")
+			text(g.Name, 128, gw+"的群名", false)
+			text(g.Webhook, 512, gw+"的 Webhook", false)
 			k := fold(g.Platform) + "\x00" + fold(g.ChatID)
 			if other, dup := chats[k]; dup {
-				p.add("%s is also bound to node %q", gw, other)
+				p.add("%s已绑定到节点%s", gw, rosterQuote(other))
 			}
 			chats[k] = n.Code
 		}
@@ -246,34 +289,34 @@ func checkRosterShape(r Roster, p *problems) {
 	phones := map[string]bool{}
 	accounts := map[string]string{}
 	for _, ps := range r.People {
-		what := fmt.Sprintf("person %s (%s)", ps.Phone, ps.Name)
-		key(ps.Phone, 32, "phone")
-		text(ps.Name, 64, what+": name", true)
+		what := fmt.Sprintf("人员 %s(%s)", ps.Phone, ps.Name)
+		key(ps.Phone, 32, "手机号")
+		text(ps.Name, 64, what+"的姓名", true)
 		if phones[ps.Phone] {
-			p.add("%s appears twice", what)
+			p.add("%s出现了两次", what)
 		}
 		phones[ps.Phone] = true
 		roles := map[string]bool{}
 		for _, role := range ps.Roles {
 			if !validRole(role.Role) {
-				p.add("%s: unknown role %q", what, role.Role)
+				p.add("%s:不认识的角色%s", what, rosterQuote(role.Role))
 			}
 			if role.NodeCode == "" {
-				p.add("%s: role %s without a node", what, role.Role)
+				p.add("%s:角色%s没有填节点", what, rosterRole(role.Role))
 			}
 			k := fold(role.NodeCode) + "\x00" + role.Role
 			if roles[k] {
-				p.add("%s: role %s at node %q appears twice", what, role.Role, role.NodeCode)
+				p.add("%s:节点%s的%s出现了两次", what, rosterQuote(role.NodeCode), rosterRole(role.Role))
 			}
 			roles[k] = true
 		}
 		for pl, uid := range ps.Identities {
-			aw := fmt.Sprintf("%s: %s account", what, pl)
+			aw := fmt.Sprintf("%s的%s账号", what, rosterPlatform(pl))
 			platform(pl, aw)
 			key(uid, 128, aw)
 			k := fold(pl) + "\x00" + fold(uid)
 			if other, dup := accounts[k]; dup {
-				p.add("%s %q is also the account of %s", aw, uid, other)
+				p.add("%s%s也是 %s 的账号", aw, rosterQuote(uid), other)
 			}
 			accounts[k] = ps.Phone
 		}
@@ -281,32 +324,32 @@ func checkRosterShape(r Roster, p *problems) {
 	addresses := map[string]bool{}
 	tenants := map[string]string{}
 	for _, h := range r.Houses {
-		what := fmt.Sprintf("house %q", h.Address)
-		text(h.Address, 255, "house address", true)
+		what := "房屋" + rosterQuote(h.Address)
+		text(h.Address, 255, "房屋地址", true)
 		if strings.TrimSpace(h.Address) != h.Address {
-			p.add("%s: address has leading or trailing spaces", what)
+			p.add("%s:地址首尾有空格", what)
 		}
 		if addresses[fold(h.Address)] {
-			p.add("%s appears twice", what)
+			p.add("%s出现了两次", what)
 		}
 		addresses[fold(h.Address)] = true
 		if h.NodeCode == "" {
-			p.add("%s: no node", what)
+			p.add("%s:没有填节点", what)
 		}
 		if h.LandlordPhone == "" {
-			p.add("%s: no landlord", what)
+			p.add("%s:没有填房东", what)
 		}
 		rooms := map[string]bool{}
 		for _, rm := range h.Rooms {
-			key(rm.Number, 32, what+": room number")
+			key(rm.Number, 32, what+"的房间号")
 			if rooms[fold(rm.Number)] {
-				p.add("%s: room %q appears twice", what, rm.Number)
+				p.add("%s:房间%s出现了两次", what, rosterQuote(rm.Number))
 			}
 			rooms[fold(rm.Number)] = true
 			for _, t := range rm.TenantPhones {
-				where := h.Address + " " + rm.Number
+				where := h.Address + " " + rm.Number + " 房间"
 				if other, dup := tenants[t]; dup {
-					p.add("tenant %s is listed in %s and in %s (a person rents one room)", t, other, where)
+					p.add("租客 %s 同时登记在 %s 和 %s;一个租客只能住一个房间", t, other, where)
 				}
 				tenants[t] = where
 			}
@@ -461,23 +504,23 @@ func (a *rosterApplier) tierOf(code string) (int, bool) {
 // database), and tiers must step down by one.
 func (a *rosterApplier) checkReferences(p *problems) {
 	for _, n := range a.r.Nodes {
-		what := fmt.Sprintf("node %q", n.Code)
+		what := "节点" + rosterQuote(n.Code)
 		if n.Tier == TierSubDistrict {
 			if n.ParentCode != "" {
-				p.add("%s: a tier-1 node has no parent, but %q is given", what, n.ParentCode)
+				p.add("%s:第1级(街道)节点没有上级,但填了%s", what, rosterQuote(n.ParentCode))
 			}
 			continue
 		}
 		if n.ParentCode == "" {
-			p.add("%s: a tier-%d node needs a parent", what, n.Tier)
+			p.add("%s:第%d级节点必须有上级", what, n.Tier)
 			continue
 		}
 		pt, ok := a.tierOf(n.ParentCode)
 		switch {
 		case !ok:
-			p.add("%s: parent %q does not exist", what, n.ParentCode)
+			p.add("%s:上级%s既不在名册里,也不在系统中", what, rosterQuote(n.ParentCode))
 		case pt != n.Tier-1:
-			p.add("%s: tier %d under parent %q of tier %d (tiers must step down by one)", what, n.Tier, n.ParentCode, pt)
+			p.add("%s:第%d级节点的上级%s是第%d级(上级必须正好高一级)", what, n.Tier, rosterQuote(n.ParentCode), pt)
 		}
 	}
 	// Stored children of a node whose tier the roster changes must still fit.
@@ -494,7 +537,7 @@ func (a *rosterApplier) checkReferences(p *problems) {
 			continue
 		}
 		if rn, ok := a.rosterNd[fold(parent.Code)]; ok && rn.Tier != child.Tier-1 {
-			p.add("node %q: tier %d, but its stored child %q has tier %d", rn.Code, rn.Tier, child.Code, child.Tier)
+			p.add("节点%s:层级改为第%d级,但系统中它的下级%s是第%d级", rosterQuote(rn.Code), rn.Tier, rosterQuote(child.Code), child.Tier)
 		}
 	}
 	known := func(phone string) bool {
@@ -506,27 +549,27 @@ func (a *rosterApplier) checkReferences(p *problems) {
 			t, ok := a.tierOf(role.NodeCode)
 			switch {
 			case !ok:
-				p.add("person %s (%s): role %s at node %q, which does not exist", ps.Phone, ps.Name, role.Role, role.NodeCode)
+				p.add("人员 %s(%s):%s所在的节点%s既不在名册里,也不在系统中", ps.Phone, ps.Name, rosterRole(role.Role), rosterQuote(role.NodeCode))
 			case (role.Role == RoleLandlord || role.Role == RoleTenant) && t != TierLandlord:
-				p.add("person %s (%s): role %s at node %q of tier %d (landlords and tenants belong to tier-%d nodes)",
-					ps.Phone, ps.Name, role.Role, role.NodeCode, t, TierLandlord)
+				p.add("人员 %s(%s):%s只能设在第%d级(房东)节点,但%s是第%d级",
+					ps.Phone, ps.Name, rosterRole(role.Role), TierLandlord, rosterQuote(role.NodeCode), t)
 			}
 		}
 	}
 	for _, h := range a.r.Houses {
-		what := fmt.Sprintf("house %q", h.Address)
+		what := "房屋" + rosterQuote(h.Address)
 		if t, ok := a.tierOf(h.NodeCode); !ok {
-			p.add("%s: node %q does not exist", what, h.NodeCode)
+			p.add("%s:节点%s既不在名册里,也不在系统中", what, rosterQuote(h.NodeCode))
 		} else if t != TierLandlord {
-			p.add("%s: node %q has tier %d (houses belong to tier-%d landlord nodes)", what, h.NodeCode, t, TierLandlord)
+			p.add("%s:房屋只能属于第%d级(房东)节点,但%s是第%d级", what, TierLandlord, rosterQuote(h.NodeCode), t)
 		}
 		if !known(h.LandlordPhone) {
-			p.add("%s: landlord %s is neither in the roster nor stored", what, h.LandlordPhone)
+			p.add("%s:房东 %s 既不在名册里,也不在系统中", what, h.LandlordPhone)
 		}
 		for _, rm := range h.Rooms {
 			for _, t := range rm.TenantPhones {
 				if !known(t) {
-					p.add("%s room %s: tenant %s is neither in the roster nor stored", what, rm.Number, t)
+					p.add("%s的 %s 房间:租客 %s 既不在名册里,也不在系统中", what, rm.Number, t)
 				}
 			}
 		}

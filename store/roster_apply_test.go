@@ -345,12 +345,12 @@ func TestApplyRosterRejectsBadReferencesAndChangesNothing(t *testing.T) {
 			t.Fatalf("err = %v, want *store.RosterError", err)
 		}
 		for _, want := range []string{
-			`node "X-1": parent "NOPE" does not exist`,
-			`node "X-2": tier 4 under parent "FT" of tier 2`,
-			`role member at node "GHOST", which does not exist`,
-			`role landlord at node "FT-01" of tier 3`,
-			`landlord 13900000000 is neither in the roster nor stored`,
-			`tenant 13900000001 is neither in the roster nor stored`,
+			`节点“X-1”:上级“NOPE”既不在名册里,也不在系统中`,
+			`节点“X-2”:第4级节点的上级“FT”是第2级(上级必须正好高一级)`,
+			`人员 13800000099(赵六):成员所在的节点“GHOST”既不在名册里,也不在系统中`,
+			`人员 13800000099(赵六):房东只能设在第4级(房东)节点,但“FT-01”是第3级`,
+			`房屋“方塘村99号”:房东 13900000000 既不在名册里,也不在系统中`,
+			`房屋“方塘村99号”的 1 房间:租客 13900000001 既不在名册里,也不在系统中`,
 		} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error lacks %q:\n%v", want, err)
@@ -377,18 +377,18 @@ func TestApplyRosterRejectsBadShape(t *testing.T) {
 	}{
 		{"duplicate code, other case", func(r *store.Roster) {
 			r.Nodes = append(r.Nodes, store.RosterNode{Code: "ft-02", Name: "x", Tier: 3, ParentCode: "FT"})
-		}, `node "ft-02" appears twice`},
-		{"tier out of range", func(r *store.Roster) { r.Nodes[1].Tier = 0 }, `tier 0 is not between 1 and 4`},
-		{"tier-1 with parent", func(r *store.Roster) { r.Nodes[1].ParentCode = "SH" }, `a tier-1 node has no parent`},
-		{"duplicate phone", func(r *store.Roster) { r.People = append(r.People, r.People[0]) }, `appears twice`},
-		{"unknown role", func(r *store.Roster) { r.People[0].Roles[0].Role = "boss" }, `unknown role "boss"`},
-		{"sandbox account", func(r *store.Roster) { r.People[0].Identities = map[string]string{"sandbox": "1"} }, `reserved for the local sandbox`},
-		{"shared account", func(r *store.Roster) { r.People[0].Identities = map[string]string{"wecom": "wanghaifeng"} }, `is also the account of`},
+		}, `节点“ft-02”出现了两次`},
+		{"tier out of range", func(r *store.Roster) { r.Nodes[1].Tier = 0 }, `节点“JD”:层级 0 无效,应为 1–4`},
+		{"tier-1 with parent", func(r *store.Roster) { r.Nodes[1].ParentCode = "SH" }, `第1级(街道)节点没有上级,但填了“SH”`},
+		{"duplicate phone", func(r *store.Roster) { r.People = append(r.People, r.People[0]) }, `出现了两次`},
+		{"unknown role", func(r *store.Roster) { r.People[0].Roles[0].Role = "boss" }, `不认识的角色“boss”`},
+		{"sandbox account", func(r *store.Roster) { r.People[0].Identities = map[string]string{"sandbox": "1"} }, `平台“sandbox”是本地沙盒专用的`},
+		{"shared account", func(r *store.Roster) { r.People[0].Identities = map[string]string{"wecom": "wanghaifeng"} }, `的企业微信账号“WangHaiFeng”也是 13800000001 的账号`},
 		{"tenant twice", func(r *store.Roster) {
 			r.Houses[1].Rooms[0].TenantPhones = append(r.Houses[1].Rooms[0].TenantPhones, phZhang)
-		}, `tenant 13800000007 is listed in`},
-		{"shared chat", func(r *store.Roster) { r.Nodes[3].Groups = r.Nodes[2].Groups }, `is also bound to node`},
-		{"code with space", func(r *store.Roster) { r.Nodes[0].Code = "FT 01 A" }, `contains spaces`},
+		}, `租客 13800000007 同时登记在`},
+		{"shared chat", func(r *store.Roster) { r.Nodes[3].Groups = r.Nodes[2].Groups }, `已绑定到节点`},
+		{"code with space", func(r *store.Roster) { r.Nodes[0].Code = "FT 01 A" }, `节点编码“FT 01 A”含有空格`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := fixtureRoster()
@@ -411,7 +411,7 @@ func TestApplyRosterRejectsTierChangeThatStrandsStoredChildren(t *testing.T) {
 	// FT-01 becomes a tier-2 node directly under JD, but its stored
 	// children (tier 4) are not in this roster.
 	_, err := db.ApplyRoster(ctx, store.Roster{Nodes: []store.RosterNode{{Code: "FT-01", Name: "方塘村一区", Tier: 2, ParentCode: "JD"}}})
-	if err == nil || !strings.Contains(err.Error(), `its stored child "FT-01-A" has tier 4`) {
+	if err == nil || !strings.Contains(err.Error(), `节点“FT-01”:层级改为第2级,但系统中它的下级“FT-01-A”是第4级`) {
 		t.Fatalf("err = %v", err)
 	}
 }
