@@ -63,6 +63,10 @@
 // column, in Chinese for the people who prepare rosters, e.g.
 //
 //	人员 第5行 手机(B列):“1391111333”不是11位手机号
+//
+// Problems are listed in file order: the sheets as they were read, and
+// within a sheet by row, then by column (a problem with the whole row
+// first), whatever order the checks found them in.
 package roster
 
 import (
@@ -75,6 +79,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode"
@@ -145,8 +150,8 @@ func (p Problem) String() string {
 
 // Error is a roster that cannot be imported, with everything wrong in it.
 type Error struct {
-	Problems []Problem
-	More     int // problems beyond MaxProblems, not listed
+	Problems []Problem // in file order: sheet as read, then row, then column
+	More     int       // problems beyond MaxProblems (the later ones), not listed
 }
 
 func (e *Error) Error() string {
@@ -162,6 +167,26 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// ranked is a problem with the keys it is listed by: the sheet's place in
+// the reading order, the column's index (-1 for the whole row, which comes
+// first) and the order it was found in, which breaks ties.
+type ranked struct {
+	Problem
+	sheet, col, seq int
+}
+
+func (a ranked) before(b ranked) bool {
+	switch {
+	case a.sheet != b.sheet:
+		return a.sheet < b.sheet
+	case a.Row != b.Row:
+		return a.Row < b.Row
+	case a.col != b.col:
+		return a.col < b.col
+	}
+	return a.seq < b.seq
+}
+
 // Reader collects sheets from any number of files and turns them into one
 // checked store.Roster. It is not safe for concurrent use.
 type Reader struct {
@@ -170,7 +195,10 @@ type Reader struct {
 	nodes  []nodeRow
 	people []personRow
 	houses []houseRow
-	probs  Error
+	found  []ranked // the first problems in file order, once trimmed
+	more   int      // problems dropped from found
+	seq    int      // problems found so far
+	order  map[string]int
 	notes  []string
 	rows   int
 	sheets int
@@ -178,7 +206,7 @@ type Reader struct {
 
 // NewReader returns a Reader with opts.
 func NewReader(opts Options) *Reader {
-	r := &Reader{opts: opts, known: make(map[string]int, len(opts.KnownNodes))}
+	r := &Reader{opts: opts, known: make(map[string]int, len(opts.KnownNodes)), order: map[string]int{}}
 	for code, tier := range opts.KnownNodes {
 		r.known[strings.ToLower(code)] = tier
 	}
@@ -249,17 +277,46 @@ func cleanCell(s string) string {
 	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) && r != '\n' }), " ")
 }
 
-func (r *Reader) problem(sheet string, row int, column, format string, args ...any) {
-	if len(r.probs.Problems) >= MaxProblems {
-		r.probs.More++
-		return
+// problem records a problem at column col (its index, -1 for none) of a
+// sheet's row. Checks find problems out of file order (a parent is checked
+// once every node is known; nodes before people, whatever was read first),
+// so they are kept sorted and only the first MaxProblems in file order are
+// kept: memory stays bounded however bad a file is.
+func (r *Reader) problem(sheet string, row, col int, column, format string, args ...any) {
+	r.found = append(r.found, ranked{
+		Problem: Problem{Sheet: sheet, Row: row, Column: column, Msg: fmt.Sprintf(format, args...)},
+		sheet:   r.sheetRank(sheet), col: col, seq: r.seq,
+	})
+	r.seq++
+	if len(r.found) >= 2*MaxProblems {
+		r.trimProblems()
 	}
-	r.probs.Problems = append(r.probs.Problems, Problem{Sheet: sheet, Row: row, Column: column, Msg: fmt.Sprintf(format, args...)})
+}
+
+// trimProblems sorts the problems into file order and keeps the first
+// MaxProblems, counting the rest.
+func (r *Reader) trimProblems() {
+	sort.Slice(r.found, func(i, j int) bool { return r.found[i].before(r.found[j]) })
+	if n := len(r.found) - MaxProblems; n > 0 {
+		r.more += n
+		r.found = r.found[:MaxProblems]
+	}
+}
+
+// sheetRank is a sheet's place in the reading order (files in the order
+// added, a workbook's sheets in its order).
+func (r *Reader) sheetRank(sheet string) int {
+	if i, ok := r.order[sheet]; ok {
+		return i
+	}
+	i := len(r.order)
+	r.order[sheet] = i
+	return i
 }
 
 func (l loc) problem(r *Reader, key, format string, args ...any) {
-	column, _ := l.column(key)
-	r.problem(l.sheet, l.row, column, format, args...)
+	column, col := l.column(key)
+	r.problem(l.sheet, l.row, col, column, format, args...)
 }
 
 // AddFile reads one file, choosing the format by its extension (.xlsx or
@@ -291,7 +348,7 @@ func (r *Reader) AddXLSX(name string, rd io.Reader) error {
 		}
 	}
 	if r.sheets == before {
-		r.problem(filepath.Base(name), 0, "", "所有工作表的前 %d 行里都没有名册表头行(%s)", headerSearchRows, requiredHeaders())
+		r.problem(filepath.Base(name), 0, -1, "", "所有工作表的前 %d 行里都没有名册表头行(%s)", headerSearchRows, requiredHeaders())
 	}
 	return nil
 }
@@ -372,7 +429,7 @@ func (r *Reader) AddCSV(name string, rd io.Reader) error {
 		// Excel on Chinese Windows saves CSV in the ANSI code page, GBK.
 		dec, err := simplifiedchinese.GB18030.NewDecoder().Bytes(data)
 		if err != nil {
-			r.problem(name, 0, "", "文件编码无法识别(既不是 UTF-8 也不是 GBK),请在 Excel 里另存为“CSV UTF-8”")
+			r.problem(name, 0, -1, "", "文件编码无法识别(既不是 UTF-8 也不是 GBK),请在 Excel 里另存为“CSV UTF-8”")
 			return nil
 		}
 		data = dec
@@ -390,7 +447,7 @@ func (r *Reader) AddCSV(name string, rd io.Reader) error {
 	if err := r.addSheet(name, next, true); err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			r.problem(name, pe.Line, "", "不是有效的 CSV:%s", csvProblem(pe.Err))
+			r.problem(name, pe.Line, -1, "", "不是有效的 CSV:%s", csvProblem(pe.Err))
 			return nil
 		}
 		return fmt.Errorf("名册文件 %s:读取失败(%w)", name, err)
@@ -412,6 +469,7 @@ func csvProblem(err error) string {
 // addSheet reads one sheet: finds its header, then collects its data rows.
 // next returns the next row and its number, or io.EOF at the end.
 func (r *Reader) addSheet(sheet string, next func() ([]string, int, error), mustBeRoster bool) error {
+	r.sheetRank(sheet) // its problems list after those of the sheets read before it
 	next = skipBlank(next)
 	var hdr *header
 	for seen := 0; hdr == nil && seen < headerSearchRows; {
@@ -429,7 +487,7 @@ func (r *Reader) addSheet(sheet string, next func() ([]string, int, error), must
 			if p.col >= 0 {
 				col = colLabel(strings.TrimSpace(row[p.col]), p.col)
 			}
-			r.problem(sheet, num, col, "%s", p.msg)
+			r.problem(sheet, num, p.col, col, "%s", p.msg)
 		}
 		if h != nil {
 			hdr = h
@@ -439,7 +497,7 @@ func (r *Reader) addSheet(sheet string, next func() ([]string, int, error), must
 	}
 	if hdr == nil {
 		if mustBeRoster {
-			r.problem(sheet, 0, "", "前 %d 行里没有名册表头行(%s)", headerSearchRows, requiredHeaders())
+			r.problem(sheet, 0, -1, "", "前 %d 行里没有名册表头行(%s)", headerSearchRows, requiredHeaders())
 		} else {
 			r.notes = append(r.notes, fmt.Sprintf("工作表 %s:没有名册表头行,已跳过", sheet))
 		}
@@ -509,15 +567,19 @@ type (
 // listing every problem (nothing is usable then).
 func (r *Reader) Roster() (store.Roster, error) {
 	var out store.Roster
-	if r.sheets == 0 && len(r.probs.Problems) == 0 {
+	if r.sheets == 0 && len(r.found) == 0 {
 		return out, &Error{Problems: []Problem{{Sheet: "名册", Msg: "没有读到任何名册表(节点表、人员表或房屋表)"}}}
 	}
 	nodes := r.checkNodes(&out)
 	phones := r.checkPeople(&out, nodes)
 	r.checkHouses(&out, nodes, phones)
-	if len(r.probs.Problems) > 0 {
-		e := r.probs
-		return store.Roster{}, &e
+	if len(r.found) > 0 {
+		r.trimProblems()
+		e := &Error{Problems: make([]Problem, len(r.found)), More: r.more}
+		for i, p := range r.found {
+			e.Problems[i] = p.Problem
+		}
+		return store.Roster{}, e
 	}
 	return out, nil
 }

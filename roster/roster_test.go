@@ -3,10 +3,12 @@ package roster_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -367,9 +369,17 @@ func TestReadRejects(t *testing.T) {
 			if len(got.Nodes)+len(got.People)+len(got.Houses) != 0 {
 				t.Errorf("a rejected roster returned rows: %+v", got)
 			}
+			// The wants are in file order, and so must the problems be.
+			at := 0
 			for _, want := range tc.want {
-				if !strings.Contains(err.Error(), want) {
+				i := strings.Index(err.Error(), want)
+				switch {
+				case i < 0:
 					t.Errorf("error lacks\n  %s\nin\n%v", want, err)
+				case i < at:
+					t.Errorf("out of file order:\n  %s\nin\n%v", want, err)
+				default:
+					at = i
 				}
 			}
 			if len(re.Problems) != len(tc.want) {
@@ -440,6 +450,74 @@ func TestReadCapsProblems(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "另有 50 处问题未列出") {
 		t.Errorf("error does not say more were left out")
+	}
+}
+
+// TestProblemsInFileOrder: problems are listed by sheet as read, row and
+// column, although the checks find them otherwise: people are checked after
+// nodes, a parent once every node is read, a chat id after the webhooks.
+func TestProblemsInFileOrder(t *testing.T) {
+	r := roster.NewReader(roster.Options{})
+	for _, f := range []struct{ name, data string }{
+		{"people.csv", "姓名,手机,角色,所在节点编码\n赵六,,成员,JD\n"},
+		{"nodes.csv", "编码,名称,层级,上级编码,企业微信群ID,钉钉群ID,群机器人Webhook,钉钉机器人Webhook\n" +
+			"JD,北苑街道,1,,,,,\n" +
+			"SH-01,北站六区,3,NOPE,,,,\n" + // found once all nodes are read
+			"X 1,空格,3,JD,,,,\n" +
+			"SH,上河社区,2,JD,wr 1,,,ftp://x\n"}, // H is checked before E
+	} {
+		if err := r.AddCSV(f.name, strings.NewReader(f.data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := r.Roster()
+	var re *roster.Error
+	if !errors.As(err, &re) {
+		t.Fatalf("err = %v, want *roster.Error", err)
+	}
+	var got []string
+	for _, p := range re.Problems {
+		got = append(got, p.Sheet+" "+p.Column+" "+strconv.Itoa(p.Row))
+	}
+	want := []string{
+		"people.csv 手机(B列) 2",
+		"nodes.csv 上级编码(D列) 3",
+		"nodes.csv 编码(A列) 4",
+		"nodes.csv 企业微信群ID(E列) 5",
+		"nodes.csv 钉钉机器人Webhook(H列) 5",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("problems in order\n%s\nwant\n%s\n(%v)", strings.Join(got, "\n"), strings.Join(want, "\n"), err)
+	}
+}
+
+// TestCapKeepsTheFirstRows: with more than MaxProblems problems, the ones
+// listed are the first in the file, even when found last.
+func TestCapKeepsTheFirstRows(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("编码,名称,层级,上级编码\n")
+	for i := range roster.MaxProblems + 50 {
+		fmt.Fprintf(&b, "X%d,名,3,NOPE\n", i) // an unknown parent: checked after every row is read
+	}
+	for i := range 50 {
+		fmt.Fprintf(&b, "Y%d,名,9,\n", i) // a bad tier: found at once
+	}
+	r := roster.NewReader(roster.Options{})
+	if err := r.AddCSV("nodes.csv", strings.NewReader(b.String())); err != nil {
+		t.Fatal(err)
+	}
+	_, err := r.Roster()
+	var re *roster.Error
+	if !errors.As(err, &re) {
+		t.Fatalf("err = %v, want *roster.Error", err)
+	}
+	if len(re.Problems) != roster.MaxProblems || re.More != 100 {
+		t.Fatalf("%d listed, %d more; want %d listed and 100 more", len(re.Problems), re.More, roster.MaxProblems)
+	}
+	for i, p := range re.Problems {
+		if p.Row != i+2 {
+			t.Fatalf("problem %d is on row %d, want row %d: the first rows of the file come first", i, p.Row, i+2)
+		}
 	}
 }
 
