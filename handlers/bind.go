@@ -62,6 +62,15 @@ func (h *Handlers) Bind(ctx context.Context, c *bot.Context) error {
 		name = c.Group.Name
 	}
 	g, err := h.st.BindGroup(ctx, string(c.Message.Platform), c.Message.ChatID, name, n.ID)
+	if errors.Is(err, store.ErrConflict) && g != nil && g.NodeID != nil {
+		// Another 绑定 in this chat won a moment ago: it stands.
+		other, nerr := h.st.NodeByID(ctx, *g.NodeID)
+		if nerr != nil {
+			return nerr
+		}
+		c.Detail = "group bound to another node"
+		return refused(fmt.Sprintf(txtBoundElsewhere, other.Name, other.Code, n.Name, n.Code))
+	}
 	if err != nil {
 		return err
 	}

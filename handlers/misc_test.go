@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/towerbot/towerbot/bot"
@@ -145,5 +146,45 @@ func TestConfigDefaults(t *testing.T) {
 	if got.FeverCelsius != 37.3 || got.QuarantineDays != 14 || got.LateReturnAfter.Hours() != 24 ||
 		got.ScoreBase != 12 || got.ScoreCycle != handlers.CycleYear || got.ListSize != 3 {
 		t.Fatalf("defaults %+v", got)
+	}
+}
+
+// Two commanders bind a new chat at the same moment to different nodes:
+// one binding stands, the other is refused naming it; the group never
+// moves afterwards.
+func TestBindRaceInANewChat(t *testing.T) {
+	e := newEnv(t)
+	bind := func(code string) parse.Result {
+		return parse.Result{Kind: parse.KindBind, Bind: &parse.Bind{Node: code}}
+	}
+	// Both contexts are made before either is served, so both see an
+	// unbound chat and only the store decides.
+	cs := []*bot.Context{
+		e.context(msg{chat: "wx-race", sender: pSun, parsed: bind("FT-01-01-02")}),
+		e.context(msg{chat: "wx-race", sender: pChen, parsed: bind("FT-01-01-01")}),
+	}
+	errs := make([]error, len(cs))
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = e.r.Serve(e.ctx, c)
+		}()
+	}
+	wg.Wait()
+	won, refusedN := 0, 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case bot.ErrorCode(err) == bot.CodeRefused && strings.Contains(bot.ErrorMessage(err), "本群已绑定"):
+			refusedN++
+		default:
+			t.Fatalf("unexpected result: %v", err)
+		}
+	}
+	if won != 1 || refusedN != 1 {
+		t.Fatalf("%d binds won and %d were refused; want 1 and 1", won, refusedN)
 	}
 }

@@ -92,12 +92,8 @@ func TestFeverAlertsParentAndGrandparentOnce(t *testing.T) {
 func TestFeverReplySaysWhereTheAlertWent(t *testing.T) {
 	e := newEnv(t)
 	fever := temperature(monday, parse.TempEntry{Name: "李四", Celsius: 38.1})
-	// 方塘一单元's only group is taken elsewhere (as a roster may leave it).
-	other, err := e.db.NodeByCode(e.ctx, "FT-02-01")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.db.BindGroup(e.ctx, store.SandboxPlatform, "FT-01-01", "x", other.ID); err != nil {
+	// 方塘一单元's only group is unbound (as a roster may leave it).
+	if err := e.db.UnbindGroup(e.ctx, store.SandboxPlatform, "FT-01-01"); err != nil {
 		t.Fatal(err)
 	}
 	c := e.ok(msg{chat: "FT-01-01-01", sender: pYing, parsed: fever})
@@ -106,7 +102,7 @@ func TestFeverReplySaysWhereTheAlertWent(t *testing.T) {
 		t.Fatalf("方塘村 got %+v", got)
 	}
 	// Neither level has a group: nothing was reported, and the reply says so.
-	if _, err := e.db.BindGroup(e.ctx, store.SandboxPlatform, "FT-01", "x", other.ID); err != nil {
+	if err := e.db.UnbindGroup(e.ctx, store.SandboxPlatform, "FT-01"); err != nil {
 		t.Fatal(err)
 	}
 	c = e.ok(msg{chat: "FT-01-01-02", sender: pLiu, parsed: fever})

@@ -2,11 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // NodeByID returns the node with id.
@@ -195,20 +196,67 @@ func (db *DB) Groups(ctx context.Context, platform string) ([]Group, error) {
 }
 
 // BindGroup attaches the platform chat to node nodeID, creating the group
-// record when the chat is new, and returns it.
+// record when the chat is new, and returns it. A chat already bound to
+// another node is never moved: that returns an error wrapping ErrConflict
+// (with the group as it is). The check and the write are one transaction
+// around a conditional update, so two binds racing in a new chat cannot
+// both win.
 func (db *DB) BindGroup(ctx context.Context, platform, chatID, name string, nodeID int64) (*Group, error) {
 	if _, err := db.NodeByID(ctx, nodeID); err != nil {
 		return nil, err
 	}
-	g := Group{Platform: platform, ChatID: chatID, Name: name, NodeID: &nodeID}
-	err := db.gdb.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "platform"}, {Name: "chat_id"}},
-		DoUpdates: clause.AssignmentColumns([]string{"node_id", "updated_at"}),
-	}).Create(&g).Error
+	// Two binds of one new chat race on its unique key (InnoDB may also
+	// deadlock them: each holds a gap lock, then inserts); the loser runs
+	// again and finds the winner's row.
+	err := retryOnDuplicate(func() error {
+		return db.tx(ctx, func(tx *gorm.DB) error {
+			return bindGroupTx(tx, db.Now(), platform, chatID, name, nodeID)
+		})
+	})
+	if errors.Is(err, ErrConflict) {
+		g, gerr := db.GroupByChat(ctx, platform, chatID)
+		if gerr != nil {
+			return nil, gerr
+		}
+		return g, fmt.Errorf("store: bind group %s/%s: bound to another node: %w", platform, chatID, ErrConflict)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: bind group: %w", err)
 	}
 	return db.GroupByChat(ctx, platform, chatID)
+}
+
+// bindGroupTx binds the chat to nodeID when it is unbound or already there,
+// creates it when new, and returns ErrConflict when it is bound elsewhere.
+func bindGroupTx(tx *gorm.DB, now time.Time, platform, chatID, name string, nodeID int64) error {
+	res := tx.Model(&Group{}).
+		Where("platform = ? AND chat_id = ? AND (node_id IS NULL OR node_id = ?)", platform, chatID, nodeID).
+		Updates(map[string]any{"node_id": nodeID, "updated_at": now})
+	if res.Error != nil || res.RowsAffected > 0 {
+		return res.Error
+	}
+	var n int64
+	if err := tx.Model(&Group{}).Where("platform = ? AND chat_id = ?", platform, chatID).Count(&n).Error; err != nil {
+		return err
+	}
+	if n > 0 { // the chat exists, bound to another node
+		return ErrConflict
+	}
+	return tx.Create(&Group{Platform: platform, ChatID: chatID, Name: name, NodeID: &nodeID}).Error
+}
+
+// UnbindGroup detaches the chat from its node, so that it can be bound
+// anew (by a commander's 绑定). Unknown chats are ErrNotFound.
+func (db *DB) UnbindGroup(ctx context.Context, platform, chatID string) error {
+	res := db.gdb.WithContext(ctx).Model(&Group{}).Where("platform = ? AND chat_id = ?", platform, chatID).
+		Updates(map[string]any{"node_id": nil, "updated_at": db.Now()})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("group %s/%s: %w", platform, chatID, ErrNotFound)
+	}
+	return nil
 }
 
 // Member is a person in a group, with the role that puts them there.

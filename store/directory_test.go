@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/towerbot/towerbot/store"
@@ -162,14 +163,15 @@ func TestBindGroup(t *testing.T) {
 		if g.ID == 0 || g.NodeID == nil || *g.NodeID != ids["FT-01"] || g.Name != "方塘村一区作战群" {
 			t.Fatalf("new binding = %+v", g)
 		}
-		again, err := db.BindGroup(ctx, "wecom", "wrNEW", "改名", ids["FT-02"])
-		if err != nil {
-			t.Fatal(err)
+		same, err := db.BindGroup(ctx, "wecom", "wrNEW", "改名", ids["FT-01"])
+		if err != nil || same.ID != g.ID || *same.NodeID != ids["FT-01"] {
+			t.Fatalf("binding the same node again = %+v, %v", same, err)
 		}
-		if again.ID != g.ID || *again.NodeID != ids["FT-02"] {
-			t.Fatalf("rebind = %+v, want group %d moved to FT-02", again, g.ID)
+		moved, err := db.BindGroup(ctx, "wecom", "wrNEW", "改名", ids["FT-02"])
+		if !errors.Is(err, store.ErrConflict) || moved == nil || *moved.NodeID != ids["FT-01"] {
+			t.Fatalf("rebinding to another node = %+v, %v; want ErrConflict and the group left on FT-01", moved, err)
 		}
-		gs, err := db.GroupsOfNodes(ctx, ids["FT-02"])
+		gs, err := db.GroupsOfNodes(ctx, ids["FT-01"])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -177,8 +179,37 @@ func TestBindGroup(t *testing.T) {
 		for _, g := range gs {
 			chats = append(chats, g.Platform+"/"+g.ChatID)
 		}
-		if strings.Join(chats, " ") != "sandbox/FT-02 wecom/wrNEW" {
-			t.Fatalf("groups of FT-02: %v", chats)
+		if strings.Join(chats, " ") != "sandbox/FT-01 wecom/wrNEW" {
+			t.Fatalf("groups of FT-01: %v", chats)
+		}
+		// Binds racing in a new chat: exactly one node wins.
+		var wg sync.WaitGroup
+		wins := make(chan int64, 2)
+		for _, code := range []string{"FT-01", "FT-02"} {
+			wg.Add(1)
+			go func(node int64) {
+				defer wg.Done()
+				if g, err := db.BindGroup(ctx, "wecom", "wrRACE", "抢绑", node); err == nil {
+					wins <- *g.NodeID
+				} else if !errors.Is(err, store.ErrConflict) {
+					t.Error(err)
+				}
+			}(ids[code])
+		}
+		wg.Wait()
+		close(wins)
+		if n := len(wins); n != 1 {
+			t.Fatalf("%d racing binds won; want exactly 1", n)
+		}
+		// Unbound, the chat can be bound to another node.
+		if err := db.UnbindGroup(ctx, "wecom", "wrNEW"); err != nil {
+			t.Fatal(err)
+		}
+		if g, err := db.BindGroup(ctx, "wecom", "wrNEW", "改名", ids["FT-02"]); err != nil || *g.NodeID != ids["FT-02"] {
+			t.Fatalf("bind after unbind = %+v, %v", g, err)
+		}
+		if err := db.UnbindGroup(ctx, "wecom", "wrNONE"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("unbind an unknown chat: %v", err)
 		}
 		if _, err := db.BindGroup(ctx, "wecom", "wrX", "x", 99999); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("bind to a missing node: %v", err)
