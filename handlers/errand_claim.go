@@ -10,7 +10,9 @@ import (
 )
 
 // ErrandClaim gives an open errand to the errand agent who claims it. Only
-// errand agents of the errand's node or a node above it may claim. The
+// errand agents or commanders of the errand's node or a node above it may
+// claim: where no agent serves, the errand goes to the commanders, who take
+// it on themselves (or for the person they send). The
 // claim is one conditional update: of two agents claiming at once exactly
 // one wins, and the other is told who has it (a conflict). The requester is
 // told who took their errand.
@@ -22,7 +24,7 @@ func (h *Handlers) ErrandClaim(ctx context.Context, c *bot.Context) error {
 	if err != nil {
 		return err
 	}
-	ok, err := h.roleAtOrAbove(ctx, c.Sender.ID, e.NodeID, store.RoleErrandAgent)
+	ok, err := h.roleAtOrAbove(ctx, c.Sender.ID, e.NodeID, store.RoleErrandAgent, store.RoleCommander)
 	if err != nil {
 		return err
 	}

@@ -88,6 +88,9 @@ func TestErrandWithoutAgentsGoesToTheCommandersAbove(t *testing.T) {
 	if posts[0].Mentions != strconv.FormatInt(e.person(pHe).ID, 10) {
 		t.Errorf("mentions %q, want 何队长", posts[0].Mentions)
 	}
+	// The commander it went to takes it on.
+	taken := e.ok(msg{chat: "FT-02-01", sender: pHe, parsed: errandAction(parse.KindErrandClaim, id)})
+	mustContain(t, "claim by the commander", e.reply(taken), "已接单 代办 "+tag)
 	// With no group above to reach at all, the requester is asked to call.
 	for _, chat := range []string{"FT-02-01", "FT-02", "FT"} {
 		if err := e.db.UnbindGroup(e.ctx, store.SandboxPlatform, chat); err != nil {

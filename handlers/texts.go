@@ -95,7 +95,7 @@ const (
 	txtErrandActionFormat     = "请写明代办编号,例如:接单 #12"
 	txtErrandNotFound         = "未找到代办 #%d,请核对编号。"
 	txtErrandGone             = "该代办已不存在。"
-	txtClaimRefused           = "抱歉,只有负责本区域的代办员可以接单。"
+	txtClaimRefused           = "抱歉,只有负责本区域的代办员或指挥长可以接单。"
 	txtClaimed                = "已接单 代办 #%d(%s)。办完请回复「完成 #%d」。"
 	txtClaimedForRequester    = "您的代办 #%d 已由 %s 接单。"
 	txtErrandYours            = "代办 #%d 已由您接单,无需重复。"
