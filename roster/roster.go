@@ -254,21 +254,9 @@ func colLabel(title string, i int) string {
 	return title + "(" + colName(i) + "列)"
 }
 
-// quote shows a value as written, in Chinese quotation marks, with
-// anything unprintable escaped so that a message stays on one line.
-func quote(s string) string {
-	var b strings.Builder
-	b.WriteString("“")
-	for _, c := range s {
-		if unicode.IsPrint(c) {
-			b.WriteRune(c)
-		} else {
-			b.WriteString(strings.Trim(strconv.QuoteRune(c), "'"))
-		}
-	}
-	b.WriteString("”")
-	return b.String()
-}
+// quote shows a value as written, in Chinese quotation marks, as every
+// roster problem does.
+func quote(s string) string { return store.RosterQuote(s) }
 
 // cleanCell normalises a cell: NFKC (full-width digits and letters become
 // ASCII), surrounding spaces trimmed, inner runs of spaces collapsed.

@@ -89,9 +89,10 @@ func (e *RosterError) Error() string {
 	return b.String()
 }
 
-// rosterQuote shows a value from the roster in Chinese quotation marks,
-// anything unprintable escaped so that a problem stays on one line.
-func rosterQuote(s string) string {
+// RosterQuote shows a value from a roster in Chinese quotation marks,
+// anything unprintable escaped so that a problem stays on one line. The
+// roster reader quotes its problems the same way.
+func RosterQuote(s string) string {
 	var b strings.Builder
 	b.WriteString("“")
 	for _, c := range s {
@@ -117,7 +118,7 @@ func rosterRole(role string) string {
 	if n, ok := rosterRoleNames[role]; ok {
 		return n
 	}
-	return rosterQuote(role)
+	return RosterQuote(role)
 }
 
 // rosterPlatform names a platform for a problem.
@@ -237,9 +238,9 @@ func checkRosterShape(r Roster, p *problems) {
 		case s == "":
 			p.add("%s为空", what)
 		case strings.TrimSpace(s) != s || strings.IndexFunc(s, unicode.IsSpace) >= 0:
-			p.add("%s%s含有空格", what, rosterQuote(s))
+			p.add("%s%s含有空格", what, RosterQuote(s))
 		case utf8.RuneCountInString(s) > max:
-			p.add("%s%s超过 %d 个字符", what, rosterQuote(s), max)
+			p.add("%s%s超过 %d 个字符", what, RosterQuote(s), max)
 		}
 	}
 	text := func(s string, max int, what string, required bool) {
@@ -247,7 +248,7 @@ func checkRosterShape(r Roster, p *problems) {
 		case required && strings.TrimSpace(s) == "":
 			p.add("%s为空", what)
 		case utf8.RuneCountInString(s) > max:
-			p.add("%s超过 %d 个字符:%s", what, max, rosterQuote(s))
+			p.add("%s超过 %d 个字符:%s", what, max, RosterQuote(s))
 		}
 	}
 	platform := func(pl, what string) {
@@ -255,15 +256,15 @@ func checkRosterShape(r Roster, p *problems) {
 		case pl == "":
 			p.add("%s:平台为空", what)
 		case fold(pl) == SandboxPlatform:
-			p.add("%s:平台%s是本地沙盒专用的,名册里不能用", what, rosterQuote(pl))
+			p.add("%s:平台%s是本地沙盒专用的,名册里不能用", what, RosterQuote(pl))
 		case len(pl) > 16:
-			p.add("%s:平台名%s过长", what, rosterQuote(pl))
+			p.add("%s:平台名%s过长", what, RosterQuote(pl))
 		}
 	}
 	codes := map[string]bool{}
 	chats := map[string]string{}
 	for _, n := range r.Nodes {
-		what := "节点" + rosterQuote(n.Code)
+		what := "节点" + RosterQuote(n.Code)
 		key(n.Code, 64, "节点编码")
 		text(n.Name, 128, what+"的名称", true)
 		if n.Tier < TierSubDistrict || n.Tier > TierLandlord {
@@ -281,7 +282,7 @@ func checkRosterShape(r Roster, p *problems) {
 			text(g.Webhook, 512, gw+"的 Webhook", false)
 			k := fold(g.Platform) + "\x00" + fold(g.ChatID)
 			if other, dup := chats[k]; dup {
-				p.add("%s已绑定到节点%s", gw, rosterQuote(other))
+				p.add("%s已绑定到节点%s", gw, RosterQuote(other))
 			}
 			chats[k] = n.Code
 		}
@@ -299,14 +300,14 @@ func checkRosterShape(r Roster, p *problems) {
 		roles := map[string]bool{}
 		for _, role := range ps.Roles {
 			if !validRole(role.Role) {
-				p.add("%s:不认识的角色%s", what, rosterQuote(role.Role))
+				p.add("%s:不认识的角色%s", what, RosterQuote(role.Role))
 			}
 			if role.NodeCode == "" {
 				p.add("%s:角色%s没有填节点", what, rosterRole(role.Role))
 			}
 			k := fold(role.NodeCode) + "\x00" + role.Role
 			if roles[k] {
-				p.add("%s:节点%s的%s出现了两次", what, rosterQuote(role.NodeCode), rosterRole(role.Role))
+				p.add("%s:节点%s的%s出现了两次", what, RosterQuote(role.NodeCode), rosterRole(role.Role))
 			}
 			roles[k] = true
 		}
@@ -316,7 +317,7 @@ func checkRosterShape(r Roster, p *problems) {
 			key(uid, 128, aw)
 			k := fold(pl) + "\x00" + fold(uid)
 			if other, dup := accounts[k]; dup {
-				p.add("%s%s也是 %s 的账号", aw, rosterQuote(uid), other)
+				p.add("%s%s也是 %s 的账号", aw, RosterQuote(uid), other)
 			}
 			accounts[k] = ps.Phone
 		}
@@ -324,7 +325,7 @@ func checkRosterShape(r Roster, p *problems) {
 	addresses := map[string]bool{}
 	tenants := map[string]string{}
 	for _, h := range r.Houses {
-		what := "房屋" + rosterQuote(h.Address)
+		what := "房屋" + RosterQuote(h.Address)
 		text(h.Address, 255, "房屋地址", true)
 		if strings.TrimSpace(h.Address) != h.Address {
 			p.add("%s:地址首尾有空格", what)
@@ -343,7 +344,7 @@ func checkRosterShape(r Roster, p *problems) {
 		for _, rm := range h.Rooms {
 			key(rm.Number, 32, what+"的房间号")
 			if rooms[fold(rm.Number)] {
-				p.add("%s:房间%s出现了两次", what, rosterQuote(rm.Number))
+				p.add("%s:房间%s出现了两次", what, RosterQuote(rm.Number))
 			}
 			rooms[fold(rm.Number)] = true
 			for _, t := range rm.TenantPhones {
@@ -504,10 +505,10 @@ func (a *rosterApplier) tierOf(code string) (int, bool) {
 // database), and tiers must step down by one.
 func (a *rosterApplier) checkReferences(p *problems) {
 	for _, n := range a.r.Nodes {
-		what := "节点" + rosterQuote(n.Code)
+		what := "节点" + RosterQuote(n.Code)
 		if n.Tier == TierSubDistrict {
 			if n.ParentCode != "" {
-				p.add("%s:第1级(街道)节点没有上级,但填了%s", what, rosterQuote(n.ParentCode))
+				p.add("%s:第1级(街道)节点没有上级,但填了%s", what, RosterQuote(n.ParentCode))
 			}
 			continue
 		}
@@ -518,9 +519,9 @@ func (a *rosterApplier) checkReferences(p *problems) {
 		pt, ok := a.tierOf(n.ParentCode)
 		switch {
 		case !ok:
-			p.add("%s:上级%s既不在名册里,也不在系统中", what, rosterQuote(n.ParentCode))
+			p.add("%s:上级%s既不在名册里,也不在系统中", what, RosterQuote(n.ParentCode))
 		case pt != n.Tier-1:
-			p.add("%s:第%d级节点的上级%s是第%d级(上级必须正好高一级)", what, n.Tier, rosterQuote(n.ParentCode), pt)
+			p.add("%s:第%d级节点的上级%s是第%d级(上级必须正好高一级)", what, n.Tier, RosterQuote(n.ParentCode), pt)
 		}
 	}
 	// Stored children of a node whose tier the roster changes must still fit.
@@ -537,7 +538,7 @@ func (a *rosterApplier) checkReferences(p *problems) {
 			continue
 		}
 		if rn, ok := a.rosterNd[fold(parent.Code)]; ok && rn.Tier != child.Tier-1 {
-			p.add("节点%s:层级改为第%d级,但系统中它的下级%s是第%d级", rosterQuote(rn.Code), rn.Tier, rosterQuote(child.Code), child.Tier)
+			p.add("节点%s:层级改为第%d级,但系统中它的下级%s是第%d级", RosterQuote(rn.Code), rn.Tier, RosterQuote(child.Code), child.Tier)
 		}
 	}
 	known := func(phone string) bool {
@@ -549,19 +550,19 @@ func (a *rosterApplier) checkReferences(p *problems) {
 			t, ok := a.tierOf(role.NodeCode)
 			switch {
 			case !ok:
-				p.add("人员 %s(%s):%s所在的节点%s既不在名册里,也不在系统中", ps.Phone, ps.Name, rosterRole(role.Role), rosterQuote(role.NodeCode))
+				p.add("人员 %s(%s):%s所在的节点%s既不在名册里,也不在系统中", ps.Phone, ps.Name, rosterRole(role.Role), RosterQuote(role.NodeCode))
 			case (role.Role == RoleLandlord || role.Role == RoleTenant) && t != TierLandlord:
 				p.add("人员 %s(%s):%s只能设在第%d级(房东)节点,但%s是第%d级",
-					ps.Phone, ps.Name, rosterRole(role.Role), TierLandlord, rosterQuote(role.NodeCode), t)
+					ps.Phone, ps.Name, rosterRole(role.Role), TierLandlord, RosterQuote(role.NodeCode), t)
 			}
 		}
 	}
 	for _, h := range a.r.Houses {
-		what := "房屋" + rosterQuote(h.Address)
+		what := "房屋" + RosterQuote(h.Address)
 		if t, ok := a.tierOf(h.NodeCode); !ok {
-			p.add("%s:节点%s既不在名册里,也不在系统中", what, rosterQuote(h.NodeCode))
+			p.add("%s:节点%s既不在名册里,也不在系统中", what, RosterQuote(h.NodeCode))
 		} else if t != TierLandlord {
-			p.add("%s:房屋只能属于第%d级(房东)节点,但%s是第%d级", what, TierLandlord, rosterQuote(h.NodeCode), t)
+			p.add("%s:房屋只能属于第%d级(房东)节点,但%s是第%d级", what, TierLandlord, RosterQuote(h.NodeCode), t)
 		}
 		if !known(h.LandlordPhone) {
 			p.add("%s:房东 %s 既不在名册里,也不在系统中", what, h.LandlordPhone)
