@@ -30,9 +30,9 @@ const (
 	hintReturnTwoDate    = "到达时间只能写一个,例如:返回 王五 湖南长沙 2月20日 下午3点"
 	hintReturnHealth     = "健康码请写绿码、黄码或红码,例如:健康码:绿码"
 	hintReturnTwoCode    = "健康码只能写一个,例如:健康码:绿码"
-	hintReturnPhone      = "电话号码不对,请写11位手机号,例如:电话:13812345678"
+	hintReturnPhone      = "电话号码不对,请写11位手机号,例如:电话:138xxxxxxxx"
 	hintReturnID         = "请不要在群里发身份证号(个人信息),返回登记这样写:返回 王五 湖南长沙 2月20日 绿码"
-	hintReturnPhoneApart = "手机号请单独写,与地址分开,例如:返回 王五 湖南长沙 方塘村12号 13812345678"
+	hintReturnPhoneApart = "手机号请单独写,与地址分开,例如:返回 王五 湖南长沙 方塘村12号 138xxxxxxxx"
 
 	hintErrandRequest = "请写明代办内容,例如:代办 配药 沈奶奶 降压药 方塘村5号"
 	hintErrandClaim   = "请写上代办单号,例如:接单 12"
@@ -125,9 +125,9 @@ func runLen(s string) int {
 // number: it quotes the run (its middle hidden) and says how long it is.
 func hintReturnMobile(d string) string {
 	if len(d) == 11 {
-		return "号码“" + quoteText(d) + "”不对:手机号应为11位数字,例如:13812345678"
+		return "号码“" + quoteText(d) + "”不对:手机号应为11位数字,例如:138xxxxxxxx"
 	}
-	return "号码“" + quoteText(d) + "”有" + strconv.Itoa(len(d)) + "位:手机号应为11位数字,例如:13812345678"
+	return "号码“" + quoteText(d) + "”有" + strconv.Itoa(len(d)) + "位:手机号应为11位数字,例如:138xxxxxxxx"
 }
 
 // hintErrandVerb is the "write the number" hint for an errand verb.

@@ -688,11 +688,36 @@ func TestHints(t *testing.T) {
 		if !hintShowsFormat(h) || len([]rune(h)) > 60 {
 			t.Errorf("hint %q: must be short and show a format", h)
 		}
+		// The bot masks phone and ID numbers in everything it posts, so an
+		// example number in a hint would reach the group as 138****5678.
+		if digitRunAtLeast(h, 7) {
+			t.Errorf("hint %q: an example with 7+ digits in a row would be masked", h)
+		}
+	}
+	for _, in := range []string{"返回 黄磊 四川成都 1391111333", "返回 黄磊 四川成都 电话:12345"} {
+		if r := Parse(in, time.Now()); r.Kind != KindInvalid || digitRunAtLeast(r.Invalid.Error, 7) {
+			t.Errorf("%q: %+v; want invalid with no 7+ digit run in the hint", in, r.Invalid)
+		}
 	}
 	r := Parse("体温接龙\n1. 张三 36.5\n2. 王五 46", time.Now())
 	if r.Kind != KindInvalid || !strings.Contains(r.Invalid.Error, "王五") || !strings.Contains(r.Invalid.Error, "46") {
 		t.Errorf("the hint must name the wrong line: %+v", r.Invalid)
 	}
+}
+
+// digitRunAtLeast reports whether s holds n or more ASCII digits in a row.
+func digitRunAtLeast(s string, n int) bool {
+	run := 0
+	for _, c := range s {
+		if c >= '0' && c <= '9' {
+			if run++; run >= n {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
 }
 
 func TestParseIsPureAndZoneAware(t *testing.T) {
