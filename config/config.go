@@ -38,15 +38,16 @@ type Config struct {
 	// worker; past it, callbacks are answered with a retryable error.
 	QueueSize int `yaml:"queue_size"`
 
-	HTTP     HTTP     `yaml:"http"`
-	DB       DB       `yaml:"db"`
-	Redis    Redis    `yaml:"redis"`
-	Log      Log      `yaml:"log"`
-	Sandbox  Sandbox  `yaml:"sandbox"`
-	Rules    Rules    `yaml:"rules"`
-	Outbox   Outbox   `yaml:"outbox"`
-	WeCom    WeCom    `yaml:"wecom"`
-	DingTalk DingTalk `yaml:"dingtalk"`
+	HTTP      HTTP      `yaml:"http"`
+	DB        DB        `yaml:"db"`
+	Redis     Redis     `yaml:"redis"`
+	Log       Log       `yaml:"log"`
+	Sandbox   Sandbox   `yaml:"sandbox"`
+	Rules     Rules     `yaml:"rules"`
+	Outbox    Outbox    `yaml:"outbox"`
+	Retention Retention `yaml:"retention"`
+	WeCom     WeCom     `yaml:"wecom"`
+	DingTalk  DingTalk  `yaml:"dingtalk"`
 }
 
 // HTTP is the server that takes platform callbacks, /healthz and the sandbox.
@@ -132,6 +133,16 @@ type Outbox struct {
 	RetryBase time.Duration `yaml:"retry_base"`
 }
 
+// Retention is how long personal data is kept (DESIGN.md: phones, ID
+// numbers and health are kept only as long as configured). `towerbot
+// purge` enforces it.
+type Retention struct {
+	// PersonalDays is how many days tenant returns' phones, addresses and
+	// health codes, message texts, finished errands' details and daily
+	// temperatures are kept; 0 keeps them for ever.
+	PersonalDays int `yaml:"personal_days"`
+}
+
 // WeCom is the 企业微信 channel: the AI bot / app callback and the API.
 // Group robot webhooks are per group and live in the database.
 type WeCom struct {
@@ -186,8 +197,9 @@ func Default() Config {
 			MaxAttempts: 8,
 			RetryBase:   30 * time.Second,
 		},
-		WeCom:    WeCom{APIURL: "https://qyapi.weixin.qq.com"},
-		DingTalk: DingTalk{APIURL: "https://api.dingtalk.com"},
+		Retention: Retention{PersonalDays: 60},
+		WeCom:     WeCom{APIURL: "https://qyapi.weixin.qq.com"},
+		DingTalk:  DingTalk{APIURL: "https://api.dingtalk.com"},
 	}
 }
 

@@ -270,6 +270,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 	c.Rules.ScoreCycle = "fortnight"
 	c.Outbox.PerMinute = 0
 	c.Outbox.RetryBase = 0
+	c.Retention.PersonalDays = -1
 	c.WeCom.Enabled = true
 	c.WeCom.EncodingAESKey = "short"
 	c.DingTalk.Enabled = true
@@ -283,7 +284,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 	want := []string{
 		"timezone", "workers", "http.addr", "db.driver", "redis.addr", "log.format",
 		"rules.fever_celsius", "rules.score_cycle", "outbox.per_minute", "outbox.retry_base",
-		"wecom.token", "wecom.encoding_aes_key", "dingtalk.api_url", "dingtalk.app_key", "dingtalk.app_secret",
+		"retention.personal_days", "wecom.token", "wecom.encoding_aes_key", "dingtalk.api_url", "dingtalk.app_key", "dingtalk.app_secret",
 	}
 	if got := ps.Keys(); !slices.Equal(got, want) {
 		t.Errorf("problem keys =\n %q\nwant\n %q", got, want)
@@ -298,6 +299,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 		"workers: 0 is out of range (use 1 to 1024)",
 		"wecom.token: is required when wecom.enabled is true (set TOWERBOT_WECOM_TOKEN)",
 		`rules.score_cycle: "fortnight" is not a cycle (use week, month or year)`,
+		"retention.personal_days: -1 is negative",
 	} {
 		if !strings.Contains(msg, w) {
 			t.Errorf("message lacks %q:\n%s", w, msg)
@@ -539,5 +541,25 @@ func TestSlogLevel(t *testing.T) {
 		if got := (Log{Level: s}).SlogLevel(); got != want {
 			t.Errorf("%s: %v", s, got)
 		}
+	}
+}
+
+func TestValidateRetention(t *testing.T) {
+	for days, bad := range map[int]bool{0: false, 60: false, 36_500: false, -1: true, 36_501: true} {
+		c := Default()
+		c.Retention.PersonalDays = days
+		err := c.Validate()
+		var ps Problems
+		switch {
+		case !bad && err != nil:
+			t.Errorf("personal_days %d: Validate() = %v; want nil", days, err)
+		case bad && (!errors.As(err, &ps) || !slices.Equal(ps.Keys(), []string{"retention.personal_days"})):
+			t.Errorf("personal_days %d: Validate() = %v; want one problem with retention.personal_days", days, err)
+		}
+	}
+	// 0 ("keep for ever") set from the environment overrides the default.
+	c, err := Load("", []string{"TOWERBOT_RETENTION_PERSONAL_DAYS=0"})
+	if err != nil || c.Retention.PersonalDays != 0 {
+		t.Errorf("Load with TOWERBOT_RETENTION_PERSONAL_DAYS=0 = %d, %v; want 0", c.Retention.PersonalDays, err)
 	}
 }

@@ -153,6 +153,12 @@ func (c Config) problems() Problems {
 		add("outbox.retry_base", "%s is out of range (use more than 0s and at most 1h)", c.Outbox.RetryBase)
 	}
 
+	if d := c.Retention.PersonalDays; d < 0 {
+		add("retention.personal_days", "%d is negative (use a number of days, or 0 to keep personal data for ever)", d)
+	} else if d > 36_500 {
+		add("retention.personal_days", "%d is out of range (use 0 to 36500 days)", d)
+	}
+
 	if msg := checkURL(c.WeCom.APIURL); msg != "" {
 		add("wecom.api_url", "%s", msg)
 	}
