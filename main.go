@@ -37,6 +37,7 @@ func commands() []command {
 		{"parse", "parse JSON-lines messages from standard input (see MESSAGES.md)", runParse},
 		{"import", "import a roster (xlsx or csv): nodes, people, houses", runImport},
 		{"migrate", "bring the database to the latest schema", runMigrate},
+		{"purge", "blank personal data older than retention.personal_days", runPurge},
 	}
 }
 
