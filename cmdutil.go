@@ -18,15 +18,18 @@ import (
 // codes cannot drift apart: 2 for a usage error, 1 for anything else.
 
 // parseConfigFlags parses the flags of `towerbot NAME`, which takes
-// --config FILE and nothing else. usage is the text printed above the flag
-// defaults on -h or a usage error. checkArgs judges the arguments left after
-// the flags; its error is printed as "towerbot NAME: ERR" with the usage.
-// When ok is false the command must stop and exit with code: 0 after -h, 2
-// after a bad flag or argument.
-func parseConfigFlags(name, usage string, args []string, stderr io.Writer, checkArgs func([]string) error) (configPath string, rest []string, code int, ok bool) {
+// --config FILE and whatever flags define adds to the set. usage is the
+// text printed above the flag defaults on -h or a usage error. checkArgs
+// judges the arguments left after the flags; its error is printed as
+// "towerbot NAME: ERR" with the usage. When ok is false the command must
+// stop and exit with code: 0 after -h, 2 after a bad flag or argument.
+func parseConfigFlags(name, usage string, args []string, stderr io.Writer, checkArgs func([]string) error, define ...func(*flag.FlagSet)) (configPath string, rest []string, code int, ok bool) {
 	fs := flag.NewFlagSet("towerbot "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "YAML config `FILE` (the built-in defaults, then FILE, then TOWERBOT_* variables)")
+	for _, d := range define {
+		d(fs)
+	}
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, usage)
 		fs.PrintDefaults()
@@ -91,7 +94,12 @@ func openConfiguredStore(ctx context.Context, name, configPath string, environ [
 	if !ok {
 		return nil, nil, false
 	}
-	c := cfg.DB
+	return openWatchedStore(ctx, name, cfg.DB, stdout, stderr)
+}
+
+// openWatchedStore is openStore for a command an operator watches, with a
+// config already loaded; see openConfiguredStore.
+func openWatchedStore(ctx context.Context, name string, c config.DB, stdout, stderr io.Writer) (db *store.DB, applied []string, ok bool) {
 	fmt.Fprintf(stdout, "database: %s %s\n", c.Driver, showDSN(c.Driver, c.DSN))
 	db, applied, err := openStore(ctx, c)
 	for _, step := range applied {

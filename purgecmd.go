@@ -2,11 +2,10 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/towerbot/towerbot/store"
@@ -19,10 +18,7 @@ phones, addresses and health codes; handled messages' texts; finished
 errands' details and addresses) of records older than that many days, counted
 from today's midnight in the configured timezone, and deletes the temperature
 logs of those days. The records themselves stay. Run it daily; running it
-again changes nothing. With personal_days 0 it does nothing.
-
-  -dry-run
-    	count what would be purged and change nothing`
+again changes nothing. With personal_days 0 it does nothing.`
 
 // runPurge is `towerbot purge [--config FILE] [--dry-run]`: DESIGN.md keeps
 // personal data only as long as configured, and this is what enforces it
@@ -34,12 +30,10 @@ func runPurge(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 // purgeWithEnv is runPurge with the environment and the clock passed in,
 // for tests.
 func purgeWithEnv(ctx context.Context, args, environ []string, now func() time.Time, stdout, stderr io.Writer) int {
-	args, dryRun, err := takeDryRun(args)
-	if err != nil {
-		fmt.Fprintf(stderr, "towerbot purge: %v\n%s\n", err, purgeUsage)
-		return 2
-	}
-	configPath, _, code, ok := parseConfigFlags("purge", purgeUsage, args, stderr, noArgs)
+	var dryRun bool
+	configPath, _, code, ok := parseConfigFlags("purge", purgeUsage, args, stderr, noArgs, func(fs *flag.FlagSet) {
+		fs.BoolVar(&dryRun, "dry-run", false, "count what would be purged and change nothing")
+	})
 	if !ok {
 		return code
 	}
@@ -60,7 +54,7 @@ func purgeWithEnv(ctx context.Context, args, environ []string, now func() time.T
 	today := now().In(loc)
 	before := time.Date(today.Year(), today.Month(), today.Day()-days, 0, 0, 0, 0, loc)
 
-	db, _, ok := openConfiguredStore(ctx, "purge", configPath, environ, stdout, stderr)
+	db, _, ok := openWatchedStore(ctx, "purge", cfg.DB, stdout, stderr)
 	if !ok {
 		return 1
 	}
@@ -89,36 +83,4 @@ func purgeWithEnv(ctx context.Context, args, environ []string, now func() time.T
 func describePurge(s store.PurgeStats) string {
 	return fmt.Sprintf("%d tenant returns, %d messages, %d errands, %d temperature rows",
 		s.Returns, s.Messages, s.Errands, s.Temperatures)
-}
-
-// takeDryRun removes the --dry-run flag from args (the shared
-// parseConfigFlags knows only --config) and reports whether it was set. It
-// reads flags the way package flag does: one or two dashes, an optional
-// =BOOL, and flags end at "--" or the first argument that is no flag.
-func takeDryRun(args []string) (rest []string, dryRun bool, err error) {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" || len(a) < 2 || a[0] != '-' || strings.HasPrefix(a, "---") {
-			return append(rest, args[i:]...), dryRun, nil
-		}
-		name, val, hasVal := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
-		switch name {
-		case "dry-run":
-			dryRun = true
-			if hasVal {
-				if dryRun, err = strconv.ParseBool(val); err != nil {
-					return nil, false, fmt.Errorf("invalid value %q for flag -dry-run (use true or false)", val)
-				}
-			}
-			continue
-		case "config":
-			if !hasVal && i+1 < len(args) { // the next argument is its value
-				rest = append(rest, a)
-				i++
-				a = args[i]
-			}
-		}
-		rest = append(rest, a)
-	}
-	return rest, dryRun, nil
 }

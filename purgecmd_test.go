@@ -176,7 +176,7 @@ func TestPurgeRefuses(t *testing.T) {
 	}{
 		{"unknown flag", environ, []string{"--days", "3"}, 2, "flag provided but not defined: -days"},
 		{"extra argument", environ, []string{"--dry-run", "now"}, 2, `unexpected argument "now"`},
-		{"bad dry-run value", environ, []string{"--dry-run=maybe"}, 2, `invalid value "maybe" for flag -dry-run`},
+		{"bad dry-run value", environ, []string{"--dry-run=maybe"}, 2, `invalid boolean value "maybe" for -dry-run`},
 		{"negative days", append(environ, "TOWERBOT_RETENTION_PERSONAL_DAYS=-5"), nil, 1,
 			"retention.personal_days: -5 is negative"},
 	}
@@ -196,26 +196,5 @@ func TestPurgeRefuses(t *testing.T) {
 	}
 	if code, _, errOut := purgeRun(t, environ, "-h"); code != 0 || !strings.Contains(errOut, "-dry-run") {
 		t.Errorf("purge -h exited %d:\n%s", code, errOut)
-	}
-}
-
-func TestTakeDryRun(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		rest []string
-		dry  bool
-	}{
-		{nil, nil, false},
-		{[]string{"--dry-run"}, nil, true},
-		{[]string{"-dry-run=false"}, nil, false},
-		{[]string{"--config", "--dry-run"}, []string{"--config", "--dry-run"}, false}, // a file named --dry-run
-		{[]string{"--config=a.yaml", "--dry-run", "x"}, []string{"--config=a.yaml", "x"}, true},
-		{[]string{"x", "--dry-run"}, []string{"x", "--dry-run"}, false}, // flags end at an argument
-		{[]string{"--", "--dry-run"}, []string{"--", "--dry-run"}, false},
-	} {
-		rest, dry, err := takeDryRun(tc.args)
-		if err != nil || dry != tc.dry || !slices.Equal(rest, tc.rest) {
-			t.Errorf("takeDryRun(%q) = %q, %v, %v; want %q, %v", tc.args, rest, dry, err, tc.rest, tc.dry)
-		}
 	}
 }
