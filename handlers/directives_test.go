@@ -140,7 +140,7 @@ func TestDirectiveWordsFromOthersAreChat(t *testing.T) {
 	}
 }
 
-// The same through the engine and the real parser, as QA typed it.
+// The same through the engine and the real parser, as a member types it.
 func TestNoticeByALandlordThroughTheEngine(t *testing.T) {
 	e := newEnv(t)
 	send := startEngine(e, nil)

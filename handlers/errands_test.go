@@ -69,7 +69,7 @@ func TestErrandRequestIsAnnouncedToTheNearestAgents(t *testing.T) {
 	}
 }
 
-// QA: an errand where no agent serves reached nobody but a log line. It
+// An errand where no agent serves must not reach nobody (a log line). It
 // goes to the commanders of the nearest node above instead, mentioned, and
 // the requester is told.
 func TestErrandWithoutAgentsGoesToTheCommandersAbove(t *testing.T) {
@@ -244,7 +244,7 @@ func TestErrandsQuery(t *testing.T) {
 	}
 }
 
-// QA: the requester may take back their own request while nobody has it;
+// The requester may take back their own request while nobody has it;
 // the announcement does not say the category twice; a commander's done or
 // cancel is told to the claimer, where the agents are.
 func TestErrandRoughEdges(t *testing.T) {

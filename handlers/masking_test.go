@@ -33,7 +33,7 @@ func everyPost(e *env) []store.OutboxItem {
 	return out
 }
 
-// QA saw a score's reason and the verifier's reason posted unmasked in the
+// A score's reason and the verifier's reason must not appear unmasked in the
 // reply, the 【待核查】 post and the verdict. Member text is masked in
 // every post, whichever handler echoes it.
 func TestMemberTextIsMaskedInEveryPost(t *testing.T) {

@@ -61,9 +61,10 @@ func TestBind(t *testing.T) {
 	}
 }
 
-// QA: a commander sent 绑定 FT-01-01 in 方塘村's group; the group moved,
-// 方塘村 was left without a group and fever alerts skipped it while the
-// reply still said they had been reported. A bound group is never moved.
+// A commander sends 绑定 FT-01-01 in 方塘村's group. Moving the group would
+// leave 方塘村 without one, and its fever alerts without a destination,
+// while the reply still said they had been reported: a bound group is
+// never moved.
 func TestBindNeverMovesABoundGroup(t *testing.T) {
 	e := newEnv(t)
 	bind := parse.Result{Kind: parse.KindBind, Bind: &parse.Bind{Node: "FT-01-01"}}

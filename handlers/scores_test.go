@@ -132,9 +132,8 @@ func TestRanking(t *testing.T) {
 	}
 }
 
-// QA found a landlord at −5 named 五好房东 and untouched landlords at 12
-// named 拖拉机房东, because with few landlords the red list took everyone
-// first. Only scores above the base are red, only those below are black.
+// With few landlords, a list that fills the red side first would name a
+// landlord at −5 五好房东 and untouched landlords at 12 拖拉机房东. Only scores above the base are red, only those below are black.
 func TestRankingListsOnlyAboveAndBelowTheBase(t *testing.T) {
 	e := newEnv(t)
 	r := e.reply(e.ok(msg{chat: "FT", sender: pZhou, parsed: query(parse.TopicRanking, "")}))
