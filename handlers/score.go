@@ -15,7 +15,7 @@ import (
 // refusal. The landlord is found by name within the author's reach. The
 // event waits for 核查 by the secretary above the landlord — whose group is
 // asked, with the #N to answer — unless the author is that secretary, in
-// which case it counts at once. The same line again within
+// which case it counts at once. Nobody scores themselves. The same line again within
 // Config.DuplicateWindow is told the first one's number instead.
 func (h *Handlers) Score(ctx context.Context, c *bot.Context) error {
 	if err := need(c); err != nil {
@@ -28,6 +28,12 @@ func (h *Handlers) Score(ctx context.Context, c *bot.Context) error {
 	landlord, err := h.findLandlord(ctx, c, s.Name)
 	if err != nil {
 		return err
+	}
+	if landlord.ID == c.Sender.ID {
+		// A secretary or commander who is also a landlord (common in a
+		// village) must not score, and so approve, themselves.
+		c.Detail = "scoring oneself"
+		return refused(txtScoreSelf)
 	}
 	isSecretary, err := h.roleAbove(ctx, c.Sender.ID, landlord.NodeID, store.RoleSecretary)
 	if err != nil {

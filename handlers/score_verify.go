@@ -11,7 +11,8 @@ import (
 
 // ScoreVerify is the secretary's check (核查) of a pending score event:
 // approve or reject. Only a secretary of an ancestor of the landlord's node
-// may verify; an event already verified is a conflict that says how it
+// may verify, and never on their own score or a change they proposed; an
+// event already verified is a conflict that says how it
 // ended. The group where the event arose (the author's, or the landlord's
 // for a late-return penalty) is told the verdict.
 func (h *Handlers) ScoreVerify(ctx context.Context, c *bot.Context) error {
@@ -35,6 +36,12 @@ func (h *Handlers) ScoreVerify(ctx context.Context, c *bot.Context) error {
 	}
 	if !ok {
 		return refused(txtVerifyRefused)
+	}
+	if ev.LandlordID == c.Sender.ID || (ev.AuthorID != nil && *ev.AuthorID == c.Sender.ID) {
+		// 核查 is a second person's check: not of one's own score, nor of
+		// a change one proposed.
+		c.Detail = "verifying one's own score or proposal"
+		return refused(txtVerifySelf)
 	}
 	ev, err = h.st.VerifyScoreEvent(ctx, store.ScoreVerdict{EventID: ev.ID, Approve: v.Approve,
 		VerifierID: c.Sender.ID, MessageID: c.LogID, Reason: v.Reason})

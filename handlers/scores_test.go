@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/towerbot/towerbot/bot"
 	"github.com/towerbot/towerbot/bot/parse"
@@ -187,5 +188,31 @@ func TestScoreIsNotClampedAtZero(t *testing.T) {
 		if err != nil || ev.Status != store.ScoreApproved || ev.LandlordID != e.person(pLiu).ID {
 			t.Fatalf("deduction on record: %+v, %v", ev, err)
 		}
+	}
+}
+
+// A village secretary is often a landlord in the same village: they may not
+// score themselves (which would approve at once), nor verify a change about
+// themselves that someone else proposed.
+func TestNobodyScoresOrVerifiesThemselves(t *testing.T) {
+	e := newEnv(t)
+	both := store.RosterPerson{Name: "吴书记", Phone: pWu, Roles: []store.RosterRole{
+		{Role: store.RoleSecretary, NodeCode: "FT-01"}, {Role: store.RoleLandlord, NodeCode: "FT-01-01-02"}}}
+	if _, err := e.db.ApplyRoster(e.ctx, store.Roster{People: []store.RosterPerson{both}}); err != nil {
+		t.Fatal(err)
+	}
+	e.fails(msg{chat: "FT-01", sender: pWu, parsed: score("吴书记", 12, "自评")}, bot.CodeRefused, "不能给自己加减分")
+	c := e.ok(msg{chat: "FT-01", sender: pChen, parsed: score("吴书记", 2, "调解纠纷")})
+	id := errandID(t, e.reply(c))
+	e.fails(msg{chat: "FT-01", sender: pWu, parsed: verify(id, true, "")}, bot.CodeRefused, "不能核查自己的积分")
+	ev, err := e.db.ScoreEventByID(e.ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Status != store.ScorePending || ev.VerifierID != nil {
+		t.Fatalf("event after a refused self-check: %+v", ev)
+	}
+	if n, err := e.db.LandlordScore(e.ctx, e.person(pWu).ID, 12, time.Time{}); err != nil || n != 12 {
+		t.Fatalf("score %d, %v; want 12 (nothing approved)", n, err)
 	}
 }

@@ -117,6 +117,7 @@ const (
 const (
 	txtScoreFormat         = "请按格式填写,例如:加分 应天喜 2 为租客代办复工备案"
 	txtScoreRefused        = "抱歉,只有上级指挥长或书记可以加减分。"
+	txtScoreSelf           = "抱歉,不能给自己加减分,请由上级指挥长或书记办理。"
 	txtLandlordNotFound    = "您管辖范围内未找到房东「%s」,请核对姓名。"
 	txtLandlordAmbiguous   = "有 %d 位房东叫「%s」(%s),请到该房东所在单元群里发送。"
 	txtScorePending        = "已提交:房东 %s %s分(%s),编号 #%d,待书记核查。"
@@ -126,6 +127,7 @@ const (
 	txtVerifyFormat        = "请按格式核查,例如:核查 通过 #45,或 核查 驳回 #45 证据不足"
 	txtScoreEventNotFound  = "未找到积分记录 #%d,请核对编号。"
 	txtVerifyRefused       = "抱歉,只有上级书记可以核查积分。"
+	txtVerifySelf          = "抱歉,不能核查自己的积分或自己提交的加减分,请由其他书记核查。"
 	txtAlreadyVerified     = "积分记录 #%d 已由 %s 核查(%s),无需重复。"
 	txtVerifiedApproved    = "#%d 核查通过:房东 %s %s分(%s)。当前 %d 分。"
 	txtVerifiedRejected    = "#%d 已驳回:房东 %s %s分(%s)。"
