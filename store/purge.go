@@ -18,7 +18,7 @@ const PurgeBatch = 1000
 type PurgeStats struct {
 	Returns      int64 // tenant returns whose phone, address and health code were blanked
 	Messages     int64 // inbound messages whose text, raw payload and parse were blanked
-	Errands      int64 // finished errands whose detail and address were blanked
+	Errands      int64 // finished errands whose detail, address and beneficiary were blanked
 	Temperatures int64 // temperature rows deleted
 }
 
@@ -63,9 +63,9 @@ func purgeTargets() []purgeTarget {
 			// errand is due once its last step (updated_at) is older than
 			// before, so the retention runs from when it was done.
 			table: "errands",
-			where: "updated_at < ? AND status IN ('" + ErrandDone + "', '" + ErrandCancelled + "') AND (detail <> '' OR address <> '')",
+			where: "updated_at < ? AND status IN ('" + ErrandDone + "', '" + ErrandCancelled + "') AND (detail <> '' OR address <> '' OR beneficiary <> '')",
 			arg:   utcArg,
-			set:   map[string]any{"detail": "", "address": ""},
+			set:   map[string]any{"detail": "", "address": "", "beneficiary": ""},
 		},
 		{
 			// Day is a civil date; before's own date (in before's location)
@@ -98,8 +98,9 @@ func (s *PurgeStats) add(table string, n int64) {
 //   - tenant returns created before it lose phone, address and health code;
 //   - inbound messages received before it, once handled, lose text, raw
 //     payload and parse result (kind and outcome stay);
-//   - done or cancelled errands last changed before it lose detail and
-//     address (open and claimed errands are kept whole);
+//   - done or cancelled errands last changed before it lose detail,
+//     address and beneficiary (an elderly or sick resident's name); open
+//     and claimed errands are kept whole;
 //   - temperature rows of days before before's date (in before's
 //     location: pass the configured zone's midnight) are deleted.
 //

@@ -163,10 +163,10 @@ func TestPurgePersonalData(t *testing.T) {
 
 		for _, id := range []int64{f.oldDone, f.oldCancelled} {
 			e := errandByID(t, db, id)
-			if e.Detail != "" || e.Address != "" {
+			if e.Detail != "" || e.Address != "" || e.Beneficiary != "" {
 				t.Errorf("finished errand %d keeps personal data: %+v", id, e)
 			}
-			if e.Beneficiary == "" || e.RequesterID != 9 {
+			if e.Category == "" || e.RequesterID != 9 {
 				t.Errorf("finished errand %d lost its record: %+v", id, e)
 			}
 			if evs, err := db.ErrandEvents(ctx, id); err != nil || len(evs) < 2 {
