@@ -34,7 +34,11 @@ func (db *DB) SaveInbound(ctx context.Context, m *InboundMessage) (created bool,
 	if m.ReceivedAt.IsZero() {
 		m.ReceivedAt = db.Now()
 	}
-	m.ReceivedAt = m.ReceivedAt.UTC()
+	// Whole milliseconds, cut rather than rounded: MySQL keeps DATETIME(3)
+	// and MySQL 8 rounds finer values, which could move a message received
+	// at 23:59:59.9996 into the next day. ReceivedAt is the moment civil
+	// dates are read from, so the stored value must equal the one in *m.
+	m.ReceivedAt = m.ReceivedAt.UTC().Truncate(time.Millisecond)
 	if m.SentAt.IsZero() {
 		// A platform that gives no send time: MySQL 8 refuses a zero date.
 		m.SentAt = m.ReceivedAt
@@ -165,16 +169,34 @@ func (db *DB) FinishInbound(ctx context.Context, id int64, r InboundResult) erro
 
 // PendingInbound returns messages still pending that were received before
 // receivedBefore, oldest first: after a crash they were acknowledged but
-// not handled, and must be (nothing acknowledged is lost).
+// not handled, and must be (nothing acknowledged is lost). It is the first
+// page of PendingInboundAfter.
 func (db *DB) PendingInbound(ctx context.Context, receivedBefore time.Time, limit int) ([]InboundMessage, error) {
+	return db.PendingInboundAfter(ctx, receivedBefore, time.Time{}, 0, limit)
+}
+
+// PendingInboundAfter returns up to limit messages still pending that were
+// received before receivedBefore and come after (afterReceived, afterID)
+// in (received_at, id) order, oldest first. A caller pages through every
+// pending message by passing the last row's ReceivedAt and ID: rows that
+// stay pending (handled elsewhere, or failing) then never hide the rows
+// behind them, as re-reading the oldest page would. A zero afterReceived
+// and afterID start from the oldest.
+func (db *DB) PendingInboundAfter(ctx context.Context, receivedBefore, afterReceived time.Time, afterID int64, limit int) ([]InboundMessage, error) {
 	if limit <= 0 {
 		return nil, errors.New("store: pending inbound: limit must be positive")
 	}
+	if afterID < 0 {
+		return nil, fmt.Errorf("store: pending inbound: negative message id %d", afterID)
+	}
+	q := db.gdb.WithContext(ctx).
+		Where("outcome = ? AND received_at < ?", OutcomePending, receivedBefore.UTC())
+	if !afterReceived.IsZero() || afterID != 0 {
+		at := afterReceived.UTC()
+		q = q.Where("(received_at > ? OR (received_at = ? AND id > ?))", at, at, afterID)
+	}
 	var out []InboundMessage
-	err := db.gdb.WithContext(ctx).
-		Where("outcome = ? AND received_at < ?", OutcomePending, receivedBefore.UTC()).
-		Order("received_at, id").Limit(limit).Find(&out).Error
-	if err != nil {
+	if err := q.Order("received_at, id").Limit(limit).Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("store: pending inbound: %w", err)
 	}
 	return out, nil

@@ -146,3 +146,85 @@ func msgIDs(ms []store.InboundMessage) string {
 	}
 	return strings.Join(s, " ")
 }
+
+// TestPendingInboundAfterPagesThroughEveryRow: paging by the last row's
+// (ReceivedAt, ID) reaches every pending message once, in order, also
+// across messages received at the same instant, so that rows which stay
+// pending never hide the rows behind them.
+func TestPendingInboundAfterPagesThroughEveryRow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		t0 := time.Date(2020, 2, 24, 1, 0, 0, 0, time.UTC)
+		// Three at t0 (a tie broken by id), one finished, two later, one too new.
+		for _, r := range []struct {
+			id  string
+			at  time.Duration
+			fin bool
+		}{
+			{"a", 0, false}, {"b", 0, false}, {"done", 0, true}, {"c", 0, false},
+			{"d", 1500 * time.Millisecond, false}, {"e", time.Minute, false}, {"new", time.Hour, false},
+		} {
+			m := &store.InboundMessage{Platform: "sandbox", PlatformMsgID: r.id, Text: "t", ReceivedAt: t0.Add(r.at)}
+			if _, err := db.SaveInbound(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+			if r.fin {
+				if err := db.FinishInbound(ctx, m.ID, store.InboundResult{Outcome: store.OutcomeOK}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		before := t0.Add(30 * time.Minute)
+		var pages []string
+		var lastAt time.Time
+		var lastID int64
+		for range 10 {
+			p, err := db.PendingInboundAfter(ctx, before, lastAt, lastID, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p) == 0 {
+				break
+			}
+			pages = append(pages, msgIDs(p))
+			lastAt, lastID = p[len(p)-1].ReceivedAt, p[len(p)-1].ID
+		}
+		if got, want := strings.Join(pages, " | "), "a b | c d | e"; got != want {
+			t.Fatalf("pages %q; want %q", got, want)
+		}
+		if p, err := db.PendingInboundAfter(ctx, before, time.Time{}, 0, 10); err != nil || msgIDs(p) != "a b c d e" {
+			t.Fatalf("from the start: %q, %v", msgIDs(p), err)
+		}
+		if _, err := db.PendingInboundAfter(ctx, before, time.Time{}, 0, 0); err == nil {
+			t.Fatal("limit 0 accepted")
+		}
+		if _, err := db.PendingInboundAfter(ctx, before, t0, -1, 10); err == nil {
+			t.Fatal("negative id accepted")
+		}
+	})
+}
+
+// TestSaveInboundReceivedAtReadsBackUnchanged: the stored receipt time
+// equals the one in the saved struct (whole milliseconds, cut, never
+// rounded up), on both databases: civil dates are read from it, and a
+// message received at 23:59:59.9996 belongs to that day.
+func TestSaveInboundReceivedAtReadsBackUnchanged(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		at := time.Date(2020, 2, 24, 15, 59, 59, 999_600_000, time.UTC) // 23:59:59.9996 in Shanghai
+		m := &store.InboundMessage{Platform: "sandbox", PlatformMsgID: "late", Text: "t", ReceivedAt: at}
+		if _, err := db.SaveInbound(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		if want := at.Truncate(time.Millisecond); !m.ReceivedAt.Equal(want) {
+			t.Fatalf("saved ReceivedAt %v; want %v", m.ReceivedAt, want)
+		}
+		got, err := db.InboundByID(ctx, m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.ReceivedAt.Equal(m.ReceivedAt) {
+			t.Fatalf("read back %v; saved %v", got.ReceivedAt, m.ReceivedAt)
+		}
+	})
+}
