@@ -28,6 +28,15 @@ const (
 	maxDetail    = 500 // store.InboundMessage.Detail holds 512
 )
 
+// finishTimeout bounds recording a message's outcome and queueing its
+// error reply. They run on a context of their own: the handling context
+// may have run out (HandleTimeout), and a message whose outcome is not
+// recorded stays pending and is handled again by every sweep.
+const finishTimeout = 5 * time.Second
+
+// pendingPage is how many pending messages one look-up reads.
+const pendingPage = 200
+
 // Errors Receive returns. A channel answers ErrBadMessage with a
 // client error (the platform must not retry) and ErrBusy with a server
 // error (the platform retries later, and nothing it sent is lost).
@@ -42,7 +51,7 @@ type MessageStore interface {
 	SaveInbound(ctx context.Context, m *store.InboundMessage) (created bool, err error)
 	InboundByID(ctx context.Context, id int64) (*store.InboundMessage, error)
 	FinishInbound(ctx context.Context, id int64, r store.InboundResult) error
-	PendingInbound(ctx context.Context, receivedBefore time.Time, limit int) ([]store.InboundMessage, error)
+	PendingInboundAfter(ctx context.Context, receivedBefore, afterReceived time.Time, afterID int64, limit int) ([]store.InboundMessage, error)
 	GroupByChat(ctx context.Context, platform, chatID string) (*store.Group, error)
 	NodeByID(ctx context.Context, id int64) (*store.Node, error)
 	PersonByIdentity(ctx context.Context, platform, userID string) (*store.Person, error)
@@ -68,8 +77,11 @@ type EngineConfig struct {
 
 	// Parse parses a message text at a moment (default parse.Parse).
 	Parse func(text string, now time.Time) parse.Result
-	// Now is the clock (default time.Now); Location the zone of civil dates
-	// handed to the parser and handlers (default Asia/Shanghai).
+	// Now is the clock (default time.Now): it stamps a message's receipt
+	// and its handling. Location is the zone of civil dates (default
+	// Asia/Shanghai). The parser and handlers see the receipt time in
+	// Location, not the handling time, so a message handled late (after a
+	// crash, by a sweep) is read as of when towerbot acknowledged it.
 	Now      func() time.Time
 	Location *time.Location
 
@@ -366,25 +378,24 @@ func validate(m Message) error {
 
 // queuePending queues the messages still pending that were received
 // before before and are not already queued here, and returns how many it
-// queued. With wait it waits for room in the queue (recovery at start);
-// without, it stops when the queue is full (a periodic sweep: the next one
-// picks up the rest).
+// queued. It pages through them by (received_at, id), so messages that
+// stay pending (handled elsewhere, or failing every time) never hide the
+// ones behind them. With wait it waits for room in the queue (recovery at
+// start); without, it stops when the queue is full (a periodic sweep: the
+// next one picks up the rest).
 func (e *Engine) queuePending(before time.Time, wait bool) int {
 	ctx := e.workCtx
 	queued := 0
-	tried := map[int64]bool{}
+	var lastAt time.Time
+	var lastID int64
 	for ctx.Err() == nil {
-		batch, err := e.st.PendingInbound(ctx, before, 200)
+		batch, err := e.st.PendingInboundAfter(ctx, before, lastAt, lastID, pendingPage)
 		if err != nil {
 			e.log.Error("find pending messages", "err", err)
 			return queued
 		}
-		n := 0
 		for _, m := range batch {
-			if tried[m.ID] {
-				continue
-			}
-			tried[m.ID] = true
+			lastAt, lastID = m.ReceivedAt, m.ID
 			e.mu.Lock()
 			closed, busy := e.closed, e.inflight[m.ID]
 			e.mu.Unlock()
@@ -413,10 +424,9 @@ func (e *Engine) queuePending(before time.Time, wait bool) int {
 			e.inflight[m.ID] = true
 			e.mu.Unlock()
 			e.queue <- m.ID
-			n++
+			queued++
 		}
-		queued += n
-		if n == 0 {
+		if len(batch) < pendingPage {
 			break
 		}
 	}
@@ -513,10 +523,22 @@ func (e *Engine) handle(id int64) {
 			return
 		}
 	}
-	res := e.process(ctx, row)
-	if err := e.st.FinishInbound(ctx, id, res); err != nil {
+	res, ok := e.process(ctx, row)
+	if !ok {
+		return // interrupted by shutdown: stays pending for the next start
+	}
+	fin, cancel := finishContext(ctx)
+	defer cancel()
+	if err := e.st.FinishInbound(fin, id, res); err != nil {
 		e.log.Error("record outcome", "log_id", id, "err", err)
 	}
+}
+
+// finishContext is the context in which a message's outcome is recorded
+// and its error reply queued: ctx's values without its deadline, bounded
+// anew by finishTimeout.
+func finishContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 }
 
 func (e *Engine) release(id int64) {
@@ -531,9 +553,14 @@ func (e *Engine) release(id int64) {
 }
 
 // process runs one message through the middleware and its route and
-// returns what to record.
-func (e *Engine) process(ctx context.Context, row *store.InboundMessage) store.InboundResult {
-	now := e.cfg.Now().In(e.cfg.Location)
+// returns what to record. ok is false when a shutdown past its deadline
+// cut the handling short: nothing is recorded or sent, and the message
+// stays pending to be handled at the next start.
+func (e *Engine) process(ctx context.Context, row *store.InboundMessage) (res store.InboundResult, ok bool) {
+	// Civil dates are those of the moment towerbot acknowledged the
+	// message, not of this run: a 接龙 list received at 23:59 and handled
+	// again at 00:02 after a crash still counts for the day it was sent.
+	now := row.ReceivedAt.In(e.cfg.Location)
 	msg := &Message{
 		Platform:   Platform(row.Platform),
 		ID:         row.PlatformMsgID,
@@ -548,7 +575,20 @@ func (e *Engine) process(ctx context.Context, row *store.InboundMessage) store.I
 
 	err := e.chain()(ctx, c)
 
-	res := store.InboundResult{
+	timedOut := false
+	if err != nil {
+		switch cerr := ctx.Err(); {
+		case errors.Is(cerr, context.Canceled) && e.workCtx.Err() != nil:
+			e.log.Warn("handling interrupted by shutdown; left pending", "log_id", row.ID, "err", err)
+			return store.InboundResult{}, false
+		case errors.Is(cerr, context.DeadlineExceeded) && ErrorCode(err) == CodeInternal:
+			// A coded error is the handler's answer even if late; anything
+			// else after the deadline is the deadline's doing.
+			timedOut = true
+		}
+	}
+
+	res = store.InboundResult{
 		Kind:      string(c.Parsed.Kind),
 		Parsed:    parsedJSON(c.Parsed),
 		HandledAt: e.cfg.Now().UTC(),
@@ -578,19 +618,23 @@ func (e *Engine) process(ctx context.Context, row *store.InboundMessage) store.I
 				"msg_id", row.PlatformMsgID, "chat", row.ChatID, "sender", row.SenderID,
 				"kind", c.Parsed.Kind, "err", err)
 		}
-		if res.Detail == "" {
+		if timedOut {
+			res.Detail = fmt.Sprintf("timed out after %s: %v", e.cfg.HandleTimeout, err)
+		} else if res.Detail == "" {
 			res.Detail = err.Error()
 		}
 		if text != "" {
+			fin, cancel := finishContext(ctx)
 			if c.Group == nil {
 				e.log.Warn("no group to answer in", "log_id", row.ID, "platform", row.Platform, "chat", row.ChatID)
-			} else if perr := c.Post(ctx, c.Group, "error", text, false); perr != nil {
+			} else if perr := c.Post(fin, c.Group, "error", text, false); perr != nil {
 				e.log.Error("queue error reply", "log_id", row.ID, "err", perr)
 			}
+			cancel()
 		}
 	}
 	res.Detail = truncate(res.Detail, maxDetail)
-	return res
+	return res, true
 }
 
 // chain is the full handling chain: recover → log → identify → the
@@ -652,7 +696,7 @@ func (e *Engine) logMW(next HandlerFunc) HandlerFunc {
 }
 
 // identifyMW finds the message's group, its node and the sender in the
-// roster, and parses the text at the engine's clock. Unknown groups and
+// roster, and parses the text at c.Now (the message's receipt time). Unknown groups and
 // senders stay nil: the handlers' authorisation decides what they may do.
 func (e *Engine) identifyMW(next HandlerFunc) HandlerFunc {
 	return func(ctx context.Context, c *Context) error {

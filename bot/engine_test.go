@@ -61,7 +61,10 @@ type recordingOutbox struct {
 	items []store.OutboxItem
 }
 
-func (o *recordingOutbox) Enqueue(_ context.Context, items ...store.OutboxItem) error {
+func (o *recordingOutbox) Enqueue(ctx context.Context, items ...store.OutboxItem) error {
+	if err := ctx.Err(); err != nil {
+		return err // as the store would: a done context writes nothing
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.items = append(o.items, items...)
@@ -611,5 +614,137 @@ func TestEngineSweepsMessagesLeftPending(t *testing.T) {
 	case id := <-handled:
 		t.Fatalf("also handled %q", id)
 	default:
+	}
+}
+
+// TestEngineRecordsTimedOutMessages: a handler that runs past
+// HandleTimeout is recorded as an error saying it timed out, and the
+// sender is told the busy text once — the expired handling context must
+// not keep the outcome from being written (the message would stay pending
+// and be handled again by every sweep).
+func TestEngineRecordsTimedOutMessages(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		var runs atomic.Int64
+		f := newEngineFixture(t, db, EngineConfig{HandleTimeout: 50 * time.Millisecond}, func(r *Router) {
+			r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error {
+				runs.Add(1)
+				<-ctx.Done()
+				return fmt.Errorf("save temperatures: %w", ctx.Err())
+			})
+		})
+		f.start(t)
+		row := f.handle(t, f.msg("应天喜", "temperature"))
+		if row.Outcome != store.OutcomeError || !strings.Contains(row.Detail, "timed out") || row.HandledAt == nil {
+			t.Fatalf("recorded outcome %q, detail %q, handled_at %v; want error, timed out, a time", row.Outcome, row.Detail, row.HandledAt)
+		}
+		if got := f.outbox.texts(row.ID); len(got) != 1 || got[0] != "busy" {
+			t.Fatalf("replies %q; want the busy text once", got)
+		}
+		pending, err := db.PendingInbound(context.Background(), testNow.Add(time.Hour), 10)
+		if err != nil || len(pending) != 0 {
+			t.Fatalf("%d messages left pending (%v)", len(pending), err)
+		}
+		if n := runs.Load(); n != 1 {
+			t.Fatalf("handler ran %d times; want 1", n)
+		}
+	})
+}
+
+// TestEngineReachesPendingBehindStuckOnes: more than a page of pending
+// messages that stay pending (here another replica holds their work mark)
+// must not hide the message received after them, at start or in a sweep.
+func TestEngineReachesPendingBehindStuckOnes(t *testing.T) {
+	db := storetest.SQLite(t)
+	handled := make(chan string, 1)
+	var stuckRuns atomic.Int64
+	f := newEngineFixture(t, db, EngineConfig{SweepEvery: 10 * time.Millisecond, StaleAfter: time.Minute}, func(r *Router) {
+		r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error {
+			if strings.HasPrefix(c.Message.ID, "stuck") {
+				stuckRuns.Add(1)
+				return nil
+			}
+			handled <- c.Message.ID
+			return nil
+		})
+	})
+	ctx := context.Background()
+	sender := strconv.FormatInt(f.person["应天喜"], 10)
+	for i := range pendingPage + 1 {
+		id := fmt.Sprintf("stuck%d", i)
+		row := &store.InboundMessage{Platform: "sandbox", PlatformMsgID: id, ChatID: "FT-01-A",
+			SenderID: sender, Text: "temperature", ReceivedAt: testNow.Add(-time.Hour)}
+		if _, err := db.SaveInbound(ctx, row); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := f.kv.SetNX(ctx, "inbound:work:sandbox:"+id, time.Hour); err != nil || !ok {
+			t.Fatalf("work mark %s: %v %v", id, ok, err)
+		}
+	}
+	last := &store.InboundMessage{Platform: "sandbox", PlatformMsgID: "behind", ChatID: "FT-01-A",
+		SenderID: sender, Text: "temperature", ReceivedAt: testNow.Add(-30 * time.Minute)}
+	if _, err := db.SaveInbound(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	f.start(t)
+	select {
+	case id := <-handled:
+		if id != "behind" {
+			t.Fatalf("handled %q", id)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the message behind the stuck ones was never handled")
+	}
+	if n := stuckRuns.Load(); n != 0 {
+		t.Fatalf("a message marked as handled elsewhere ran %d times here", n)
+	}
+}
+
+// TestEngineDatesFromReceipt: the parser and handlers see the moment the
+// message was received (in the engine's zone), not the moment it is
+// handled: a list received at 23:59 and handled at 00:02 after a restart
+// belongs to the day it was sent. The handling time is still the clock's.
+func TestEngineDatesFromReceipt(t *testing.T) {
+	db := storetest.SQLite(t)
+	sh, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	received := time.Date(2020, 2, 24, 23, 59, 0, 0, sh)
+	handledAt := time.Date(2020, 2, 25, 0, 2, 0, 0, sh)
+	var parsedAt time.Time
+	seen := make(chan time.Time, 1)
+	parseAt := func(text string, now time.Time) parse.Result { parsedAt = now; return fakeParse(text, now) }
+	f := newEngineFixture(t, db, EngineConfig{Parse: parseAt, Location: sh, Now: func() time.Time { return handledAt }}, func(r *Router) {
+		r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error { seen <- c.Now; return nil })
+	})
+	row := &store.InboundMessage{Platform: "sandbox", PlatformMsgID: "late-night", ChatID: "FT-01-A",
+		SenderID: strconv.FormatInt(f.person["应天喜"], 10), Text: "temperature", ReceivedAt: received}
+	if _, err := db.SaveInbound(context.Background(), row); err != nil {
+		t.Fatal(err)
+	}
+	f.start(t)
+	var now time.Time
+	select {
+	case now = <-seen:
+	case <-time.After(5 * time.Second):
+		t.Fatal("pending message not recovered")
+	}
+	if !now.Equal(received) || now.Location() != sh || now.Day() != 24 {
+		t.Fatalf("handler's Now %v; want the receipt time %v in Shanghai", now, received)
+	}
+	if !parsedAt.Equal(received) {
+		t.Fatalf("parsed at %v; want %v", parsedAt, received)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := f.engine.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.InboundByID(context.Background(), row.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Outcome != store.OutcomeOK || got.HandledAt == nil || !got.HandledAt.Equal(handledAt) {
+		t.Fatalf("recorded %q at %v; want ok at %v", got.Outcome, got.HandledAt, handledAt)
 	}
 }
