@@ -57,8 +57,10 @@ func (e *SendError) Unwrap() error { return e.Err }
 type OutboxStore interface {
 	EnqueueOutbox(ctx context.Context, items ...store.OutboxItem) error
 	LeaseOutbox(ctx context.Context, platform string, now time.Time, lease time.Duration, limit int) ([]store.OutboxItem, error)
-	MarkOutboxSent(ctx context.Context, id int64, at time.Time) error
-	MarkOutboxRetry(ctx context.Context, id int64, errText string, next time.Time, giveUp bool) error
+	RenewOutboxLease(ctx context.Context, id int64, leasedUntil, until time.Time) error
+	MarkOutboxSent(ctx context.Context, id int64, leasedUntil, at time.Time) error
+	MarkOutboxRetry(ctx context.Context, id int64, leasedUntil time.Time, errText string, next time.Time, giveUp bool) error
+	DeferOutbox(ctx context.Context, items []store.OutboxItem, until time.Time) (int, error)
 	GroupByID(ctx context.Context, id int64) (*store.Group, error)
 }
 
@@ -152,7 +154,9 @@ type SenderConfig struct {
 	// Poll is how often the store is polled when no wake-up comes (default
 	// 2s): items queued by another replica, retries coming due.
 	Poll time.Duration
-	// SendTimeout bounds one Send (default 15s).
+	// SendTimeout bounds one Send (default 15s). Right before each send
+	// the item's lease is renewed to SendTimeout+Lease from then, so the
+	// send and the mark that follows it both happen within the lease.
 	SendTimeout time.Duration
 
 	Now    func() time.Time
@@ -274,17 +278,25 @@ func (s *Sender) Drain(ctx context.Context) (int, error) {
 }
 
 // sendGroup sends one group's leased items in order. It stops at the
-// first item held back or failed, so later items do not overtake it.
+// first item held back, failed or no longer leased, so later items do not
+// overtake it.
 func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem) {
 	g, err := s.st.GroupByID(ctx, items[0].GroupID)
-	if err != nil {
+	if errors.Is(err, store.ErrNotFound) {
 		for _, it := range items {
-			s.failed(ctx, it, fmt.Errorf("group %d: %w", it.GroupID, err), errors.Is(err, store.ErrNotFound), 0)
+			s.failed(ctx, it, fmt.Errorf("group %d: %w", it.GroupID, err), true, 0)
 		}
 		return
 	}
+	if err != nil {
+		// Most likely the database is briefly unreachable: not the posts'
+		// fault, so no attempt is counted. They stay leased and come back
+		// when the lease ends.
+		s.log.Warn("group lookup failed; retrying the group's posts later", "group_id", items[0].GroupID, "err", err)
+		return
+	}
 	key := "outbox:rate:" + string(s.ch.Platform()) + ":" + strconv.FormatInt(g.ID, 10)
-	for _, it := range items {
+	for i, it := range items {
 		ok, wait, err := s.lim.Allow(ctx, key, s.cfg.PerMinute, time.Minute)
 		if err != nil {
 			// Fail open: the platform enforces its own limit and answers
@@ -298,6 +310,16 @@ func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem) {
 			s.log.Debug("group over its rate limit; deferring", "group_id", g.ID, "outbox_id", it.ID, "free_in", wait)
 			return
 		}
+		// The item may have waited behind others for most of its lease:
+		// renew it so that no other replica can lease it while it is being
+		// sent, or leave it (and the group's later items) when another
+		// replica already has.
+		until := s.cfg.Now().UTC().Add(s.cfg.SendTimeout + s.cfg.Lease).Truncate(time.Millisecond)
+		if err := s.st.RenewOutboxLease(ctx, it.ID, it.NextAttemptAt, until); err != nil {
+			s.leaseLost(it, "renew lease", err)
+			return
+		}
+		it.NextAttemptAt = until
 		sctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
 		err = s.ch.Send(sctx, Delivery{Item: it, Group: *g})
 		cancel()
@@ -307,18 +329,35 @@ func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem) {
 			if errors.As(err, &se) {
 				permanent, after = se.Permanent, se.RetryAfter
 			}
-			s.failed(ctx, it, err, permanent, after)
+			if next, retry := s.failed(ctx, it, err, permanent, after); retry {
+				// The group's later items wait for the retry, so they
+				// do not overtake it when their lease ends.
+				if _, derr := s.st.DeferOutbox(ctx, items[i+1:], next); derr != nil {
+					s.log.Error("defer the group's later posts", "group_id", g.ID, "err", derr)
+				}
+			}
 			return
 		}
-		if err := s.st.MarkOutboxSent(ctx, it.ID, s.cfg.Now().UTC()); err != nil {
-			s.log.Error("record sent item", "outbox_id", it.ID, "err", err)
+		if err := s.st.MarkOutboxSent(ctx, it.ID, it.NextAttemptAt, s.cfg.Now().UTC()); err != nil {
+			s.leaseLost(it, "record sent item", err)
 		}
 	}
 }
 
+// leaseLost logs a failed write by the lease holder: at Warn when another
+// replica took the item over (it sends and records it), at Error otherwise.
+func (s *Sender) leaseLost(it store.OutboxItem, what string, err error) {
+	if errors.Is(err, store.ErrLeaseLost) {
+		s.log.Warn(what+": lease lost to another sender; leaving the item to it", "outbox_id", it.ID, "err", err)
+		return
+	}
+	s.log.Error(what, "outbox_id", it.ID, "err", err)
+}
+
 // failed records a failed attempt: a retry after the backoff (or the
-// platform's retry-after, when longer), or failed for good.
-func (s *Sender) failed(ctx context.Context, it store.OutboxItem, err error, permanent bool, after time.Duration) {
+// platform's retry-after, when longer), or failed for good. It returns
+// when the item is due again and whether it will be retried at all.
+func (s *Sender) failed(ctx context.Context, it store.OutboxItem, err error, permanent bool, after time.Duration) (time.Time, bool) {
 	attempt := it.Attempts + 1
 	delay := s.backoff(attempt)
 	if after > delay {
@@ -330,9 +369,12 @@ func (s *Sender) failed(ctx context.Context, it store.OutboxItem, err error, per
 	} else {
 		s.log.Warn("outbox send failed; will retry", "outbox_id", it.ID, "group_id", it.GroupID, "attempts", attempt, "retry_in", delay, "err", err)
 	}
-	if merr := s.st.MarkOutboxRetry(ctx, it.ID, truncate(err.Error(), 500), s.cfg.Now().UTC().Add(delay), giveUp); merr != nil {
-		s.log.Error("record failed send", "outbox_id", it.ID, "err", merr)
+	next := s.cfg.Now().UTC().Add(delay)
+	if merr := s.st.MarkOutboxRetry(ctx, it.ID, it.NextAttemptAt, truncate(err.Error(), 500), next, giveUp); merr != nil {
+		s.leaseLost(it, "record failed send", merr)
+		return next, false
 	}
+	return next, !giveUp
 }
 
 // backoff is RetryBase doubled per earlier failure, capped at RetryMax.

@@ -238,35 +238,59 @@ func TestSenderRetriesWithBackoffThenFails(t *testing.T) {
 	}
 }
 
+// TestSenderHonoursRetryAfterAndPermanentErrors: a platform's retry-after
+// is kept, the group's later posts wait for it (never overtaking the
+// failed one), and a permanent error fails an item at once.
 func TestSenderHonoursRetryAfterAndPermanentErrors(t *testing.T) {
-	db := storetest.SQLite(t)
-	a, _ := outboxFixture(t, db)
-	ctx := context.Background()
-	clk := &clock{t: time.Now().UTC().Truncate(time.Millisecond).Add(time.Second)} // the store stamps items with its own (real) clock
-	if err := NewStoreOutbox(db).Enqueue(ctx, post(a, "p:1", "限流", false), post(a, "p:2", "无效群", false)); err != nil {
-		t.Fatal(err)
-	}
-	ch := &fakeChannel{fail: func(d Delivery) error {
-		if d.Item.Text == "限流" {
-			return fmt.Errorf("send: %w", &SendError{Err: errors.New("errcode 45009"), RetryAfter: 10 * time.Minute})
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		a, _ := outboxFixture(t, db)
+		ctx := context.Background()
+		clk := &clock{t: time.Now().UTC().Truncate(time.Millisecond).Add(time.Second)} // the store stamps items with its own (real) clock
+		if err := NewStoreOutbox(db).Enqueue(ctx, post(a, "p:1", "限流", false), post(a, "p:2", "无效群", false)); err != nil {
+			t.Fatal(err)
 		}
-		return &SendError{Err: errors.New("no webhook"), Permanent: true}
-	}}
-	s := NewSender(SenderConfig{RetryBase: time.Second, Now: clk.Now}, db, kv.NewMemory(clk.Now), ch)
-	t0 := clk.Now()
-	s.Drain(ctx) // tries 限流 only: a group's later items wait behind a failure
-	if st := statusOf(t, db, a); st["无效群"].Attempts != 0 {
-		t.Fatal("an item was sent past an earlier failure in its group")
-	}
-	clk.Add(31 * time.Second) // the lease on 无效群 runs out
-	s.Drain(ctx)
-	st := statusOf(t, db, a)
-	if it := st["限流"]; it.Status != store.OutboxPending || it.Attempts != 1 || !it.NextAttemptAt.Equal(t0.Add(10*time.Minute)) {
-		t.Fatalf("rate-limited item: %s next %v; want pending until the platform's retry-after", it.Status, it.NextAttemptAt)
-	}
-	if it := st["无效群"]; it.Status != store.OutboxFailed || it.Attempts != 1 {
-		t.Fatalf("permanently failing item: %s after %d attempts; want failed after 1", it.Status, it.Attempts)
-	}
+		var mu sync.Mutex
+		var tries []string
+		ch := &fakeChannel{fail: func(d Delivery) error {
+			mu.Lock()
+			defer mu.Unlock()
+			tries = append(tries, d.Item.Text)
+			if d.Item.Text == "限流" {
+				if len(tries) == 1 {
+					return fmt.Errorf("send: %w", &SendError{Err: errors.New("errcode 45009"), RetryAfter: 10 * time.Minute})
+				}
+				return nil
+			}
+			return &SendError{Err: errors.New("no webhook"), Permanent: true}
+		}}
+		s := NewSender(SenderConfig{RetryBase: time.Second, Now: clk.Now}, db, kv.NewMemory(clk.Now), ch)
+		t0 := clk.Now()
+		s.Drain(ctx) // tries 限流 only: a group's later items wait behind a failure
+		st := statusOf(t, db, a)
+		if it := st["限流"]; it.Status != store.OutboxPending || it.Attempts != 1 || !it.NextAttemptAt.Equal(t0.Add(10*time.Minute)) {
+			t.Fatalf("rate-limited item: %s next %v; want pending until the platform's retry-after", it.Status, it.NextAttemptAt)
+		}
+		if it := st["无效群"]; it.Status != store.OutboxPending || it.Attempts != 0 || !it.NextAttemptAt.Equal(t0.Add(10*time.Minute)) {
+			t.Fatalf("later item: %s, %d attempts, due %v; want pending without an attempt, due with the failed one", it.Status, it.Attempts, it.NextAttemptAt)
+		}
+		clk.Add(31 * time.Second) // the first lease is over; the retry is not due
+		s.Drain(ctx)
+		if fmt.Sprint(tries) != "[限流]" {
+			t.Fatalf("tried %v before the retry was due; want the later post to wait behind the failed one", tries)
+		}
+		clk.Add(10 * time.Minute)
+		s.Drain(ctx)
+		if fmt.Sprint(tries) != "[限流 限流 无效群]" {
+			t.Fatalf("tried %v; want the failed post again, then the later one", tries)
+		}
+		st = statusOf(t, db, a)
+		if it := st["限流"]; it.Status != store.OutboxSent || it.Attempts != 1 {
+			t.Fatalf("rate-limited item: %s after %d attempts; want sent on its retry", it.Status, it.Attempts)
+		}
+		if it := st["无效群"]; it.Status != store.OutboxFailed || it.Attempts != 1 {
+			t.Fatalf("permanently failing item: %s after %d attempts; want failed after 1", it.Status, it.Attempts)
+		}
+	})
 }
 
 // TestSendersNeverSendOneItemTwice: two senders (two replicas) draining the
@@ -344,4 +368,132 @@ func TestSenderRunWakesOnEnqueue(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// blockingChannel sends like fakeChannel into a shared record, except that
+// its first Send waits for release and then returns firstErr: a send that
+// hangs past its item's lease.
+type blockingChannel struct {
+	rec      *fakeChannel
+	started  chan struct{}
+	release  chan struct{}
+	firstErr error
+	once     sync.Once
+}
+
+func (b *blockingChannel) Platform() Platform { return Sandbox }
+
+func (b *blockingChannel) Send(ctx context.Context, d Delivery) error {
+	first := false
+	b.once.Do(func() { first = true })
+	if first {
+		close(b.started)
+		<-b.release
+		if b.firstErr != nil {
+			return b.firstErr
+		}
+	}
+	return b.rec.Send(ctx, d)
+}
+
+// TestSenderLateReplicaLeavesTakenItems: replica A hangs in a send until
+// its lease is long over and replica B has leased, sent and marked the
+// group's posts. A must then neither send B's posts again nor turn B's
+// "sent" back into pending with its late result.
+func TestSenderLateReplicaLeavesTakenItems(t *testing.T) {
+	for _, late := range []struct {
+		name string
+		err  error
+	}{{"late failure", errors.New("errcode 500: timeout")}, {"late success", nil}} {
+		t.Run(late.name, func(t *testing.T) {
+			storetest.Each(t, func(t *testing.T, db *store.DB) {
+				a, _ := outboxFixture(t, db)
+				ctx := context.Background()
+				if err := NewStoreOutbox(db).Enqueue(ctx, post(a, "l:1", "一", false), post(a, "l:2", "二", false)); err != nil {
+					t.Fatal(err)
+				}
+				clk := &clock{t: time.Now().UTC().Truncate(time.Millisecond).Add(time.Second)}
+				cfg := SenderConfig{Lease: 30 * time.Second, SendTimeout: 15 * time.Second, Now: clk.Now}
+				rec := &fakeChannel{}
+				chA := &blockingChannel{rec: rec, started: make(chan struct{}), release: make(chan struct{}), firstErr: late.err}
+				senderA := NewSender(cfg, db, kv.NewMemory(clk.Now), chA)
+				senderB := NewSender(cfg, db, kv.NewMemory(clk.Now), rec)
+				done := make(chan struct{})
+				go func() { defer close(done); senderA.Drain(ctx) }()
+				<-chA.started                                      // A leased both posts and is sending 一
+				clk.Add(cfg.Lease + cfg.SendTimeout + time.Second) // every lease A holds has run out
+				if n, err := senderB.Drain(ctx); err != nil || n != 2 {
+					t.Fatalf("replica B leased %d items, %v; want both", n, err)
+				}
+				close(chA.release)
+				<-done
+				// A's hung send of 一 may still get through (late success);
+				// but A must not go on to send 二, which B took and sent.
+				want := "[一 二]"
+				if late.err == nil {
+					want = "[一 二 一]"
+				}
+				if got := fmt.Sprint(rec.texts()); got != want {
+					t.Fatalf("delivered %s; want %s: B's two posts and at most A's hung one", got, want)
+				}
+				for text, it := range statusOf(t, db, a) {
+					if it.Status != store.OutboxSent || it.Attempts != 0 {
+						t.Errorf("%s: %s after %d failed attempts; want B's sent to stand", text, it.Status, it.Attempts)
+					}
+				}
+			})
+		})
+	}
+}
+
+// flakyGroups is the real store with group lookups failing, as they do
+// while the database is briefly unreachable.
+type flakyGroups struct {
+	*store.DB
+	err error
+}
+
+func (f *flakyGroups) GroupByID(ctx context.Context, id int64) (*store.Group, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	return f.DB.GroupByID(ctx, id)
+}
+
+// TestSenderGroupLookupOutageCostsNoAttempt: a failed group lookup is not
+// the posts' fault: they wait for the next lease without counting an
+// attempt, so an outage cannot fail them for good.
+func TestSenderGroupLookupOutageCostsNoAttempt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		a, _ := outboxFixture(t, db)
+		ctx := context.Background()
+		if err := NewStoreOutbox(db).Enqueue(ctx, post(a, "g:1", "一", false), post(a, "g:2", "二", false)); err != nil {
+			t.Fatal(err)
+		}
+		clk := &clock{t: time.Now().UTC().Truncate(time.Millisecond).Add(time.Second)}
+		st := &flakyGroups{DB: db, err: errors.New("dial tcp 127.0.0.1:3306: connection refused")}
+		ch := &fakeChannel{}
+		s := NewSender(SenderConfig{MaxAttempts: 1, Now: clk.Now}, st, kv.NewMemory(clk.Now), ch)
+		s.Drain(ctx)
+		for text, it := range statusOf(t, db, a) {
+			if it.Status != store.OutboxPending || it.Attempts != 0 {
+				t.Fatalf("%s: %s after %d attempts; want pending with no attempt counted", text, it.Status, it.Attempts)
+			}
+		}
+		st.err = nil
+		clk.Add(31 * time.Second) // the lease runs out
+		s.Drain(ctx)
+		if got := fmt.Sprint(ch.texts()); got != "[一 二]" {
+			t.Fatalf("after the outage sent %s; want [一 二]", got)
+		}
+		// A group that is gone is different: its posts can never go out.
+		st.err = fmt.Errorf("lookup: %w", store.ErrNotFound)
+		if err := NewStoreOutbox(db).Enqueue(ctx, post(a, "g:3", "三", false)); err != nil {
+			t.Fatal(err)
+		}
+		s.Drain(ctx)
+		if it := statusOf(t, db, a)["三"]; it.Status != store.OutboxFailed {
+			t.Fatalf("post to a missing group: %s; want failed", it.Status)
+		}
+	})
 }

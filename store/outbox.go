@@ -109,49 +109,113 @@ func (db *DB) LeaseOutbox(ctx context.Context, platform string, now time.Time, l
 	return out, nil
 }
 
-// MarkOutboxSent records that item id was delivered at at.
-func (db *DB) MarkOutboxSent(ctx context.Context, id int64, at time.Time) error {
-	at = storedTime(at)
-	res := db.gdb.WithContext(ctx).Model(&OutboxItem{}).Where("id = ?", id).
-		Updates(map[string]any{"status": OutboxSent, "sent_at": at})
-	return db.outboxUpdated(ctx, id, res, "mark sent")
+// ErrLeaseLost says an outbox item is no longer leased to the caller: its
+// lease ran out and another replica leased it (or already sent or retried
+// it). The caller must leave the item alone — sending or marking it now
+// could post it twice or undo the other replica's result.
+var ErrLeaseLost = errors.New("store: outbox lease lost")
+
+// leaseHeld is the condition every write by a lease holder carries: the
+// item is still pending and still carries the lease the holder was given
+// (LeaseOutbox's NextAttemptAt). A replica that leases the item after the
+// lease runs out moves NextAttemptAt on, so a late write by the first
+// holder matches nothing instead of overwriting the second one's result.
+func leaseHeld(tx *gorm.DB, id int64, leasedUntil time.Time) *gorm.DB {
+	return tx.Model(&OutboxItem{}).
+		Where("id = ? AND status = ? AND next_attempt_at = ?", id, OutboxPending, storedTime(leasedUntil))
 }
 
-// MarkOutboxRetry records a failed attempt at item id: the attempt count
-// goes up, errText is kept (cut to fit), and the item is due again at next —
-// or, when giveUp, it is marked failed and never retried.
-func (db *DB) MarkOutboxRetry(ctx context.Context, id int64, errText string, next time.Time, giveUp bool) error {
+// RenewOutboxLease extends the lease on item id, held until leasedUntil,
+// to until, and fails with ErrLeaseLost when the caller no longer holds it.
+// A sender renews right before each send, so an item that waited behind
+// others in its batch is never sent on a lease about to run out (another
+// replica could lease and send it at the same time).
+func (db *DB) RenewOutboxLease(ctx context.Context, id int64, leasedUntil, until time.Time) error {
+	if until.IsZero() {
+		return fmt.Errorf("store: renew outbox lease %d: no end time", id)
+	}
+	res := leaseHeld(db.gdb.WithContext(ctx), id, leasedUntil).Update("next_attempt_at", storedTime(until))
+	return db.outboxUpdated(ctx, id, leasedUntil, storedTime(until), res, "renew lease")
+}
+
+// MarkOutboxSent records that item id, leased until leasedUntil, was
+// delivered at at. It fails with ErrLeaseLost when the lease is no longer
+// the caller's, and changes nothing then.
+func (db *DB) MarkOutboxSent(ctx context.Context, id int64, leasedUntil, at time.Time) error {
+	at = storedTime(at)
+	res := leaseHeld(db.gdb.WithContext(ctx), id, leasedUntil).
+		Updates(map[string]any{"status": OutboxSent, "sent_at": at})
+	return db.outboxUpdated(ctx, id, leasedUntil, time.Time{}, res, "mark sent")
+}
+
+// MarkOutboxRetry records a failed attempt at item id, leased until
+// leasedUntil: the attempt count goes up, errText is kept (cut to fit), and
+// the item is due again at next — or, when giveUp, it is marked failed and
+// never retried. It fails with ErrLeaseLost when the lease is no longer the
+// caller's, and changes nothing then.
+func (db *DB) MarkOutboxRetry(ctx context.Context, id int64, leasedUntil time.Time, errText string, next time.Time, giveUp bool) error {
 	status := OutboxPending
 	if giveUp {
 		status = OutboxFailed
 	}
-	res := db.gdb.WithContext(ctx).Model(&OutboxItem{}).Where("id = ?", id).Updates(map[string]any{
+	res := leaseHeld(db.gdb.WithContext(ctx), id, leasedUntil).Updates(map[string]any{
 		"attempts":        gorm.Expr("attempts + 1"),
 		"last_error":      truncateRunes(errText, 512),
 		"next_attempt_at": storedTime(next),
 		"status":          status,
 	})
-	return db.outboxUpdated(ctx, id, res, "mark retry")
+	return db.outboxUpdated(ctx, id, leasedUntil, time.Time{}, res, "mark retry")
 }
 
-// outboxUpdated turns "no row changed" into ErrNotFound when the item does
-// not exist. MySQL counts changed rows, not matched ones, so a repeated mark
-// with the same values is not an error.
-func (db *DB) outboxUpdated(ctx context.Context, id int64, res *gorm.DB, what string) error {
+// DeferOutbox moves the leased items (ID, and NextAttemptAt as the lease
+// the caller holds) to be due at until, without counting an attempt. A
+// sender calls it with a group's remaining items when one of them fails,
+// so they wait for the failed one's retry instead of coming back when
+// their lease runs out and overtaking it. Items whose lease the caller no
+// longer holds are left alone; it returns how many were moved.
+func (db *DB) DeferOutbox(ctx context.Context, items []OutboxItem, until time.Time) (int, error) {
+	if until.IsZero() {
+		return 0, errors.New("store: defer outbox: no time")
+	}
+	until = storedTime(until)
+	moved := 0
+	for _, it := range items {
+		res := leaseHeld(db.gdb.WithContext(ctx), it.ID, it.NextAttemptAt).Update("next_attempt_at", until)
+		if err := db.outboxUpdated(ctx, it.ID, it.NextAttemptAt, until, res, "defer"); err != nil {
+			if errors.Is(err, ErrLeaseLost) || errors.Is(err, ErrNotFound) {
+				continue
+			}
+			return moved, err
+		}
+		moved++
+	}
+	return moved, nil
+}
+
+// outboxUpdated explains a lease holder's write that changed no row:
+// ErrNotFound when the item does not exist, ErrLeaseLost when it is no
+// longer leased to the caller. MySQL counts changed rows, not matched
+// ones, so a write that sets next_attempt_at to the value it already has
+// (nextAt, when not zero) changes nothing yet succeeded.
+func (db *DB) outboxUpdated(ctx context.Context, id int64, leasedUntil, nextAt time.Time, res *gorm.DB, what string) error {
 	if res.Error != nil {
 		return fmt.Errorf("store: outbox %s %d: %w", what, id, res.Error)
 	}
 	if res.RowsAffected > 0 {
 		return nil
 	}
-	var n int64
-	if err := db.gdb.WithContext(ctx).Model(&OutboxItem{}).Where("id = ?", id).Count(&n).Error; err != nil {
-		return fmt.Errorf("store: outbox %s %d: %w", what, id, err)
-	}
-	if n == 0 {
+	var it OutboxItem
+	err := db.gdb.WithContext(ctx).Where("id = ?", id).Take(&it).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
 		return fmt.Errorf("store: outbox item %s: %w", strconv.FormatInt(id, 10), ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("store: outbox %s %d: %w", what, id, err)
+	case !nextAt.IsZero() && it.Status == OutboxPending && storedTime(leasedUntil).Equal(storedTime(nextAt)) &&
+		storedTime(it.NextAttemptAt).Equal(storedTime(nextAt)):
+		return nil
 	}
-	return nil
+	return fmt.Errorf("store: outbox %s %d: %w", what, id, ErrLeaseLost)
 }
 
 // OutboxForGroup returns the latest limit posts to group groupID (all of

@@ -128,22 +128,22 @@ func TestLeaseOutboxOrderAndLifecycle(t *testing.T) {
 		}
 		// Sent: never handed out again. Retried: due at its next time.
 		// Given up: failed. Lease expired: handed out again.
-		if err := db.MarkOutboxSent(ctx, got[0].ID, now); err != nil {
+		if err := db.MarkOutboxSent(ctx, got[0].ID, got[0].NextAttemptAt, now); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.MarkOutboxSent(ctx, got[0].ID, now); err != nil {
-			t.Fatalf("marking sent twice: %v", err)
+		if err := db.MarkOutboxSent(ctx, got[0].ID, got[0].NextAttemptAt, now); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("marking sent twice: %v; want ErrLeaseLost (the lease ended with the first mark)", err)
 		}
-		if err := db.MarkOutboxRetry(ctx, got[1].ID, "HTTP 502", now.Add(5*time.Minute), false); err != nil {
+		if err := db.MarkOutboxRetry(ctx, got[1].ID, got[1].NextAttemptAt, "HTTP 502", now.Add(5*time.Minute), false); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.MarkOutboxRetry(ctx, got[2].ID, strings.Repeat("e", 600), now, true); err != nil {
+		if err := db.MarkOutboxRetry(ctx, got[2].ID, got[2].NextAttemptAt, strings.Repeat("e", 600), now, true); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.MarkOutboxSent(ctx, 99999, now); !errors.Is(err, store.ErrNotFound) {
+		if err := db.MarkOutboxSent(ctx, 99999, now, now); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("mark missing sent: %v", err)
 		}
-		if err := db.MarkOutboxRetry(ctx, 99999, "x", now, false); !errors.Is(err, store.ErrNotFound) {
+		if err := db.MarkOutboxRetry(ctx, 99999, now, "x", now, false); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("mark missing retry: %v", err)
 		}
 		if l, _ := db.LeaseOutbox(ctx, "sandbox", now.Add(4*time.Minute), time.Minute, 10); len(l) != 0 {
@@ -292,4 +292,68 @@ func TestLeaseOutboxReplicasNeverShare(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOutboxWritesNeedTheLease: once a lease runs out and another replica
+// leases the item, the first holder can neither renew, mark nor defer it —
+// a late "retry" must not turn the other replica's "sent" back to pending.
+func TestOutboxWritesNeedTheLease(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := db.EnqueueOutbox(ctx, item("msg:1:reply", 1, "一"), item("msg:2:reply", 1, "二"), item("msg:3:reply", 1, "三")); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().Add(time.Minute)
+		a, err := db.LeaseOutbox(ctx, "sandbox", now, 30*time.Second, 10)
+		if err != nil || len(a) != 3 {
+			t.Fatalf("replica A leased %d items, %v", len(a), err)
+		}
+		// Renewing a lease still held works, also to the same end time.
+		renewed := now.Add(45 * time.Second)
+		if err := db.RenewOutboxLease(ctx, a[2].ID, a[2].NextAttemptAt, renewed); err != nil {
+			t.Fatalf("renew held lease: %v", err)
+		}
+		if err := db.RenewOutboxLease(ctx, a[2].ID, renewed, renewed); err != nil {
+			t.Fatalf("renew held lease to the same end: %v", err)
+		}
+		a[2].NextAttemptAt = renewed.UTC().Truncate(time.Millisecond)
+		// A stalls; its 30s lease on 一 and 二 runs out and B takes them.
+		later := now.Add(31 * time.Second)
+		b, err := db.LeaseOutbox(ctx, "sandbox", later, 30*time.Second, 10)
+		if err != nil || outboxTexts(b) != "一 二" {
+			t.Fatalf("replica B leased %q, %v; want 一 二 (三 was renewed by A)", outboxTexts(b), err)
+		}
+		if err := db.MarkOutboxSent(ctx, b[0].ID, b[0].NextAttemptAt, later); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.MarkOutboxRetry(ctx, a[0].ID, a[0].NextAttemptAt, "timeout", later.Add(time.Minute), false); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("A's late retry mark: %v; want ErrLeaseLost", err)
+		}
+		if err := db.MarkOutboxSent(ctx, a[1].ID, a[1].NextAttemptAt, later); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("A's late sent mark: %v; want ErrLeaseLost", err)
+		}
+		if err := db.RenewOutboxLease(ctx, a[1].ID, a[1].NextAttemptAt, later.Add(time.Minute)); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("A's late renewal: %v; want ErrLeaseLost", err)
+		}
+		if err := db.RenewOutboxLease(ctx, 99999, later, later); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("renew missing: %v", err)
+		}
+		// A defers what it still holds (三) and only that.
+		if n, err := db.DeferOutbox(ctx, a, later.Add(10*time.Minute)); err != nil || n != 1 {
+			t.Fatalf("A deferred %d items, %v; want only 三", n, err)
+		}
+		if one := mustOrigin(t, db, "msg:1:"); one.Status != store.OutboxSent || one.Attempts != 0 {
+			t.Fatalf("一 after A's late mark: %s, %d attempts; want B's sent to stand", one.Status, one.Attempts)
+		}
+		if two := mustOrigin(t, db, "msg:2:"); !two.NextAttemptAt.Equal(b[1].NextAttemptAt) || two.Attempts != 0 {
+			t.Fatalf("二: due %v attempts %d; want B's lease untouched", two.NextAttemptAt, two.Attempts)
+		}
+		three := mustOrigin(t, db, "msg:3:")
+		if want := later.Add(10 * time.Minute).Truncate(time.Millisecond); !three.NextAttemptAt.Equal(want) || three.Attempts != 0 {
+			t.Fatalf("三: due %v attempts %d; want deferred to %v without an attempt", three.NextAttemptAt, three.Attempts, want)
+		}
+		if _, err := db.DeferOutbox(ctx, a, time.Time{}); err == nil {
+			t.Error("defer to no time accepted")
+		}
+	})
 }
