@@ -23,7 +23,7 @@ type Context struct {
 	Message *Message
 	LogID   int64        // id of the stored store.InboundMessage: the record every change points to
 	Parsed  parse.Result // the parse of Message.Text at Now
-	Now     time.Time    // the clock at handling time (Asia/Shanghai)
+	Now     time.Time    // when towerbot received the message (Asia/Shanghai): civil dates and lateness count from it, so a re-run decides as the first run did
 
 	Sender *store.Person // nil when the sender is not in the roster
 	Group  *store.Group  // nil when the chat is unknown (1:1, or not yet seen)
