@@ -15,9 +15,9 @@ const purgeUsage = `usage: towerbot purge [--config FILE] [--dry-run]
 
 Enforces retention.personal_days: blanks the personal data (tenant returns'
 phones, addresses and health codes; handled messages' texts; finished
-errands' details and addresses) of records older than that many days, counted
-from today's midnight in the configured timezone, and deletes the temperature
-logs of those days. The records themselves stay. Run it daily; running it
+errands' details, addresses and beneficiaries; the texts of the bot's sent
+posts) of records older than that many days, counted from today's midnight
+in the configured timezone, and deletes the temperature logs of those days. The records themselves stay. Run it daily; running it
 again changes nothing. With personal_days 0 it does nothing.`
 
 // runPurge is `towerbot purge [--config FILE] [--dry-run]`: DESIGN.md keeps
@@ -81,6 +81,6 @@ func purgeWithEnv(ctx context.Context, args, environ []string, now func() time.T
 
 // describePurge is stats in words, for the operator.
 func describePurge(s store.PurgeStats) string {
-	return fmt.Sprintf("%d tenant returns, %d messages, %d errands, %d temperature rows",
-		s.Returns, s.Messages, s.Errands, s.Temperatures)
+	return fmt.Sprintf("%d tenant returns, %d messages, %d errands, %d temperature rows, %d posts",
+		s.Returns, s.Messages, s.Errands, s.Temperatures, s.Posts)
 }

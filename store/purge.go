@@ -20,10 +20,13 @@ type PurgeStats struct {
 	Messages     int64 // inbound messages whose text, raw payload and parse were blanked
 	Errands      int64 // finished errands whose detail, address and beneficiary were blanked
 	Temperatures int64 // temperature rows deleted
+	Posts        int64 // sent or failed outbox posts whose text was blanked
 }
 
 // Total is the sum of all counts.
-func (s PurgeStats) Total() int64 { return s.Returns + s.Messages + s.Errands + s.Temperatures }
+func (s PurgeStats) Total() int64 {
+	return s.Returns + s.Messages + s.Errands + s.Temperatures + s.Posts
+}
 
 // purgeTarget is one kind of record holding personal data: which rows are
 // due (where, with before as its one argument) and what is done to them
@@ -68,6 +71,15 @@ func purgeTargets() []purgeTarget {
 			set:   map[string]any{"detail": "", "address": "", "beneficiary": ""},
 		},
 		{
+			// What the bot posted repeats names, temperatures, health codes
+			// and addresses (fever and health-code alerts, return replies).
+			// A post still pending is yet to be sent and keeps its text.
+			table: "outbox_items",
+			where: "created_at < ? AND status IN ('" + OutboxSent + "', '" + OutboxFailed + "') AND text <> ''",
+			arg:   utcArg,
+			set:   map[string]any{"text": ""},
+		},
+		{
 			// Day is a civil date; before's own date (in before's location)
 			// is the first day kept.
 			table: "temperatures",
@@ -88,6 +100,8 @@ func (s *PurgeStats) add(table string, n int64) {
 		s.Errands += n
 	case "temperatures":
 		s.Temperatures += n
+	case "outbox_items":
+		s.Posts += n
 	}
 }
 
@@ -101,6 +115,8 @@ func (s *PurgeStats) add(table string, n int64) {
 //   - done or cancelled errands last changed before it lose detail,
 //     address and beneficiary (an elderly or sick resident's name); open
 //     and claimed errands are kept whole;
+//   - sent or failed posts of the bot created before it lose their text
+//     (origin, destination and times stay);
 //   - temperature rows of days before before's date (in before's
 //     location: pass the configured zone's midnight) are deleted.
 //

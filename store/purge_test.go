@@ -19,8 +19,10 @@ type purgeFixture struct {
 	oldDone, oldCancelled         int64
 	oldOpen, oldClaimed           int64
 	doneLate                      int64 // requested before the cut-off, done after it
+	oldSent, oldPendingPost       int64 // outbox items
 	// Written after it.
 	newReturn, newMsg, newDone int64
+	newSent                    int64
 }
 
 func writePurgeFixture(t *testing.T, db *store.DB) purgeFixture {
@@ -97,7 +99,36 @@ func writePurgeFixture(t *testing.T, db *store.DB) purgeFixture {
 		}
 	}
 
+	post := func(origin string, send bool) int64 {
+		t.Helper()
+		if err := db.EnqueueOutbox(ctx, store.OutboxItem{Origin: origin, GroupID: 1, Platform: "sandbox",
+			Text: "【发热预警】李四 37.5℃"}); err != nil {
+			t.Fatal(err)
+		}
+		items, err := db.OutboxByOriginPrefix(ctx, origin)
+		if err != nil || len(items) != 1 {
+			t.Fatalf("post %s: %v, %v", origin, items, err)
+		}
+		if send {
+			leased, err := db.LeaseOutbox(ctx, "sandbox", now, time.Minute, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range leased {
+				if it.ID == items[0].ID {
+					if err := db.MarkOutboxSent(ctx, it.ID, it.NextAttemptAt, now); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		return items[0].ID
+	}
+	f.oldPendingPost = post("msg:1:alert", false)
+	f.oldSent = post("msg:2:alert", true)
+
 	now = f.before.Add(time.Hour)
+	f.newSent = post("msg:3:alert", true)
 	step(f.doneLate, db.CompleteErrand)
 	f.newReturn = tenantReturn()
 	f.newMsg = inbound("赵六 13700001111 返回", store.OutcomeOK)
@@ -116,7 +147,7 @@ func TestPurgePersonalData(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Two temperature rows on each of 27 and 28 February.
-		want := store.PurgeStats{Returns: 1, Messages: 1, Errands: 2, Temperatures: 4}
+		want := store.PurgeStats{Returns: 1, Messages: 1, Errands: 2, Temperatures: 4, Posts: 1}
 		if dry != want {
 			t.Fatalf("CountPersonalData = %+v; want %+v", dry, want)
 		}
@@ -177,6 +208,20 @@ func TestPurgePersonalData(t *testing.T) {
 			if e := errandByID(t, db, id); e.Detail == "" || e.Address == "" {
 				t.Errorf("errand %d (%s) was purged: %+v", id, e.Status, e)
 			}
+		}
+
+		posts, err := db.OutboxForGroup(ctx, 1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range posts {
+			purged := p.ID == f.oldSent
+			if (p.Text == "") != purged {
+				t.Errorf("post %d (%s, %s): text %q; purged should be %v", p.ID, p.Origin, p.Status, p.Text, purged)
+			}
+		}
+		if len(posts) != 3 {
+			t.Errorf("%d posts after the purge; want all 3 kept as records", len(posts))
 		}
 
 		for day, n := range map[string]int{"2026-02-27": 0, "2026-02-28": 0, "2026-03-01": 2} {
