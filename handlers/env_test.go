@@ -115,22 +115,7 @@ func newEnvWith(t *testing.T, db *store.DB) *env {
 	if _, err := db.ApplyRoster(ctx, testRoster()); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ctx: ctx, db: db, now: monday, people: map[string]store.Person{}}
-	nodes, err := db.Nodes(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range nodes {
-		for _, role := range store.Roles {
-			ps, err := db.PeopleWithRole(ctx, n.ID, role)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, p := range ps {
-				e.people[p.Phone] = p
-			}
-		}
-	}
+	e := &env{t: t, ctx: ctx, db: db, now: monday, people: storetest.PeopleByPhone(t, db)}
 	e.h = handlers.New(handlers.Config{}, db, nil)
 	e.r = bot.NewRouter()
 	e.h.Register(e.r)

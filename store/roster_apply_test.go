@@ -215,26 +215,11 @@ func TestApplyRosterCreatesThenIsIdempotent(t *testing.T) {
 // personByPhone finds a person through the stored roster.
 func personByPhone(t *testing.T, db *store.DB, phone string) *store.Person {
 	t.Helper()
-	ctx := context.Background()
-	nodes, err := db.Nodes(ctx)
-	if err != nil {
-		t.Fatal(err)
+	p, ok := storetest.PeopleByPhone(t, db)[phone]
+	if !ok {
+		t.Fatalf("no person with phone %s holds a role", phone)
 	}
-	for _, n := range nodes {
-		for _, role := range store.Roles {
-			ps, err := db.PeopleWithRole(ctx, n.ID, role)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, p := range ps {
-				if p.Phone == phone {
-					return &p
-				}
-			}
-		}
-	}
-	t.Fatalf("no person with phone %s holds a role", phone)
-	return nil
+	return &p
 }
 
 func TestApplyRosterUpdates(t *testing.T) {

@@ -116,3 +116,28 @@ func mysqlDatabase(t testing.TB) string {
 	}
 	return base[:slash+1] + name + rest
 }
+
+// PeopleByPhone returns everyone who holds a role in the stored roster,
+// keyed by phone (the roster's key for a person): how tests find the
+// people a roster fixture created.
+func PeopleByPhone(t testing.TB, db *store.DB) map[string]store.Person {
+	t.Helper()
+	ctx := context.Background()
+	nodes, err := db.Nodes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]store.Person{}
+	for _, n := range nodes {
+		for _, role := range store.Roles {
+			ps, err := db.PeopleWithRole(ctx, n.ID, role)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range ps {
+				out[p.Phone] = p
+			}
+		}
+	}
+	return out
+}
