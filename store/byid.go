@@ -10,7 +10,7 @@ import (
 // that a missing row is reported alike whatever its kind.
 func byID[T any](ctx context.Context, db *DB, id int64, what string) (*T, error) {
 	var v T
-	if err := db.gdb.WithContext(ctx).First(&v, id).Error; err != nil {
+	if err := db.q(ctx).First(&v, id).Error; err != nil {
 		return nil, notFound(err, what+" "+strconv.FormatInt(id, 10))
 	}
 	return &v, nil

@@ -58,7 +58,7 @@ func (db *DB) DirectiveByID(ctx context.Context, id int64) (*Directive, error) {
 // or ErrNotFound when the directive did not go to that group.
 func (db *DB) DirectiveTargetOf(ctx context.Context, id, groupID int64) (*DirectiveTarget, error) {
 	var t DirectiveTarget
-	err := db.gdb.WithContext(ctx).Where("directive_id = ? AND group_id = ?", id, groupID).First(&t).Error
+	err := db.q(ctx).Where("directive_id = ? AND group_id = ?", id, groupID).First(&t).Error
 	if err != nil {
 		return nil, notFound(err, fmt.Sprintf("directive %d in group %d", id, groupID))
 	}
@@ -69,7 +69,7 @@ func (db *DB) DirectiveTargetOf(ctx context.Context, id, groupID int64) (*Direct
 // that the group has not answered yet, or ErrNotFound.
 func (db *DB) LatestOpenDirective(ctx context.Context, groupID int64) (*Directive, error) {
 	var d Directive
-	err := db.gdb.WithContext(ctx).
+	err := db.q(ctx).
 		Joins("JOIN directive_targets ON directive_targets.directive_id = directives.id").
 		Where("directive_targets.group_id = ? AND directive_targets.reported_at IS NULL", groupID).
 		Order("directives.id DESC").First(&d).Error
@@ -84,7 +84,7 @@ func (db *DB) LatestOpenDirective(ctx context.Context, groupID int64) (*Directiv
 // stopped being the group's open one.
 func (db *DB) DirectiveReportByMessage(ctx context.Context, messageID int64) (*DirectiveReport, error) {
 	var r DirectiveReport
-	if err := db.gdb.WithContext(ctx).Where("message_id = ?", messageID).First(&r).Error; err != nil {
+	if err := db.q(ctx).Where("message_id = ?", messageID).First(&r).Error; err != nil {
 		return nil, notFound(err, fmt.Sprintf("directive report of message %d", messageID))
 	}
 	return &r, nil
@@ -123,23 +123,21 @@ func (db *DB) AddDirectiveReport(ctx context.Context, r DirectiveReport) (*Repor
 		return nil, fmt.Errorf("store: directive report: %w", err)
 	}
 	var out ReportResult
-	err := retryOnDuplicate(func() error {
+	err := db.tx(ctx, func(tx *gorm.DB) error {
 		out = ReportResult{}
-		return db.tx(ctx, func(tx *gorm.DB) error {
-			var d Directive
-			if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&d, r.DirectiveID).Error; err != nil {
-				return notFound(err, "directive "+strconv.FormatInt(r.DirectiveID, 10))
-			}
-			err := tx.Where("message_id = ?", r.MessageID).First(&out.Report).Error
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				err = addReport(tx, r, &out)
-			}
-			if err != nil {
-				return err
-			}
-			out.Progress, err = directiveProgress(tx, r.DirectiveID)
+		var d Directive
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&d, r.DirectiveID).Error; err != nil {
+			return notFound(err, "directive "+strconv.FormatInt(r.DirectiveID, 10))
+		}
+		err := tx.Where("message_id = ?", r.MessageID).First(&out.Report).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			err = addReport(tx, r, &out)
+		}
+		if err != nil {
 			return err
-		})
+		}
+		out.Progress, err = directiveProgress(tx, r.DirectiveID)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: directive report: %w", err)
@@ -166,7 +164,7 @@ func addReport(tx *gorm.DB, r DirectiveReport, out *ReportResult) error {
 
 // DirectiveProgressOf returns how far the answers to directive #id have come.
 func (db *DB) DirectiveProgressOf(ctx context.Context, id int64) (DirectiveProgress, error) {
-	return directiveProgress(db.gdb.WithContext(ctx), id)
+	return directiveProgress(db.q(ctx), id)
 }
 
 func directiveProgress(tx *gorm.DB, id int64) (DirectiveProgress, error) {
@@ -205,7 +203,7 @@ func (db *DB) DirectiveLaggards(ctx context.Context, id int64) ([]Group, error) 
 	var out []Group
 	// "groups" is reserved in MySQL 8: select through a subquery instead
 	// of naming the table in a join.
-	g := db.gdb.WithContext(ctx)
+	g := db.q(ctx)
 	waiting := g.Model(&DirectiveTarget{}).Select("group_id").Where("directive_id = ? AND reported_at IS NULL", id)
 	err := g.Where("id IN (?)", waiting).Order("id").Find(&out).Error
 	return out, err

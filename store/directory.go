@@ -18,7 +18,7 @@ func (db *DB) NodeByID(ctx context.Context, id int64) (*Node, error) {
 // NodeByCode returns the node with the roster code.
 func (db *DB) NodeByCode(ctx context.Context, code string) (*Node, error) {
 	var n Node
-	if err := db.gdb.WithContext(ctx).Where("code = ?", code).First(&n).Error; err != nil {
+	if err := db.q(ctx).Where("code = ?", code).First(&n).Error; err != nil {
 		return nil, notFound(err, "node "+code)
 	}
 	return &n, nil
@@ -45,7 +45,7 @@ func (db *DB) Ancestors(ctx context.Context, id int64) ([]Node, error) {
 // Children returns the nodes directly below node id, by code.
 func (db *DB) Children(ctx context.Context, id int64) ([]Node, error) {
 	var out []Node
-	err := db.gdb.WithContext(ctx).Where("parent_id = ?", id).Order("code").Find(&out).Error
+	err := db.q(ctx).Where("parent_id = ?", id).Order("code").Find(&out).Error
 	return out, err
 }
 
@@ -56,7 +56,7 @@ func (db *DB) Descendants(ctx context.Context, id int64) ([]Node, error) {
 	level := []int64{id}
 	for depth := 0; len(level) > 0 && depth < 16; depth++ {
 		var next []Node
-		if err := db.gdb.WithContext(ctx).Where("parent_id IN ?", level).Order("code").Find(&next).Error; err != nil {
+		if err := db.q(ctx).Where("parent_id IN ?", level).Order("code").Find(&next).Error; err != nil {
 			return nil, err
 		}
 		level = level[:0]
@@ -71,7 +71,7 @@ func (db *DB) Descendants(ctx context.Context, id int64) ([]Node, error) {
 // Nodes returns every node, by tier then code.
 func (db *DB) Nodes(ctx context.Context) ([]Node, error) {
 	var out []Node
-	err := db.gdb.WithContext(ctx).Order("tier, code").Find(&out).Error
+	err := db.q(ctx).Order("tier, code").Find(&out).Error
 	return out, err
 }
 
@@ -83,7 +83,7 @@ func (db *DB) PersonByID(ctx context.Context, id int64) (*Person, error) {
 // PersonByIdentity returns the person behind a platform account.
 func (db *DB) PersonByIdentity(ctx context.Context, platform, userID string) (*Person, error) {
 	var p Person
-	err := db.gdb.WithContext(ctx).
+	err := db.q(ctx).
 		Joins("JOIN identities ON identities.person_id = people.id").
 		Where("identities.platform = ? AND identities.user_id = ?", platform, userID).
 		First(&p).Error
@@ -96,14 +96,14 @@ func (db *DB) PersonByIdentity(ctx context.Context, platform, userID string) (*P
 // IdentitiesOf returns the platform accounts of a person.
 func (db *DB) IdentitiesOf(ctx context.Context, personID int64) ([]Identity, error) {
 	var out []Identity
-	err := db.gdb.WithContext(ctx).Where("person_id = ?", personID).Order("platform").Find(&out).Error
+	err := db.q(ctx).Where("person_id = ?", personID).Order("platform").Find(&out).Error
 	return out, err
 }
 
 // MembershipsOf returns every role a person holds.
 func (db *DB) MembershipsOf(ctx context.Context, personID int64) ([]Membership, error) {
 	var out []Membership
-	err := db.gdb.WithContext(ctx).Where("person_id = ?", personID).Order("node_id, role").Find(&out).Error
+	err := db.q(ctx).Where("person_id = ?", personID).Order("node_id, role").Find(&out).Error
 	return out, err
 }
 
@@ -113,7 +113,7 @@ func (db *DB) HasRole(ctx context.Context, personID int64, nodeIDs []int64, role
 		return false, nil
 	}
 	var n int64
-	err := db.gdb.WithContext(ctx).Model(&Membership{}).
+	err := db.q(ctx).Model(&Membership{}).
 		Where("person_id = ? AND node_id IN ? AND role IN ?", personID, nodeIDs, roles).
 		Count(&n).Error
 	return n > 0, err
@@ -122,7 +122,7 @@ func (db *DB) HasRole(ctx context.Context, personID int64, nodeIDs []int64, role
 // PeopleWithRole returns the people holding role at node id, by name.
 func (db *DB) PeopleWithRole(ctx context.Context, nodeID int64, role string) ([]Person, error) {
 	var out []Person
-	err := db.gdb.WithContext(ctx).
+	err := db.q(ctx).
 		Joins("JOIN memberships ON memberships.person_id = people.id").
 		Where("memberships.node_id = ? AND memberships.role = ?", nodeID, role).
 		Order("people.name, people.id").Find(&out).Error
@@ -137,7 +137,7 @@ func (db *DB) PeopleNamed(ctx context.Context, name, role string, nodeIDs []int6
 	if len(nodeIDs) == 0 {
 		return nil, nil
 	}
-	err := db.gdb.WithContext(ctx).Model(&Person{}).
+	err := db.q(ctx).Model(&Person{}).
 		Select("people.*, memberships.node_id AS node_id").
 		Joins("JOIN memberships ON memberships.person_id = people.id").
 		Where("people.name = ? AND memberships.role = ? AND memberships.node_id IN ?", name, role, nodeIDs).
@@ -159,7 +159,7 @@ func (db *DB) GroupByID(ctx context.Context, id int64) (*Group, error) {
 // GroupByChat returns the group of a platform chat.
 func (db *DB) GroupByChat(ctx context.Context, platform, chatID string) (*Group, error) {
 	var g Group
-	if err := db.gdb.WithContext(ctx).Where("platform = ? AND chat_id = ?", platform, chatID).First(&g).Error; err != nil {
+	if err := db.q(ctx).Where("platform = ? AND chat_id = ?", platform, chatID).First(&g).Error; err != nil {
 		return nil, notFound(err, "group "+platform+"/"+chatID)
 	}
 	return &g, nil
@@ -172,7 +172,7 @@ func (db *DB) GroupsOfNodes(ctx context.Context, nodeIDs ...int64) ([]Group, err
 		return nil, nil
 	}
 	var gs []Group
-	if err := db.gdb.WithContext(ctx).Where("node_id IN ?", nodeIDs).Order("id").Find(&gs).Error; err != nil {
+	if err := db.q(ctx).Where("node_id IN ?", nodeIDs).Order("id").Find(&gs).Error; err != nil {
 		return nil, err
 	}
 	pos := make(map[int64]int, len(nodeIDs))
@@ -187,7 +187,7 @@ func (db *DB) GroupsOfNodes(ctx context.Context, nodeIDs ...int64) ([]Group, err
 
 // Groups returns every group of a platform ("" for all), by id.
 func (db *DB) Groups(ctx context.Context, platform string) ([]Group, error) {
-	q := db.gdb.WithContext(ctx).Order("id")
+	q := db.q(ctx).Order("id")
 	if platform != "" {
 		q = q.Where("platform = ?", platform)
 	}
@@ -208,10 +208,8 @@ func (db *DB) BindGroup(ctx context.Context, platform, chatID, name string, node
 	// Two binds of one new chat race on its unique key (InnoDB may also
 	// deadlock them: each holds a gap lock, then inserts); the loser runs
 	// again and finds the winner's row.
-	err := retryOnDuplicate(func() error {
-		return db.tx(ctx, func(tx *gorm.DB) error {
-			return bindGroupTx(tx, db.Now(), platform, chatID, name, nodeID)
-		})
+	err := db.tx(ctx, func(tx *gorm.DB) error {
+		return bindGroupTx(tx, db.Now(), platform, chatID, name, nodeID)
 	})
 	if errors.Is(err, ErrConflict) {
 		g, gerr := db.GroupByChat(ctx, platform, chatID)
@@ -248,7 +246,7 @@ func bindGroupTx(tx *gorm.DB, now time.Time, platform, chatID, name string, node
 // UnbindGroup detaches the chat from its node, so that it can be bound
 // anew (by a commander's 绑定). Unknown chats are ErrNotFound.
 func (db *DB) UnbindGroup(ctx context.Context, platform, chatID string) error {
-	res := db.gdb.WithContext(ctx).Model(&Group{}).Where("platform = ? AND chat_id = ?", platform, chatID).
+	res := db.q(ctx).Model(&Group{}).Where("platform = ? AND chat_id = ?", platform, chatID).
 		Updates(map[string]any{"node_id": nil, "updated_at": db.Now()})
 	if res.Error != nil {
 		return res.Error
@@ -292,7 +290,7 @@ func (db *DB) GroupMembers(ctx context.Context, nodeID int64) ([]Member, error) 
 		}
 		return nil
 	}
-	g := db.gdb.WithContext(ctx)
+	g := db.q(ctx)
 	if err := add(g.Where("memberships.node_id = ?", n.ID)); err != nil {
 		return nil, err
 	}

@@ -36,7 +36,7 @@ func (db *DB) DisinfectionsOn(ctx context.Context, day string, nodeIDs ...int64)
 		return nil, nil
 	}
 	var out []Disinfection
-	err := db.gdb.WithContext(ctx).Where("day = ? AND node_id IN ?", day, nodeIDs).
+	err := db.q(ctx).Where("day = ? AND node_id IN ?", day, nodeIDs).
 		Order("node_id, id").Find(&out).Error
 	return out, err
 }

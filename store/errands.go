@@ -113,7 +113,7 @@ func (db *DB) ErrandByID(ctx context.Context, id int64) (*Errand, error) {
 // ErrandEvents returns the steps of errand #id, oldest first: its record (留痕).
 func (db *DB) ErrandEvents(ctx context.Context, id int64) ([]ErrandEvent, error) {
 	var out []ErrandEvent
-	err := db.gdb.WithContext(ctx).Where("errand_id = ?", id).Order("id").Find(&out).Error
+	err := db.q(ctx).Where("errand_id = ?", id).Order("id").Find(&out).Error
 	return out, err
 }
 
@@ -175,41 +175,39 @@ func (db *DB) stepErrand(ctx context.Context, id, personID, messageID int64, act
 		return nil, fmt.Errorf("store: unknown errand step %q", action)
 	}
 	var out Errand
-	err := retryOnDuplicate(func() error {
-		return db.tx(ctx, func(tx *gorm.DB) error {
-			var prior ErrandEvent
-			err := tx.Where("message_id = ?", messageID).First(&prior).Error
-			if err == nil { // this message already took its step
-				if prior.ErrandID != id || prior.Action != action {
-					return fmt.Errorf("message %d already recorded step %s of errand %d", messageID, prior.Action, prior.ErrandID)
-				}
-				return notFound(tx.First(&out, id).Error, "errand "+strconv.FormatInt(id, 10))
+	err := db.tx(ctx, func(tx *gorm.DB) error {
+		var prior ErrandEvent
+		err := tx.Where("message_id = ?", messageID).First(&prior).Error
+		if err == nil { // this message already took its step
+			if prior.ErrandID != id || prior.Action != action {
+				return fmt.Errorf("message %d already recorded step %s of errand %d", messageID, prior.Action, prior.ErrandID)
 			}
-			if !errors.Is(err, gorm.ErrRecordNotFound) {
-				return err
-			}
-			set["updated_at"] = tx.NowFunc()
-			q := tx.Model(&Errand{}).Where("id = ? AND status IN ?", id, from)
-			if byRequester {
-				q = q.Where("requester_id = ?", personID)
-			}
-			res := q.Updates(set)
-			if res.Error != nil {
-				return res.Error
-			}
-			// A locking read: under MySQL's repeatable read a plain read
-			// would show the snapshot from before a rival's winning claim.
-			if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&out, id).Error; err != nil {
-				return notFound(err, "errand "+strconv.FormatInt(id, 10))
-			}
-			if res.RowsAffected == 0 && byRequester && out.RequesterID != personID {
-				return fmt.Errorf("person %d: %w", personID, ErrNotRequester)
-			}
-			if res.RowsAffected == 0 {
-				return &ErrandStateError{Errand: out, Action: action}
-			}
-			return tx.Create(&ErrandEvent{ErrandID: id, Action: action, PersonID: personID, MessageID: messageID}).Error
-		})
+			return notFound(tx.First(&out, id).Error, "errand "+strconv.FormatInt(id, 10))
+		}
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return err
+		}
+		set["updated_at"] = tx.NowFunc()
+		q := tx.Model(&Errand{}).Where("id = ? AND status IN ?", id, from)
+		if byRequester {
+			q = q.Where("requester_id = ?", personID)
+		}
+		res := q.Updates(set)
+		if res.Error != nil {
+			return res.Error
+		}
+		// A locking read: it waits for a rival's claim in flight and
+		// shows its result.
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&out, id).Error; err != nil {
+			return notFound(err, "errand "+strconv.FormatInt(id, 10))
+		}
+		if res.RowsAffected == 0 && byRequester && out.RequesterID != personID {
+			return fmt.Errorf("person %d: %w", personID, ErrNotRequester)
+		}
+		if res.RowsAffected == 0 {
+			return &ErrandStateError{Errand: out, Action: action}
+		}
+		return tx.Create(&ErrandEvent{ErrandID: id, Action: action, PersonID: personID, MessageID: messageID}).Error
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: %s errand %d: %w", action, id, err)
@@ -234,7 +232,7 @@ func (db *DB) ActiveErrands(ctx context.Context, q ErrandQuery) ([]Errand, error
 	if limit <= 0 {
 		limit = 50
 	}
-	g := db.gdb.WithContext(ctx)
+	g := db.q(ctx)
 	cond := g.Where("1 = 0")
 	if len(q.OpenAt) > 0 {
 		cond = cond.Or("status = ? AND node_id IN ?", ErrandOpen, q.OpenAt)

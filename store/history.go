@@ -35,7 +35,7 @@ func (db *DB) ChatHistory(ctx context.Context, groupID int64, limit int) ([]Chat
 	if err != nil {
 		return nil, err
 	}
-	gdb := db.gdb.WithContext(ctx)
+	gdb := db.q(ctx)
 	var msgs []InboundMessage
 	// Matched by chat, not by GroupID, so that a message shows at once,
 	// before its handling has recorded the group.

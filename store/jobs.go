@@ -16,7 +16,7 @@ func (db *DB) StartJobRun(ctx context.Context, job string, scheduled time.Time) 
 		return false, fmt.Errorf("store: start job run: job name %q must be 1 to 64 characters", job)
 	}
 	run := JobRun{Job: job, ScheduledAt: storedTime(scheduled), StartedAt: storedTime(db.Now())}
-	err = db.gdb.WithContext(ctx).Create(&run).Error
+	err = db.q(ctx).Create(&run).Error
 	switch {
 	case err == nil:
 		return true, nil
@@ -38,7 +38,7 @@ func (db *DB) FinishJobRun(ctx context.Context, job string, scheduled time.Time,
 		}
 	}
 	at := storedTime(scheduled)
-	g := db.gdb.WithContext(ctx)
+	g := db.q(ctx)
 	res := g.Model(&JobRun{}).Where("job = ? AND scheduled_at = ?", job, at).
 		Updates(map[string]any{"finished_at": storedTime(db.Now()), "error": text})
 	if res.Error != nil {

@@ -45,7 +45,7 @@ func (db *DB) SaveInbound(ctx context.Context, m *InboundMessage) (created bool,
 	}
 	m.SentAt = m.SentAt.UTC()
 	m.ID = 0
-	err = db.gdb.WithContext(ctx).Create(m).Error
+	err = db.q(ctx).Create(m).Error
 	if err == nil {
 		return true, nil
 	}
@@ -53,7 +53,7 @@ func (db *DB) SaveInbound(ctx context.Context, m *InboundMessage) (created bool,
 		return false, fmt.Errorf("store: save inbound %s/%s: %w", m.Platform, m.PlatformMsgID, err)
 	}
 	var old InboundMessage
-	if err := db.gdb.WithContext(ctx).Where("platform = ? AND platform_msg_id = ?", m.Platform, m.PlatformMsgID).
+	if err := db.q(ctx).Where("platform = ? AND platform_msg_id = ?", m.Platform, m.PlatformMsgID).
 		First(&old).Error; err != nil {
 		return false, fmt.Errorf("store: load duplicate inbound %s/%s: %w", m.Platform, m.PlatformMsgID, err)
 	}
@@ -153,7 +153,7 @@ func (db *DB) FinishInbound(ctx context.Context, id int64, r InboundResult) erro
 	if r.PersonID != nil {
 		set["person_id"] = *r.PersonID
 	}
-	res := db.gdb.WithContext(ctx).Model(&InboundMessage{}).Where("id = ?", id).Updates(set)
+	res := db.q(ctx).Model(&InboundMessage{}).Where("id = ?", id).Updates(set)
 	if res.Error != nil {
 		return fmt.Errorf("store: finish inbound %d: %w", id, res.Error)
 	}
@@ -189,7 +189,7 @@ func (db *DB) PendingInboundAfter(ctx context.Context, receivedBefore, afterRece
 	if afterID < 0 {
 		return nil, fmt.Errorf("store: pending inbound: negative message id %d", afterID)
 	}
-	q := db.gdb.WithContext(ctx).
+	q := db.q(ctx).
 		Where("outcome = ? AND received_at < ?", OutcomePending, receivedBefore.UTC())
 	if !afterReceived.IsZero() || afterID != 0 {
 		at := afterReceived.UTC()

@@ -57,7 +57,7 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 		}
 		defer release()
 	}
-	gdb := db.gdb.WithContext(ctx)
+	gdb := db.q(ctx)
 	if db.driver == DriverMySQL {
 		gdb = gdb.Set("gorm:table_options", "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci").
 			Session(&gorm.Session{}) // a new session: chained calls must not share one statement
@@ -121,7 +121,7 @@ func (db *DB) mysqlLock(ctx context.Context, name string, timeoutSec int) (func(
 // SchemaVersion returns the latest applied migration version (0 for none).
 func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 	var v *int
-	if err := db.gdb.WithContext(ctx).Model(&schemaMigration{}).Select("MAX(version)").Scan(&v).Error; err != nil {
+	if err := db.q(ctx).Model(&schemaMigration{}).Select("MAX(version)").Scan(&v).Error; err != nil {
 		return 0, err
 	}
 	if v == nil {

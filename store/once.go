@@ -14,50 +14,47 @@ import (
 // stored row. When the message already made its record — a replayed
 // delivery — it returns that record and writes nothing, so that a message
 // handled twice is stored once. T's table must have a unique message_id: a
-// rival delivery that inserts first makes this one fail on it, and
-// retryOnDuplicate runs it again to find the rival's row.
+// rival delivery that inserts first makes this one fail on it, and the
+// unit of work runs again (Atomic) to find the rival's row.
 //
 // guard (may be nil) runs first in the transaction: when it returns a row,
 // that row is the answer and nothing is written — how a record made by
 // another message (a double tap) stands in for this one. A guard that must
-// see rival transactions' rows takes a lock first (lockRow): under MySQL's
-// repeatable read, the transaction's first plain read fixes its snapshot,
-// which is why the guard runs before the replay lookup.
+// see rival transactions' rows takes a lock first (lockRow), so that two
+// guards deciding about the same thing run one after the other.
 //
 // row must be ready to insert (a zero ID and the initial state).
 func createOnce[T any](ctx context.Context, db *DB, messageID int64, row T,
 	guard func(tx *gorm.DB) (*T, error), then func(tx *gorm.DB, saved *T) error) (*T, error) {
 	var out T
-	err := retryOnDuplicate(func() error {
-		return db.tx(ctx, func(tx *gorm.DB) error {
-			if guard != nil {
-				stand, err := guard(tx)
-				if err != nil {
-					return err
-				}
-				if stand != nil {
-					out = *stand
-					return nil
-				}
-			}
-			// A fresh value each attempt: after a rolled-back attempt out
-			// still holds the ID that attempt was given, and gorm would add
-			// it to the lookup as a condition.
-			var found T
-			err := tx.Where("message_id = ?", messageID).First(&found).Error
-			if !errors.Is(err, gorm.ErrRecordNotFound) {
-				out = found
-				return err // nil: a replay
-			}
-			out = row
-			if err := tx.Create(&out).Error; err != nil {
+	err := db.tx(ctx, func(tx *gorm.DB) error {
+		if guard != nil {
+			stand, err := guard(tx)
+			if err != nil {
 				return err
 			}
-			if then == nil {
+			if stand != nil {
+				out = *stand
 				return nil
 			}
-			return then(tx, &out)
-		})
+		}
+		// A fresh value each attempt: after a rolled-back attempt out
+		// still holds the ID that attempt was given, and gorm would add
+		// it to the lookup as a condition.
+		var found T
+		err := tx.Where("message_id = ?", messageID).First(&found).Error
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			out = found
+			return err // nil: a replay
+		}
+		out = row
+		if err := tx.Create(&out).Error; err != nil {
+			return err
+		}
+		if then == nil {
+			return nil
+		}
+		return then(tx, &out)
 	})
 	if err != nil {
 		return nil, err
@@ -69,8 +66,7 @@ func createOnce[T any](ctx context.Context, db *DB, messageID int64, row T,
 // tx ends, so that transactions deciding something about it (is this a
 // double tap? is this the same tenant's return?) run one after another on
 // MySQL. A missing row locks nothing. (SQLite has one writer at a time
-// already, and the clause is left out there.) It must come before tx's
-// first plain read: see createOnce.
+// already, and the clause is left out there.)
 func lockRow[T any](tx *gorm.DB, id int64) error {
 	var v []T
 	return tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", id).Limit(1).Find(&v).Error

@@ -87,7 +87,7 @@ func (db *DB) LeaseOutbox(ctx context.Context, platform string, now time.Time, l
 	now = now.UTC()
 	until := storedTime(now.Add(lease))
 	var due []OutboxItem
-	err := db.gdb.WithContext(ctx).
+	err := db.q(ctx).
 		Where("platform = ? AND status = ? AND next_attempt_at <= ?", platform, OutboxPending, now).
 		Order("urgent DESC, id").Limit(limit).Find(&due).Error
 	if err != nil {
@@ -95,7 +95,7 @@ func (db *DB) LeaseOutbox(ctx context.Context, platform string, now time.Time, l
 	}
 	out := due[:0]
 	for _, it := range due {
-		res := db.gdb.WithContext(ctx).Model(&OutboxItem{}).
+		res := db.q(ctx).Model(&OutboxItem{}).
 			Where("id = ? AND status = ? AND next_attempt_at = ?", it.ID, OutboxPending, it.NextAttemptAt).
 			Update("next_attempt_at", until)
 		if res.Error != nil {
@@ -134,7 +134,7 @@ func (db *DB) RenewOutboxLease(ctx context.Context, id int64, leasedUntil, until
 	if until.IsZero() {
 		return fmt.Errorf("store: renew outbox lease %d: no end time", id)
 	}
-	res := leaseHeld(db.gdb.WithContext(ctx), id, leasedUntil).Update("next_attempt_at", storedTime(until))
+	res := leaseHeld(db.q(ctx), id, leasedUntil).Update("next_attempt_at", storedTime(until))
 	return db.outboxUpdated(ctx, id, leasedUntil, storedTime(until), res, "renew lease")
 }
 
@@ -143,7 +143,7 @@ func (db *DB) RenewOutboxLease(ctx context.Context, id int64, leasedUntil, until
 // the caller's, and changes nothing then.
 func (db *DB) MarkOutboxSent(ctx context.Context, id int64, leasedUntil, at time.Time) error {
 	at = storedTime(at)
-	res := leaseHeld(db.gdb.WithContext(ctx), id, leasedUntil).
+	res := leaseHeld(db.q(ctx), id, leasedUntil).
 		Updates(map[string]any{"status": OutboxSent, "sent_at": at})
 	return db.outboxUpdated(ctx, id, leasedUntil, time.Time{}, res, "mark sent")
 }
@@ -158,7 +158,7 @@ func (db *DB) MarkOutboxRetry(ctx context.Context, id int64, leasedUntil time.Ti
 	if giveUp {
 		status = OutboxFailed
 	}
-	res := leaseHeld(db.gdb.WithContext(ctx), id, leasedUntil).Updates(map[string]any{
+	res := leaseHeld(db.q(ctx), id, leasedUntil).Updates(map[string]any{
 		"attempts":        gorm.Expr("attempts + 1"),
 		"last_error":      truncateRunes(errText, 512),
 		"next_attempt_at": storedTime(next),
@@ -180,7 +180,7 @@ func (db *DB) DeferOutbox(ctx context.Context, items []OutboxItem, until time.Ti
 	until = storedTime(until)
 	moved := 0
 	for _, it := range items {
-		res := leaseHeld(db.gdb.WithContext(ctx), it.ID, it.NextAttemptAt).Update("next_attempt_at", until)
+		res := leaseHeld(db.q(ctx), it.ID, it.NextAttemptAt).Update("next_attempt_at", until)
 		if err := db.outboxUpdated(ctx, it.ID, it.NextAttemptAt, until, res, "defer"); err != nil {
 			if errors.Is(err, ErrLeaseLost) || errors.Is(err, ErrNotFound) {
 				continue
@@ -205,7 +205,7 @@ func (db *DB) outboxUpdated(ctx context.Context, id int64, leasedUntil, nextAt t
 		return nil
 	}
 	var it OutboxItem
-	err := db.gdb.WithContext(ctx).Where("id = ?", id).Take(&it).Error
+	err := db.q(ctx).Where("id = ?", id).Take(&it).Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		return fmt.Errorf("store: outbox item %s: %w", strconv.FormatInt(id, 10), ErrNotFound)
@@ -222,7 +222,7 @@ func (db *DB) outboxUpdated(ctx context.Context, id int64, leasedUntil, nextAt t
 // them when limit <= 0), oldest first, whatever their status: what the
 // sandbox shows as the bot's side of a group chat.
 func (db *DB) OutboxForGroup(ctx context.Context, groupID int64, limit int) ([]OutboxItem, error) {
-	q := db.gdb.WithContext(ctx).Where("group_id = ?", groupID).Order("created_at DESC, id DESC")
+	q := db.q(ctx).Where("group_id = ?", groupID).Order("created_at DESC, id DESC")
 	if limit > 0 {
 		q = q.Limit(limit)
 	}
@@ -244,7 +244,7 @@ func (db *DB) OutboxByOriginPrefix(ctx context.Context, prefix string) ([]Outbox
 		return nil, errors.New("store: outbox by origin: empty prefix")
 	}
 	var out []OutboxItem
-	err := db.gdb.WithContext(ctx).
+	err := db.q(ctx).
 		Where("origin LIKE ? ESCAPE '!'", likePrefix(prefix)).
 		Order("created_at, id").Find(&out).Error
 	if err != nil {

@@ -149,7 +149,7 @@ func (db *DB) CountPersonalData(ctx context.Context, before time.Time) (PurgeSta
 	var stats PurgeStats
 	for _, t := range purgeTargets() {
 		var n int64
-		err := db.gdb.WithContext(ctx).Table(t.table).Where(t.where, t.arg(before)).Count(&n).Error
+		err := db.q(ctx).Table(t.table).Where(t.where, t.arg(before)).Count(&n).Error
 		if err != nil {
 			return stats, fmt.Errorf("store: count %s to purge: %w", t.table, err)
 		}
@@ -170,7 +170,7 @@ func (db *DB) purge(ctx context.Context, t purgeTarget, before time.Time, batch 
 			return total, err
 		}
 		var ids []int64
-		err := db.gdb.WithContext(ctx).Table(t.table).Where("id > ?", after).Where(t.where, arg).
+		err := db.q(ctx).Table(t.table).Where("id > ?", after).Where(t.where, arg).
 			Order("id").Limit(batch).Pluck("id", &ids).Error
 		if err != nil {
 			return total, err
@@ -181,11 +181,11 @@ func (db *DB) purge(ctx context.Context, t purgeTarget, before time.Time, batch 
 		after = ids[len(ids)-1]
 		var res *gorm.DB
 		if t.set == nil {
-			res = db.gdb.WithContext(ctx).Exec("DELETE FROM "+t.table+" WHERE id IN ? AND "+t.where, ids, arg)
+			res = db.q(ctx).Exec("DELETE FROM "+t.table+" WHERE id IN ? AND "+t.where, ids, arg)
 		} else {
 			// UpdateColumns leaves updated_at alone: a purge is no step in a
 			// record's life.
-			res = db.gdb.WithContext(ctx).Table(t.table).Where("id IN ?", ids).Where(t.where, arg).
+			res = db.q(ctx).Table(t.table).Where("id IN ?", ids).Where(t.where, arg).
 				UpdateColumns(t.set)
 		}
 		if res.Error != nil {

@@ -61,54 +61,51 @@ func (db *DB) SaveTenantReturn(ctx context.Context, r TenantReturn, penalty *Sco
 		penalty = &p
 	}
 	var out SavedReturn
-	err := retryOnDuplicate(func() error {
+	err := db.tx(ctx, func(tx *gorm.DB) error {
 		out = SavedReturn{}
-		return db.tx(ctx, func(tx *gorm.DB) error {
-			// The lock comes before any plain read: see createOnce.
-			if err := lockRow[Node](tx, r.NodeID); err != nil {
-				return err
+		if err := lockRow[Node](tx, r.NodeID); err != nil {
+			return err
+		}
+		penaltyOf := func() error { // what this message raised, on a replay
+			ev, err := scoreEventOf(tx, r.MessageID, ScoreOriginLateReturn)
+			if errors.Is(err, ErrNotFound) {
+				return nil
 			}
-			penaltyOf := func() error { // what this message raised, on a replay
-				ev, err := scoreEventOf(tx, r.MessageID, ScoreOriginLateReturn)
-				if errors.Is(err, ErrNotFound) {
-					return nil
-				}
-				out.Penalty = ev
-				return err
-			}
-			err := tx.Where("message_id = ?", r.MessageID).First(&out.Return).Error
-			if err == nil { // a replay
+			out.Penalty = ev
+			return err
+		}
+		err := tx.Where("message_id = ?", r.MessageID).First(&out.Return).Error
+		if err == nil { // a replay
+			return penaltyOf()
+		}
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return err
+		}
+		var same []TenantReturn
+		err = tx.Where("node_id = ? AND name = ? AND arrived_at >= ? AND arrived_at < ?",
+			r.NodeID, r.Name, dayStart.UTC(), dayEnd.UTC()).Order("id").Limit(1).Find(&same).Error
+		if err != nil {
+			return err
+		}
+		if len(same) == 1 {
+			cur := same[0]
+			if cur.MessageID > r.MessageID { // an older report, replayed
+				out.Return = cur
 				return penaltyOf()
 			}
-			if !errors.Is(err, gorm.ErrRecordNotFound) {
-				return err
-			}
-			var same []TenantReturn
-			err = tx.Where("node_id = ? AND name = ? AND arrived_at >= ? AND arrived_at < ?",
-				r.NodeID, r.Name, dayStart.UTC(), dayEnd.UTC()).Order("id").Limit(1).Find(&same).Error
-			if err != nil {
-				return err
-			}
-			if len(same) == 1 {
-				cur := same[0]
-				if cur.MessageID > r.MessageID { // an older report, replayed
-					out.Return = cur
-					return penaltyOf()
-				}
-				out.Prior = &cur
-				out.Return, err = correctReturn(tx, cur, r)
-				return err
-			}
-			out.Return = r
-			out.Return.ID = 0
-			if err := tx.Create(&out.Return).Error; err != nil {
-				return err
-			}
-			if penalty != nil {
-				out.Penalty, err = createScoreEvent(tx, *penalty)
-			}
+			out.Prior = &cur
+			out.Return, err = correctReturn(tx, cur, r)
 			return err
-		})
+		}
+		out.Return = r
+		out.Return.ID = 0
+		if err := tx.Create(&out.Return).Error; err != nil {
+			return err
+		}
+		if penalty != nil {
+			out.Penalty, err = createScoreEvent(tx, *penalty)
+		}
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: tenant return: %w", err)
@@ -172,7 +169,7 @@ func validTenantReturn(r *TenantReturn) error {
 // TenantReturnByMessage returns the return stored from message messageID.
 func (db *DB) TenantReturnByMessage(ctx context.Context, messageID int64) (*TenantReturn, error) {
 	var r TenantReturn
-	if err := db.gdb.WithContext(ctx).Where("message_id = ?", messageID).First(&r).Error; err != nil {
+	if err := db.q(ctx).Where("message_id = ?", messageID).First(&r).Error; err != nil {
 		return nil, notFound(err, fmt.Sprintf("tenant return of message %d", messageID))
 	}
 	return &r, nil
@@ -185,7 +182,7 @@ func (db *DB) InQuarantine(ctx context.Context, t time.Time, nodeIDs ...int64) (
 		return nil, nil
 	}
 	var out []TenantReturn
-	err := db.gdb.WithContext(ctx).
+	err := db.q(ctx).
 		Where("node_id IN ? AND quarantine_end > ? AND arrived_at <= ?", nodeIDs, t.UTC(), t.UTC()).
 		Order("quarantine_end, id").Find(&out).Error
 	return out, err

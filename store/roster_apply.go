@@ -165,7 +165,7 @@ func fold(s string) string { return strings.ToLower(s) }
 // applied.
 func (db *DB) RosterKeys(ctx context.Context) (nodeTiers map[string]int, phones map[string]bool, err error) {
 	var nodes []Node
-	if err := db.gdb.WithContext(ctx).Select("code", "tier").Find(&nodes).Error; err != nil {
+	if err := db.q(ctx).Select("code", "tier").Find(&nodes).Error; err != nil {
 		return nil, nil, fmt.Errorf("store: roster keys: %w", err)
 	}
 	nodeTiers = make(map[string]int, len(nodes))
@@ -173,7 +173,7 @@ func (db *DB) RosterKeys(ctx context.Context) (nodeTiers map[string]int, phones 
 		nodeTiers[n.Code] = n.Tier
 	}
 	var ps []string
-	if err := db.gdb.WithContext(ctx).Model(&Person{}).Pluck("phone", &ps).Error; err != nil {
+	if err := db.q(ctx).Model(&Person{}).Pluck("phone", &ps).Error; err != nil {
 		return nil, nil, fmt.Errorf("store: roster keys: %w", err)
 	}
 	phones = make(map[string]bool, len(ps))
@@ -1011,7 +1011,7 @@ func (a *rosterApplier) applyTenancies() error {
 // changes nothing, which is how tests prove an import was applied exactly.
 func (db *DB) ExportRoster(ctx context.Context) (Roster, error) {
 	var out Roster
-	g := db.gdb.WithContext(ctx)
+	g := db.q(ctx)
 	var (
 		nodes   []Node
 		groups  []Group

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	mysqldrv "github.com/go-sql-driver/mysql"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -74,27 +73,24 @@ func (db *DB) CreateScoreEvent(ctx context.Context, ev ScoreEvent, window time.D
 	}
 	twins := window > 0 && ev.AuthorID != nil && ev.Origin == ScoreOriginManual
 	var out *ScoreEvent
-	err := retryOnDuplicate(func() error {
-		return db.tx(ctx, func(tx *gorm.DB) error {
-			var err error
-			if twins {
-				// The lock comes before any plain read: see createOnce.
-				if err := lockRow[Person](tx, ev.LandlordID); err != nil {
-					return err
-				}
+	err := db.tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		if twins {
+			if err := lockRow[Person](tx, ev.LandlordID); err != nil {
+				return err
 			}
-			out, err = scoreEventOf(tx, ev.MessageID, ev.Origin)
-			if !errors.Is(err, ErrNotFound) {
-				return err // nil: a replay
+		}
+		out, err = scoreEventOf(tx, ev.MessageID, ev.Origin)
+		if !errors.Is(err, ErrNotFound) {
+			return err // nil: a replay
+		}
+		if twins {
+			if out, err = scoreEventTwin(tx, ev, window); out != nil || err != nil {
+				return err
 			}
-			if twins {
-				if out, err = scoreEventTwin(tx, ev, window); out != nil || err != nil {
-					return err
-				}
-			}
-			out, err = createScoreEvent(tx, ev)
-			return err
-		})
+		}
+		out, err = createScoreEvent(tx, ev)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: score event: %w", err)
@@ -142,27 +138,6 @@ func scoreEventOf(tx *gorm.DB, messageID int64, origin string) (*ScoreEvent, err
 		return nil, notFound(err, fmt.Sprintf("score event of message %d", messageID))
 	}
 	return &ev, nil
-}
-
-// retryOnDuplicate runs fn again (a few times) when it failed on a unique
-// key or a MySQL deadlock: two deliveries of one message, or two messages
-// naming the same person, raced, and the next run finds the row the rival
-// made. (InnoDB can deadlock rival inserts into one unique index and asks
-// for the transaction to be restarted.)
-func retryOnDuplicate(fn func() error) error {
-	err := fn()
-	for i := 1; i < 5 && (isDuplicate(err) || isDeadlock(err)); i++ {
-		time.Sleep(time.Duration(i) * 3 * time.Millisecond)
-		err = fn()
-	}
-	return err
-}
-
-// isDeadlock reports whether err is InnoDB's deadlock or lock-wait timeout,
-// after which the transaction was rolled back and may be run again.
-func isDeadlock(err error) bool {
-	var me *mysqldrv.MySQLError
-	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
 }
 
 // ScoreEventByID returns score event #id.
@@ -224,7 +199,7 @@ func (db *DB) PendingScoreEvents(ctx context.Context, nodeIDs ...int64) ([]Score
 		return nil, nil
 	}
 	var out []ScoreEvent
-	err := db.gdb.WithContext(ctx).Where("status = ? AND node_id IN ?", ScorePending, nodeIDs).
+	err := db.q(ctx).Where("status = ? AND node_id IN ?", ScorePending, nodeIDs).
 		Order("id").Find(&out).Error
 	return out, err
 }
@@ -234,7 +209,7 @@ func (db *DB) PendingScoreEvents(ctx context.Context, nodeIDs ...int64) ([]Score
 // never stored.
 func (db *DB) LandlordScore(ctx context.Context, landlordID int64, base int, since time.Time) (int, error) {
 	var sum *int64
-	err := db.gdb.WithContext(ctx).Model(&ScoreEvent{}).Select("SUM(delta)").
+	err := db.q(ctx).Model(&ScoreEvent{}).Select("SUM(delta)").
 		Where("landlord_id = ? AND status = ? AND created_at >= ?", landlordID, ScoreApproved, since.UTC()).
 		Scan(&sum).Error
 	if err != nil {
@@ -267,7 +242,7 @@ func (db *DB) LandlordRanking(ctx context.Context, nodeID int64, base int, since
 		ids = append(ids, n.ID)
 	}
 	var rows []LandlordStanding
-	err = db.gdb.WithContext(ctx).Model(&Membership{}).
+	err = db.q(ctx).Model(&Membership{}).
 		Select("people.id AS person_id, people.name AS name, MIN(memberships.node_id) AS node_id").
 		Joins("JOIN people ON people.id = memberships.person_id").
 		Where("memberships.role = ? AND memberships.node_id IN ?", RoleLandlord, ids).
@@ -284,7 +259,7 @@ func (db *DB) LandlordRanking(ctx context.Context, nodeID int64, base int, since
 	}
 	landlords := db.gdb.Model(&Membership{}).Select("person_id").
 		Where("role = ? AND node_id IN ?", RoleLandlord, ids)
-	err = db.gdb.WithContext(ctx).Model(&ScoreEvent{}).Select("landlord_id, SUM(delta) AS total").
+	err = db.q(ctx).Model(&ScoreEvent{}).Select("landlord_id, SUM(delta) AS total").
 		Where("status = ? AND created_at >= ? AND landlord_id IN (?)", ScoreApproved, since.UTC(), landlords).
 		Group("landlord_id").Scan(&sums).Error
 	if err != nil {

@@ -169,11 +169,6 @@ func (db *DB) Ping(ctx context.Context) error {
 // Now is the store's clock, in UTC.
 func (db *DB) Now() time.Time { return db.now().UTC() }
 
-// tx runs fn in a transaction bound to ctx.
-func (db *DB) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return db.gdb.WithContext(ctx).Transaction(fn)
-}
-
 // notFound turns gorm's record-not-found into ErrNotFound, naming what was sought.
 func notFound(err error, what string) error {
 	if errors.Is(err, gorm.ErrRecordNotFound) {

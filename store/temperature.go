@@ -95,15 +95,13 @@ func (db *DB) RecordTemperatures(ctx context.Context, log TemperatureLog) (int, 
 	// A fixed order of row locks keeps two copies of one list, written at
 	// once, from deadlocking on MySQL.
 	sort.Strings(names)
-	err := retryOnDuplicate(func() error {
-		return db.tx(ctx, func(tx *gorm.DB) error {
-			for _, name := range names {
-				if err := upsertTemperature(tx, db.Now(), log, name, last[name]); err != nil {
-					return err
-				}
+	err := db.tx(ctx, func(tx *gorm.DB) error {
+		for _, name := range names {
+			if err := upsertTemperature(tx, db.Now(), log, name, last[name]); err != nil {
+				return err
 			}
-			return nil
-		})
+		}
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: record temperatures: %w", err)
@@ -141,7 +139,7 @@ func (db *DB) TemperaturesOn(ctx context.Context, day string, nodeIDs ...int64) 
 		return nil, nil
 	}
 	var out []Temperature
-	err := db.gdb.WithContext(ctx).Where("day = ? AND node_id IN ?", day, nodeIDs).
+	err := db.q(ctx).Where("day = ? AND node_id IN ?", day, nodeIDs).
 		Order("node_id, name").Find(&out).Error
 	return out, err
 }
@@ -156,7 +154,7 @@ func (db *DB) FeversOn(ctx context.Context, day string, celsius float64, nodeIDs
 		return nil, nil
 	}
 	var out []Temperature
-	err := db.gdb.WithContext(ctx).Where("day = ? AND node_id IN ? AND celsius >= ?", day, nodeIDs, celsius).
+	err := db.q(ctx).Where("day = ? AND node_id IN ? AND celsius >= ?", day, nodeIDs, celsius).
 		Order("node_id, name").Find(&out).Error
 	return out, err
 }

@@ -1,0 +1,124 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	mysqldrv "github.com/go-sql-driver/mysql"
+	"gorm.io/gorm"
+)
+
+// A unit of work is one transaction that several store calls share: a
+// message's handling writes its facts, the posts they cause, its reply and
+// its outcome together, or none of them. Atomic opens one; every store call
+// made with the context it hands to fn runs in that transaction, so the
+// code in between (the domain, the handlers) needs no transaction handle
+// of its own, and a domain operation called on its own (by a scheduled job,
+// or the dashboard) opens its own unit the same way.
+
+// unitKey is the context key of the unit of work a context runs in.
+type unitKey struct{}
+
+// unit is one open transaction and what waits for its commit.
+type unit struct {
+	tx          *gorm.DB
+	afterCommit []func()
+}
+
+// maxAttempts is how many times Atomic runs a unit that fails on a race it
+// can win by running again.
+const maxAttempts = 6
+
+// Atomic runs fn in one transaction and commits it when fn returns nil;
+// any error rolls everything back. Every store call made with the ctx fn
+// receives joins the transaction. Called with a ctx that already runs in
+// one, fn simply joins it: the outermost Atomic alone commits, rolls back
+// and retries.
+//
+// When the transaction fails on a race — a rival inserted the same unique
+// row first, or InnoDB chose it as a deadlock victim or timed out its lock
+// wait — fn runs again from the start in a new transaction, a few times:
+// the next run finds the rival's row. fn must therefore be safe to run
+// again: it writes only through the store with ctx, and keeps nothing of a
+// failed run.
+//
+// On MySQL the transaction reads committed data (READ COMMITTED): each
+// statement sees what rivals committed before it, and decisions that must
+// not race take row locks (lockRow), as they would under any isolation.
+func (db *DB) Atomic(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := ctx.Value(unitKey{}).(*unit); ok {
+		return fn(ctx)
+	}
+	var opts []*sql.TxOptions
+	if db.driver == DriverMySQL {
+		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	}
+	var err error
+	for attempt := 1; ; attempt++ {
+		u := &unit{}
+		err = db.gdb.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			u.tx = tx
+			return fn(context.WithValue(ctx, unitKey{}, u))
+		}, opts...)
+		if err == nil {
+			for _, f := range u.afterCommit {
+				f()
+			}
+			return nil
+		}
+		if attempt == maxAttempts || !Retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(attempt) * 3 * time.Millisecond)
+	}
+}
+
+// AfterCommit runs f once the unit of work ctx runs in has committed — at
+// once when ctx runs in none — and never when it rolls back: how a writer
+// wakes what must see its rows (the outbox sender) without waking it for
+// rows that are not there yet, or never will be.
+func AfterCommit(ctx context.Context, f func()) {
+	if u, ok := ctx.Value(unitKey{}).(*unit); ok {
+		u.afterCommit = append(u.afterCommit, f)
+		return
+	}
+	f()
+}
+
+// InUnit reports whether ctx runs in a unit of work.
+func InUnit(ctx context.Context) bool {
+	_, ok := ctx.Value(unitKey{}).(*unit)
+	return ok
+}
+
+// q is the handle every store query goes through: the transaction of ctx's
+// unit of work when it has one, the connection pool otherwise. (On SQLite
+// the pool holds one connection: a query that bypassed the unit from inside
+// it would wait for ever for the connection the unit holds.)
+func (db *DB) q(ctx context.Context) *gorm.DB {
+	if u, ok := ctx.Value(unitKey{}).(*unit); ok {
+		return u.tx.WithContext(ctx)
+	}
+	return db.gdb.WithContext(ctx)
+}
+
+// tx runs fn in ctx's unit of work, opening one when there is none: how a
+// public method that writes several rows makes them one change.
+func (db *DB) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return db.Atomic(ctx, func(ctx context.Context) error { return fn(db.q(ctx)) })
+}
+
+// Retryable reports whether err is a race that running the whole unit of
+// work again can win: a unique key a rival filled first, or InnoDB's
+// deadlock or lock-wait timeout (after which it rolled the transaction
+// back).
+func Retryable(err error) bool { return isDuplicate(err) || isDeadlock(err) }
+
+// isDeadlock reports whether err is InnoDB's deadlock or lock-wait timeout,
+// after which the transaction was rolled back and may be run again.
+func isDeadlock(err error) bool {
+	var me *mysqldrv.MySQLError
+	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
+}

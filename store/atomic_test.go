@@ -1,0 +1,107 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/towerbot/towerbot/store"
+	"github.com/towerbot/towerbot/store/storetest"
+)
+
+// A unit of work commits every write made with its context, or none.
+func TestAtomicCommitsAllOrNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		at := time.Date(2020, 2, 24, 1, 0, 0, 0, time.UTC)
+		boom := errors.New("boom")
+		committed := 0
+		err := db.Atomic(ctx, func(ctx context.Context) error {
+			if err := db.EnqueueOutbox(ctx, item("t:1", 1, "一")); err != nil {
+				return err
+			}
+			if _, err := db.StartJobRun(ctx, "job", at); err != nil {
+				return err
+			}
+			store.AfterCommit(ctx, func() { committed++ })
+			// A nested unit joins the outer one: its failure fails both.
+			return db.Atomic(ctx, func(ctx context.Context) error {
+				if err := db.EnqueueOutbox(ctx, item("t:2", 1, "二")); err != nil {
+					return err
+				}
+				return boom
+			})
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("Atomic = %v, want boom", err)
+		}
+		if committed != 0 {
+			t.Fatal("AfterCommit ran for a unit that rolled back")
+		}
+		if items, _ := db.OutboxByOriginPrefix(ctx, "t:"); len(items) != 0 {
+			t.Fatalf("rolled-back unit left posts: %+v", items)
+		}
+		if again, err := db.StartJobRun(ctx, "job", at); err != nil || !again {
+			t.Fatalf("rolled-back unit left its job run: started=%v err=%v", again, err)
+		}
+
+		err = db.Atomic(ctx, func(ctx context.Context) error {
+			store.AfterCommit(ctx, func() { committed++ })
+			if committed != 0 {
+				t.Error("AfterCommit ran before the commit")
+			}
+			return db.EnqueueOutbox(ctx, item("t:1", 1, "一"), item("t:2", 1, "二"))
+		})
+		if err != nil || committed != 1 {
+			t.Fatalf("Atomic = %v, after-commit runs %d, want nil and 1", err, committed)
+		}
+		if items, _ := db.OutboxByOriginPrefix(ctx, "t:"); len(items) != 2 {
+			t.Fatalf("committed unit: %d posts, want 2", len(items))
+		}
+		ran := false
+		store.AfterCommit(ctx, func() { ran = true })
+		if !ran {
+			t.Fatal("AfterCommit outside a unit did not run at once")
+		}
+	})
+}
+
+// A unit that loses a race (a unique key a rival filled first, a deadlock)
+// runs again from the start, with nothing of the lost run kept; any other
+// error is returned at once.
+func TestAtomicRunsAgainAfterARace(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		runs := 0
+		err := db.Atomic(ctx, func(ctx context.Context) error {
+			runs++
+			if err := db.EnqueueOutbox(ctx, item(fmt.Sprintf("race:%d", runs), 1, "x")); err != nil {
+				return err
+			}
+			if runs == 1 {
+				return fmt.Errorf("insert: %w", gorm.ErrDuplicatedKey)
+			}
+			return nil
+		})
+		if err != nil || runs != 2 {
+			t.Fatalf("Atomic = %v after %d runs, want nil after 2", err, runs)
+		}
+		items, _ := db.OutboxByOriginPrefix(ctx, "race:")
+		if len(items) != 1 || items[0].Origin != "race:2" {
+			t.Fatalf("posts after a lost race: %+v, want race:2 only", items)
+		}
+
+		runs = 0
+		err = db.Atomic(ctx, func(ctx context.Context) error {
+			runs++
+			return errors.New("not a race")
+		})
+		if err == nil || runs != 1 {
+			t.Fatalf("Atomic = %v after %d runs, want the error after 1", err, runs)
+		}
+	})
+}
