@@ -2,9 +2,12 @@ package bot
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -45,13 +48,17 @@ var (
 	ErrBusy       = errors.New("bot: too busy, retry later")
 )
 
-// MessageStore is what the engine needs of the store: the message log and
-// the directory lookups that identify a message's group and sender.
+// MessageStore is what the engine needs of the store: units of work, the
+// message log with its leases and retries, and the directory lookups that
+// identify a message's group and sender.
 type MessageStore interface {
+	Atomic(ctx context.Context, fn func(ctx context.Context) error) error
 	SaveInbound(ctx context.Context, m *store.InboundMessage) (created bool, err error)
-	InboundByID(ctx context.Context, id int64) (*store.InboundMessage, error)
 	FinishInbound(ctx context.Context, id int64, r store.InboundResult) error
-	PendingInboundAfter(ctx context.Context, receivedBefore, afterReceived time.Time, afterID int64, limit int) ([]store.InboundMessage, error)
+	ClaimInbound(ctx context.Context, m *store.InboundMessage, owner string, until time.Time) (bool, error)
+	RetryInbound(ctx context.Context, id int64, attempts int, next time.Time, detail string) error
+	DueInbound(ctx context.Context, now, afterDue time.Time, afterID int64, limit int) ([]store.InboundMessage, error)
+	LeasedInbound(ctx context.Context, owner string, afterID int64, limit int) ([]store.InboundMessage, error)
 	GroupByChat(ctx context.Context, platform, chatID string) (*store.Group, error)
 	NodeByID(ctx context.Context, id int64) (*store.Node, error)
 	PersonByIdentity(ctx context.Context, platform, userID string) (*store.Person, error)
@@ -60,9 +67,10 @@ type MessageStore interface {
 var _ MessageStore = (*store.DB)(nil)
 
 // KV is what the engine needs of the shared key-value store (kv.Store:
-// memory in one process, Redis across replicas): dedupe marks and work
-// marks. Everything in it may be lost without harm; the message log's
-// unique key is the backstop.
+// memory in one process, Redis across replicas): the dedupe marks that
+// acknowledge a platform's retry without a database round trip. Everything
+// in it may be lost without harm; the message log's unique key is the
+// backstop.
 type KV interface {
 	SetNX(ctx context.Context, key string, ttl time.Duration) (bool, error)
 	Get(ctx context.Context, key string) (value string, ok bool, err error)
@@ -93,19 +101,44 @@ type EngineConfig struct {
 	// DedupeTTL is how long a platform message id is remembered in kv
 	// (default 24h; the database key remembers it for ever).
 	DedupeTTL time.Duration
+
+	// Replica names this process in the leases of the messages it handles
+	// (default the host name). A process that restarts under the same name
+	// takes back its own leased messages at once instead of waiting for
+	// the leases to run out; replicas sharing a database need names of
+	// their own (in Kubernetes the pod name, which is the host name).
+	Replica string
+	// Lease is how long a message taken by this replica is its alone
+	// (default 2×HandleTimeout + 30s): past it, any replica's sweep may
+	// take it, so a message whose replica died is handled elsewhere.
+	Lease time.Duration
 	// SweepEvery is how often the message log is searched for messages
-	// left pending for longer than StaleAfter — acknowledged by a replica
-	// that died before handling them — which are then handled here
-	// (default 1 min; StaleAfter defaults to 2×HandleTimeout + 30s).
+	// due: retries whose wait is over, and messages whose replica died
+	// (default 5s).
 	SweepEvery time.Duration
-	StaleAfter time.Duration
+	// RetryBase is the wait after a handling fails inside towerbot (the
+	// database hiccuped), doubled after each further failure (default 10s)
+	// up to RetryMax (default 2 min). After MaxAttempts failures (default
+	// 10) the message is recorded as an error and the sender hears
+	// BusyText. A refusal, a conflict or an invalid message is the
+	// sender's answer, never retried.
+	RetryBase   time.Duration
+	RetryMax    time.Duration
+	MaxAttempts int
+
+	// Observe, when set, hears of every handling attempt (metrics).
+	Observe func(Handled)
 
 	Logger *slog.Logger
 }
 
 // Engine is the inbound pipeline: it validates, dedupes and durably stores
 // each message before acknowledging it, then hands it to a bounded pool of
-// workers that identify, parse, route and record the outcome.
+// workers. A worker handles a message in one unit of work (store.Atomic):
+// identify, parse, route, and record — the facts, the posts they cause,
+// the reply and the outcome commit together or not at all. A handling that
+// fails inside towerbot leaves nothing behind and is tried again later;
+// what the sender caused (invalid, refused, conflict) is final.
 type Engine struct {
 	cfg    EngineConfig
 	st     MessageStore
@@ -118,8 +151,8 @@ type Engine struct {
 	// record the order in which they run.
 	trace func(name string, mw Middleware) Middleware
 
-	slots chan struct{} // one token per queued (or reserved) message
-	queue chan int64    // log ids waiting for a worker
+	slots chan struct{}              // one token per queued (or reserved) message
+	queue chan *store.InboundMessage // messages waiting for a worker
 
 	mu      sync.Mutex
 	closed  bool
@@ -135,6 +168,14 @@ type Engine struct {
 	recovered   chan struct{}
 	stopSweep   chan struct{}
 	sweeperDone chan struct{}
+}
+
+// Handled describes one handling attempt, for metrics.
+type Handled struct {
+	Kind     parse.Kind
+	Outcome  string // a store.Outcome*; pending when the attempt failed and will be retried
+	Duration time.Duration
+	Attempt  int // 1 for the first
 }
 
 // NewEngine returns an engine that routes messages through router and
@@ -160,8 +201,17 @@ func NewEngine(cfg EngineConfig, st MessageStore, kv KV, router *Router, outbox 
 	}
 	orDefault(&cfg.HandleTimeout, 30*time.Second)
 	orDefault(&cfg.DedupeTTL, 24*time.Hour)
-	orDefault(&cfg.SweepEvery, time.Minute)
-	orDefault(&cfg.StaleAfter, 2*cfg.HandleTimeout+30*time.Second)
+	orDefault(&cfg.Lease, 2*cfg.HandleTimeout+30*time.Second)
+	orDefault(&cfg.SweepEvery, 5*time.Second)
+	orDefault(&cfg.RetryBase, 10*time.Second)
+	orDefault(&cfg.RetryMax, 2*time.Minute)
+	orDefault(&cfg.MaxAttempts, 10)
+	if cfg.Replica == "" {
+		cfg.Replica = defaultReplica()
+	}
+	if len(cfg.Replica) > 64 {
+		return nil, fmt.Errorf("bot: replica name %q is longer than 64 bytes", cfg.Replica)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -173,7 +223,7 @@ func NewEngine(cfg EngineConfig, st MessageStore, kv KV, router *Router, outbox 
 		outbox:      outbox,
 		log:         cfg.Logger,
 		slots:       make(chan struct{}, cfg.QueueSize),
-		queue:       make(chan int64, cfg.QueueSize),
+		queue:       make(chan *store.InboundMessage, cfg.QueueSize),
 		waiters:     make(map[int64]chan struct{}),
 		inflight:    make(map[int64]bool),
 		recovered:   make(chan struct{}),
@@ -182,10 +232,23 @@ func NewEngine(cfg EngineConfig, st MessageStore, kv KV, router *Router, outbox 
 	}, nil
 }
 
-// Start launches the workers and, in the background, re-queues the
-// messages that were acknowledged but never handled (a crash after the
-// ack), then keeps sweeping for messages another replica left pending.
-// Messages received from now on are queued by Receive.
+// defaultReplica is the host name (the pod name in Kubernetes), or a
+// random name when the host has none.
+func defaultReplica() string {
+	if h, err := os.Hostname(); err == nil && h != "" && len(h) <= 64 {
+		return h
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	return "towerbot-" + hex.EncodeToString(b[:])
+}
+
+// Start launches the workers and, in the background, takes back the
+// messages this replica had leased before it last stopped (a crash after
+// the ack: they are handled at once, not when their leases run out), then
+// keeps sweeping for messages due: retries whose wait is over, and
+// messages whose replica died. Messages received from now on are queued by
+// Receive.
 func (e *Engine) Start(ctx context.Context) error {
 	e.mu.Lock()
 	if e.started {
@@ -200,11 +263,12 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.workers.Add(1)
 		go e.work()
 	}
-	before := e.cfg.Now()
 	go func() {
 		defer close(e.sweeperDone)
-		if n := e.queuePending(before, true); n > 0 {
-			e.log.Info("re-queued messages received before start", "count", n)
+		n := e.queueLeased()
+		n += e.queueDue(true)
+		if n > 0 {
+			e.log.Info("took back messages left pending", "count", n, "replica", e.cfg.Replica)
 		}
 		close(e.recovered)
 		tick := time.NewTicker(e.cfg.SweepEvery)
@@ -214,8 +278,8 @@ func (e *Engine) Start(ctx context.Context) error {
 			case <-e.stopSweep:
 				return
 			case <-tick.C:
-				if n := e.queuePending(e.cfg.Now().Add(-e.cfg.StaleAfter), false); n > 0 {
-					e.log.Warn("re-queued messages left pending", "count", n, "older_than", e.cfg.StaleAfter)
+				if n := e.queueDue(false); n > 0 {
+					e.log.Info("queued messages due again", "count", n)
 				}
 			}
 		}
@@ -237,9 +301,9 @@ func (e *Engine) Receive(ctx context.Context, msg Message) error {
 }
 
 // Submit is Receive for a caller that waits for the outcome (the sandbox):
-// done is closed once the message has been handled and its outcome
-// recorded (at once for a message seen before). logID is the message's
-// row in the message log.
+// done is closed once the message has been handled (or its handling has
+// failed and waits for a retry; at once for a message seen before). logID
+// is the message's row in the message log.
 func (e *Engine) Submit(ctx context.Context, msg Message) (logID int64, done <-chan struct{}, err error) {
 	return e.submit(ctx, msg, true)
 }
@@ -285,7 +349,7 @@ func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (int64, <-c
 
 	// Reserve a place in the queue before storing: a message that is
 	// stored must also be queued, or a deduped retry would leave it
-	// unhandled until the next start.
+	// waiting for its lease to run out.
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
@@ -309,6 +373,7 @@ func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (int64, <-c
 		}
 	}()
 
+	now := e.cfg.Now().UTC()
 	row := &store.InboundMessage{
 		Platform:      string(msg.Platform),
 		PlatformMsgID: msg.ID,
@@ -317,9 +382,14 @@ func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (int64, <-c
 		SenderName:    msg.SenderName,
 		Text:          msg.Text,
 		Raw:           msg.Raw,
+		Mentioned:     msg.Mentioned,
 		SentAt:        msg.Time.UTC(),
-		ReceivedAt:    e.cfg.Now().UTC(),
+		ReceivedAt:    now,
 		Outcome:       store.OutcomePending,
+		// Leased to this replica from the start: nobody else takes it
+		// unless this process dies before handling it.
+		LeaseOwner:    e.cfg.Replica,
+		NextAttemptAt: now.Add(e.cfg.Lease),
 	}
 	created, err := e.st.SaveInbound(ctx, row)
 	if err != nil {
@@ -341,7 +411,7 @@ func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (int64, <-c
 		e.waiters[row.ID] = done
 	}
 	e.mu.Unlock()
-	e.queue <- row.ID // cannot block: a slot was reserved
+	e.queue <- row // cannot block: a slot was reserved
 	queued = true
 	return row.ID, done, nil
 }
@@ -368,62 +438,35 @@ func validate(m Message) error {
 		return fmt.Errorf("%w: chat or sender id longer than %d bytes", ErrBadMessage, maxIDBytes)
 	case len(m.Text) > MaxTextBytes:
 		return fmt.Errorf("%w: text longer than %d bytes", ErrBadMessage, MaxTextBytes)
-	case !utf8.ValidString(m.Text) || !utf8.ValidString(m.SenderName):
-		return fmt.Errorf("%w: text is not UTF-8", ErrBadMessage)
+	case !utf8.ValidString(m.Text) || !utf8.ValidString(m.SenderName) || !utf8.ValidString(m.ChatID) ||
+		!utf8.ValidString(m.SenderID) || !utf8.ValidString(m.ID):
+		return fmt.Errorf("%w: not UTF-8", ErrBadMessage)
+	case strings.ContainsRune(m.Text, 0) || strings.ContainsRune(m.SenderName, 0) ||
+		strings.ContainsRune(m.ChatID, 0) || strings.ContainsRune(m.SenderID, 0) || strings.ContainsRune(m.ID, 0):
+		return fmt.Errorf("%w: contains a NUL character", ErrBadMessage)
 	case len(m.Raw) > 64<<10:
 		return fmt.Errorf("%w: raw payload larger than 64 KB", ErrBadMessage)
 	}
 	return nil
 }
 
-// queuePending queues the messages still pending that were received
-// before before and are not already queued here, and returns how many it
-// queued. It pages through them by (received_at, id), so messages that
-// stay pending (handled elsewhere, or failing every time) never hide the
-// ones behind them. With wait it waits for room in the queue (recovery at
-// start); without, it stops when the queue is full (a periodic sweep: the
-// next one picks up the rest).
-func (e *Engine) queuePending(before time.Time, wait bool) int {
-	ctx := e.workCtx
+// queueLeased queues the pending messages leased to this replica — taken
+// before it last stopped — renewing each lease, and returns how many. It
+// waits for room in the queue.
+func (e *Engine) queueLeased() int {
 	queued := 0
-	var lastAt time.Time
-	var lastID int64
-	for ctx.Err() == nil {
-		batch, err := e.st.PendingInboundAfter(ctx, before, lastAt, lastID, pendingPage)
+	var after int64
+	for e.workCtx.Err() == nil {
+		batch, err := e.st.LeasedInbound(e.workCtx, e.cfg.Replica, after, pendingPage)
 		if err != nil {
-			e.log.Error("find pending messages", "err", err)
+			e.log.Error("find messages leased before the restart", "err", err)
 			return queued
 		}
-		for _, m := range batch {
-			lastAt, lastID = m.ReceivedAt, m.ID
-			e.mu.Lock()
-			closed, busy := e.closed, e.inflight[m.ID]
-			e.mu.Unlock()
-			if closed {
-				return queued // the rest stay pending for the next start
+		for i := range batch {
+			after = batch[i].ID
+			if !e.take(&batch[i], true) {
+				return queued
 			}
-			if busy {
-				continue
-			}
-			if wait {
-				select {
-				case e.slots <- struct{}{}:
-				case <-e.stopSweep:
-					return queued
-				case <-ctx.Done():
-					return queued
-				}
-			} else {
-				select {
-				case e.slots <- struct{}{}:
-				default:
-					return queued
-				}
-			}
-			e.mu.Lock()
-			e.inflight[m.ID] = true
-			e.mu.Unlock()
-			e.queue <- m.ID
 			queued++
 		}
 		if len(batch) < pendingPage {
@@ -433,9 +476,86 @@ func (e *Engine) queuePending(before time.Time, wait bool) int {
 	return queued
 }
 
+// queueDue queues the pending messages that are due — a retry whose wait
+// is over, or a message whose lease ran out (its replica died) — and
+// returns how many. It pages through them by (next attempt, id), so
+// messages that stay pending (failing again) never hide the ones behind
+// them. With wait it waits for room in the queue (at start); without, it
+// stops when the queue is full (a periodic sweep: the next one picks up
+// the rest).
+func (e *Engine) queueDue(wait bool) int {
+	queued := 0
+	now := e.cfg.Now()
+	var lastAt time.Time
+	var lastID int64
+	for e.workCtx.Err() == nil {
+		batch, err := e.st.DueInbound(e.workCtx, now, lastAt, lastID, pendingPage)
+		if err != nil {
+			e.log.Error("find messages due", "err", err)
+			return queued
+		}
+		for i := range batch {
+			lastAt, lastID = batch[i].NextAttemptAt, batch[i].ID
+			if !e.take(&batch[i], wait) {
+				return queued
+			}
+			queued++
+		}
+		if len(batch) < pendingPage {
+			break
+		}
+	}
+	return queued
+}
+
+// take leases pending message m to this replica and queues it. It returns
+// false when the sweep must stop: the engine is closing, or (without wait)
+// the queue is full. A message already queued here, or taken by another
+// replica first, is passed over (true, but not queued: see queued counts).
+func (e *Engine) take(m *store.InboundMessage, wait bool) bool {
+	e.mu.Lock()
+	closed, busy := e.closed, e.inflight[m.ID]
+	e.mu.Unlock()
+	if closed {
+		return false // the rest stay pending for the next start
+	}
+	if busy {
+		return true
+	}
+	if wait {
+		select {
+		case e.slots <- struct{}{}:
+		case <-e.stopSweep:
+			return false
+		case <-e.workCtx.Done():
+			return false
+		}
+	} else {
+		select {
+		case e.slots <- struct{}{}:
+		default:
+			return false
+		}
+	}
+	ok, err := e.st.ClaimInbound(e.workCtx, m, e.cfg.Replica, e.cfg.Now().Add(e.cfg.Lease))
+	if err != nil || !ok {
+		<-e.slots
+		if err != nil {
+			e.log.Error("take message", "log_id", m.ID, "err", err)
+			return false
+		}
+		return true // another replica took it first
+	}
+	e.mu.Lock()
+	e.inflight[m.ID] = true
+	e.mu.Unlock()
+	e.queue <- m
+	return true
+}
+
 // Shutdown stops accepting messages and waits until the queued ones are
-// handled, or until ctx ends (the rest stay pending in the message log and
-// are handled at the next start).
+// handled, or until ctx ends (the rest stay pending in the message log,
+// leased to this replica, and are taken back at the next start).
 func (e *Engine) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
 	if e.closed {
@@ -473,65 +593,118 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 // work is one worker: it handles queued messages until the queue closes.
 func (e *Engine) work() {
 	defer e.workers.Done()
-	for id := range e.queue {
+	for m := range e.queue {
 		<-e.slots
-		e.handle(id)
+		e.handle(m)
 	}
 }
 
-// handle processes one stored message and wakes whoever waits for it.
-func (e *Engine) handle(id int64) {
-	defer e.release(id)
+// handle runs one attempt at a stored message and wakes whoever waits
+// for it.
+func (e *Engine) handle(m *store.InboundMessage) {
+	defer e.release(m.ID)
 	if e.workCtx.Err() != nil {
 		return // shutting down past the deadline: stays pending
 	}
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(e.workCtx, e.cfg.HandleTimeout)
 	defer cancel()
 
-	row, err := e.st.InboundByID(ctx, id)
-	if err != nil {
-		e.log.Error("load message", "log_id", id, "err", err)
-		return
+	c, err := e.attempt(ctx, m)
+	outcome := e.settle(ctx, m, c, err)
+	if e.cfg.Observe != nil && outcome != "" {
+		e.cfg.Observe(Handled{Kind: c.Parsed.Kind, Outcome: outcome, Duration: time.Since(start), Attempt: m.Attempts + 1})
 	}
-	if row.Outcome != store.OutcomePending {
-		return // handled already (a retry, or recovered twice)
-	}
-	// One worker in the whole deployment handles a message: a replica that
-	// recovers pending messages at start must not race the one handling
-	// them now. The mark names the platform's message id, not the log id,
-	// so that two databases behind one Redis never block each other.
-	lockKey := "inbound:work:" + row.Platform + ":" + row.PlatformMsgID
-	ok, err := e.kv.SetNX(ctx, lockKey, 2*e.cfg.HandleTimeout)
+}
+
+// attempt handles m in one unit of work: the handlers' writes, the posts
+// queued and the outcome commit together, or — when any of it fails —
+// none of them. It returns the context the handlers saw (what was
+// identified, the parse, the outcome they chose) and the error that
+// rolled the unit back.
+func (e *Engine) attempt(ctx context.Context, m *store.InboundMessage) (*Context, error) {
+	var c *Context
+	err := e.st.Atomic(ctx, func(ctx context.Context) error {
+		c = e.newContext(m) // afresh for each run: a run lost to a race leaves nothing
+		if err := e.chain()(ctx, c); err != nil {
+			return err
+		}
+		return e.st.FinishInbound(ctx, m.ID, e.result(c, nil))
+	})
+	return c, err
+}
+
+// settle records what an attempt came to and returns the outcome
+// recorded ("" when nothing was: the message stays pending).
+//   - Success: recorded with the attempt itself.
+//   - The sender's doing (invalid, refused, conflict): the facts are rolled
+//     back; the outcome and the error reply are recorded in a unit of
+//     their own.
+//   - Internal (the database failed, a panic, the deadline): counted, and
+//     the message waits for a retry — or, after MaxAttempts, is recorded
+//     as an error and the sender hears BusyText.
+//   - Interrupted by a shutdown, or handled by someone else: nothing.
+func (e *Engine) settle(ctx context.Context, m *store.InboundMessage, c *Context, err error) string {
 	switch {
-	case err != nil:
-		e.log.Warn("work mark failed; handling anyway (handlers are replay-safe)", "log_id", id, "err", err)
-	case !ok:
-		e.log.Debug("message handled elsewhere", "log_id", id)
-		return
-	default:
-		defer func() {
-			if err := e.kv.Delete(context.WithoutCancel(ctx), lockKey); err != nil {
-				e.log.Warn("clear work mark", "log_id", id, "err", err)
-			}
-		}()
-		// Another worker may have finished it between the load and the mark.
-		if row, err = e.st.InboundByID(ctx, id); err != nil {
-			e.log.Error("load message", "log_id", id, "err", err)
-			return
-		}
-		if row.Outcome != store.OutcomePending {
-			return
-		}
-	}
-	res, ok := e.process(ctx, row)
-	if !ok {
-		return // interrupted by shutdown: stays pending for the next start
+	case err == nil:
+		return outcomeOf(c, nil)
+	case errors.Is(err, store.ErrHandled):
+		e.log.Debug("message handled elsewhere", "log_id", m.ID)
+		return ""
+	case e.workCtx.Err() != nil && errors.Is(ctx.Err(), context.Canceled):
+		e.log.Warn("handling interrupted by shutdown; left pending", "log_id", m.ID, "err", err)
+		return ""
 	}
 	fin, cancel := finishContext(ctx)
 	defer cancel()
-	if err := e.st.FinishInbound(fin, id, res); err != nil {
-		e.log.Error("record outcome", "log_id", id, "err", err)
+	code := ErrorCode(err)
+	if code == CodeInternal {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			err = fmt.Errorf("timed out after %s: %w", e.cfg.HandleTimeout, err)
+		}
+		attempts := m.Attempts + 1
+		e.log.Error("message handling failed", "log_id", m.ID, "platform", m.Platform,
+			"msg_id", m.PlatformMsgID, "chat", m.ChatID, "sender", m.SenderID,
+			"kind", c.Parsed.Kind, "attempt", attempts, "err", err)
+		if attempts < e.cfg.MaxAttempts {
+			next := e.cfg.Now().Add(e.backoff(attempts))
+			if rerr := e.st.RetryInbound(fin, m.ID, attempts, next, err.Error()); rerr != nil {
+				// The lease runs out and a sweep takes the message again.
+				e.log.Error("schedule retry", "log_id", m.ID, "err", rerr)
+			}
+			return store.OutcomePending
+		}
 	}
+	// Final: record the outcome and tell the sender, in one unit.
+	var res store.InboundResult
+	rerr := e.st.Atomic(fin, func(ctx context.Context) error {
+		res = e.result(c, err)
+		if text := e.errorText(c, err); text != "" {
+			if c.Group == nil {
+				e.log.Warn("no group to answer in", "log_id", m.ID, "platform", m.Platform, "chat", m.ChatID)
+			} else if perr := c.Post(ctx, c.Group, "error", text, false); perr != nil {
+				return perr
+			}
+		}
+		return e.st.FinishInbound(ctx, m.ID, res)
+	})
+	switch {
+	case errors.Is(rerr, store.ErrHandled):
+		return ""
+	case rerr != nil:
+		e.log.Error("record outcome", "log_id", m.ID, "err", rerr)
+		return ""
+	}
+	return res.Outcome
+}
+
+// backoff is RetryBase doubled per earlier failure, capped at RetryMax.
+func (e *Engine) backoff(attempts int) time.Duration {
+	d := e.cfg.RetryBase
+	for i := 1; i < attempts && d < e.cfg.RetryMax; i++ {
+		d *= 2
+	}
+	return min(d, e.cfg.RetryMax)
 }
 
 // finishContext is the context in which a message's outcome is recorded
@@ -552,45 +725,42 @@ func (e *Engine) release(id int64) {
 	}
 }
 
-// process runs one message through the middleware and its route and
-// returns what to record. ok is false when a shutdown past its deadline
-// cut the handling short: nothing is recorded or sent, and the message
-// stays pending to be handled at the next start.
-func (e *Engine) process(ctx context.Context, row *store.InboundMessage) (res store.InboundResult, ok bool) {
-	// Civil dates are those of the moment towerbot acknowledged the
-	// message, not of this run: a 接龙 list received at 23:59 and handled
-	// again at 00:02 after a crash still counts for the day it was sent.
-	now := row.ReceivedAt.In(e.cfg.Location)
+// newContext is what the handlers learn of stored message m. Civil dates
+// are those of the moment towerbot acknowledged it, not of this run: a 接龙
+// list received at 23:59 and handled again at 00:02 after a crash still
+// counts for the day it was sent.
+func (e *Engine) newContext(m *store.InboundMessage) *Context {
 	msg := &Message{
-		Platform:   Platform(row.Platform),
-		ID:         row.PlatformMsgID,
-		ChatID:     row.ChatID,
-		SenderID:   row.SenderID,
-		SenderName: row.SenderName,
-		Text:       row.Text,
-		Time:       row.SentAt,
-		Raw:        row.Raw,
+		Platform:   Platform(m.Platform),
+		ID:         m.PlatformMsgID,
+		ChatID:     m.ChatID,
+		SenderID:   m.SenderID,
+		SenderName: m.SenderName,
+		Text:       m.Text,
+		Mentioned:  m.Mentioned,
+		Time:       m.SentAt,
+		Raw:        m.Raw,
 	}
-	c := &Context{Message: msg, LogID: row.ID, Now: now, Outbox: e.outbox}
+	return &Context{Message: msg, LogID: m.ID, Now: m.ReceivedAt.In(e.cfg.Location), Outbox: e.outbox}
+}
 
-	err := e.chain()(ctx, c)
-
-	timedOut := false
-	if err != nil {
-		switch cerr := ctx.Err(); {
-		case errors.Is(cerr, context.Canceled) && e.workCtx.Err() != nil:
-			e.log.Warn("handling interrupted by shutdown; left pending", "log_id", row.ID, "err", err)
-			return store.InboundResult{}, false
-		case errors.Is(cerr, context.DeadlineExceeded) && ErrorCode(err) == CodeInternal:
-			// A coded error is the handler's answer even if late; anything
-			// else after the deadline is the deadline's doing.
-			timedOut = true
-		}
+// outcomeOf is the outcome a handling that ended with err records.
+func outcomeOf(c *Context, err error) string {
+	switch {
+	case err != nil:
+		return ErrorCode(err).Outcome()
+	case c.Outcome != "":
+		return c.Outcome
 	}
+	return store.OutcomeOK
+}
 
-	res = store.InboundResult{
+// result is what the message log keeps of a handling that ended with err.
+func (e *Engine) result(c *Context, err error) store.InboundResult {
+	res := store.InboundResult{
 		Kind:      string(c.Parsed.Kind),
 		Parsed:    parsedJSON(c.Parsed),
+		Outcome:   outcomeOf(c, err),
 		HandledAt: e.cfg.Now().UTC(),
 		Detail:    c.Detail,
 	}
@@ -600,41 +770,25 @@ func (e *Engine) process(ctx context.Context, row *store.InboundMessage) (res st
 	if c.Sender != nil {
 		res.PersonID = &c.Sender.ID
 	}
-	switch {
-	case err == nil && c.Outcome != "":
-		res.Outcome = c.Outcome
-	case err == nil:
-		res.Outcome = store.OutcomeOK
-	default:
-		code := ErrorCode(err)
-		res.Outcome = code.Outcome()
-		text := ErrorMessage(err)
-		if code == CodeInternal {
-			text = e.cfg.BusyText
-			if !e.router.Handles(c.Parsed.Kind) {
-				text = "" // a lookup failed on chit-chat: stay quiet all the same
-			}
-			e.log.Error("message handling failed", "log_id", row.ID, "platform", row.Platform,
-				"msg_id", row.PlatformMsgID, "chat", row.ChatID, "sender", row.SenderID,
-				"kind", c.Parsed.Kind, "err", err)
-		}
-		if timedOut {
-			res.Detail = fmt.Sprintf("timed out after %s: %v", e.cfg.HandleTimeout, err)
-		} else if res.Detail == "" {
-			res.Detail = err.Error()
-		}
-		if text != "" {
-			fin, cancel := finishContext(ctx)
-			if c.Group == nil {
-				e.log.Warn("no group to answer in", "log_id", row.ID, "platform", row.Platform, "chat", row.ChatID)
-			} else if perr := c.Post(fin, c.Group, "error", text, false); perr != nil {
-				e.log.Error("queue error reply", "log_id", row.ID, "err", perr)
-			}
-			cancel()
-		}
+	if err != nil && res.Detail == "" {
+		res.Detail = err.Error()
 	}
 	res.Detail = truncate(res.Detail, maxDetail)
-	return res, true
+	return res
+}
+
+// errorText is what the sender hears of a handling that ended with err:
+// the coded error's message, or BusyText for an internal failure — but
+// nothing on chit-chat whose lookup failed, where the bot stays quiet all
+// the same.
+func (e *Engine) errorText(c *Context, err error) string {
+	if ErrorCode(err) != CodeInternal {
+		return ErrorMessage(err)
+	}
+	if !e.router.Handles(c.Parsed.Kind) {
+		return ""
+	}
+	return e.cfg.BusyText
 }
 
 // chain is the full handling chain: recover → log → identify → the

@@ -55,39 +55,35 @@ func fakeParse(text string, now time.Time) parse.Result {
 	return parse.Result{Kind: parse.KindNone}
 }
 
-// recordingOutbox keeps what handlers and the engine queue.
-type recordingOutbox struct {
-	mu    sync.Mutex
-	items []store.OutboxItem
-}
-
-func (o *recordingOutbox) Enqueue(ctx context.Context, items ...store.OutboxItem) error {
-	if err := ctx.Err(); err != nil {
-		return err // as the store would: a done context writes nothing
+// texts returns the texts of the posts message logID caused.
+func (f *engineFixture) texts(t *testing.T, logID int64) []string {
+	t.Helper()
+	items, err := f.db.OutboxByMessage(context.Background(), logID)
+	if err != nil {
+		t.Fatal(err)
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.items = append(o.items, items...)
-	return nil
-}
-
-func (o *recordingOutbox) texts(logID int64) []string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
 	var out []string
-	for _, it := range o.items {
-		if strings.HasPrefix(it.Origin, "msg:"+strconv.FormatInt(logID, 10)+":") {
-			out = append(out, it.Text)
-		}
+	for _, it := range items {
+		out = append(out, it.Text)
 	}
 	return out
+}
+
+// pending counts the messages left pending.
+func pending(t *testing.T, db *store.DB) int64 {
+	t.Helper()
+	n, _, err := db.CountPending(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 type engineFixture struct {
 	db     *store.DB
 	kv     kv.Store
 	router *Router
-	outbox *recordingOutbox
+	outbox *StoreOutbox
 	engine *Engine
 	person map[string]int64 // name → person id (the sandbox user id)
 }
@@ -100,7 +96,7 @@ func newEngineFixture(t *testing.T, db *store.DB, cfg EngineConfig, setup func(r
 	if _, err := db.ApplyRoster(ctx, testRoster()); err != nil {
 		t.Fatal(err)
 	}
-	f := &engineFixture{db: db, kv: kv.NewMemory(time.Now), router: NewRouter(), outbox: &recordingOutbox{}, person: map[string]int64{}}
+	f := &engineFixture{db: db, kv: kv.NewMemory(time.Now), router: NewRouter(), outbox: NewStoreOutbox(db), person: map[string]int64{}}
 	for _, name := range []string{"楼志明", "应天喜", "张三"} {
 		ps, err := db.PeopleNamed(ctx, name, map[string]string{"楼志明": store.RoleCommander, "应天喜": store.RoleLandlord, "张三": store.RoleTenant}[name], allNodeIDs(t, db))
 		if err != nil || len(ps) != 1 {
@@ -119,6 +115,9 @@ func newEngineFixture(t *testing.T, db *store.DB, cfg EngineConfig, setup func(r
 	}
 	if cfg.BusyText == "" {
 		cfg.BusyText = "busy"
+	}
+	if cfg.Replica == "" {
+		cfg.Replica = "test-replica"
 	}
 	e, err := NewEngine(cfg, db, f.kv, f.router, f.outbox)
 	if err != nil {
@@ -217,8 +216,11 @@ func TestEngineMiddlewareOrder(t *testing.T) {
 	}
 }
 
+// TestEngineOutcomes: what each way of ending a handling records and
+// says. (MaxAttempts 1: an internal failure is final at once here; retries
+// are TestEngineRetriesInternalFailures'.)
 func TestEngineOutcomes(t *testing.T) {
-	f := newEngineFixture(t, storetest.SQLite(t), EngineConfig{}, func(r *Router) {
+	f := newEngineFixture(t, storetest.SQLite(t), EngineConfig{MaxAttempts: 1}, func(r *Router) {
 		r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error { return c.Reply(ctx, "已登记") })
 		r.Handle(parse.KindErrandClaim, func(ctx context.Context, c *Context) error {
 			return Errorf(CodeConflict, "#1 已由骆红梅接单")
@@ -261,7 +263,7 @@ func TestEngineOutcomes(t *testing.T) {
 			if row.Outcome != tc.outcome {
 				t.Errorf("outcome %q; want %q (detail %q)", row.Outcome, tc.outcome, row.Detail)
 			}
-			if got := f.outbox.texts(row.ID); strings.Join(got, "|") != strings.Join(tc.replies, "|") {
+			if got := f.texts(t, row.ID); strings.Join(got, "|") != strings.Join(tc.replies, "|") {
 				t.Errorf("replies %q; want %q", got, tc.replies)
 			}
 			if !strings.Contains(row.Detail, tc.detail) {
@@ -301,6 +303,9 @@ func TestEngineRejectsMalformedMessages(t *testing.T) {
 		"long id":        func(m *Message) { m.ID = strings.Repeat("x", 129) },
 		"text over 4 KB": func(m *Message) { m.Text = strings.Repeat("体", MaxTextBytes/3+1) },
 		"bad utf-8":      func(m *Message) { m.Text = "\xff" },
+		"bad utf-8 name": func(m *Message) { m.SenderName = "张\xff" },
+		"nul in text":    func(m *Message) { m.Text = "体温 张三\x00 36.5" },
+		"nul in chat":    func(m *Message) { m.ChatID = "FT-01-A\x00" },
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -311,9 +316,8 @@ func TestEngineRejectsMalformedMessages(t *testing.T) {
 			}
 		})
 	}
-	pending, err := f.db.PendingInbound(context.Background(), testNow.Add(time.Hour), 10)
-	if err != nil || len(pending) != 0 {
-		t.Fatalf("stored %d messages (%v); want none", len(pending), err)
+	if n := pending(t, f.db); n != 0 {
+		t.Fatalf("stored %d messages; want none", n)
 	}
 	if _, err := f.db.InboundByID(context.Background(), 1); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a malformed message was stored: %v", err)
@@ -353,7 +357,8 @@ func TestEngineDedupe(t *testing.T) {
 		// Another replica with an empty kv: only the database remembers.
 		other := NewRouter()
 		setup(other)
-		e2, err := NewEngine(EngineConfig{Parse: fakeParse, Now: func() time.Time { return testNow }}, db, kv.NewMemory(time.Now), other, f.outbox)
+		e2, err := NewEngine(EngineConfig{Parse: fakeParse, Now: func() time.Time { return testNow }, Replica: "other-replica"},
+			db, kv.NewMemory(time.Now), other, f.outbox)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -376,7 +381,7 @@ func TestEngineDedupe(t *testing.T) {
 		if n := runs.Load(); n != 1 {
 			t.Fatalf("handler ran %d times; want 1", n)
 		}
-		if got := f.outbox.texts(row.ID); len(got) != 1 {
+		if got := f.texts(t, row.ID); len(got) != 1 {
 			t.Fatalf("replies %q; want one", got)
 		}
 	})
@@ -408,9 +413,8 @@ func TestEngineQueueFull(t *testing.T) {
 	if !errors.Is(err, ErrBusy) {
 		t.Fatalf("third message: %v; want ErrBusy", err)
 	}
-	pending, _ := f.db.PendingInbound(ctx, testNow.Add(time.Hour), 10)
-	if len(pending) != 2 {
-		t.Fatalf("%d messages stored; want 2 (the refused one must not be)", len(pending))
+	if n := pending(t, f.db); n != 2 {
+		t.Fatalf("%d messages stored; want 2 (the refused one must not be)", n)
 	}
 	close(release)
 	// The platform retries until there is room.
@@ -504,9 +508,8 @@ func TestEngineShutdownDrains(t *testing.T) {
 	if err := f.engine.Receive(context.Background(), f.msg("张三", "temperature")); !errors.Is(err, ErrBusy) {
 		t.Fatalf("after shutdown: %v; want ErrBusy", err)
 	}
-	pending, _ := f.db.PendingInbound(context.Background(), testNow.Add(time.Hour), 10)
-	if len(pending) != 0 {
-		t.Fatalf("%d messages left pending", len(pending))
+	if n := pending(t, f.db); n != 0 {
+		t.Fatalf("%d messages left pending", n)
 	}
 }
 
@@ -578,54 +581,182 @@ func benchmarkEngine(b *testing.B, db *store.DB) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
 
-// TestEngineSweepsMessagesLeftPending: a message another replica
-// acknowledged but never handled (it died) is handled by a running engine
-// once it is older than StaleAfter, without a restart; a fresh one is not
-// taken from under the replica that is handling it.
-func TestEngineSweepsMessagesLeftPending(t *testing.T) {
-	db := storetest.SQLite(t)
-	handled := make(chan string, 4)
-	f := newEngineFixture(t, db, EngineConfig{SweepEvery: 10 * time.Millisecond, StaleAfter: time.Minute}, func(r *Router) {
-		r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error {
-			handled <- c.Message.ID
-			return nil
-		})
+// TestEngineTakesOverLeases: at start, the engine takes back at once the
+// messages it had leased before it stopped (a kill -9 after the ack), and
+// while it runs it sweeps up messages whose replica died once their lease
+// runs out — but never takes a message from under a replica whose lease
+// still holds.
+func TestEngineTakesOverLeases(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		handled := make(chan string, 4)
+		now := testNow
+		var mu sync.Mutex
+		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		f := newEngineFixture(t, db, EngineConfig{SweepEvery: 10 * time.Millisecond, Lease: time.Minute, Now: clock},
+			func(r *Router) {
+				r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error {
+					handled <- c.Message.ID
+					return nil
+				})
+			})
+		ctx := context.Background()
+		for _, m := range []struct {
+			id, owner string
+			until     time.Duration
+		}{
+			{"mine", "test-replica", 50 * time.Second},    // leased here before the restart
+			{"theirs", "other-replica", 50 * time.Second}, // a live replica's
+			{"orphan", "dead-replica", 2 * time.Minute},   // its replica died; free in 2 min
+		} {
+			row := &store.InboundMessage{Platform: "sandbox", PlatformMsgID: m.id, ChatID: "FT-01-A",
+				SenderID: strconv.FormatInt(f.person["应天喜"], 10), Text: "temperature", ReceivedAt: testNow.Add(-10 * time.Second),
+				LeaseOwner: m.owner, NextAttemptAt: testNow.Add(m.until)}
+			if _, err := db.SaveInbound(ctx, row); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.start(t)
+		<-f.engine.Recovered()
+		expect := func(want string) {
+			t.Helper()
+			select {
+			case id := <-handled:
+				if id != want {
+					t.Fatalf("handled %q; want %q", id, want)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%q was not handled", want)
+			}
+		}
+		expect("mine")
+		time.Sleep(50 * time.Millisecond) // several sweeps
+		select {
+		case id := <-handled:
+			t.Fatalf("took %q while its lease holds", id)
+		default:
+		}
+		mu.Lock()
+		now = testNow.Add(3 * time.Minute) // both foreign leases ran out
+		mu.Unlock()
+		got := map[string]bool{}
+		for range 2 {
+			select {
+			case id := <-handled:
+				got[id] = true
+			case <-time.After(5 * time.Second):
+				t.Fatalf("swept %v; want theirs and orphan", got)
+			}
+		}
+		if !got["theirs"] || !got["orphan"] {
+			t.Fatalf("swept %v; want theirs and orphan", got)
+		}
 	})
-	f.start(t)
-	<-f.engine.Recovered()
-	ctx := context.Background()
-	for id, age := range map[string]time.Duration{"stale": 2 * time.Minute, "fresh": 10 * time.Second} {
-		row := &store.InboundMessage{Platform: "sandbox", PlatformMsgID: id, ChatID: "FT-01-A",
-			SenderID: strconv.FormatInt(f.person["应天喜"], 10), Text: "temperature", ReceivedAt: testNow.Add(-age)}
-		if _, err := db.SaveInbound(ctx, row); err != nil {
+}
+
+// TestEngineRetriesInternalFailures: a handling that fails inside
+// towerbot leaves nothing behind — not the facts, not the posts — and the
+// message is tried again after RetryBase, then after twice that, until it
+// succeeds; the sender hears nothing until then. After MaxAttempts the
+// message is an error and the sender hears the busy text once.
+func TestEngineRetriesInternalFailures(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		now := testNow
+		var mu sync.Mutex
+		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+		var runs atomic.Int64
+		failUntil := atomic.Int64{}
+		failUntil.Store(3)
+		f := newEngineFixture(t, db, EngineConfig{SweepEvery: 5 * time.Millisecond, RetryBase: 10 * time.Second,
+			RetryMax: 15 * time.Second, MaxAttempts: 5, Now: clock}, func(r *Router) {
+			r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error {
+				n := runs.Add(1)
+				// Something is written before the failure: it must not stay.
+				if err := c.Reply(ctx, fmt.Sprintf("run %d", n)); err != nil {
+					return err
+				}
+				if n <= failUntil.Load() {
+					return errors.New("database hiccup")
+				}
+				return nil
+			})
+		})
+		f.start(t)
+		ctx := context.Background()
+		id, _, err := f.engine.Submit(ctx, f.msg("应天喜", "temperature"))
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	select {
-	case id := <-handled:
-		if id != "stale" {
-			t.Fatalf("swept %q; want only the stale message", id)
+		waitRuns := func(want int64) {
+			t.Helper()
+			deadline := time.Now().Add(5 * time.Second)
+			for runs.Load() < want && time.Now().Before(deadline) {
+				time.Sleep(2 * time.Millisecond)
+			}
+			time.Sleep(20 * time.Millisecond) // its outcome written, and no extra run
+			if got := runs.Load(); got != want {
+				t.Fatalf("handler ran %d times; want %d", got, want)
+			}
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the stale message was not swept")
-	}
-	time.Sleep(50 * time.Millisecond) // several more sweeps
-	select {
-	case id := <-handled:
-		t.Fatalf("also handled %q", id)
-	default:
-	}
+		waitRuns(1)
+		row, _ := db.InboundByID(ctx, id)
+		if row.Outcome != store.OutcomePending || row.Attempts != 1 || !row.NextAttemptAt.Equal(testNow.Add(10*time.Second)) ||
+			!strings.Contains(row.Detail, "hiccup") {
+			t.Fatalf("after the first failure: %+v", row)
+		}
+		if got := f.texts(t, id); len(got) != 0 {
+			t.Fatalf("a failed run left posts: %q", got)
+		}
+		advance(9 * time.Second)
+		waitRuns(1) // not yet due
+		advance(time.Second)
+		waitRuns(2)
+		row, _ = db.InboundByID(ctx, id)
+		if row.Attempts != 2 || !row.NextAttemptAt.Equal(testNow.Add(10*time.Second+15*time.Second)) {
+			t.Fatalf("second wait: attempts %d, next %v; want 2 and the cap of 15s later", row.Attempts, row.NextAttemptAt)
+		}
+		advance(15 * time.Second)
+		waitRuns(3)
+		advance(15 * time.Second)
+		waitRuns(4)
+		row, _ = db.InboundByID(ctx, id)
+		if row.Outcome != store.OutcomeOK {
+			t.Fatalf("after the fourth run: %+v", row)
+		}
+		if got := f.texts(t, id); strings.Join(got, "|") != "run 4" {
+			t.Fatalf("posts %q; want only the successful run's reply", got)
+		}
+
+		// A message that never succeeds: given up after MaxAttempts.
+		failUntil.Store(1 << 40)
+		runs.Store(0)
+		id, _, err = f.engine.Submit(ctx, f.msg("应天喜", "temperature"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := int64(1); i <= 5; i++ {
+			waitRuns(i)
+			advance(time.Minute)
+		}
+		row, _ = db.InboundByID(ctx, id)
+		if row.Outcome != store.OutcomeError || row.Attempts != 4 {
+			t.Fatalf("after MaxAttempts: outcome %q attempts %d", row.Outcome, row.Attempts)
+		}
+		if got := f.texts(t, id); strings.Join(got, "|") != "busy" {
+			t.Fatalf("posts %q; want the busy text once", got)
+		}
+	})
 }
 
 // TestEngineRecordsTimedOutMessages: a handler that runs past
-// HandleTimeout is recorded as an error saying it timed out, and the
-// sender is told the busy text once — the expired handling context must
-// not keep the outcome from being written (the message would stay pending
-// and be handled again by every sweep).
+// HandleTimeout on its last attempt is recorded as an error saying it
+// timed out, and the sender is told the busy text once — the expired
+// handling context must not keep the outcome from being written (the
+// message would stay pending and be handled again by every sweep).
 func TestEngineRecordsTimedOutMessages(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		var runs atomic.Int64
-		f := newEngineFixture(t, db, EngineConfig{HandleTimeout: 50 * time.Millisecond}, func(r *Router) {
+		f := newEngineFixture(t, db, EngineConfig{HandleTimeout: 50 * time.Millisecond, MaxAttempts: 1}, func(r *Router) {
 			r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error {
 				runs.Add(1)
 				<-ctx.Done()
@@ -637,66 +768,16 @@ func TestEngineRecordsTimedOutMessages(t *testing.T) {
 		if row.Outcome != store.OutcomeError || !strings.Contains(row.Detail, "timed out") || row.HandledAt == nil {
 			t.Fatalf("recorded outcome %q, detail %q, handled_at %v; want error, timed out, a time", row.Outcome, row.Detail, row.HandledAt)
 		}
-		if got := f.outbox.texts(row.ID); len(got) != 1 || got[0] != "busy" {
+		if got := f.texts(t, row.ID); len(got) != 1 || got[0] != "busy" {
 			t.Fatalf("replies %q; want the busy text once", got)
 		}
-		pending, err := db.PendingInbound(context.Background(), testNow.Add(time.Hour), 10)
-		if err != nil || len(pending) != 0 {
-			t.Fatalf("%d messages left pending (%v)", len(pending), err)
+		if n := pending(t, db); n != 0 {
+			t.Fatalf("%d messages left pending", n)
 		}
 		if n := runs.Load(); n != 1 {
 			t.Fatalf("handler ran %d times; want 1", n)
 		}
 	})
-}
-
-// TestEngineReachesPendingBehindStuckOnes: more than a page of pending
-// messages that stay pending (here another replica holds their work mark)
-// must not hide the message received after them, at start or in a sweep.
-func TestEngineReachesPendingBehindStuckOnes(t *testing.T) {
-	db := storetest.SQLite(t)
-	handled := make(chan string, 1)
-	var stuckRuns atomic.Int64
-	f := newEngineFixture(t, db, EngineConfig{SweepEvery: 10 * time.Millisecond, StaleAfter: time.Minute}, func(r *Router) {
-		r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error {
-			if strings.HasPrefix(c.Message.ID, "stuck") {
-				stuckRuns.Add(1)
-				return nil
-			}
-			handled <- c.Message.ID
-			return nil
-		})
-	})
-	ctx := context.Background()
-	sender := strconv.FormatInt(f.person["应天喜"], 10)
-	for i := range pendingPage + 1 {
-		id := fmt.Sprintf("stuck%d", i)
-		row := &store.InboundMessage{Platform: "sandbox", PlatformMsgID: id, ChatID: "FT-01-A",
-			SenderID: sender, Text: "temperature", ReceivedAt: testNow.Add(-time.Hour)}
-		if _, err := db.SaveInbound(ctx, row); err != nil {
-			t.Fatal(err)
-		}
-		if ok, err := f.kv.SetNX(ctx, "inbound:work:sandbox:"+id, time.Hour); err != nil || !ok {
-			t.Fatalf("work mark %s: %v %v", id, ok, err)
-		}
-	}
-	last := &store.InboundMessage{Platform: "sandbox", PlatformMsgID: "behind", ChatID: "FT-01-A",
-		SenderID: sender, Text: "temperature", ReceivedAt: testNow.Add(-30 * time.Minute)}
-	if _, err := db.SaveInbound(ctx, last); err != nil {
-		t.Fatal(err)
-	}
-	f.start(t)
-	select {
-	case id := <-handled:
-		if id != "behind" {
-			t.Fatalf("handled %q", id)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the message behind the stuck ones was never handled")
-	}
-	if n := stuckRuns.Load(); n != 0 {
-		t.Fatalf("a message marked as handled elsewhere ran %d times here", n)
-	}
 }
 
 // TestEngineDatesFromReceipt: the parser and handlers see the moment the

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/towerbot/towerbot/bot/parse"
@@ -46,12 +45,10 @@ type Outbox interface {
 	Enqueue(ctx context.Context, items ...store.OutboxItem) error
 }
 
-// Origin returns the outbox origin for a post caused by this message, tagged
-// so that one message can cause several distinct posts (a reply, an alert to
-// each parent group).
-func (c *Context) Origin(tag string) string {
-	return "msg:" + strconv.FormatInt(c.LogID, 10) + ":" + tag
-}
+// Origin returns the outbox origin of a post answering this message:
+// its reply ("reply") or its error reply ("error"). Posts about a fact the
+// message recorded are keyed by the fact instead (store.FactOrigin).
+func (c *Context) Origin(what string) store.Origin { return store.MessageOrigin(c.LogID, what) }
 
 // Reply queues text to the message's own group.
 func (c *Context) Reply(ctx context.Context, text string) error {
@@ -61,13 +58,16 @@ func (c *Context) Reply(ctx context.Context, text string) error {
 	return c.Post(ctx, c.Group, "reply", text, false)
 }
 
-// Post queues text to group g, tagged as described at Origin.
-func (c *Context) Post(ctx context.Context, g *store.Group, tag, text string, urgent bool) error {
+// Post queues text to group g as the answer to this message, tagged as
+// described at Origin.
+func (c *Context) Post(ctx context.Context, g *store.Group, what, text string, urgent bool) error {
+	id := c.LogID
 	return c.Outbox.Enqueue(ctx, store.OutboxItem{
-		Origin:   c.Origin(tag),
-		GroupID:  g.ID,
-		Platform: g.Platform,
-		Text:     text,
-		Urgent:   urgent,
+		Origin:    c.Origin(what),
+		GroupID:   g.ID,
+		MessageID: &id,
+		Platform:  g.Platform,
+		Text:      text,
+		Urgent:    urgent,
 	})
 }

@@ -113,18 +113,22 @@ func (o *StoreOutbox) Enqueue(ctx context.Context, items ...store.OutboxItem) er
 	if err := o.st.EnqueueOutbox(ctx, items...); err != nil {
 		return err
 	}
-	o.mu.RLock()
-	defer o.mu.RUnlock()
-	woken := map[string]bool{}
-	for _, it := range items {
-		if woken[it.Platform] {
-			continue
+	// Wake the senders once the items are there to see: after the unit of
+	// work they were queued in commits (at once outside one).
+	store.AfterCommit(ctx, func() {
+		o.mu.RLock()
+		defer o.mu.RUnlock()
+		woken := map[string]bool{}
+		for _, it := range items {
+			if woken[it.Platform] {
+				continue
+			}
+			woken[it.Platform] = true
+			for _, w := range o.wakes[it.Platform] {
+				w()
+			}
 		}
-		woken[it.Platform] = true
-		for _, w := range o.wakes[it.Platform] {
-			w()
-		}
-	}
+	})
 	return nil
 }
 

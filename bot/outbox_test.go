@@ -77,7 +77,7 @@ func outboxFixture(t *testing.T, db *store.DB) (a, b *store.Group) {
 }
 
 func post(g *store.Group, origin, text string, urgent bool) store.OutboxItem {
-	return store.OutboxItem{Origin: origin, GroupID: g.ID, Platform: g.Platform, Text: text, Urgent: urgent}
+	return store.OutboxItem{Origin: store.Origin(origin), GroupID: g.ID, Platform: g.Platform, Text: text, Urgent: urgent}
 }
 
 func statusOf(t *testing.T, db *store.DB, g *store.Group) map[string]store.OutboxItem {

@@ -41,7 +41,7 @@ func (p *posts) to(g store.Group, tag, text string, urgent bool, mentions []stri
 
 // toOrigin is to with an origin of the caller's choosing, for a post that
 // must go out once whichever message causes it (a directive's completion).
-func (p *posts) toOrigin(g store.Group, origin, text string, urgent bool, mentions []string) {
+func (p *posts) toOrigin(g store.Group, origin store.Origin, text string, urgent bool, mentions []string) {
 	text = maskPII(text)
 	if p.c.Group != nil && g.ID == p.c.Group.ID {
 		for _, line := range p.reply {
@@ -54,8 +54,9 @@ func (p *posts) toOrigin(g store.Group, origin, text string, urgent bool, mentio
 		p.replyUrgent = p.replyUrgent || urgent
 		return
 	}
-	p.items = append(p.items, store.OutboxItem{Origin: origin, GroupID: g.ID, Platform: g.Platform,
-		Text: text, Urgent: urgent, Mentions: joinIDs(mentions)})
+	id := p.c.LogID
+	p.items = append(p.items, store.OutboxItem{Origin: origin, GroupID: g.ID, MessageID: &id, Platform: g.Platform,
+		Text: text, Urgent: urgent, Mentions: store.UserIDs(mentions).Unique()})
 }
 
 // send queues the reply and the posts.
@@ -63,8 +64,9 @@ func (p *posts) send(ctx context.Context) error {
 	items := p.items
 	if len(p.reply) > 0 && p.c.Group != nil {
 		g := p.c.Group
-		items = append([]store.OutboxItem{{Origin: p.c.Origin("reply"), GroupID: g.ID, Platform: g.Platform,
-			Text: strings.Join(p.reply, "\n"), Urgent: p.replyUrgent, Mentions: joinIDs(p.replyMentions)}}, items...)
+		id := p.c.LogID
+		items = append([]store.OutboxItem{{Origin: p.c.Origin("reply"), GroupID: g.ID, MessageID: &id, Platform: g.Platform,
+			Text: strings.Join(p.reply, "\n"), Urgent: p.replyUrgent, Mentions: store.UserIDs(p.replyMentions).Unique()}}, items...)
 	}
 	if len(items) == 0 {
 		return nil
@@ -247,7 +249,7 @@ func need(c *bot.Context) error {
 // returns what the sender should be told about where it went: the nodes
 // reached by name, those above with no group to post to, or that nothing
 // above could be reached.
-func (h *Handlers) alertUp(ctx context.Context, out *posts, origin, text string) (string, error) {
+func (h *Handlers) alertUp(ctx context.Context, out *posts, origin store.Origin, text string) (string, error) {
 	up, err := h.st.Ancestors(ctx, out.c.Node.ID)
 	if err != nil {
 		return "", err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"unicode/utf8"
 
 	"github.com/towerbot/towerbot/bot"
@@ -91,7 +90,7 @@ func (h *Handlers) DirectiveReport(ctx context.Context, c *bot.Context) error {
 				text += fmt.Sprintf(txtReportSum, p.Sum)
 			}
 			// Once per directive, whichever report completes it.
-			out.toOrigin(*g, "directive:"+strconv.FormatInt(d.ID, 10)+":complete", text, false, nil)
+			out.toOrigin(*g, store.FactOrigin("directive", d.ID, "complete"), text, false, nil)
 		}
 	}
 	return out.send(ctx)

@@ -258,7 +258,7 @@ func (e *env) posts(c *bot.Context) []store.OutboxItem {
 func (e *env) reply(c *bot.Context) string {
 	e.t.Helper()
 	for _, it := range e.posts(c) {
-		if c.Group != nil && it.GroupID == c.Group.ID && strings.HasSuffix(it.Origin, ":reply") {
+		if c.Group != nil && it.GroupID == c.Group.ID && strings.HasSuffix(string(it.Origin), ":reply") {
 			return it.Text
 		}
 	}

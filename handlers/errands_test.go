@@ -54,7 +54,7 @@ func TestErrandRequestIsAnnouncedToTheNearestAgents(t *testing.T) {
 		t.Errorf("announcement leaks a phone: %q", p.Text)
 	}
 	wang, zhao := e.person(pWang), e.person(pZhao)
-	if p.Mentions != strconv.FormatInt(wang.ID, 10)+","+strconv.FormatInt(zhao.ID, 10) {
+	if strings.Join(p.Mentions, ",") != strconv.FormatInt(wang.ID, 10)+","+strconv.FormatInt(zhao.ID, 10) {
 		t.Errorf("mentions %q, want both agents' ids", p.Mentions)
 	}
 	// Replaying the request makes no second errand and no second post.
@@ -85,7 +85,7 @@ func TestErrandWithoutAgentsGoesToTheCommandersAbove(t *testing.T) {
 		t.Fatalf("the unit's group got %+v", posts)
 	}
 	mustContain(t, "post", posts[0].Text, "【代办 "+tag+"·配药】", "申请人:应天喜(另应家)", "@何队长 本区域暂无代办员,请安排人员办理(代办 "+tag+")")
-	if posts[0].Mentions != strconv.FormatInt(e.person(pHe).ID, 10) {
+	if strings.Join(posts[0].Mentions, ",") != strconv.FormatInt(e.person(pHe).ID, 10) {
 		t.Errorf("mentions %q, want 何队长", posts[0].Mentions)
 	}
 	// The commander it went to takes it on.
@@ -146,7 +146,7 @@ func TestErrandClaimRaceHasOneWinnerAndTheLoserHearsWho(t *testing.T) {
 		// The requester hears who took it, mentioned.
 		var told bool
 		for _, it := range e.outbox("FT-01-01-01") {
-			if strings.Contains(it.Text, "已由 "+e.person(winner).Name+" 接单") && it.Mentions == strconv.FormatInt(req.Sender.ID, 10) {
+			if strings.Contains(it.Text, "已由 "+e.person(winner).Name+" 接单") && strings.Join(it.Mentions, ",") == strconv.FormatInt(req.Sender.ID, 10) {
 				told = true
 			}
 		}
@@ -291,7 +291,7 @@ func TestErrandRoughEdges(t *testing.T) {
 			t.Fatalf("%s: the claimer's group heard nothing: %+v", step.kind, e.posts(x))
 		}
 		mustContain(t, string(step.kind), told.Text, "@王五 您接单的代办 "+tag+" "+step.want)
-		if told.Mentions != strconv.FormatInt(e.person(pWang).ID, 10) {
+		if strings.Join(told.Mentions, ",") != strconv.FormatInt(e.person(pWang).ID, 10) {
 			t.Errorf("%s: mentions %q, want 王五", step.kind, told.Mentions)
 		}
 	}

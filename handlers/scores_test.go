@@ -32,7 +32,7 @@ func TestScorePendingThenVerifiedChangesTheScore(t *testing.T) {
 	}
 	// The community secretary is asked, mentioned.
 	asks := e.outbox("FT-01")
-	if len(asks) != 1 || asks[0].Mentions != strconv.FormatInt(e.person(pWu).ID, 10) {
+	if len(asks) != 1 || strings.Join(asks[0].Mentions, ",") != strconv.FormatInt(e.person(pWu).ID, 10) {
 		t.Fatalf("secretary's group: %+v", asks)
 	}
 	mustContain(t, "verify request", asks[0].Text, "待核查 "+tag, "应家", "+2分", "孙队长", "核查 通过 "+tag)
@@ -49,7 +49,7 @@ func TestScorePendingThenVerifiedChangesTheScore(t *testing.T) {
 	// The author's group hears the verdict too.
 	var told bool
 	for _, it := range e.outbox("FT-01-01") {
-		told = told || (it.Origin == "msg:"+strconv.FormatInt(v.LogID, 10)+":verdict")
+		told = told || (string(it.Origin) == "msg:"+strconv.FormatInt(v.LogID, 10)+":verdict")
 	}
 	if !told {
 		t.Errorf("author's group not told: %+v", e.outbox("FT-01-01"))

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/towerbot/towerbot/bot"
@@ -97,7 +96,7 @@ func (h *Handlers) TenantReturn(ctx context.Context, c *bot.Context) error {
 	// One alert per return, however often it is corrected: the origin is
 	// the return's, and a code already yellow or red was alerted before.
 	if alarming(saved.HealthCode) && (res.Prior == nil || !alarming(res.Prior.HealthCode)) {
-		where, err := h.alertUp(ctx, out, "return:"+strconv.FormatInt(saved.ID, 10)+":health",
+		where, err := h.alertUp(ctx, out, store.FactOrigin("return", saved.ID, "health"),
 			fmt.Sprintf(txtHealthAlert, c.Node.Name, saved.Name, saved.Origin, healthLabel(saved.HealthCode), c.Sender.Name))
 		if err != nil {
 			return err

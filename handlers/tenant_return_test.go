@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,7 +53,7 @@ func TestTenantReturnLateRaisesPendingPenaltyForTheLandlord(t *testing.T) {
 	}
 	wu := e.person(pWu)
 	mustContain(t, "verify request", asks[0].Text, "@吴书记", "待核查 "+id, "核查 通过 "+id)
-	if asks[0].Mentions != strconv.FormatInt(wu.ID, 10) {
+	if strings.Join(asks[0].Mentions, ",") != strconv.FormatInt(wu.ID, 10) {
 		t.Errorf("mentions %q, want 吴书记's sandbox id %d", asks[0].Mentions, wu.ID)
 	}
 	// Replaying the message makes no second penalty nor post.

@@ -39,7 +39,7 @@ func TestChatHistoryMergesMessagesAndPostsByTime(t *testing.T) {
 				return m.ID
 			}
 			reply := func(grp *store.Group, origin, text string) {
-				if err := db.EnqueueOutbox(ctx, store.OutboxItem{Origin: origin, GroupID: grp.ID, Platform: grp.Platform, Text: text}); err != nil {
+				if err := db.EnqueueOutbox(ctx, store.OutboxItem{Origin: store.Origin(origin), GroupID: grp.ID, Platform: grp.Platform, Text: text}); err != nil {
 					t.Fatal(err)
 				}
 			}

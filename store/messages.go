@@ -44,6 +44,11 @@ func (db *DB) SaveInbound(ctx context.Context, m *InboundMessage) (created bool,
 		m.SentAt = m.ReceivedAt
 	}
 	m.SentAt = m.SentAt.UTC()
+	if m.NextAttemptAt.IsZero() {
+		m.NextAttemptAt = m.ReceivedAt
+	}
+	m.NextAttemptAt = storedTime(m.NextAttemptAt)
+	m.Attempts = 0
 	m.ID = 0
 	err = db.q(ctx).Create(m).Error
 	if err == nil {
@@ -76,6 +81,8 @@ func checkInbound(m *InboundMessage) error {
 		bad = fmt.Sprintf("text is %d bytes, more than %d", len(m.Text), maxBlob)
 	case len(m.Raw) > maxBlob:
 		bad = fmt.Sprintf("raw payload is %d bytes, more than %d", len(m.Raw), maxBlob)
+	case utf8.RuneCountInString(m.LeaseOwner) > 64:
+		bad = "lease owner is longer than 64 characters"
 	case m.Outcome != "" && !validOutcome(m.Outcome):
 		bad = fmt.Sprintf("unknown outcome %q", m.Outcome)
 	default:
@@ -153,51 +160,110 @@ func (db *DB) FinishInbound(ctx context.Context, id int64, r InboundResult) erro
 	if r.PersonID != nil {
 		set["person_id"] = *r.PersonID
 	}
-	res := db.q(ctx).Model(&InboundMessage{}).Where("id = ?", id).Updates(set)
+	set["lease_owner"] = ""
+	res := db.q(ctx).Model(&InboundMessage{}).Where("id = ? AND outcome = ?", id, OutcomePending).Updates(set)
 	if res.Error != nil {
 		return fmt.Errorf("store: finish inbound %d: %w", id, res.Error)
 	}
 	if res.RowsAffected == 0 {
-		// MySQL counts changed rows, not matched ones: a repeat of the same
-		// result changes nothing but is not an error.
 		if _, err := db.InboundByID(ctx, id); err != nil {
 			return err
 		}
+		return fmt.Errorf("store: finish inbound %d: %w", id, ErrHandled)
 	}
 	return nil
 }
 
-// PendingInbound returns messages still pending that were received before
-// receivedBefore, oldest first: after a crash they were acknowledged but
-// not handled, and must be (nothing acknowledged is lost). It is the first
-// page of PendingInboundAfter.
-func (db *DB) PendingInbound(ctx context.Context, receivedBefore time.Time, limit int) ([]InboundMessage, error) {
-	return db.PendingInboundAfter(ctx, receivedBefore, time.Time{}, 0, limit)
+// ErrHandled says a message is no longer pending: another worker (or
+// replica) recorded its outcome first. The caller must drop what it did,
+// which the other handling did already.
+var ErrHandled = errors.New("message already handled")
+
+// ClaimInbound leases pending message m, as read (its NextAttemptAt is the
+// lease or retry time it had), to owner until until, by an update
+// conditional on both: of several replicas sweeping the same message, one
+// gets it. It reports whether this caller did; m then carries the lease.
+func (db *DB) ClaimInbound(ctx context.Context, m *InboundMessage, owner string, until time.Time) (bool, error) {
+	until = storedTime(until)
+	res := db.q(ctx).Model(&InboundMessage{}).
+		Where("id = ? AND outcome = ? AND next_attempt_at = ?", m.ID, OutcomePending, storedTime(m.NextAttemptAt)).
+		Updates(map[string]any{"next_attempt_at": until, "lease_owner": owner})
+	if res.Error != nil {
+		return false, fmt.Errorf("store: claim inbound %d: %w", m.ID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return false, nil
+	}
+	m.NextAttemptAt, m.LeaseOwner = until, owner
+	return true, nil
 }
 
-// PendingInboundAfter returns up to limit messages still pending that were
-// received before receivedBefore and come after (afterReceived, afterID)
-// in (received_at, id) order, oldest first. A caller pages through every
-// pending message by passing the last row's ReceivedAt and ID: rows that
-// stay pending (handled elsewhere, or failing) then never hide the rows
-// behind them, as re-reading the oldest page would. A zero afterReceived
-// and afterID start from the oldest.
-func (db *DB) PendingInboundAfter(ctx context.Context, receivedBefore, afterReceived time.Time, afterID int64, limit int) ([]InboundMessage, error) {
+// RetryInbound records a failed attempt at pending message id: it has now
+// failed attempts times, waits until next, and detail says why (cut to
+// fit). The lease is given up, so that whichever replica sweeps first
+// after next runs it again.
+func (db *DB) RetryInbound(ctx context.Context, id int64, attempts int, next time.Time, detail string) error {
+	res := db.q(ctx).Model(&InboundMessage{}).Where("id = ? AND outcome = ?", id, OutcomePending).
+		Updates(map[string]any{"attempts": attempts, "next_attempt_at": storedTime(next),
+			"detail": truncateRunes(detail, maxDetail), "lease_owner": ""})
+	if res.Error != nil {
+		return fmt.Errorf("store: retry inbound %d: %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		if _, err := db.InboundByID(ctx, id); err != nil {
+			return err
+		}
+		return fmt.Errorf("store: retry inbound %d: %w", id, ErrHandled)
+	}
+	return nil
+}
+
+// DueInbound returns up to limit pending messages due at now (their lease
+// or retry wait is over) that come after (afterDue, afterID) in
+// (next_attempt_at, id) order: what a sweep takes over. Paging by the last
+// row keeps messages that stay pending from hiding the ones behind them.
+func (db *DB) DueInbound(ctx context.Context, now, afterDue time.Time, afterID int64, limit int) ([]InboundMessage, error) {
 	if limit <= 0 {
-		return nil, errors.New("store: pending inbound: limit must be positive")
+		return nil, errors.New("store: due inbound: limit must be positive")
 	}
-	if afterID < 0 {
-		return nil, fmt.Errorf("store: pending inbound: negative message id %d", afterID)
-	}
-	q := db.q(ctx).
-		Where("outcome = ? AND received_at < ?", OutcomePending, receivedBefore.UTC())
-	if !afterReceived.IsZero() || afterID != 0 {
-		at := afterReceived.UTC()
-		q = q.Where("(received_at > ? OR (received_at = ? AND id > ?))", at, at, afterID)
+	q := db.q(ctx).Where("outcome = ? AND next_attempt_at <= ?", OutcomePending, storedTime(now))
+	if !afterDue.IsZero() || afterID != 0 {
+		at := storedTime(afterDue)
+		q = q.Where("(next_attempt_at > ? OR (next_attempt_at = ? AND id > ?))", at, at, afterID)
 	}
 	var out []InboundMessage
-	if err := q.Order("received_at, id").Limit(limit).Find(&out).Error; err != nil {
-		return nil, fmt.Errorf("store: pending inbound: %w", err)
+	if err := q.Order("next_attempt_at, id").Limit(limit).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("store: due inbound: %w", err)
 	}
 	return out, nil
+}
+
+// LeasedInbound returns up to limit pending messages leased to owner with
+// an id above afterID, by id: after a restart, the messages this replica
+// had taken before it stopped, which nobody else may take until their
+// lease runs out.
+func (db *DB) LeasedInbound(ctx context.Context, owner string, afterID int64, limit int) ([]InboundMessage, error) {
+	if owner == "" || limit <= 0 {
+		return nil, errors.New("store: leased inbound: need an owner and a positive limit")
+	}
+	var out []InboundMessage
+	err := db.q(ctx).Where("outcome = ? AND lease_owner = ? AND id > ?", OutcomePending, owner, afterID).
+		Order("id").Limit(limit).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: leased inbound: %w", err)
+	}
+	return out, nil
+}
+
+// CountPending counts the messages still pending, and how many of those
+// have failed at least once: what /metrics reports.
+func (db *DB) CountPending(ctx context.Context) (pending, retried int64, err error) {
+	var row struct{ Pending, Retried int64 }
+	err = db.q(ctx).Model(&InboundMessage{}).
+		Select("COUNT(*) AS pending, COALESCE(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END), 0) AS retried").
+		Where("outcome = ?", OutcomePending).Scan(&row).Error
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: count pending: %w", err)
+	}
+	return row.Pending, row.Retried, nil
 }

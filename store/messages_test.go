@@ -83,17 +83,17 @@ func TestFinishInboundAndPending(t *testing.T) {
 			}
 			ids = append(ids, m.ID)
 		}
-		pending, err := db.PendingInbound(ctx, t0.Add(time.Hour), 10)
+		pending, err := db.DueInbound(ctx, t0.Add(time.Hour), time.Time{}, 0, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := msgIDs(pending); got != "c b a" {
 			t.Fatalf("pending = %s, want oldest first: c b a", got)
 		}
-		if p, _ := db.PendingInbound(ctx, t0.Add(90*time.Second), 10); msgIDs(p) != "c b" {
-			t.Fatalf("received before t0+90s: %s, want c b", msgIDs(p))
+		if p, _ := db.DueInbound(ctx, t0.Add(90*time.Second), time.Time{}, 0, 10); msgIDs(p) != "c b" {
+			t.Fatalf("due at t0+90s: %s, want c b", msgIDs(p))
 		}
-		if p, _ := db.PendingInbound(ctx, t0.Add(time.Hour), 1); msgIDs(p) != "c" {
+		if p, _ := db.DueInbound(ctx, t0.Add(time.Hour), time.Time{}, 0, 1); msgIDs(p) != "c" {
 			t.Fatalf("limit 1: %s", msgIDs(p))
 		}
 
@@ -116,15 +116,19 @@ func TestFinishInboundAndPending(t *testing.T) {
 		if n := utf8.RuneCountInString(m.Detail); n != 512 {
 			t.Fatalf("detail kept %d characters, want 512 (cut to fit)", n)
 		}
-		// The same result again is not an error (MySQL reports 0 changed rows).
-		if err := db.FinishInbound(ctx, ids[1], store.InboundResult{Kind: "score", Parsed: `{"kind":"score"}`,
-			Outcome: store.OutcomeRefused, Detail: detail, HandledAt: handled}); err != nil {
-			t.Fatalf("repeat finish: %v", err)
+		// A message is finished once: a second handling (a rival replica)
+		// learns that it lost, and changes nothing.
+		if err := db.FinishInbound(ctx, ids[1], store.InboundResult{Kind: "temperature",
+			Outcome: store.OutcomeOK, HandledAt: handled}); !errors.Is(err, store.ErrHandled) {
+			t.Fatalf("second finish: %v, want ErrHandled", err)
+		}
+		if m, _ := db.InboundByID(ctx, ids[1]); m.Outcome != store.OutcomeRefused || m.Kind != "score" {
+			t.Fatalf("second finish changed the row: %+v", m)
 		}
 		if m, _ := db.InboundByID(ctx, ids[1]); m.GroupID == nil || *m.GroupID != 7 {
 			t.Fatalf("nil GroupID must keep the stored one: %+v", m.GroupID)
 		}
-		if p, _ := db.PendingInbound(ctx, t0.Add(time.Hour), 10); msgIDs(p) != "c a" {
+		if p, _ := db.DueInbound(ctx, t0.Add(time.Hour), time.Time{}, 0, 10); msgIDs(p) != "c a" {
 			t.Fatalf("after finishing b: pending %s, want c a", msgIDs(p))
 		}
 		if err := db.FinishInbound(ctx, 99999, store.InboundResult{Outcome: store.OutcomeOK}); !errors.Is(err, store.ErrNotFound) {
@@ -147,15 +151,15 @@ func msgIDs(ms []store.InboundMessage) string {
 	return strings.Join(s, " ")
 }
 
-// TestPendingInboundAfterPagesThroughEveryRow: paging by the last row's
-// (ReceivedAt, ID) reaches every pending message once, in order, also
-// across messages received at the same instant, so that rows which stay
-// pending never hide the rows behind them.
-func TestPendingInboundAfterPagesThroughEveryRow(t *testing.T) {
+// TestDueInboundPagesThroughEveryRow: paging by the last row's (next
+// attempt, id) reaches every message due once, in order, also across
+// messages due at the same instant, so that rows which stay pending never
+// hide the rows behind them.
+func TestDueInboundPagesThroughEveryRow(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		t0 := time.Date(2020, 2, 24, 1, 0, 0, 0, time.UTC)
-		// Three at t0 (a tie broken by id), one finished, two later, one too new.
+		// Three due at t0 (a tie broken by id), one finished, two later, one not yet due.
 		for _, r := range []struct {
 			id  string
 			at  time.Duration
@@ -174,12 +178,12 @@ func TestPendingInboundAfterPagesThroughEveryRow(t *testing.T) {
 				}
 			}
 		}
-		before := t0.Add(30 * time.Minute)
+		now := t0.Add(30 * time.Minute)
 		var pages []string
 		var lastAt time.Time
 		var lastID int64
 		for range 10 {
-			p, err := db.PendingInboundAfter(ctx, before, lastAt, lastID, 2)
+			p, err := db.DueInbound(ctx, now, lastAt, lastID, 2)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -187,19 +191,81 @@ func TestPendingInboundAfterPagesThroughEveryRow(t *testing.T) {
 				break
 			}
 			pages = append(pages, msgIDs(p))
-			lastAt, lastID = p[len(p)-1].ReceivedAt, p[len(p)-1].ID
+			lastAt, lastID = p[len(p)-1].NextAttemptAt, p[len(p)-1].ID
 		}
 		if got, want := strings.Join(pages, " | "), "a b | c d | e"; got != want {
 			t.Fatalf("pages %q; want %q", got, want)
 		}
-		if p, err := db.PendingInboundAfter(ctx, before, time.Time{}, 0, 10); err != nil || msgIDs(p) != "a b c d e" {
-			t.Fatalf("from the start: %q, %v", msgIDs(p), err)
-		}
-		if _, err := db.PendingInboundAfter(ctx, before, time.Time{}, 0, 0); err == nil {
+		if _, err := db.DueInbound(ctx, now, time.Time{}, 0, 0); err == nil {
 			t.Fatal("limit 0 accepted")
 		}
-		if _, err := db.PendingInboundAfter(ctx, before, t0, -1, 10); err == nil {
-			t.Fatal("negative id accepted")
+	})
+}
+
+// A message's life in the log: leased to the replica that stored it, taken
+// over by one (and only one) other replica once the lease runs out, put
+// back to wait after a failed attempt, and finished once.
+func TestInboundLeasesAndRetries(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		t0 := time.Date(2020, 2, 24, 1, 0, 0, 0, time.UTC)
+		m := &store.InboundMessage{Platform: "wecom", PlatformMsgID: "m1", Text: "体温 36.5", ReceivedAt: t0,
+			LeaseOwner: "pod-a", NextAttemptAt: t0.Add(90 * time.Second)}
+		if _, err := db.SaveInbound(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		if due, _ := db.DueInbound(ctx, t0.Add(time.Minute), time.Time{}, 0, 10); len(due) != 0 {
+			t.Fatalf("a leased message is due within its lease: %s", msgIDs(due))
+		}
+		// pod-a restarts: its own lease is there to take back at once.
+		if mine, err := db.LeasedInbound(ctx, "pod-a", 0, 10); err != nil || msgIDs(mine) != "m1" {
+			t.Fatalf("LeasedInbound(pod-a) = %q, %v", msgIDs(mine), err)
+		}
+		if theirs, _ := db.LeasedInbound(ctx, "pod-b", 0, 10); len(theirs) != 0 {
+			t.Fatalf("LeasedInbound(pod-b) = %q", msgIDs(theirs))
+		}
+		// pod-a died: after the lease, two sweeps race; one wins.
+		due, err := db.DueInbound(ctx, t0.Add(2*time.Minute), time.Time{}, 0, 10)
+		if err != nil || len(due) != 1 {
+			t.Fatalf("due after the lease: %q, %v", msgIDs(due), err)
+		}
+		b, c := due[0], due[0]
+		okB, errB := db.ClaimInbound(ctx, &b, "pod-b", t0.Add(4*time.Minute))
+		okC, errC := db.ClaimInbound(ctx, &c, "pod-c", t0.Add(4*time.Minute))
+		if errB != nil || errC != nil || !okB || okC {
+			t.Fatalf("claims: b=%v,%v c=%v,%v; want b alone", okB, errB, okC, errC)
+		}
+		if b.LeaseOwner != "pod-b" || !b.NextAttemptAt.Equal(t0.Add(4*time.Minute)) {
+			t.Fatalf("claimed message does not carry its lease: %+v", b)
+		}
+		// pod-b's attempt fails inside towerbot: it waits, unleased.
+		if err := db.RetryInbound(ctx, m.ID, 1, t0.Add(5*time.Minute), "database hiccup"); err != nil {
+			t.Fatal(err)
+		}
+		if pending, retried, err := db.CountPending(ctx); err != nil || pending != 1 || retried != 1 {
+			t.Fatalf("CountPending = %d, %d, %v; want 1, 1", pending, retried, err)
+		}
+		got, _ := db.InboundByID(ctx, m.ID)
+		if got.Attempts != 1 || got.LeaseOwner != "" || got.Detail != "database hiccup" || got.Outcome != store.OutcomePending {
+			t.Fatalf("after a failed attempt: %+v", got)
+		}
+		if due, _ := db.DueInbound(ctx, t0.Add(4*time.Minute), time.Time{}, 0, 10); len(due) != 0 {
+			t.Fatal("a message is due before its retry time")
+		}
+		if due, _ := db.DueInbound(ctx, t0.Add(5*time.Minute), time.Time{}, 0, 10); msgIDs(due) != "m1" {
+			t.Fatal("a message is not due at its retry time")
+		}
+		if err := db.FinishInbound(ctx, m.ID, store.InboundResult{Outcome: store.OutcomeOK}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.RetryInbound(ctx, m.ID, 2, t0.Add(time.Hour), "late"); !errors.Is(err, store.ErrHandled) {
+			t.Fatalf("retry of a finished message: %v, want ErrHandled", err)
+		}
+		if ok, err := db.ClaimInbound(ctx, got, "pod-c", t0.Add(time.Hour)); ok || err != nil {
+			t.Fatalf("claim of a finished message: %v, %v", ok, err)
+		}
+		if pending, _, _ := db.CountPending(ctx); pending != 0 {
+			t.Fatalf("pending after finishing: %d", pending)
 		}
 	})
 }

@@ -40,6 +40,68 @@ var migrations = []migration{
 			&Disinfection{}, &OutboxItem{}, &JobRun{},
 		)
 	}},
+	{2, "message retries and leases, the message behind each post, alerted fevers", migrateHandling},
+}
+
+// Each step after the first brings an older database to the shape the
+// models describe and leaves alone what is already there: the first step
+// creates the tables as the models now stand, so on a new database the
+// later steps find their columns made.
+
+// migrateHandling adds the columns of version 2: a message's attempts,
+// lease and mention flag; the message that caused each post; the level of
+// fever already alerted for each day's reading.
+func migrateHandling(tx *gorm.DB) error {
+	if err := addColumns(tx, &InboundMessage{}, "Mentioned", "Attempts", "NextAttemptAt", "LeaseOwner"); err != nil {
+		return err
+	}
+	if err := addColumns(tx, &OutboxItem{}, "MessageID"); err != nil {
+		return err
+	}
+	if err := addColumns(tx, &Temperature{}, "AlertedCelsius"); err != nil {
+		return err
+	}
+	// Messages stored before: due at their receipt (a pending one is then
+	// swept at once), and every fever recorded counted as alerted, as it was.
+	if err := tx.Exec("UPDATE inbound_messages SET next_attempt_at = received_at WHERE next_attempt_at IS NULL").Error; err != nil {
+		return err
+	}
+	if err := addIndexes(tx, &InboundMessage{}, "ix_inbound_due"); err != nil {
+		return err
+	}
+	if err := addIndexes(tx, &OutboxItem{}, "MessageID"); err != nil {
+		return err
+	}
+	return tx.Exec("UPDATE temperatures SET alerted_celsius = celsius WHERE alerted_celsius = 0 AND celsius >= 37.3").Error
+}
+
+// addColumns adds model's fields that its table lacks.
+func addColumns(tx *gorm.DB, model any, fields ...string) error {
+	m := tx.Migrator()
+	for _, f := range fields {
+		if m.HasColumn(model, f) {
+			continue
+		}
+		if err := m.AddColumn(model, f); err != nil {
+			return fmt.Errorf("add column %s: %w", f, err)
+		}
+	}
+	return nil
+}
+
+// addIndexes creates model's indexes (by name, or by field for a
+// single-field index) that its table lacks.
+func addIndexes(tx *gorm.DB, model any, names ...string) error {
+	m := tx.Migrator()
+	for _, n := range names {
+		if m.HasIndex(model, n) {
+			continue
+		}
+		if err := m.CreateIndex(model, n); err != nil {
+			return fmt.Errorf("create index %s: %w", n, err)
+		}
+	}
+	return nil
 }
 
 // Migrate brings the schema to the latest version and returns the names of
@@ -47,6 +109,12 @@ var migrations = []migration{
 // its own transaction where the database allows DDL in one (SQLite); on
 // MySQL a failed step leaves its version unrecorded so a rerun retries it.
 func (db *DB) Migrate(ctx context.Context) ([]string, error) {
+	return db.migrateTo(ctx, migrations[len(migrations)-1].Version)
+}
+
+// migrateTo applies the steps up to version (tests start from an older
+// schema this way).
+func (db *DB) migrateTo(ctx context.Context, version int) ([]string, error) {
 	if db.driver == DriverMySQL {
 		// Replicas starting together must not race to create tables: the
 		// first takes a server-wide lock, the others wait and then find the
@@ -75,7 +143,7 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 	}
 	var applied []string
 	for _, m := range migrations {
-		if have[m.Version] {
+		if have[m.Version] || m.Version > version {
 			continue
 		}
 		err := gdb.Transaction(func(tx *gorm.DB) error {

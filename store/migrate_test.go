@@ -2,7 +2,10 @@ package store_test
 
 import (
 	"context"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/towerbot/towerbot/store"
 	"github.com/towerbot/towerbot/store/storetest"
@@ -66,5 +69,70 @@ func TestMigrateConcurrentReplicas(t *testing.T) {
 	}
 	if total != version { // steps are numbered 1..N, so N steps in all
 		t.Fatalf("%d replicas applied %d steps in all; want each of the %d steps applied once", replicas, total, version)
+	}
+}
+
+// A database made before version 2 — no message leases or retries, no
+// post sources, no alerted levels — is brought to the models' shape, and
+// its rows stay usable: a message pending at the upgrade is due at once.
+func TestMigrateFromVersion1(t *testing.T) {
+	for _, driver := range []string{store.DriverSQLite, store.DriverMySQL} {
+		t.Run(driver, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := filepath.Join(t.TempDir(), "old.db")
+			if driver == store.DriverMySQL {
+				dsn = storetest.MySQLDSN(t)
+			}
+			db, err := store.Open(driver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := store.MigrateTo(ctx, db, 1); err != nil {
+				t.Fatal(err)
+			}
+			// Version 1 made the tables from today's models: take away what
+			// version 2 adds, as a database made by the old release lacks it.
+			for _, stmt := range []string{
+				"DROP INDEX ix_inbound_due ON inbound_messages",
+				"DROP INDEX idx_outbox_items_message_id ON outbox_items",
+				"ALTER TABLE inbound_messages DROP COLUMN mentioned",
+				"ALTER TABLE inbound_messages DROP COLUMN attempts",
+				"ALTER TABLE inbound_messages DROP COLUMN next_attempt_at",
+				"ALTER TABLE inbound_messages DROP COLUMN lease_owner",
+				"ALTER TABLE outbox_items DROP COLUMN message_id",
+				"ALTER TABLE temperatures DROP COLUMN alerted_celsius",
+			} {
+				if driver == store.DriverSQLite && strings.HasPrefix(stmt, "DROP INDEX") {
+					stmt = strings.Split(stmt, " ON ")[0]
+				}
+				if err := store.Exec(ctx, db, stmt); err != nil {
+					t.Fatalf("%s: %v", stmt, err)
+				}
+			}
+			if err := store.Exec(ctx, db, "INSERT INTO inbound_messages (platform, platform_msg_id, chat_id, sender_id, sender_name, text, sent_at, received_at, kind, parsed, outcome, detail) "+
+				"VALUES ('wecom', 'old-1', 'c', 'u', '张三', '体温 36.5', '2020-02-24 01:00:00', '2020-02-24 01:00:00', '', '', 'pending', '')"); err != nil {
+				t.Fatal(err)
+			}
+			applied, err := db.Migrate(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(applied) == 0 || !strings.HasPrefix(applied[0], "2 ") {
+				t.Fatalf("applied %v; want version 2 first", applied)
+			}
+			due, err := db.DueInbound(ctx, time.Date(2020, 2, 24, 1, 0, 0, 0, time.UTC), time.Time{}, 0, 10)
+			if err != nil || len(due) != 1 || due[0].PlatformMsgID != "old-1" || due[0].Attempts != 0 {
+				t.Fatalf("old pending message after the upgrade: %+v, %v", due, err)
+			}
+			if err := db.EnqueueOutbox(ctx, store.OutboxItem{Origin: "msg:1:reply", GroupID: 1, MessageID: &due[0].ID,
+				Platform: "wecom", Text: "已登记", Mentions: store.UserIDs{"u1", "u2"}}); err != nil {
+				t.Fatal(err)
+			}
+			posts, err := db.OutboxByMessage(ctx, due[0].ID)
+			if err != nil || len(posts) != 1 || strings.Join(posts[0].Mentions, ",") != "u1,u2" {
+				t.Fatalf("post after the upgrade: %+v, %v", posts, err)
+			}
+		})
 	}
 }

@@ -128,25 +128,39 @@ type InboundMessage struct {
 	SentAt        time.Time // the platform's time
 	ReceivedAt    time.Time `gorm:"not null;index"`
 	Kind          string    `gorm:"size:32;not null;default:''"`
-	Parsed        string    `gorm:"type:text"` // the parse result as JSON
-	Outcome       string    `gorm:"size:16;not null;default:'pending';index"`
+	Parsed        string    `gorm:"type:text"`              // the parse result as JSON
+	Mentioned     bool      `gorm:"not null;default:false"` // the bot was @-mentioned
+	Outcome       string    `gorm:"size:16;not null;default:'pending';index;index:ix_inbound_due,priority:1"`
 	Detail        string    `gorm:"size:512;not null;default:''"` // why: error text, refusal reason
 	HandledAt     *time.Time
+
+	// Handling: a pending message is leased to the replica named by
+	// LeaseOwner until NextAttemptAt; once that passes, any replica's sweep
+	// may take it. A handling that failed inside towerbot (the database
+	// hiccuped) counts an Attempt and waits until NextAttemptAt to run again.
+	Attempts      int       `gorm:"not null;default:0"`
+	NextAttemptAt time.Time `gorm:"index:ix_inbound_due,priority:2"`
+	LeaseOwner    string    `gorm:"size:64;not null;default:''"`
 }
 
 // Temperature is one person's temperature on one day at one node. A later
 // message for the same (node, name, day) replaces the value and points to
 // the newer message, so a copied 接龙 list counts each person once.
 type Temperature struct {
-	ID         int64   `gorm:"primaryKey"`
-	NodeID     int64   `gorm:"not null;uniqueIndex:ux_temperature"`
-	Name       string  `gorm:"size:64;not null;uniqueIndex:ux_temperature"`
-	Day        string  `gorm:"size:10;not null;uniqueIndex:ux_temperature;index"` // YYYY-MM-DD, Asia/Shanghai
-	Celsius    float64 `gorm:"not null"`
-	ReporterID int64   `gorm:"not null"`
-	MessageID  int64   `gorm:"not null;index"`
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	ID      int64   `gorm:"primaryKey"`
+	NodeID  int64   `gorm:"not null;uniqueIndex:ux_temperature"`
+	Name    string  `gorm:"size:64;not null;uniqueIndex:ux_temperature"`
+	Day     string  `gorm:"size:10;not null;uniqueIndex:ux_temperature;index"` // YYYY-MM-DD, Asia/Shanghai
+	Celsius float64 `gorm:"not null"`
+	// AlertedCelsius is the highest reading of the day already alerted up
+	// the chain (0: none): a reading is alerted only when it is a fever
+	// above it, so a list copied all day alerts a fever once and a rising
+	// one again.
+	AlertedCelsius float64 `gorm:"not null;default:0"`
+	ReporterID     int64   `gorm:"not null"`
+	MessageID      int64   `gorm:"not null;index"`
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // TenantReturn records a tenant arriving back, with the quarantine end.
@@ -293,11 +307,12 @@ const (
 // twice.
 type OutboxItem struct {
 	ID            int64     `gorm:"primaryKey"`
-	Origin        string    `gorm:"size:128;not null;uniqueIndex:ux_outbox_origin"` // e.g. "msg:42:reply", "job:digest:2020-02-24"
+	Origin        Origin    `gorm:"size:128;not null;uniqueIndex:ux_outbox_origin"` // what the post is about: see Origin
 	GroupID       int64     `gorm:"not null;uniqueIndex:ux_outbox_origin;index:ix_outbox_group"`
+	MessageID     *int64    `gorm:"index"` // the inbound message that caused it; nil for a scheduled post
 	Platform      string    `gorm:"size:16;not null;index:ix_outbox_due"`
 	Text          string    `gorm:"type:text;not null"`
-	Mentions      string    `gorm:"size:1024;not null;default:''"` // comma-separated platform user ids
+	Mentions      UserIDs   `gorm:"size:1024;not null;default:''"` // platform user ids the post @-mentions
 	Urgent        bool      `gorm:"not null"`
 	Status        string    `gorm:"size:16;not null;index:ix_outbox_due"`
 	Attempts      int       `gorm:"not null"`

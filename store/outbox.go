@@ -40,6 +40,7 @@ func (db *DB) EnqueueOutbox(ctx context.Context, items ...OutboxItem) error {
 		it.Attempts = 0
 		it.LastError = ""
 		it.SentAt = nil
+		it.Mentions = it.Mentions.Unique()
 		if it.NextAttemptAt.IsZero() {
 			it.NextAttemptAt = now
 		}
@@ -57,7 +58,7 @@ func (db *DB) EnqueueOutbox(ctx context.Context, items ...OutboxItem) error {
 
 func checkOutboxItem(it OutboxItem) error {
 	switch {
-	case it.Origin == "" || utf8.RuneCountInString(it.Origin) > 128:
+	case it.Origin == "" || utf8.RuneCountInString(string(it.Origin)) > 128:
 		return fmt.Errorf("origin %q must be 1 to 128 characters", it.Origin)
 	case it.GroupID <= 0:
 		return errors.New("no group")
@@ -67,7 +68,7 @@ func checkOutboxItem(it OutboxItem) error {
 		return errors.New("empty text")
 	case len(it.Text) > maxBlob:
 		return fmt.Errorf("text is %d bytes, more than %d", len(it.Text), maxBlob)
-	case utf8.RuneCountInString(it.Mentions) > 1024:
+	case utf8.RuneCountInString(strings.Join(it.Mentions, ",")) > 1024:
 		return errors.New("mentions are longer than 1024 characters")
 	}
 	return nil
@@ -232,6 +233,16 @@ func (db *DB) OutboxForGroup(ctx context.Context, groupID int64, limit int) ([]O
 	}
 	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
 		out[i], out[j] = out[j], out[i]
+	}
+	return out, nil
+}
+
+// OutboxByMessage returns the posts inbound message id caused, in any
+// group, oldest first: its reply and what its facts made the bot say.
+func (db *DB) OutboxByMessage(ctx context.Context, id int64) ([]OutboxItem, error) {
+	var out []OutboxItem
+	if err := db.q(ctx).Where("message_id = ?", id).Order("id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("store: outbox of message %d: %w", id, err)
 	}
 	return out, nil
 }

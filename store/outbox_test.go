@@ -16,7 +16,7 @@ import (
 )
 
 func item(origin string, group int64, text string) store.OutboxItem {
-	return store.OutboxItem{Origin: origin, GroupID: group, Platform: "sandbox", Text: text}
+	return store.OutboxItem{Origin: store.Origin(origin), GroupID: group, Platform: "sandbox", Text: text}
 }
 
 func TestEnqueueOutboxIgnoresDuplicates(t *testing.T) {

@@ -101,7 +101,7 @@ func writePurgeFixture(t *testing.T, db *store.DB) purgeFixture {
 
 	post := func(origin string, send bool) int64 {
 		t.Helper()
-		if err := db.EnqueueOutbox(ctx, store.OutboxItem{Origin: origin, GroupID: 1, Platform: "sandbox",
+		if err := db.EnqueueOutbox(ctx, store.OutboxItem{Origin: store.Origin(origin), GroupID: 1, Platform: "sandbox",
 			Text: "【发热预警】李四 37.5℃"}); err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,84 @@
+package store
+
+import (
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Origin names what an outbox post is about. Together with the group it
+// is the post's unique key, so the same thing said to the same group twice
+// — a message handled again, two copies of one list, a job run twice — is
+// one post. Origins are built by the functions below and never parsed.
+//
+// A post caused by a fact is keyed by that fact, not by the message that
+// reported it (FactOrigin): a fever alert by the day's temperature record
+// and the level alerted, an errand's announcement by the errand. Only what
+// answers one message — its reply — is keyed by the message (MessageOrigin).
+type Origin string
+
+// MessageOrigin is the origin of a post that answers inbound message id:
+// its reply ("reply") or its error reply ("error").
+func MessageOrigin(id int64, what string) Origin {
+	return Origin("msg:" + strconv.FormatInt(id, 10) + ":" + what)
+}
+
+// FactOrigin is the origin of a post about record id of a kind ("fever",
+// "errand", "score", "directive", "return", "job:daily-digest", …),
+// refined by what it says about it ("claim", "verify", a level). It says
+// the same thing for the same fact whichever message or job gets there.
+func FactOrigin(kind string, id int64, what ...string) Origin {
+	s := kind + ":" + strconv.FormatInt(id, 10)
+	for _, w := range what {
+		s += ":" + w
+	}
+	return Origin(s)
+}
+
+// UserIDs are platform user ids, as an outbox post mentions them. They are
+// stored joined by commas (ids never contain one: Value refuses it).
+type UserIDs []string
+
+// Value joins the ids for the database.
+func (ids UserIDs) Value() (driver.Value, error) {
+	for _, id := range ids {
+		if id == "" || strings.ContainsAny(id, ",\x00") {
+			return nil, fmt.Errorf("store: user id %q cannot be mentioned", id)
+		}
+	}
+	return strings.Join(ids, ","), nil
+}
+
+// Scan splits the stored ids.
+func (ids *UserIDs) Scan(src any) error {
+	var s string
+	switch v := src.(type) {
+	case nil:
+	case string:
+		s = v
+	case []byte:
+		s = string(v)
+	default:
+		return errors.New("store: mentions: unexpected column type")
+	}
+	*ids = nil
+	if s != "" {
+		*ids = strings.Split(s, ",")
+	}
+	return nil
+}
+
+// Unique returns ids without empty or repeated ones, in first-seen order.
+func (ids UserIDs) Unique() UserIDs {
+	seen := map[string]bool{}
+	var out UserIDs
+	for _, id := range ids {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
