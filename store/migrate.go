@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -40,6 +41,7 @@ var migrations = []migration{
 			&Disinfection{}, &OutboxItem{}, &JobRun{},
 		)
 	}},
+	{2, "binary collation on MySQL", binaryCollation},
 }
 
 // Migrate brings the schema to the latest version and returns the names of
@@ -47,6 +49,13 @@ var migrations = []migration{
 // its own transaction where the database allows DDL in one (SQLite); on
 // MySQL a failed step leaves its version unrecorded so a rerun retries it.
 func (db *DB) Migrate(ctx context.Context) ([]string, error) {
+	return db.migrate(ctx, migrations[len(migrations)-1].Version, mysqlTableOptions)
+}
+
+// migrate applies the steps up to version upTo, creating MySQL tables with
+// tableOptions. Only tests pass anything but the latest version and today's
+// options: to build a database as an older towerbot left it.
+func (db *DB) migrate(ctx context.Context, upTo int, tableOptions string) ([]string, error) {
 	if db.driver == DriverMySQL {
 		// Replicas starting together must not race to create tables: the
 		// first takes a server-wide lock, the others wait and then find the
@@ -59,7 +68,7 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 	}
 	gdb := db.gdb.WithContext(ctx)
 	if db.driver == DriverMySQL {
-		gdb = gdb.Set("gorm:table_options", "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci").
+		gdb = gdb.Set("gorm:table_options", tableOptions).
 			Session(&gorm.Session{}) // a new session: chained calls must not share one statement
 	}
 	if err := gdb.AutoMigrate(&schemaMigration{}); err != nil {
@@ -75,7 +84,7 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 	}
 	var applied []string
 	for _, m := range migrations {
-		if have[m.Version] {
+		if have[m.Version] || m.Version > upTo {
 			continue
 		}
 		err := gdb.Transaction(func(tx *gorm.DB) error {
@@ -91,6 +100,66 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 	}
 	return applied, nil
 }
+
+// binaryCollation (step 2) converts every table of a MySQL database, and
+// the database's default for tables created later, to mysqlCollation, so
+// that keys compare byte for byte as on SQLite (see mysqlCollation). It is
+// a no-op on SQLite, whose text always compared that way.
+//
+// Each conversion rewrites its table and blocks writes to it meanwhile.
+// Tables already converted are skipped, so a step interrupted half-way (MySQL
+// commits each ALTER at once) resumes where it stopped. Rows that the old
+// collation had already merged (ABC's reading overwriting abc's) stay merged:
+// no collation can tell them apart again.
+func binaryCollation(tx *gorm.DB) error {
+	if tx.Dialector.Name() != DriverMySQL {
+		return nil
+	}
+	// Read the collations and compare them here rather than in SQL:
+	// information_schema's own collation differs between servers, and
+	// comparing it with a literal of the connection's collation is not
+	// portable.
+	var tables []struct{ TableName, TableCollation string }
+	if err := tx.Raw("SELECT TABLE_NAME AS table_name, TABLE_COLLATION AS table_collation FROM information_schema.TABLES" +
+		" WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME").Scan(&tables).Error; err != nil {
+		return fmt.Errorf("list tables: %w", err)
+	}
+	var columns []struct{ TableName, CollationName string }
+	if err := tx.Raw("SELECT TABLE_NAME AS table_name, COLLATION_NAME AS collation_name FROM information_schema.COLUMNS" +
+		" WHERE TABLE_SCHEMA = DATABASE() AND COLLATION_NAME IS NOT NULL").Scan(&columns).Error; err != nil {
+		return fmt.Errorf("list columns: %w", err)
+	}
+	stale := map[string]bool{}
+	for _, c := range columns {
+		if !strings.EqualFold(c.CollationName, mysqlCollation) {
+			stale[c.TableName] = true
+		}
+	}
+	for _, t := range tables {
+		if !stale[t.TableName] && strings.EqualFold(t.TableCollation, mysqlCollation) {
+			continue
+		}
+		if err := tx.Exec("ALTER TABLE " + quoteIdent(t.TableName) +
+			" CONVERT TO CHARACTER SET utf8mb4 COLLATE " + mysqlCollation).Error; err != nil {
+			return fmt.Errorf("convert table %s: %w", t.TableName, err)
+		}
+	}
+	var dbCollation string
+	if err := tx.Raw("SELECT DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()").
+		Scan(&dbCollation).Error; err != nil {
+		return fmt.Errorf("read the database's collation: %w", err)
+	}
+	if !strings.EqualFold(dbCollation, mysqlCollation) {
+		// No name: the statement applies to the connection's database.
+		if err := tx.Exec("ALTER DATABASE CHARACTER SET utf8mb4 COLLATE " + mysqlCollation).Error; err != nil {
+			return fmt.Errorf("set the database's default collation: %w", err)
+		}
+	}
+	return nil
+}
+
+// quoteIdent quotes a MySQL identifier.
+func quoteIdent(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" }
 
 // mysqlLock takes the MySQL advisory lock name on a connection of its own,
 // waiting up to timeoutSec seconds, and returns the function that frees it.
