@@ -9,7 +9,7 @@ FUZZTIME    ?= 30s
 # The shared folder beside the repository (corpus and tools).
 SHARED      ?= ../shared
 
-.PHONY: help build run test cover bench lint fuzz corpus clean
+.PHONY: help build run services test cover bench lint fuzz corpus clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 10
@@ -20,14 +20,20 @@ build: ## build bin/towerbot
 run: build ## start towerbot with the embedded set-up: SQLite in ./data, demo roster, sandbox at http://127.0.0.1:8080/
 	./$(BIN) serve
 
-test: ## run every test (MySQL/Redis tests skip loudly when those are down; TOWERBOT_REQUIRE_SERVICES=1 fails instead)
+# go test prints nothing of a passing package, skipped tests included, so
+# the test targets first say which MariaDB and Redis the tests will use and
+# whether they answer (see README, "Tests and the services they use").
+services: ## say whether the MariaDB and Redis the tests use answer (TOWERBOT_TEST_MYSQL_DSN, TOWERBOT_TEST_REDIS_ADDR)
+	@$(GO) run ./internal/servicecheck
+
+test: services ## run every test (MySQL/Redis tests skip when those are down, as `services` says; TOWERBOT_REQUIRE_SERVICES=1 fails instead)
 	$(GO) test $(GOTESTFLAGS) ./...
 
-cover: ## run the tests with coverage into coverage.out and print the total
+cover: services ## run the tests with coverage into coverage.out and print the total
 	$(GO) test $(GOTESTFLAGS) -coverprofile=coverage.out ./...
 	$(GO) tool cover -func=coverage.out | tail -n 1
 
-bench: ## run the benchmarks
+bench: services ## run the benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 lint: ## gofmt check and go vet

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/towerbot/towerbot/internal/testenv"
 )
 
 // harness is one implementation under test.
@@ -81,12 +83,7 @@ func eachStore(t *testing.T, fn func(t *testing.T, h harness)) {
 var prefixSeq atomic.Int64
 
 // redisAddr is TOWERBOT_TEST_REDIS_ADDR, or the local default.
-func redisAddr() string {
-	if addr := os.Getenv("TOWERBOT_TEST_REDIS_ADDR"); addr != "" {
-		return addr
-	}
-	return "127.0.0.1:6379"
-}
+func redisAddr() string { return testenv.RedisAddr() }
 
 // redisOpener checks that Redis answers and returns a func opening clients
 // that share one key prefix unique to this test, whose keys are deleted at
@@ -100,7 +97,7 @@ func redisOpener(t *testing.T) func(t *testing.T) Store {
 	first, err := NewRedis(ctx, RedisOptions{Addr: addr, Prefix: prefix})
 	if err != nil {
 		msg := fmt.Sprintf("Redis unreachable at %s: %v", addr, err)
-		if os.Getenv("TOWERBOT_REQUIRE_SERVICES") == "1" {
+		if testenv.RequireServices() {
 			t.Fatalf("%s (TOWERBOT_REQUIRE_SERVICES=1)", msg)
 		}
 		t.Skipf("SKIPPING REDIS TESTS: %s; set TOWERBOT_REQUIRE_SERVICES=1 to make this a failure", msg)

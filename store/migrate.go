@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -30,8 +31,9 @@ func (schemaMigration) TableName() string { return "schema_migrations" }
 var migrations = []migration{
 	{1, "initial schema", func(tx *gorm.DB) error {
 		// gorm's migrator writes the dialect's DDL (InnoDB/utf8mb4 is set
-		// by the table options below on MySQL) from the models as they were
-		// at version 1.
+		// by the table options on MySQL) from the models as they now stand:
+		// the later steps bring a database made by an older release to the
+		// same shape.
 		return tx.Migrator().CreateTable(
 			&Node{}, &Person{}, &Identity{}, &Membership{}, &Group{},
 			&House{}, &Room{}, &Tenancy{}, &InboundMessage{}, &Temperature{},
@@ -40,7 +42,8 @@ var migrations = []migration{
 			&Disinfection{}, &OutboxItem{}, &JobRun{},
 		)
 	}},
-	{2, "message retries and leases, the message behind each post, alerted fevers", migrateHandling},
+	{2, "binary collation on MySQL", binaryCollation},
+	{3, "message retries and leases, the message behind each post, alerted fevers", migrateHandling},
 }
 
 // Each step after the first brings an older database to the shape the
@@ -48,7 +51,7 @@ var migrations = []migration{
 // creates the tables as the models now stand, so on a new database the
 // later steps find their columns made.
 
-// migrateHandling adds the columns of version 2: a message's attempts,
+// migrateHandling adds the columns of version 3: a message's attempts,
 // lease and mention flag; the message that caused each post; the level of
 // fever already alerted for each day's reading.
 func migrateHandling(tx *gorm.DB) error {
@@ -109,12 +112,13 @@ func addIndexes(tx *gorm.DB, model any, names ...string) error {
 // its own transaction where the database allows DDL in one (SQLite); on
 // MySQL a failed step leaves its version unrecorded so a rerun retries it.
 func (db *DB) Migrate(ctx context.Context) ([]string, error) {
-	return db.migrateTo(ctx, migrations[len(migrations)-1].Version)
+	return db.migrate(ctx, migrations[len(migrations)-1].Version, mysqlTableOptions)
 }
 
-// migrateTo applies the steps up to version (tests start from an older
-// schema this way).
-func (db *DB) migrateTo(ctx context.Context, version int) ([]string, error) {
+// migrate applies the steps up to version upTo, creating MySQL tables with
+// tableOptions. Only tests pass anything but the latest version and today's
+// options: to build a database as an older towerbot left it.
+func (db *DB) migrate(ctx context.Context, upTo int, tableOptions string) ([]string, error) {
 	if db.driver == DriverMySQL {
 		// Replicas starting together must not race to create tables: the
 		// first takes a server-wide lock, the others wait and then find the
@@ -127,7 +131,7 @@ func (db *DB) migrateTo(ctx context.Context, version int) ([]string, error) {
 	}
 	gdb := db.q(ctx)
 	if db.driver == DriverMySQL {
-		gdb = gdb.Set("gorm:table_options", "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci").
+		gdb = gdb.Set("gorm:table_options", tableOptions).
 			Session(&gorm.Session{}) // a new session: chained calls must not share one statement
 	}
 	if err := gdb.AutoMigrate(&schemaMigration{}); err != nil {
@@ -143,7 +147,7 @@ func (db *DB) migrateTo(ctx context.Context, version int) ([]string, error) {
 	}
 	var applied []string
 	for _, m := range migrations {
-		if have[m.Version] || m.Version > version {
+		if have[m.Version] || m.Version > upTo {
 			continue
 		}
 		err := gdb.Transaction(func(tx *gorm.DB) error {
@@ -159,6 +163,66 @@ func (db *DB) migrateTo(ctx context.Context, version int) ([]string, error) {
 	}
 	return applied, nil
 }
+
+// binaryCollation (step 2) converts every table of a MySQL database, and
+// the database's default for tables created later, to mysqlCollation, so
+// that keys compare byte for byte as on SQLite (see mysqlCollation). It is
+// a no-op on SQLite, whose text always compared that way.
+//
+// Each conversion rewrites its table and blocks writes to it meanwhile.
+// Tables already converted are skipped, so a step interrupted half-way (MySQL
+// commits each ALTER at once) resumes where it stopped. Rows that the old
+// collation had already merged (ABC's reading overwriting abc's) stay merged:
+// no collation can tell them apart again.
+func binaryCollation(tx *gorm.DB) error {
+	if tx.Dialector.Name() != DriverMySQL {
+		return nil
+	}
+	// Read the collations and compare them here rather than in SQL:
+	// information_schema's own collation differs between servers, and
+	// comparing it with a literal of the connection's collation is not
+	// portable.
+	var tables []struct{ TableName, TableCollation string }
+	if err := tx.Raw("SELECT TABLE_NAME AS table_name, TABLE_COLLATION AS table_collation FROM information_schema.TABLES" +
+		" WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME").Scan(&tables).Error; err != nil {
+		return fmt.Errorf("list tables: %w", err)
+	}
+	var columns []struct{ TableName, CollationName string }
+	if err := tx.Raw("SELECT TABLE_NAME AS table_name, COLLATION_NAME AS collation_name FROM information_schema.COLUMNS" +
+		" WHERE TABLE_SCHEMA = DATABASE() AND COLLATION_NAME IS NOT NULL").Scan(&columns).Error; err != nil {
+		return fmt.Errorf("list columns: %w", err)
+	}
+	stale := map[string]bool{}
+	for _, c := range columns {
+		if !strings.EqualFold(c.CollationName, mysqlCollation) {
+			stale[c.TableName] = true
+		}
+	}
+	for _, t := range tables {
+		if !stale[t.TableName] && strings.EqualFold(t.TableCollation, mysqlCollation) {
+			continue
+		}
+		if err := tx.Exec("ALTER TABLE " + quoteIdent(t.TableName) +
+			" CONVERT TO CHARACTER SET utf8mb4 COLLATE " + mysqlCollation).Error; err != nil {
+			return fmt.Errorf("convert table %s: %w", t.TableName, err)
+		}
+	}
+	var dbCollation string
+	if err := tx.Raw("SELECT DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()").
+		Scan(&dbCollation).Error; err != nil {
+		return fmt.Errorf("read the database's collation: %w", err)
+	}
+	if !strings.EqualFold(dbCollation, mysqlCollation) {
+		// No name: the statement applies to the connection's database.
+		if err := tx.Exec("ALTER DATABASE CHARACTER SET utf8mb4 COLLATE " + mysqlCollation).Error; err != nil {
+			return fmt.Errorf("set the database's default collation: %w", err)
+		}
+	}
+	return nil
+}
+
+// quoteIdent quotes a MySQL identifier.
+func quoteIdent(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" }
 
 // mysqlLock takes the MySQL advisory lock name on a connection of its own,
 // waiting up to timeoutSec seconds, and returns the function that frees it.

@@ -124,8 +124,30 @@ func sqliteDSN(dsn string) string {
 	return dsn
 }
 
+// mysqlCollation is the collation of every text column, of the database's
+// default and of the connection on MySQL/MariaDB: names, node codes, chat
+// ids and platform user ids are keys, and keys must compare byte for byte,
+// as they do on SQLite. utf8mb4_unicode_ci (towerbot's collation up to
+// schema version 1) ignores case, ignores NUL and weighs every character
+// outside the Basic Multilingual Plane alike, so 𠀀三 and 𪚥三, or abc and
+// ABC, were one person there.
+//
+// utf8mb4_bin rather than a NO PAD binary collation: it has this one name
+// on MySQL 5.7, 8 and 9 and on MariaDB, so every server gets the same
+// schema from the same migration, and it is one the MySQL driver can ask
+// for at connection time (MariaDB's utf8mb4_nopad_bin and MySQL's
+// utf8mb4_0900_bin have ids above 255, which its handshake cannot carry).
+// Its PAD SPACE rule makes "abc" and "abc " equal, and only that: towerbot
+// trims keys before they reach the store, and even untrimmed, such a pair
+// meets a unique key as one value rather than becoming two look-alike rows.
+const mysqlCollation = "utf8mb4_bin"
+
+// mysqlTableOptions are the options of every table towerbot creates on MySQL.
+const mysqlTableOptions = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=" + mysqlCollation
+
 // mysqlDSN adds the parameters towerbot relies on: times scanned as
-// time.Time in UTC and utf8mb4 for Chinese names and emoji.
+// time.Time in UTC, and utf8mb4 for Chinese names and emoji with the
+// collation of the tables, so that literals and columns compare alike.
 func mysqlDSN(dsn string) string {
 	add := func(key, val string) {
 		if strings.Contains(dsn, key+"=") {
@@ -141,7 +163,7 @@ func mysqlDSN(dsn string) string {
 	add("parseTime", "true")
 	add("loc", "UTC")
 	add("charset", "utf8mb4")
-	add("collation", "utf8mb4_unicode_ci")
+	add("collation", mysqlCollation)
 	return dsn
 }
 

@@ -43,7 +43,10 @@ func validDay(day string) error {
 	return nil
 }
 
-// validText checks a required (or optional) bounded text field.
+// validText checks a required (or optional) bounded text field. Control
+// characters other than tab and line feed are refused: no chat message
+// carries one once parsed, and a NUL or an escape would make two spellings
+// of one name that look the same.
 func validText(field, s string, max int, required bool) error {
 	if required && strings.TrimSpace(s) == "" {
 		return fmt.Errorf("%s is empty", field)
@@ -53,6 +56,9 @@ func validText(field, s string, max int, required bool) error {
 	}
 	if !utf8.ValidString(s) {
 		return fmt.Errorf("%s is not valid UTF-8", field)
+	}
+	if i := strings.IndexFunc(s, func(r rune) bool { return r < 0x20 && r != '\t' && r != '\n' }); i >= 0 {
+		return fmt.Errorf("%s has control character %U at byte %d", field, s[i], i)
 	}
 	return nil
 }

@@ -3,9 +3,9 @@
 // mocked database.
 //
 // MySQL is found at TOWERBOT_TEST_MYSQL_DSN (default
-// root@tcp(127.0.0.1:3306)/test). When it is unreachable the MySQL half of a
-// test is skipped loudly, unless TOWERBOT_REQUIRE_SERVICES=1 makes that a
-// failure (as CI does).
+// root@tcp(127.0.0.1:3306)/test; see internal/testenv). When it is
+// unreachable the MySQL half of a test is skipped loudly, unless
+// TOWERBOT_REQUIRE_SERVICES=1 makes that a failure (as CI does).
 package storetest
 
 import (
@@ -17,18 +17,18 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	_ "github.com/go-sql-driver/mysql"
 
+	"github.com/towerbot/towerbot/internal/testenv"
 	"github.com/towerbot/towerbot/store"
 )
 
 // DefaultMySQLDSN is used when TOWERBOT_TEST_MYSQL_DSN is unset.
-const DefaultMySQLDSN = "root@tcp(127.0.0.1:3306)/test"
+const DefaultMySQLDSN = testenv.DefaultMySQLDSN
 
 // RequireServices reports whether missing services must fail tests.
-func RequireServices() bool { return os.Getenv("TOWERBOT_REQUIRE_SERVICES") == "1" }
+func RequireServices() bool { return testenv.RequireServices() }
 
 // Each runs fn once per database: "sqlite" and "mysql", each with a fresh,
 // migrated schema of its own.
@@ -50,25 +50,30 @@ var dbSeq atomic.Int64
 // database of its own (dropped at cleanup) so parallel tests never share rows.
 func Open(t testing.TB, driver string, opts ...store.Option) *store.DB {
 	t.Helper()
-	ctx := context.Background()
-	var dsn string
-	switch driver {
-	case store.DriverSQLite:
-		dsn = filepath.Join(t.TempDir(), "towerbot.db")
-	case store.DriverMySQL:
-		dsn = mysqlDatabase(t)
-	default:
-		t.Fatalf("storetest: unknown driver %q", driver)
-	}
-	db, err := store.Open(driver, dsn, opts...)
+	db, err := store.Open(driver, DSN(t, driver), opts...)
 	if err != nil {
 		t.Fatalf("storetest: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
+	if _, err := db.Migrate(context.Background()); err != nil {
 		t.Fatalf("storetest: migrate: %v", err)
 	}
 	return db
+}
+
+// DSN returns the DSN of a fresh, empty database on driver for t: a file
+// in t's temporary folder for SQLite, a database of its own for MySQL (see
+// MySQLDSN).
+func DSN(t testing.TB, driver string) string {
+	t.Helper()
+	switch driver {
+	case store.DriverSQLite:
+		return filepath.Join(t.TempDir(), "towerbot.db")
+	case store.DriverMySQL:
+		return mysqlDatabase(t)
+	}
+	t.Fatalf("storetest: unknown driver %q", driver)
+	return ""
 }
 
 // MySQLDSN returns the DSN of a fresh, empty MySQL database for t, or skips
@@ -77,18 +82,15 @@ func MySQLDSN(t testing.TB) string { return mysqlDatabase(t) }
 
 func mysqlDatabase(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv("TOWERBOT_TEST_MYSQL_DSN")
-	if base == "" {
-		base = DefaultMySQLDSN
-	}
+	base := testenv.MySQLDSN()
 	admin, err := sql.Open("mysql", base)
 	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), testenv.Timeout)
 		err = admin.PingContext(ctx)
 		cancel()
 	}
 	if err != nil {
-		msg := fmt.Sprintf("MySQL unreachable at %s: %v", base, err)
+		msg := fmt.Sprintf("MySQL unreachable at %s: %v", testenv.RedactDSN(base), err)
 		if RequireServices() {
 			t.Fatalf("%s (TOWERBOT_REQUIRE_SERVICES=1)", msg)
 		}
@@ -96,6 +98,10 @@ func mysqlDatabase(t testing.TB) string {
 	}
 	defer admin.Close()
 	name := fmt.Sprintf("towerbot_t%d_%d", os.Getpid(), dbSeq.Add(1))
+	// The database's default is deliberately not towerbot's collation (it
+	// is the server default of deployments/compose.yaml and of databases
+	// made for towerbot's schema version 1): migrating must set the
+	// collation of every table, and the database's own default, itself.
 	if _, err := admin.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"); err != nil {
 		t.Fatalf("storetest: create database: %v", err)
 	}
