@@ -8,11 +8,13 @@ import (
 
 	"github.com/towerbot/towerbot/bot"
 	"github.com/towerbot/towerbot/bot/parse"
+	"github.com/towerbot/towerbot/pii"
 	"github.com/towerbot/towerbot/store"
 )
 
 // rawNumber finds a phone (or ten digits of one) or an ID number that
-// escaped the mask.
+// escaped the mask, independently of pii: a post must also be text that
+// pii.Mask leaves as it is.
 var rawNumber = regexp.MustCompile(`1\d{9}|\d{17}[\dXx]|\d{6}[ -]\d{8}`)
 
 // everyPost returns every post queued for any group.
@@ -50,8 +52,8 @@ func TestMemberTextIsMaskedInEveryPost(t *testing.T) {
 	v := e.ok(msg{chat: "FT-01", sender: pWu, parsed: verify(ev, true, "")})
 	mustContain(t, "verdict reply", e.reply(v), "核查通过", "138****5678")
 	c2 := e.ok(msg{chat: "FT-01-01", sender: pSun, parsed: score("应天喜", -2, "瞒报租客 身份证"+id)})
-	r := e.ok(msg{chat: "FT-01", sender: pWu, parsed: verify(errandID(t, e.reply(c2)), false, "租客电话 139 8765 4321 不是本人")})
-	mustContain(t, "rejection", e.reply(r), "330782********123X", "139 **** 4321")
+	r := e.ok(msg{chat: "FT-01", sender: pWu, parsed: verify(errandID(t, e.reply(c2)), false, "租客电话 139 8765 4321 或 137.1234.5678 不是本人")})
+	mustContain(t, "rejection", e.reply(r), "330782********123X", "139 **** 4321", "137.****.5678")
 
 	// A landlord's name typed as a number comes back in the not-found hint.
 	if got := e.fails(msg{chat: "FT-01-01", sender: pSun, parsed: score(phone, 1, "x")}, bot.CodeNotFound, "138****5678"); strings.Contains(got, phone) {
@@ -70,6 +72,9 @@ func TestMemberTextIsMaskedInEveryPost(t *testing.T) {
 	for _, p := range everyPost(e) {
 		if m := rawNumber.FindString(p.Text); m != "" {
 			t.Errorf("post to group %d leaks %s: %q", p.GroupID, m, p.Text)
+		}
+		if masked := pii.Mask(p.Text); masked != p.Text {
+			t.Errorf("post to group %d leaks a personal number: %q; masked %q", p.GroupID, p.Text, masked)
 		}
 		completion = completion || strings.Contains(p.Text, "已全部回复")
 	}
