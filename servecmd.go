@@ -21,6 +21,8 @@ import (
 	"github.com/towerbot/towerbot/handlers"
 	"github.com/towerbot/towerbot/kv"
 	"github.com/towerbot/towerbot/store"
+	"github.com/towerbot/towerbot/texts"
+	"github.com/towerbot/towerbot/tower"
 )
 
 // shutdownGrace bounds a graceful stop: finishing requests, handling the
@@ -94,23 +96,24 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	defer kvs.Close()
 
 	router := bot.NewRouter()
-	h := handlers.New(handlers.Config{
-		FeverCelsius:    cfg.Rules.FeverCelsius,
-		QuarantineDays:  cfg.Rules.QuarantineDays,
-		LateReturnAfter: time.Duration(cfg.Rules.LateReturnHours) * time.Hour,
-		ScoreBase:       cfg.Rules.ScoreBase,
-		ScoreCycle:      cfg.Rules.ScoreCycle,
-	}, db, logger.With("part", "handlers"))
-	h.Register(router)
-
 	outbox := bot.NewStoreOutbox(db)
+	domain, err := tower.New(cfg.Rules, db, outbox, logger.With("part", "tower"))
+	if err != nil {
+		return err
+	}
+	handlers.New(domain, logger.With("part", "handlers")).Register(router)
+
 	engine, err := bot.NewEngine(bot.EngineConfig{
-		Workers:   cfg.Workers,
-		QueueSize: cfg.QueueSize,
-		Parse:     parse.Parse,
-		Location:  loc,
-		BusyText:  handlers.BusyText,
-		Logger:    logger.With("part", "engine"),
+		Workers:     cfg.Workers,
+		QueueSize:   cfg.QueueSize,
+		Parse:       parse.Parse,
+		Location:    loc,
+		BusyText:    texts.BusyText,
+		Replica:     cfg.Replica,
+		RetryBase:   cfg.Messages.RetryBase,
+		RetryMax:    cfg.Messages.RetryMax,
+		MaxAttempts: cfg.Messages.MaxAttempts,
+		Logger:      logger.With("part", "engine"),
 	}, db, kvs, router, outbox)
 	if err != nil {
 		return err

@@ -37,6 +37,11 @@ type Config struct {
 	// QueueSize bounds how many acknowledged messages may wait for a
 	// worker; past it, callbacks are answered with a retryable error.
 	QueueSize int `yaml:"queue_size"`
+	// Replica names this process in the leases of the messages it handles
+	// (empty: the host name, which is the pod name in Kubernetes). A
+	// process restarted under the same name takes back at once what it
+	// had in hand; replicas sharing a database need names of their own.
+	Replica string `yaml:"replica"`
 
 	HTTP      HTTP      `yaml:"http"`
 	DB        DB        `yaml:"db"`
@@ -44,6 +49,7 @@ type Config struct {
 	Log       Log       `yaml:"log"`
 	Sandbox   Sandbox   `yaml:"sandbox"`
 	Rules     Rules     `yaml:"rules"`
+	Messages  Messages  `yaml:"messages"`
 	Outbox    Outbox    `yaml:"outbox"`
 	Retention Retention `yaml:"retention"`
 	WeCom     WeCom     `yaml:"wecom"`
@@ -96,13 +102,17 @@ type Sandbox struct {
 
 // Score cycles accepted in Rules.ScoreCycle.
 const (
-	CycleWeek  = "week"
-	CycleMonth = "month"
-	CycleYear  = "year"
+	CycleWeek    = "week"
+	CycleMonth   = "month"
+	CycleQuarter = "quarter"
+	CycleYear    = "year"
 )
 
 // Rules are the policy numbers of the tower groups, which differ between
-// sub-districts and over time.
+// sub-districts and over time. This one type carries them to every part
+// that applies them — the domain (tower), and through it the chat
+// handlers, the scheduled jobs and the dashboard — and Validate is the one
+// check of them.
 type Rules struct {
 	// FeverCelsius is the temperature at or above which a reading is a fever
 	// and is alerted up the chain at once.
@@ -116,9 +126,33 @@ type Rules struct {
 	ScoreBase int `yaml:"score_base"`
 	// ScoreCycle is how long score changes count before the score starts
 	// again from ScoreBase: "week" (from Monday 00:00), "month" (from the
-	// 1st) or "year" (from 1 January), in Timezone. The weekly red/black
-	// list ranks the scores of the current cycle.
+	// 1st), "quarter" (from 1 January, April, July, October) or "year"
+	// (from 1 January), in Timezone. The weekly red/black list ranks the
+	// scores of the current cycle.
 	ScoreCycle string `yaml:"score_cycle"`
+	// DuplicateWindow is how close together two identical errand requests
+	// or score lines must arrive to count as one (a double tap, or a resend
+	// after a slow reply): the second is told the first one's #N.
+	DuplicateWindow time.Duration `yaml:"duplicate_window"`
+	// ListSize is how many landlords each half of the red/black list names;
+	// a tie at the cut-off is named whole, never split.
+	ListSize int `yaml:"list_size"`
+}
+
+// LateReturnAfter is LateReturnHours as a duration.
+func (r Rules) LateReturnAfter() time.Duration { return time.Duration(r.LateReturnHours) * time.Hour }
+
+// Messages sets how the handling of an inbound message is retried when it
+// fails inside towerbot (the database hiccuped): the message waits
+// RetryBase, then twice as long after each further failure, at most
+// RetryMax, and after MaxAttempts failures it is recorded as an error and
+// the sender is told to try again later. What the sender caused — a
+// malformed message, a refusal, a conflict — is answered at once and never
+// retried.
+type Messages struct {
+	RetryBase   time.Duration `yaml:"retry_base"`
+	RetryMax    time.Duration `yaml:"retry_max"`
+	MaxAttempts int           `yaml:"max_attempts"`
 }
 
 // Outbox paces and retries the posts towerbot sends.
@@ -191,6 +225,13 @@ func Default() Config {
 			LateReturnHours: 24,
 			ScoreBase:       12,
 			ScoreCycle:      CycleYear,
+			DuplicateWindow: 10 * time.Minute,
+			ListSize:        3,
+		},
+		Messages: Messages{
+			RetryBase:   10 * time.Second,
+			RetryMax:    2 * time.Minute,
+			MaxAttempts: 10,
 		},
 		Outbox: Outbox{
 			PerMinute:   20,
@@ -238,7 +279,8 @@ func (l Log) SlogLevel() slog.Level {
 
 // CycleStart returns the start of the score cycle that contains t, in t's
 // location (pass t in Timezone): Monday 00:00, the 1st 00:00 or 1 January
-// 00:00. An unknown cycle counts as "year".
+// 00:00 (a quarter: the 1st of January, April, July or October). An
+// unknown cycle counts as "year".
 func (r Rules) CycleStart(t time.Time) time.Time {
 	y, m, d := t.Date()
 	switch r.ScoreCycle {
@@ -247,6 +289,8 @@ func (r Rules) CycleStart(t time.Time) time.Time {
 		return time.Date(y, m, d-back, 0, 0, 0, 0, t.Location())
 	case CycleMonth:
 		return time.Date(y, m, 1, 0, 0, 0, 0, t.Location())
+	case CycleQuarter:
+		return time.Date(y, m-(m-1)%3, 1, 0, 0, 0, 0, t.Location())
 	}
 	return time.Date(y, time.January, 1, 0, 0, 0, 0, t.Location())
 }

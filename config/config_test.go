@@ -298,7 +298,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 		`timezone: "Mars/Olympus" is not a known time zone`,
 		"workers: 0 is out of range (use 1 to 1024)",
 		"wecom.token: is required when wecom.enabled is true (set TOWERBOT_WECOM_TOKEN)",
-		`rules.score_cycle: "fortnight" is not a cycle (use week, month or year)`,
+		`rules.score_cycle: "fortnight" is not a cycle (use week, month, quarter or year)`,
 		"retention.personal_days: -1 is negative",
 	} {
 		if !strings.Contains(msg, w) {

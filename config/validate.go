@@ -3,10 +3,12 @@ package config
 import (
 	"encoding/base64"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Problem is one thing wrong with the configuration, tied to its key.
@@ -135,17 +137,17 @@ func (c Config) problems() Problems {
 		add("log.format", "%q is not a format (use text or json)", c.Log.Format)
 	}
 
-	if c.Rules.FeverCelsius < 36 || c.Rules.FeverCelsius > 42 {
-		add("rules.fever_celsius", "%g ℃ is not a plausible fever threshold (use 36 to 42)", c.Rules.FeverCelsius)
+	ps = append(ps, c.Rules.Validate()...)
+	if len(c.Replica) > 64 || strings.ContainsAny(c.Replica, " \t\n") {
+		add("replica", "%q must be a name of at most 64 characters without spaces", c.Replica)
 	}
-	between("rules.quarantine_days", c.Rules.QuarantineDays, 1, 365)
-	between("rules.late_return_hours", c.Rules.LateReturnHours, 1, 24*30)
-	between("rules.score_base", c.Rules.ScoreBase, 1, 1000)
-	switch c.Rules.ScoreCycle {
-	case CycleWeek, CycleMonth, CycleYear:
-	default:
-		add("rules.score_cycle", "%q is not a cycle (use week, month or year)", c.Rules.ScoreCycle)
+	if c.Messages.RetryBase <= 0 || c.Messages.RetryBase > time.Hour {
+		add("messages.retry_base", "%s is out of range (use more than 0s and at most 1h)", c.Messages.RetryBase)
 	}
+	if c.Messages.RetryMax < c.Messages.RetryBase || c.Messages.RetryMax > 24*time.Hour {
+		add("messages.retry_max", "%s is out of range (use from messages.retry_base up to 24h)", c.Messages.RetryMax)
+	}
+	between("messages.max_attempts", c.Messages.MaxAttempts, 1, 1000)
 
 	between("outbox.per_minute", c.Outbox.PerMinute, 1, 10_000)
 	between("outbox.max_attempts", c.Outbox.MaxAttempts, 1, 100)
@@ -186,6 +188,37 @@ func (c Config) problems() Problems {
 			add("dingtalk.app_secret", "is required when dingtalk.enabled is true (set TOWERBOT_DINGTALK_APP_SECRET)")
 		}
 	}
+	return ps
+}
+
+// Validate reports every rule that cannot work, each naming its key under
+// "rules.": the one check of the rules, which Config.Validate includes and
+// the domain runs on the rules it is given.
+func (r Rules) Validate() Problems {
+	var ps Problems
+	add := func(key, format string, args ...any) {
+		ps = append(ps, &Problem{Key: "rules." + key, Msg: fmt.Sprintf(format, args...)})
+	}
+	between := func(key string, v, lo, hi int) {
+		if v < lo || v > hi {
+			add(key, "%d is out of range (use %d to %d)", v, lo, hi)
+		}
+	}
+	if r.FeverCelsius < 36 || r.FeverCelsius > 42 || math.IsNaN(r.FeverCelsius) {
+		add("fever_celsius", "%g ℃ is not a plausible fever threshold (use 36 to 42)", r.FeverCelsius)
+	}
+	between("quarantine_days", r.QuarantineDays, 1, 365)
+	between("late_return_hours", r.LateReturnHours, 1, 24*30)
+	between("score_base", r.ScoreBase, 1, 1000)
+	switch r.ScoreCycle {
+	case CycleWeek, CycleMonth, CycleQuarter, CycleYear:
+	default:
+		add("score_cycle", "%q is not a cycle (use week, month, quarter or year)", r.ScoreCycle)
+	}
+	if r.DuplicateWindow < 0 || r.DuplicateWindow > 24*time.Hour {
+		add("duplicate_window", "%s is out of range (use 0s, which turns the check off, up to 24h)", r.DuplicateWindow)
+	}
+	between("list_size", r.ListSize, 1, 50)
 	return ps
 }
 

@@ -6,11 +6,12 @@ import (
 	"github.com/towerbot/towerbot/bot"
 	"github.com/towerbot/towerbot/bot/parse"
 	"github.com/towerbot/towerbot/store"
+	"github.com/towerbot/towerbot/texts"
 )
 
 // Authorise is the middleware that decides who may use the bot at all,
 // before any handler runs (the per-kind rules — who may score, claim or
-// bind — live in the handlers, which know the target):
+// bind — are the domain's, which knows the target):
 //
 //   - a directive (指令, 下发, 通知 …) — or a malformed one — from anyone
 //     but a commander or leader of the group's node is ordinary chat:
@@ -27,12 +28,16 @@ func (h *Handlers) Authorise(next bot.HandlerFunc) bot.HandlerFunc {
 	return func(ctx context.Context, c *bot.Context) error {
 		kind := c.Parsed.Kind
 		if isDirective(c.Parsed) {
-			ok, err := h.mayDirect(ctx, c)
-			if err != nil {
-				return err
+			ok := false
+			if c.Sender != nil && c.Node != nil {
+				var err error
+				if ok, err = h.t.MayDirect(ctx, c.Sender.ID, c.Node.ID); err != nil {
+					return err
+				}
 			}
 			if !ok {
-				quiet(c)
+				c.Outcome = store.OutcomeNone
+				c.Detail = "directive wording from someone who may not direct: ordinary chat"
 				return nil
 			}
 		}
@@ -41,11 +46,11 @@ func (h *Handlers) Authorise(next bot.HandlerFunc) bot.HandlerFunc {
 		}
 		if c.Sender == nil {
 			c.Detail = "sender not in the roster"
-			return refused(txtUnknownSender)
+			return refused(texts.UnknownSender)
 		}
 		if kind != parse.KindBind && (c.Group == nil || c.Node == nil) {
 			c.Detail = "group not bound to a node"
-			return invalid(txtBindFirst)
+			return invalid(texts.BindFirst)
 		}
 		return next(ctx, c)
 	}
@@ -54,19 +59,4 @@ func (h *Handlers) Authorise(next bot.HandlerFunc) bot.HandlerFunc {
 // isDirective reports whether r is a directive, or meant to be one.
 func isDirective(r parse.Result) bool {
 	return r.Kind == parse.KindDirective || r.Kind == parse.KindInvalid && r.Invalid != nil && r.Invalid.Intent == parse.KindDirective
-}
-
-// mayDirect reports whether the sender may send a directive from this
-// group: a commander or leader of the group's node.
-func (h *Handlers) mayDirect(ctx context.Context, c *bot.Context) (bool, error) {
-	if c.Sender == nil || c.Node == nil {
-		return false, nil
-	}
-	return h.st.HasRole(ctx, c.Sender.ID, []int64{c.Node.ID}, store.RoleCommander, store.RoleLeader)
-}
-
-// quiet marks the message as chat the bot does not answer.
-func quiet(c *bot.Context) {
-	c.Outcome = store.OutcomeNone
-	c.Detail = "directive wording from someone who may not direct: ordinary chat"
 }

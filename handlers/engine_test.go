@@ -10,9 +10,9 @@ import (
 
 	"github.com/towerbot/towerbot/bot"
 	"github.com/towerbot/towerbot/bot/parse"
-	"github.com/towerbot/towerbot/handlers"
 	"github.com/towerbot/towerbot/kv"
 	"github.com/towerbot/towerbot/store"
+	"github.com/towerbot/towerbot/texts"
 )
 
 // TestThroughTheEngine runs messages through the real inbound pipeline
@@ -59,7 +59,7 @@ func startEngine(e *env, p func(string, time.Time) parse.Result) sendFunc {
 	cfg := bot.EngineConfig{
 		Parse:    p,
 		Now:      func() time.Time { return monday },
-		BusyText: handlers.BusyText,
+		BusyText: texts.BusyText,
 	}
 	eng, err := bot.NewEngine(cfg, e.db, kv.NewMemory(time.Now), e.r, bot.NewStoreOutbox(e.db))
 	if err != nil {
@@ -92,7 +92,7 @@ func startEngine(e *env, p func(string, time.Time) parse.Result) sendFunc {
 			t.Error(err)
 			return nil, nil
 		}
-		posts, err := e.db.OutboxByOriginPrefix(e.ctx, "msg:"+strconv.FormatInt(id, 10)+":")
+		posts, err := e.db.OutboxByMessage(e.ctx, id)
 		if err != nil {
 			t.Error(err)
 		}

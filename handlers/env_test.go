@@ -10,22 +10,11 @@ import (
 
 	"github.com/towerbot/towerbot/bot"
 	"github.com/towerbot/towerbot/bot/parse"
+	"github.com/towerbot/towerbot/config"
 	"github.com/towerbot/towerbot/handlers"
 	"github.com/towerbot/towerbot/store"
 	"github.com/towerbot/towerbot/store/storetest"
-)
-
-// The handlers are written against narrow interfaces; the real store must
-// satisfy every one of them.
-var (
-	_ handlers.Store             = (*store.DB)(nil)
-	_ handlers.Directory         = (*store.DB)(nil)
-	_ handlers.TemperatureStore  = (*store.DB)(nil)
-	_ handlers.ReturnStore       = (*store.DB)(nil)
-	_ handlers.ErrandStore       = (*store.DB)(nil)
-	_ handlers.ScoreStore        = (*store.DB)(nil)
-	_ handlers.DirectiveStore    = (*store.DB)(nil)
-	_ handlers.DisinfectionStore = (*store.DB)(nil)
+	"github.com/towerbot/towerbot/tower"
 )
 
 var shanghai = func() *time.Location {
@@ -116,15 +105,21 @@ func newEnvWith(t *testing.T, db *store.DB) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, ctx: ctx, db: db, now: monday, people: storetest.PeopleByPhone(t, db)}
-	e.h = handlers.New(handlers.Config{}, db, nil)
-	e.r = bot.NewRouter()
-	e.h.Register(e.r)
+	e.configure(func(*config.Rules) {})
 	return e
 }
 
-// configure replaces the handlers' rules with cfg (defaults filled in).
-func (e *env) configure(cfg handlers.Config) {
-	e.h = handlers.New(cfg, e.db, nil)
+// configure sets up the handlers under the default rules as change
+// leaves them.
+func (e *env) configure(change func(r *config.Rules)) {
+	e.t.Helper()
+	rules := config.Default().Rules
+	change(&rules)
+	domain, err := tower.New(rules, e.db, bot.NewStoreOutbox(e.db), nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.h = handlers.New(domain, nil)
 	e.r = bot.NewRouter()
 	e.h.Register(e.r)
 }
@@ -247,7 +242,7 @@ func (e *env) outbox(code string) []store.OutboxItem {
 // posts returns the posts message c caused, in any group.
 func (e *env) posts(c *bot.Context) []store.OutboxItem {
 	e.t.Helper()
-	items, err := e.db.OutboxByOriginPrefix(e.ctx, "msg:"+strconv.FormatInt(c.LogID, 10)+":")
+	items, err := e.db.OutboxByMessage(e.ctx, c.LogID)
 	if err != nil {
 		e.t.Fatal(err)
 	}

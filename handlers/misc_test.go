@@ -131,7 +131,7 @@ func TestNoneStaysSilent(t *testing.T) {
 
 func TestRegisterRoutesEveryKind(t *testing.T) {
 	r := bot.NewRouter()
-	handlers.New(handlers.Config{}, nil, nil).Register(r)
+	handlers.New(nil, nil).Register(r)
 	for _, k := range parse.Kinds {
 		if k == parse.KindNone {
 			continue
@@ -139,14 +139,6 @@ func TestRegisterRoutesEveryKind(t *testing.T) {
 		if !r.Handles(k) {
 			t.Errorf("kind %s has no handler", k)
 		}
-	}
-}
-
-func TestConfigDefaults(t *testing.T) {
-	got := handlers.New(handlers.Config{}, nil, nil).Config()
-	if got.FeverCelsius != 37.3 || got.QuarantineDays != 14 || got.LateReturnAfter.Hours() != 24 ||
-		got.ScoreBase != 12 || got.ScoreCycle != handlers.CycleYear || got.ListSize != 3 {
-		t.Fatalf("defaults %+v", got)
 	}
 }
 

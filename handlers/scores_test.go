@@ -8,7 +8,7 @@ import (
 
 	"github.com/towerbot/towerbot/bot"
 	"github.com/towerbot/towerbot/bot/parse"
-	"github.com/towerbot/towerbot/handlers"
+	"github.com/towerbot/towerbot/config"
 	"github.com/towerbot/towerbot/store"
 )
 
@@ -49,7 +49,7 @@ func TestScorePendingThenVerifiedChangesTheScore(t *testing.T) {
 	// The author's group hears the verdict too.
 	var told bool
 	for _, it := range e.outbox("FT-01-01") {
-		told = told || (string(it.Origin) == "msg:"+strconv.FormatInt(v.LogID, 10)+":verdict")
+		told = told || (it.Origin == store.FactOrigin("score", id, "verdict") && it.MessageID != nil && *it.MessageID == v.LogID)
 	}
 	if !told {
 		t.Errorf("author's group not told: %+v", e.outbox("FT-01-01"))
@@ -151,7 +151,7 @@ func TestRankingListsOnlyAboveAndBelowTheBase(t *testing.T) {
 
 func TestRankingNeverSplitsATie(t *testing.T) {
 	e := newEnv(t)
-	e.configure(handlers.Config{ListSize: 1})
+	e.configure(func(r *config.Rules) { r.ListSize = 1 })
 	rank := func() string {
 		return e.reply(e.ok(msg{chat: "FT", sender: pZhou, parsed: query(parse.TopicRanking, "")}))
 	}
@@ -166,7 +166,7 @@ func TestRankingNeverSplitsATie(t *testing.T) {
 		t.Errorf("tie of three: %q, want %q", got, want)
 	}
 	// With two places, one ahead of a tie of two: all three named.
-	e.configure(handlers.Config{ListSize: 2})
+	e.configure(func(r *config.Rules) { r.ListSize = 2 })
 	e.ok(msg{chat: "FT-01", sender: pWu, parsed: score("刘某", 1, "调解")})
 	if got, want := rank(), "红黑榜(佛堂街道,2020年)\n红榜 五好房东(高于12分):\n1. 刘某 15分\n2. 应天喜 14分\n2. 应天喜 14分\n黑榜"; !strings.HasPrefix(got, want) {
 		t.Errorf("leader and a tie: %q, want prefix %q", got, want)

@@ -32,10 +32,10 @@ func TestTemperatureNamesCompareByteForByte(t *testing.T) {
 		msg := int64(100)
 		for _, name := range []string{"𠀀三", "𪚥三", "abc", "ABC"} {
 			msg++
-			n, err := db.RecordTemperatures(ctx, store.TemperatureLog{NodeID: 7, Day: "2020-02-24",
+			rows, err := db.RecordTemperatures(ctx, store.TemperatureLog{NodeID: 7, Day: "2020-02-24",
 				ReporterID: 3, MessageID: msg, Entries: []store.TemperatureEntry{{Name: name, Celsius: want[name]}}})
-			if err != nil || n != 1 {
-				t.Fatalf("RecordTemperatures(%s) = %d, %v; want 1", name, n, err)
+			if err != nil || len(rows) != 1 || rows[0].Name != name || rows[0].MessageID != msg {
+				t.Fatalf("RecordTemperatures(%s) = %+v, %v; want its own row", name, rows, err)
 			}
 		}
 		rows, err := db.TemperaturesOn(ctx, "2020-02-24", 7)

@@ -2,14 +2,15 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // TemperatureEntry is one person's reading in a TemperatureLog.
@@ -64,34 +65,36 @@ func validText(field, s string, max int, required bool) error {
 }
 
 // RecordTemperatures stores the readings of one message, one row per
-// (node, name, day). A reading for a person already recorded that day
-// replaces the earlier value and points to this message, unless the row
-// already comes from a later message (a replay of an old message never
-// overwrites a newer reading). A name given twice keeps its last value. It
-// returns how many distinct people the message recorded.
+// (node, name, day), and returns those rows as they now stand, by name. A
+// reading for a person already recorded that day replaces the earlier
+// value and points to this message, unless the row already comes from a
+// later message (a replay of an old message never overwrites a newer
+// reading). A name given twice keeps its last value.
 //
-// Replaying the same message writes the same values again: the result is
-// unchanged.
-func (db *DB) RecordTemperatures(ctx context.Context, log TemperatureLog) (int, error) {
+// Each row is locked until the unit of work ends (on MySQL), so that what
+// the caller decides from it — whether to alert a fever, and marking it
+// alerted (MarkFeverAlerted) — cannot race another report of the same
+// person: two copies of one list written at once take turns.
+func (db *DB) RecordTemperatures(ctx context.Context, log TemperatureLog) ([]Temperature, error) {
 	if log.NodeID == 0 || log.ReporterID == 0 || log.MessageID == 0 {
-		return 0, fmt.Errorf("store: record temperatures: node, reporter and message are required")
+		return nil, fmt.Errorf("store: record temperatures: node, reporter and message are required")
 	}
 	if err := validDay(log.Day); err != nil {
-		return 0, fmt.Errorf("store: record temperatures: %w", err)
+		return nil, fmt.Errorf("store: record temperatures: %w", err)
 	}
 	if len(log.Entries) == 0 {
-		return 0, fmt.Errorf("store: record temperatures: no entries")
+		return nil, fmt.Errorf("store: record temperatures: no entries")
 	}
-	// Last value per name wins, in first-seen order.
+	// Last value per name wins.
 	var names []string
 	last := map[string]float64{}
 	for _, e := range log.Entries {
 		name := strings.TrimSpace(e.Name)
 		if err := validText("name", name, 64, true); err != nil {
-			return 0, fmt.Errorf("store: record temperatures: %w", err)
+			return nil, fmt.Errorf("store: record temperatures: %w", err)
 		}
-		if e.Celsius < minCelsius || e.Celsius > maxCelsius {
-			return 0, fmt.Errorf("store: record temperatures: %s: %.1f°C is not a body temperature", name, e.Celsius)
+		if e.Celsius < minCelsius || e.Celsius > maxCelsius || math.IsNaN(e.Celsius) {
+			return nil, fmt.Errorf("store: record temperatures: %s: %.1f°C is not a body temperature", name, e.Celsius)
 		}
 		if _, seen := last[name]; !seen {
 			names = append(names, name)
@@ -101,38 +104,62 @@ func (db *DB) RecordTemperatures(ctx context.Context, log TemperatureLog) (int, 
 	// A fixed order of row locks keeps two copies of one list, written at
 	// once, from deadlocking on MySQL.
 	sort.Strings(names)
+	var rows []Temperature
 	err := db.tx(ctx, func(tx *gorm.DB) error {
+		rows = rows[:0]
 		for _, name := range names {
-			if err := upsertTemperature(tx, db.Now(), log, name, last[name]); err != nil {
+			r, err := upsertTemperature(tx, db.Now(), log, name, last[name])
+			if err != nil {
 				return err
 			}
+			rows = append(rows, r)
 		}
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("store: record temperatures: %w", err)
+		return nil, fmt.Errorf("store: record temperatures: %w", err)
 	}
-	return len(names), nil
+	return rows, nil
 }
 
 // upsertTemperature inserts a reading, or replaces the day's reading when it
-// comes from this or an earlier message. A rival insert of the same person
-// fails on the unique key, and the caller's retry then updates. (The insert
-// cannot use ON CONFLICT's affected-row count: MariaDB's RETURNING makes
-// gorm report a row either way.)
-func upsertTemperature(tx *gorm.DB, now time.Time, log TemperatureLog, name string, celsius float64) error {
-	var cur Temperature
-	err := tx.Where("node_id = ? AND name = ? AND day = ?", log.NodeID, name, log.Day).First(&cur).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return tx.Create(&Temperature{NodeID: log.NodeID, Name: name, Day: log.Day, Celsius: celsius,
-			ReporterID: log.ReporterID, MessageID: log.MessageID}).Error
-	}
+// comes from this or an earlier message, and returns the row as it now
+// stands. The existing row is read with its lock. A rival insert of the
+// same person fails on the unique key, and the unit of work runs again and
+// updates. (The insert cannot use ON CONFLICT's affected-row count:
+// MariaDB's RETURNING makes gorm report a row either way.)
+func upsertTemperature(tx *gorm.DB, now time.Time, log TemperatureLog, name string, celsius float64) (Temperature, error) {
+	var cur []Temperature
+	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).
+		Where("node_id = ? AND name = ? AND day = ?", log.NodeID, name, log.Day).Limit(1).Find(&cur).Error
 	if err != nil {
-		return err
+		return Temperature{}, err
 	}
-	return tx.Model(&Temperature{}).Where("id = ? AND message_id <= ?", cur.ID, log.MessageID).
+	if len(cur) == 0 {
+		row := Temperature{NodeID: log.NodeID, Name: name, Day: log.Day, Celsius: celsius,
+			ReporterID: log.ReporterID, MessageID: log.MessageID}
+		return row, tx.Create(&row).Error
+	}
+	row := cur[0]
+	if row.MessageID > log.MessageID {
+		return row, nil // a newer report holds the day's value
+	}
+	row.Celsius, row.ReporterID, row.MessageID, row.UpdatedAt = celsius, log.ReporterID, log.MessageID, now
+	err = tx.Model(&Temperature{}).Where("id = ?", row.ID).
 		Updates(map[string]any{"celsius": celsius, "reporter_id": log.ReporterID,
 			"message_id": log.MessageID, "updated_at": now}).Error
+	return row, err
+}
+
+// MarkFeverAlerted records that the reading of temperature row id was
+// alerted at celsius, the level later readings that day must pass to be
+// alerted again.
+func (db *DB) MarkFeverAlerted(ctx context.Context, id int64, celsius float64) error {
+	res := db.q(ctx).Model(&Temperature{}).Where("id = ?", id).Update("alerted_celsius", celsius)
+	if res.Error != nil {
+		return fmt.Errorf("store: mark fever alerted %d: %w", id, res.Error)
+	}
+	return nil
 }
 
 // TemperaturesOn returns the readings of day at nodeIDs, by node then name:

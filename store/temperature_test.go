@@ -13,12 +13,12 @@ func TestRecordTemperaturesCountsEachPersonOncePerDay(t *testing.T) {
 		ctx := context.Background()
 		rec := func(msg int64, entries ...store.TemperatureEntry) int {
 			t.Helper()
-			n, err := db.RecordTemperatures(ctx, store.TemperatureLog{NodeID: 7, Day: "2020-02-24",
+			rows, err := db.RecordTemperatures(ctx, store.TemperatureLog{NodeID: 7, Day: "2020-02-24",
 				ReporterID: 3, MessageID: msg, Entries: entries})
 			if err != nil {
 				t.Fatal(err)
 			}
-			return n
+			return len(rows)
 		}
 		if n := rec(10, store.TemperatureEntry{"张三", 36.5}, store.TemperatureEntry{"李四", 36.8}); n != 2 {
 			t.Fatalf("first list recorded %d, want 2", n)

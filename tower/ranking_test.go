@@ -1,4 +1,4 @@
-package handlers
+package tower
 
 import (
 	"strings"
@@ -7,7 +7,8 @@ import (
 	"github.com/towerbot/towerbot/store"
 )
 
-func TestWriteRankList(t *testing.T) {
+// The 红黑榜 cut: k names, ties at the cut-off kept whole or counted.
+func TestRankList(t *testing.T) {
 	list := func(scores ...int) []store.LandlordStanding {
 		var out []store.LandlordStanding
 		for i, s := range scores {
@@ -29,9 +30,7 @@ func TestWriteRankList(t *testing.T) {
 		{"tie too long is counted", list(15, 14, 14, 14, 14, 13), 2, "T\n1. A 15分\n2. 4 位房东并列 14分"},
 		{"everyone tied", list(13, 13, 13), 1, "T\n1. 3 位房东并列 13分"},
 	} {
-		var b strings.Builder
-		writeRankList(&b, "T", tc.in, tc.k)
-		if got := strings.TrimPrefix(b.String(), "\n"); got != tc.want {
+		if got := strings.TrimPrefix(rankList(tc.in, tc.k).say("T"), "\n"); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}
