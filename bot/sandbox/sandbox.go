@@ -661,9 +661,10 @@ func (s *Sandbox) events(w http.ResponseWriter, r *http.Request) {
 		}
 		return rc.Flush()
 	}
-	// The server ends the response after the handler returns: leave it
-	// time to, since the last event's deadline may have passed.
-	defer rc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+	// The server ends the response after the handler returns: give it the
+	// time to, as the last event's deadline may have passed. (A closure, so
+	// that the deadline counts from the return, not from here.)
+	defer func() { rc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout)) }()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")

@@ -495,6 +495,7 @@ func TestStreamOutlivesWriteTimeout(t *testing.T) {
 	}
 	defer res.Body.Close()
 	got := make(chan string, 16)
+	ended := make(chan error, 1)
 	go func() {
 		sc := bufio.NewScanner(res.Body)
 		for sc.Scan() {
@@ -502,6 +503,7 @@ func TestStreamOutlivesWriteTimeout(t *testing.T) {
 				got <- data
 			}
 		}
+		ended <- sc.Err()
 		close(got)
 	}()
 	time.Sleep(2500 * time.Millisecond) // past both the read and the write timeout
@@ -524,6 +526,19 @@ func TestStreamOutlivesWriteTimeout(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("no event on a stream older than the write timeout")
+	}
+
+	// Ended by the server (a shutdown) well after its last event's
+	// deadline, the stream still ends cleanly, with its last chunk.
+	time.Sleep(1500 * time.Millisecond)
+	f.sb.Close()
+	select {
+	case err := <-ended:
+		if err != nil {
+			t.Fatalf("the stream ended with %v; want a clean end", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("the stream did not end on Close")
 	}
 }
 
