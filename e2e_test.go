@@ -24,49 +24,8 @@ import (
 // temporary folder, the demo roster and the sandbox on a free port — and
 // drives it through the sandbox API as the people in the groups would.
 func TestEndToEnd(t *testing.T) {
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "towerbot.yaml")
-	cfgText := fmt.Sprintf("data_dir: %s\ndemo: true\nhttp:\n  addr: 127.0.0.1:0\ndb:\n  driver: sqlite\nsandbox:\n  enabled: true\nlog:\n  level: warn\n", filepath.Join(dir, "data"))
-	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// Settings from the machine must not leak into the test.
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "TOWERBOT_") && !strings.HasPrefix(name, "TOWERBOT_TEST_") && name != "TOWERBOT_REQUIRE_SERVICES" {
-			t.Setenv(name, "")
-			os.Unsetenv(name)
-		}
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	stdout := newLineWatcher("towerbot: listening on ")
-	var stderr bytes.Buffer
-	exited := make(chan int, 1)
-	go func() {
-		exited <- run(ctx, []string{"serve", "--config", cfgPath}, strings.NewReader(""), stdout, &syncWriter{w: &stderr})
-	}()
-	var base string
-	select {
-	case line := <-stdout.found:
-		base = strings.TrimSuffix(strings.TrimPrefix(line, "towerbot: listening on "), "/")
-	case code := <-exited:
-		t.Fatalf("serve exited with %d before listening:\n%s", code, stderr.String())
-	case <-time.After(20 * time.Second):
-		t.Fatalf("serve did not print its address within 20s:\n%s", stderr.String())
-	}
-	defer func() {
-		cancel()
-		select {
-		case code := <-exited:
-			if code != 0 {
-				t.Errorf("serve exited with %d:\n%s", code, stderr.String())
-			}
-		case <-time.After(25 * time.Second):
-			t.Error("serve did not stop within 25s of its context ending")
-		}
-	}()
-	c := &client{t: t, base: base}
+	cfg := fmt.Sprintf("data_dir: %s\ndemo: true\nhttp:\n  addr: 127.0.0.1:0\ndb:\n  driver: sqlite\nsandbox:\n  enabled: true\nlog:\n  level: warn\n", filepath.Join(t.TempDir(), "data"))
+	c := &client{t: t, base: startServe(t, cfg, nil).base}
 
 	if code, body := c.get("/healthz"); code != 200 {
 		t.Fatalf("/healthz: %d %s", code, body)
@@ -224,6 +183,72 @@ func TestEndToEnd(t *testing.T) {
 	})
 }
 
+// served is a `towerbot serve` running in the test's process.
+type served struct {
+	base   string // http://127.0.0.1:PORT
+	stderr *lockedBuffer
+}
+
+// startServe runs `towerbot serve --config FILE`, FILE holding cfgText,
+// with environ as its whole environment (nothing of the machine's leaks
+// in), and waits until it listens. At the end of the test it is stopped
+// and must exit 0.
+func startServe(t *testing.T, cfgText string, environ []string) *served {
+	t.Helper()
+	cfgPath := filepath.Join(t.TempDir(), "towerbot.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout := newLineWatcher("towerbot: listening on ")
+	stderr := &lockedBuffer{}
+	exited := make(chan int, 1)
+	go func() {
+		exited <- serveWithEnv(ctx, []string{"--config", cfgPath}, environ, stdout, stderr)
+	}()
+	var base string
+	select {
+	case line := <-stdout.found:
+		base = strings.TrimSuffix(strings.TrimPrefix(line, "towerbot: listening on "), "/")
+	case code := <-exited:
+		cancel()
+		t.Fatalf("serve exited with %d before listening:\n%s", code, stderr.String())
+	case <-time.After(20 * time.Second):
+		cancel()
+		t.Fatalf("serve did not print its address within 20s:\n%s", stderr.String())
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-exited:
+			if code != 0 {
+				t.Errorf("serve exited with %d:\n%s", code, stderr.String())
+			}
+		case <-time.After(25 * time.Second):
+			t.Error("serve did not stop within 25s of its context ending")
+		}
+	})
+	return &served{base: base, stderr: stderr}
+}
+
+// lockedBuffer is the program's stderr, safe to read while it runs.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 func TestHealthz(t *testing.T) {
 	var ready atomic.Bool
 	var dbErr error
@@ -377,16 +402,4 @@ func (w *lineWatcher) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
-}
-
-// syncWriter lets the program's goroutines share one buffer.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }

@@ -123,7 +123,10 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	var channels []bot.Channel
 	var sb *sandbox.Sandbox
 	if cfg.Sandbox.Enabled {
-		sb = sandbox.New(sandbox.Config{Logger: logger.With("part", "sandbox")}, db, engine)
+		sb = sandbox.New(sandbox.Config{
+			WriteTimeout: cfg.HTTP.WriteTimeout,
+			Logger:       logger.With("part", "sandbox"),
+		}, db, engine)
 		channels = append(channels, sb)
 		mux.Handle("/", sb.Handler())
 	}
@@ -138,12 +141,12 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Addr, err)
 	}
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	if sb != nil && !onLoopback(ln.Addr()) {
+		logger.Warn("the sandbox is on and listens beyond this machine: whoever reaches it can post as any roster member "+
+			"(set sandbox.enabled: false, or listen on 127.0.0.1)", "addr", ln.Addr().String())
 	}
+	ln = limitListener(ln, cfg.HTTP.MaxConnections)
+	srv := newHTTPServer(cfg.HTTP, mux, logger)
 	if sb != nil {
 		srv.RegisterOnShutdown(sb.Close) // end the live event streams
 	}

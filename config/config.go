@@ -57,9 +57,25 @@ type Config struct {
 }
 
 // HTTP is the server that takes platform callbacks, /healthz and the sandbox.
+// Its timeouts and connection cap keep slow or idle clients from starving
+// the others: no connection holds the server for longer than they allow.
 type HTTP struct {
 	// Addr is host:port to listen on; port 0 picks a free port (tests).
 	Addr string `yaml:"addr"`
+	// ReadTimeout bounds reading one whole request, header and body, from
+	// its first byte: a client that trickles its request is cut then.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds handling a request and writing its answer, from
+	// the end of its header. The sandbox's event stream and its POST, which
+	// waits for the message to be handled, extend it for themselves.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// IdleTimeout is how long a kept-alive connection may wait for its next
+	// request before it is closed.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MaxConnections caps the connections open at once. Past it, a new
+	// connection waits in the operating system's accept queue until another
+	// closes; it is not refused.
+	MaxConnections int `yaml:"max_connections"`
 }
 
 // Database drivers accepted in DB.Driver (the same names store.Open takes).
@@ -94,9 +110,13 @@ type Log struct {
 }
 
 // Sandbox is the local web chat at / and its JSON API. It lets anyone who
-// can reach the HTTP address post as any roster member, so production
-// set-ups turn it off.
+// can reach the HTTP address post as any roster member, so it is on by
+// default only in the embedded set-up.
 type Sandbox struct {
+	// Enabled serves the sandbox. When neither the file nor the environment
+	// sets it, Load makes it true with the sqlite driver and false with
+	// mysql (see Config.resolveDefaults); Default, the embedded set-up, has
+	// it true.
 	Enabled bool `yaml:"enabled"`
 }
 
@@ -215,10 +235,16 @@ func Default() Config {
 		Demo:      true,
 		Workers:   8,
 		QueueSize: 1024,
-		HTTP:      HTTP{Addr: "127.0.0.1:8080"},
-		DB:        DB{Driver: DriverSQLite},
-		Log:       Log{Level: "info", Format: "text"},
-		Sandbox:   Sandbox{Enabled: true},
+		HTTP: HTTP{
+			Addr:           "127.0.0.1:8080",
+			ReadTimeout:    10 * time.Second,
+			WriteTimeout:   30 * time.Second,
+			IdleTimeout:    time.Minute,
+			MaxConnections: 512,
+		},
+		DB:      DB{Driver: DriverSQLite},
+		Log:     Log{Level: "info", Format: "text"},
+		Sandbox: Sandbox{Enabled: true},
 		Rules: Rules{
 			FeverCelsius:    37.3,
 			QuarantineDays:  14,
@@ -241,6 +267,19 @@ func Default() Config {
 		Retention: Retention{PersonalDays: 60},
 		WeCom:     WeCom{APIURL: "https://qyapi.weixin.qq.com"},
 		DingTalk:  DingTalk{APIURL: "https://api.dingtalk.com"},
+	}
+}
+
+// resolveDefaults fills in the defaults that depend on other keys, once the
+// file and the environment are applied; set holds the paths of the keys
+// they set. An empty SQLite DSN becomes <data_dir>/towerbot.db, and a
+// sandbox.enabled nobody set follows the driver: on with sqlite (the
+// embedded set-up, on one machine), off with mysql (a production database,
+// where posting as any roster member must be asked for explicitly).
+func (c *Config) resolveDefaults(set map[string]bool) {
+	c.DB.DSN = c.DatabaseDSN()
+	if !set["sandbox.enabled"] {
+		c.Sandbox.Enabled = c.DB.Driver == DriverSQLite
 	}
 }
 

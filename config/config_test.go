@@ -178,7 +178,7 @@ func TestLoadErrors(t *testing.T) {
 		keys    []string // Problems.Keys(), in order
 	}{
 		{"unknown key", "http:\n  adr: :80\n", nil,
-			[]string{"line 2: http.adr: unknown key (known keys here: addr)"}, []string{"http.adr"}},
+			[]string{"line 2: http.adr: unknown key (known keys here: addr, idle_timeout, max_connections, read_timeout, write_timeout)"}, []string{"http.adr"}},
 		{"unknown top-level key", "databse:\n  driver: mysql\n", nil,
 			[]string{"line 1: databse: unknown key"}, []string{"databse"}},
 		{"key given twice", "workers: 2\nworkers: 3\n", nil,
@@ -196,7 +196,7 @@ func TestLoadErrors(t *testing.T) {
 		{"a list for a value", "http:\n  addr: [a, b]\n", nil,
 			[]string{"http.addr: takes a single value"}, []string{"http.addr"}},
 		{"a value for a section", "http: 8080\n", nil,
-			[]string{"line 1: http: must be a mapping of keys (addr)"}, []string{"http"}},
+			[]string{"line 1: http: must be a mapping of keys (addr, idle_timeout, max_connections, read_timeout, write_timeout)"}, []string{"http"}},
 		{"a list for the file", "- a\n- b\n", nil,
 			[]string{"line 1: must be a mapping of keys"}, []string{""}},
 		{"broken yaml", "http:\n  addr: \"unclosed\n", nil,
@@ -247,6 +247,95 @@ func TestLoadErrors(t *testing.T) {
 				t.Errorf("problem keys = %q, want %q\n%v", got, tc.keys, err)
 			}
 		})
+	}
+}
+
+// TestSandboxDefaultFollowsDriver: with no setting the sandbox is on only in
+// the embedded set-up (sqlite); an explicit setting, from the file or the
+// environment, wins either way, and the driver counts once both are applied.
+func TestSandboxDefaultFollowsDriver(t *testing.T) {
+	const mysqlFile = "db:\n  driver: mysql\n  dsn: u:p@tcp(db:3306)/towerbot\n"
+	mysqlEnv := []string{"TOWERBOT_DB_DRIVER=mysql", "TOWERBOT_DB_DSN=u:p@tcp(db:3306)/towerbot"}
+	tests := []struct {
+		name    string
+		file    string
+		environ []string
+		want    bool
+	}{
+		{"sqlite, no setting", "", nil, true},
+		{"sqlite in the file, no setting", "db:\n  driver: sqlite\n", nil, true},
+		{"mysql in the file, no setting", mysqlFile, nil, false},
+		{"mysql in the environment, no setting", "", mysqlEnv, false},
+		{"a section with no keys is no setting", mysqlFile + "sandbox:\n", nil, false},
+		{"sqlite in the file, mysql in the environment", "db:\n  driver: sqlite\n", mysqlEnv, false},
+		{"mysql in the file, sqlite in the environment", mysqlFile, []string{"TOWERBOT_DB_DRIVER=sqlite", "TOWERBOT_DB_DSN="}, true},
+		{"mysql, on in the file", mysqlFile + "sandbox:\n  enabled: true\n", nil, true},
+		{"mysql, on in the environment", mysqlFile, []string{"TOWERBOT_SANDBOX_ENABLED=true"}, true},
+		{"sqlite, off in the file", "sandbox:\n  enabled: false\n", nil, false},
+		{"sqlite, off in the environment", "", []string{"TOWERBOT_SANDBOX_ENABLED=false"}, false},
+		{"mysql, on in the file, off in the environment", mysqlFile + "sandbox:\n  enabled: true\n", []string{"TOWERBOT_SANDBOX_ENABLED=off"}, false},
+		{"mysql, off in the file, on in the environment", mysqlFile + "sandbox:\n  enabled: false\n", []string{"TOWERBOT_SANDBOX_ENABLED=1"}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := ""
+			if tc.file != "" {
+				path = writeFile(t, tc.file)
+			}
+			c, err := Load(path, tc.environ)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			eq(t, "sandbox.enabled", c.Sandbox.Enabled, tc.want)
+		})
+	}
+}
+
+// TestValidateHTTP: the server's timeouts and connection cap must be set,
+// and sane; 0 (net/http's "no limit") is refused.
+func TestValidateHTTP(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(h *HTTP)
+		want string // "" for valid
+	}{
+		{"defaults", func(h *HTTP) {}, ""},
+		{"the smallest values", func(h *HTTP) {
+			h.ReadTimeout, h.WriteTimeout, h.IdleTimeout, h.MaxConnections = time.Second, time.Second, time.Second, 1
+		}, ""},
+		{"the largest values", func(h *HTTP) {
+			h.ReadTimeout, h.WriteTimeout, h.IdleTimeout, h.MaxConnections = 10*time.Minute, 10*time.Minute, time.Hour, 100_000
+		}, ""},
+		{"no read timeout", func(h *HTTP) { h.ReadTimeout = 0 }, "http.read_timeout: 0s is out of range (use 1s to 10m)"},
+		{"read timeout under a second", func(h *HTTP) { h.ReadTimeout = 500 * time.Millisecond }, "http.read_timeout: 500ms is out of range"},
+		{"no write timeout", func(h *HTTP) { h.WriteTimeout = 0 }, "http.write_timeout: 0s is out of range (use 1s to 10m)"},
+		{"write timeout too long", func(h *HTTP) { h.WriteTimeout = time.Hour }, "http.write_timeout: 1h0m0s is out of range"},
+		{"no idle timeout", func(h *HTTP) { h.IdleTimeout = 0 }, "http.idle_timeout: 0s is out of range (use 1s to 1h)"},
+		{"no connections", func(h *HTTP) { h.MaxConnections = 0 }, "http.max_connections: 0 is out of range (use 1 to 100000)"},
+		{"negative connections", func(h *HTTP) { h.MaxConnections = -5 }, "http.max_connections: -5 is out of range"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			tc.edit(&c.HTTP)
+			err := c.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("Validate() = %v; want nil", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("Validate() = %v; want %q", err, tc.want)
+			}
+		})
+	}
+	// The keys are read like any other: durations from the file, a number
+	// from the environment.
+	c, err := Load(writeFile(t, "http:\n  read_timeout: 2s\n  write_timeout: 1m\n  idle_timeout: 90s\n"), []string{"TOWERBOT_HTTP_MAX_CONNECTIONS=64"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := HTTP{Addr: "127.0.0.1:8080", ReadTimeout: 2 * time.Second, WriteTimeout: time.Minute, IdleTimeout: 90 * time.Second, MaxConnections: 64}
+	if c.HTTP != want {
+		t.Errorf("http = %+v; want %+v", c.HTTP, want)
 	}
 }
 
@@ -399,11 +488,15 @@ func TestEveryKeyIsSetByItsVariable(t *testing.T) {
 			if s == "" {
 				t.Fatalf("%s has unsupported type %s", f.Path, v.Type())
 			}
-			if errs := applyEnv(&c, []string{f.Env + "=" + s}); len(errs) > 0 {
+			set := map[string]bool{}
+			if errs := applyEnv(&c, []string{f.Env + "=" + s}, set); len(errs) > 0 {
 				t.Fatal(errs)
 			}
 			if v.IsZero() {
 				t.Errorf("%s=%s left %s unset", f.Env, s, f.Path)
+			}
+			if !set[f.Path] || len(set) != 1 {
+				t.Errorf("%s=%s marked %v as set; want only %s", f.Env, s, set, f.Path)
 			}
 		})
 	}
@@ -418,9 +511,11 @@ func TestExampleFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the example does not load: %v", err)
 	}
-	// Every value in the example is the default, so copying it changes nothing.
+	// Every value in the example is the default but the sandbox, which a
+	// copy of the file (the systemd unit installs it) must leave off.
 	want := Default()
 	want.DB.DSN = c.DB.DSN
+	want.Sandbox.Enabled = false
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("the example's values differ from Default():\n got %+v\nwant %+v", c, want)
 	}

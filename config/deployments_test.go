@@ -92,6 +92,63 @@ func TestKubernetesConfigValidates(t *testing.T) {
 	}
 }
 
+// TestDeploymentsLeaveSandboxOff: every shipped set-up for a server starts
+// without the sandbox, which would let whoever reaches it post as anyone.
+func TestDeploymentsLeaveSandboxOff(t *testing.T) {
+	t.Run("compose", func(t *testing.T) {
+		var compose struct {
+			Services map[string]struct {
+				Environment map[string]string `yaml:"environment"`
+			} `yaml:"services"`
+		}
+		readYAML(t, "compose.yaml", &compose)
+		env := compose.Services["towerbot"].Environment
+		if len(env) == 0 {
+			t.Fatal("compose.yaml sets no environment for towerbot")
+		}
+		// What compose makes of ${NAME:-default} with nothing set on the host.
+		unset := regexp.MustCompile(`\$\{[A-Z0-9_]+(?::-([^}]*))?\}`)
+		var environ []string
+		for name, value := range env {
+			environ = append(environ, name+"="+unset.ReplaceAllString(value, "$1"))
+		}
+		c, err := Load("", environ)
+		if err != nil {
+			t.Fatalf("the compose environment does not load: %v", err)
+		}
+		if c.Sandbox.Enabled {
+			t.Errorf("compose starts towerbot with the sandbox on: %v", environ)
+		}
+	})
+	t.Run("systemd", func(t *testing.T) {
+		// The unit reads the example config (its install steps copy it to
+		// /etc/towerbot/towerbot.yaml) and its own Environment= lines.
+		data, err := os.ReadFile(filepath.Join("..", "deployments", "systemd", "towerbot.service"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		unit := string(data)
+		if !strings.Contains(unit, "deployments/towerbot.example.yaml /etc/towerbot/towerbot.yaml") ||
+			!strings.Contains(unit, "serve --config /etc/towerbot/towerbot.yaml") {
+			t.Fatal("the unit no longer installs and serves the example config; update this test")
+		}
+		var environ []string
+		for _, line := range strings.Split(unit, "\n") {
+			if v, ok := strings.CutPrefix(line, "Environment="); ok {
+				environ = append(environ, v)
+			}
+		}
+		c, err := Load(filepath.Join("..", "deployments", "towerbot.example.yaml"), environ)
+		if err != nil {
+			t.Fatalf("the systemd set-up does not load: %v", err)
+		}
+		if c.Sandbox.Enabled {
+			t.Error("the systemd set-up starts with the sandbox on")
+		}
+	})
+	// Kubernetes: TestKubernetesConfigValidates.
+}
+
 func readYAML(t *testing.T, name string, v any) {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "deployments", name))

@@ -15,8 +15,9 @@ import (
 // Load builds the configuration: Default, then the YAML file at path (none
 // when path is ""), then the TOWERBOT_* variables in environ (given like
 // os.Environ(), so tests need no process environment; when a name appears
-// twice the last one wins). It then fills in the SQLite DSN and runs
-// Validate.
+// twice the last one wins). It then fills in the defaults that depend on
+// other keys (the SQLite DSN; sandbox.enabled, which follows db.driver
+// unless set) and runs Validate.
 //
 // The error, when not nil, is a Problems listing everything wrong at once:
 // unknown or repeated keys in the file (with their line), secrets written
@@ -29,6 +30,7 @@ import (
 // TOWERBOT_REQUIRE_SERVICES.
 func Load(path string, environ []string) (Config, error) {
 	cfg := Default()
+	set := make(map[string]bool) // the keys the file or the environment set
 	var probs Problems
 	if path != "" {
 		data, err := os.ReadFile(path)
@@ -39,10 +41,10 @@ func Load(path string, environ []string) (Config, error) {
 			}
 			return Config{}, Problems{{Source: path, Msg: fmt.Sprintf("cannot read the config file: %v", err)}}
 		}
-		probs = append(probs, applyYAML(&cfg, data, path)...)
+		probs = append(probs, applyYAML(&cfg, data, path, set)...)
 	}
-	probs = append(probs, applyEnv(&cfg, environ)...)
-	cfg.DB.DSN = cfg.DatabaseDSN()
+	probs = append(probs, applyEnv(&cfg, environ, set)...)
+	cfg.resolveDefaults(set)
 
 	// A key that failed to parse kept its default; validating it again
 	// would only repeat that key with a misleading message.
@@ -61,8 +63,9 @@ func Load(path string, environ []string) (Config, error) {
 	return cfg, nil
 }
 
-// applyYAML overlays the file's keys onto cfg, collecting every problem.
-func applyYAML(cfg *Config, data []byte, file string) Problems {
+// applyYAML overlays the file's keys onto cfg, collecting every problem and
+// marking in set the path of every key it sets.
+func applyYAML(cfg *Config, data []byte, file string, set map[string]bool) Problems {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return Problems{{Source: file, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}
@@ -74,7 +77,7 @@ func applyYAML(cfg *Config, data []byte, file string) Problems {
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 		return nil
 	}
-	w := yamlWalker{file: file, byPath: make(map[string]field)}
+	w := yamlWalker{file: file, byPath: make(map[string]field), set: set}
 	for _, f := range fields() {
 		w.byPath[f.Path] = f
 	}
@@ -85,6 +88,7 @@ func applyYAML(cfg *Config, data []byte, file string) Problems {
 type yamlWalker struct {
 	file   string
 	byPath map[string]field
+	set    map[string]bool
 	probs  Problems
 }
 
@@ -145,6 +149,8 @@ func (w *yamlWalker) section(v reflect.Value, prefix string, n *yaml.Node) {
 		default:
 			if err := setValue(v.FieldByIndex(sf.Index), val.Value); err != nil {
 				w.add(path, val.Line, "%v", err)
+			} else {
+				w.set[path] = true
 			}
 		}
 	}
@@ -175,8 +181,9 @@ func childNames(t reflect.Type) []string {
 	return names
 }
 
-// applyEnv overlays the TOWERBOT_* variables of environ onto cfg.
-func applyEnv(cfg *Config, environ []string) Problems {
+// applyEnv overlays the TOWERBOT_* variables of environ onto cfg, marking
+// in set the path of every key it sets.
+func applyEnv(cfg *Config, environ []string, set map[string]bool) Problems {
 	env := make(map[string]string)
 	for _, kv := range environ {
 		if name, value, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(name, EnvPrefix) {
@@ -197,7 +204,9 @@ func applyEnv(cfg *Config, environ []string) Problems {
 		}
 		if err := setValue(fv, s); err != nil {
 			probs = append(probs, &Problem{Key: f.Path, Source: f.Env, Msg: err.Error()})
+			continue
 		}
+		set[f.Path] = true
 	}
 	return probs
 }

@@ -101,6 +101,17 @@ func (c Config) problems() Problems {
 	if msg := checkHostPort(c.HTTP.Addr, true); msg != "" {
 		add("http.addr", "%s", msg)
 	}
+	// Zero would mean "no limit" to net/http: exactly what lets a slow
+	// client hold a connection for ever, so it is refused.
+	within := func(key string, d, lo, hi time.Duration) {
+		if d < lo || d > hi {
+			add(key, "%s is out of range (use %s to %s)", d, fmtDuration(lo), fmtDuration(hi))
+		}
+	}
+	within("http.read_timeout", c.HTTP.ReadTimeout, time.Second, 10*time.Minute)
+	within("http.write_timeout", c.HTTP.WriteTimeout, time.Second, 10*time.Minute)
+	within("http.idle_timeout", c.HTTP.IdleTimeout, time.Second, time.Hour)
+	between("http.max_connections", c.HTTP.MaxConnections, 1, 100_000)
 
 	switch c.DB.Driver {
 	case DriverSQLite:
@@ -220,6 +231,18 @@ func (r Rules) Validate() Problems {
 	}
 	between("list_size", r.ListSize, 1, 50)
 	return ps
+}
+
+// fmtDuration writes a whole number of minutes or hours the way people do
+// (10m, 1h), not as time.Duration.String does (10m0s, 1h0m0s).
+func fmtDuration(d time.Duration) string {
+	switch {
+	case d >= time.Hour && d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d >= time.Minute && d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
 }
 
 // checkHostPort returns what is wrong with a host:port address, or "".

@@ -5,6 +5,17 @@
 //
 // The sandbox lets whoever reaches it speak as any member of the roster, so
 // it is for trying towerbot and for tests; production set-ups turn it off.
+// So that no other web page the user has open can speak through it, a
+// state-changing request is refused (403) when the browser marks it
+// cross-origin (Sec-Fetch-Site, or an Origin that is not the Host), and
+// POST /sandbox/api/messages takes only application/json (415 otherwise),
+// which a page of another origin cannot send without a CORS preflight that
+// the sandbox never grants.
+//
+// Timeouts: the HTTP server's write timeout would cut the event stream and a
+// POST that waits for its message to be handled, so both set their own write
+// deadline (Config.WriteTimeout per event; WaitTimeout + WriteTimeout for the
+// POST) through http.ResponseController.
 //
 // Live updates and the browser's connection limit: the page learns of new
 // lines from GET /sandbox/api/events, a Server-Sent Events stream that holds
@@ -31,12 +42,15 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/towerbot/towerbot/bot"
 	"github.com/towerbot/towerbot/store"
@@ -73,6 +87,10 @@ type Config struct {
 	// HistoryLimit is how many lines of a group's chat the page loads
 	// (default 200).
 	HistoryLimit int
+	// WriteTimeout bounds each write to a client: every event of the stream,
+	// and the answer of a POST after its wait (default 30s, the server's
+	// default write timeout). A client that stops reading is cut after it.
+	WriteTimeout time.Duration
 	Logger       *slog.Logger
 }
 
@@ -101,6 +119,9 @@ func New(cfg Config, st Store, sub Submitter) *Sandbox {
 	if cfg.HistoryLimit <= 0 {
 		cfg.HistoryLimit = 200
 	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 30 * time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -123,7 +144,9 @@ func (s *Sandbox) Close() { s.hub.close() }
 
 // Handler serves the page at / and the API under /sandbox/api/. Every API
 // answer is JSON: a known path asked with another method gets 405 and an
-// Allow header, an unknown path 404.
+// Allow header, an unknown path 404. Every state-changing request (any
+// method but GET, HEAD and OPTIONS) that a browser sends from another
+// origin is refused with 403 before it reaches a route.
 func (s *Sandbox) Handler() http.Handler {
 	mux := http.NewServeMux()
 	static, err := fs.Sub(webFS, "web")
@@ -153,7 +176,16 @@ func (s *Sandbox) Handler() http.Handler {
 	mux.HandleFunc("/sandbox/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "没有这个接口:"+r.URL.Path)
 	})
-	return mux
+	// Go's check reads Sec-Fetch-Site, which every current browser sends,
+	// and falls back to comparing Origin with Host. A request with neither
+	// (curl, scripts, tests) is not a browser's and passes.
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.log.Warn("sandbox: refused a cross-origin request", "method", r.Method, "path", r.URL.Path,
+			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+		writeError(w, http.StatusForbidden, "拒绝跨站请求:只能在沙盒页面本身提交消息")
+	}))
+	return csrf.Handler(mux)
 }
 
 // route is one endpoint of the JSON API: each path takes one method.
@@ -288,13 +320,35 @@ type ReplyJSON struct {
 	Text string `json:"text"`
 }
 
+// badEncoding answers a body that is not UTF-8 text.
+const badEncoding = "请求含有非法字符:内容必须是 UTF-8 编码的文本"
+
 // maxBody bounds a request body: a 4 KB text, JSON-escaped, and room to spare.
 const maxBody = 64 << 10
 
 func (s *Sandbox) postMessage(w http.ResponseWriter, r *http.Request) {
+	if !isJSON(r.Header.Get("Content-Type")) {
+		writeError(w, http.StatusUnsupportedMediaType, "请求格式必须是 JSON:Content-Type 请设为 application/json")
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("请求过大(上限 %d 字节)", maxBody))
+		return
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		writeError(w, http.StatusRequestTimeout, "请求发送太慢,已超时")
+		return
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "请求未能完整读取")
+		return
+	}
+	// encoding/json would quietly turn bytes that are not UTF-8, and
+	// escaped halves of surrogate pairs, into U+FFFD: refuse them instead
+	// of storing a text other than the one sent.
+	if !utf8.Valid(body) {
+		writeError(w, http.StatusBadRequest, badEncoding)
 		return
 	}
 	var req PostRequest
@@ -302,6 +356,16 @@ func (s *Sandbox) postMessage(w http.ResponseWriter, r *http.Request) {
 	if err := dec.Decode(&req); err != nil || dec.More() {
 		writeError(w, http.StatusBadRequest, "请求不是合法的 JSON 对象 {\"group\",\"sender\",\"text\"}")
 		return
+	}
+	if hasLoneSurrogate(body) {
+		writeError(w, http.StatusBadRequest, badEncoding)
+		return
+	}
+	for _, f := range []struct{ name, value string }{{"group", req.Group}, {"sender", req.Sender}, {"text", req.Text}} {
+		if c, ok := controlChar(f.value); ok {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("%s 含有不允许的控制字符 U+%04X,请删除后重试", f.name, c))
+			return
+		}
 	}
 	switch {
 	case strings.TrimSpace(req.Group) == "":
@@ -373,6 +437,10 @@ func (s *Sandbox) postMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.hub.publish(g.ChatID) // other pages on this group show the message now
+	// The wait may outlast the server's write timeout: give the answer its
+	// own deadline. (With a ResponseWriter that has no connection, as in a
+	// unit test's recorder, there is no deadline to move.)
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.WaitTimeout + s.cfg.WriteTimeout))
 	wait := time.NewTimer(s.cfg.WaitTimeout)
 	defer wait.Stop()
 	select {
@@ -401,6 +469,75 @@ func (s *Sandbox) postMessage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// isJSON reports whether a Content-Type header is application/json, in
+// UTF-8 if it names a charset at all.
+func isJSON(contentType string) bool {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "application/json" {
+		return false
+	}
+	cs, ok := params["charset"]
+	return !ok || strings.EqualFold(cs, "utf-8")
+}
+
+// controlChar returns the first C0 control character in s other than tab,
+// line feed and carriage return (a NUL, a bell, an escape): no one types
+// them in a chat, and NUL cuts a text short in some databases and tools.
+func controlChar(s string) (rune, bool) {
+	for _, c := range s {
+		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+			return c, true
+		}
+	}
+	return 0, false
+}
+
+// hasLoneSurrogate reports whether the JSON text b (valid JSON) escapes
+// half of a UTF-16 surrogate pair without the other half, like "\ud800":
+// valid JSON syntax that encodes no character.
+func hasLoneSurrogate(b []byte) bool {
+	inString := false
+	for i := 0; i < len(b); i++ {
+		switch {
+		case b[i] == '"':
+			inString = !inString
+		case inString && b[i] == '\\' && i+1 < len(b):
+			i++ // the escaped character
+			if b[i] != 'u' {
+				continue
+			}
+			r, ok := hex4(b, i+1)
+			if !ok {
+				continue // bad syntax: the decoder refuses it
+			}
+			i += 4
+			switch {
+			case 0xDC00 <= r && r <= 0xDFFF:
+				return true // a low half with no high half before it
+			case 0xD800 <= r && r <= 0xDBFF:
+				if i+2 >= len(b) || b[i+1] != '\\' || b[i+2] != 'u' {
+					return true
+				}
+				lo, ok := hex4(b, i+3)
+				if !ok || lo < 0xDC00 || lo > 0xDFFF {
+					return true
+				}
+				i += 6
+			}
+		}
+	}
+	return false
+}
+
+// hex4 reads the four hex digits of a \u escape at b[i:].
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(b[i:i+4]), 16, 32)
+	return rune(n), err == nil
 }
 
 // newMessageID makes a platform message id no other sandbox message has.
@@ -505,38 +642,54 @@ func (s *Sandbox) groupParam(w http.ResponseWriter, r *http.Request) (*store.Gro
 // stream lasts until its client leaves or Close; pages keep one open only
 // while visible (see the package doc).
 func (s *Sandbox) events(w http.ResponseWriter, r *http.Request) {
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		writeError(w, http.StatusInternalServerError, "streaming unsupported")
-		return
-	}
+	rc := http.NewResponseController(w)
 	ch, closed := s.hub.subscribe()
 	if ch == nil {
 		writeError(w, http.StatusServiceUnavailable, "服务正在停止")
 		return
 	}
 	defer s.hub.unsubscribe(ch)
+	// send writes one event under a deadline of its own, so the stream
+	// outlives the server's write timeout while a client that stops reading
+	// is still cut. An error means the client is gone (or stalled).
+	send := func(event string) error {
+		if err := rc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return err
+		}
+		if _, err := io.WriteString(w, event); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
+	// The server ends the response after the handler returns: give it the
+	// time to, as the last event's deadline may have passed. (A closure, so
+	// that the deadline counts from the return, not from here.)
+	defer func() { rc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout)) }()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	fmt.Fprint(w, "retry: 2000\n\n")
-	fl.Flush()
+	if err := send("retry: 2000\n\n"); err != nil {
+		return
+	}
 	ping := time.NewTicker(25 * time.Second)
 	defer ping.Stop()
 	for {
+		var event string
 		select {
 		case <-r.Context().Done():
 			return
 		case <-closed:
 			return
 		case <-ping.C:
-			fmt.Fprint(w, ": ping\n\n")
+			event = ": ping\n\n"
 		case code := <-ch:
 			b, _ := json.Marshal(map[string]string{"group": code})
-			fmt.Fprintf(w, "event: change\ndata: %s\n\n", b)
+			event = fmt.Sprintf("event: change\ndata: %s\n\n", b)
 		}
-		fl.Flush()
+		if err := send(event); err != nil {
+			return
+		}
 	}
 }
 

@@ -60,7 +60,34 @@ type fixture struct {
 	sb  *sandbox.Sandbox
 }
 
-func newFixture(t *testing.T) *fixture {
+// fixtureOptions vary the sandbox and its HTTP server.
+type fixtureOptions struct {
+	cfg sandbox.Config
+	// server, when set, adjusts the HTTP server before it starts.
+	server func(*http.Server)
+	// handlingDelay holds back the report that a message was handled.
+	handlingDelay time.Duration
+}
+
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, fixtureOptions{}) }
+
+// slowSubmitter reports a message handled delay after the engine did.
+type slowSubmitter struct {
+	sandbox.Submitter
+	delay time.Duration
+}
+
+func (s slowSubmitter) Submit(ctx context.Context, msg bot.Message) (int64, <-chan struct{}, error) {
+	id, done, err := s.Submitter.Submit(ctx, msg)
+	if err != nil {
+		return id, done, err
+	}
+	later := make(chan struct{})
+	go func() { <-done; time.Sleep(s.delay); close(later) }()
+	return id, later, nil
+}
+
+func newFixtureWith(t *testing.T, opt fixtureOptions) *fixture {
 	t.Helper()
 	db := storetest.SQLite(t)
 	ctx := context.Background()
@@ -99,13 +126,21 @@ func newFixture(t *testing.T) *fixture {
 	if err := engine.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	sb := sandbox.New(sandbox.Config{}, db, engine)
+	var sub sandbox.Submitter = engine
+	if opt.handlingDelay > 0 {
+		sub = slowSubmitter{Submitter: engine, delay: opt.handlingDelay}
+	}
+	sb := sandbox.New(opt.cfg, db, sub)
 	sender := bot.NewSender(bot.SenderConfig{}, db, kvs, sb)
 	outbox.Notify(bot.Sandbox, sender.Wake)
 	runCtx, stop := context.WithCancel(ctx)
 	senderDone := make(chan struct{})
 	go func() { sender.Run(runCtx); close(senderDone) }()
-	srv := httptest.NewServer(sb.Handler())
+	srv := httptest.NewUnstartedServer(sb.Handler())
+	if opt.server != nil {
+		opt.server(srv.Config)
+	}
+	srv.Start()
 	t.Cleanup(func() {
 		sb.Close()
 		srv.Close()
@@ -121,11 +156,19 @@ func newFixture(t *testing.T) *fixture {
 // call sends a request and decodes the JSON answer into out (when non-nil).
 func (f *fixture) call(t *testing.T, method, path, body string, out any) (int, map[string]string) {
 	t.Helper()
+	return f.callWith(t, method, path, body, map[string]string{"Content-Type": "application/json"}, out)
+}
+
+// callWith is call with the request headers given.
+func (f *fixture) callWith(t *testing.T, method, path, body string, header map[string]string, out any) (int, map[string]string) {
+	t.Helper()
 	req, err := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -275,6 +318,19 @@ func TestBadInputStoresNothing(t *testing.T) {
 		{"sender of another group", `{"group": "FT-01-A", "sender": "吴国华", "text": "temperature"}`, 404, "吴国华"},
 		{"text over 4 KB", `{"group": "FT-01-A", "sender": "张三", "text": "` + strings.Repeat("体", 1366) + `"}`, 413, "4096"},
 		{"body over 64 KB", `{"group": "FT-01-A", "sender": "张三", "text": "` + strings.Repeat("a", 70000) + `"}`, 413, ""},
+		// encoding/json would store U+FFFD in place of what was sent.
+		{"text not UTF-8", "{\"group\": \"FT-01-A\", \"sender\": \"张三\", \"text\": \"temperature \xff\xfe\"}", 400, "UTF-8"},
+		{"sender not UTF-8 (GBK)", "{\"group\": \"FT-01-A\", \"sender\": \"\xd5\xc5\xc8\xfd\", \"text\": \"temperature\"}", 400, "UTF-8"},
+		{"a cut UTF-8 sequence", "{\"group\": \"FT-01-A\", \"sender\": \"张三\", \"text\": \"temperature \xe4\xbd\"}", 400, "UTF-8"},
+		{"an escaped lone high surrogate", `{"group": "FT-01-A", "sender": "张三", "text": "temperature \ud83d"}`, 400, "UTF-8"},
+		{"an escaped lone low surrogate", `{"group": "FT-01-A", "sender": "张三", "text": "temperature \ude00"}`, 400, "UTF-8"},
+		{"an escaped surrogate pair reversed", `{"group": "FT-01-A", "sender": "张三", "text": "\ude00\ud83d"}`, 400, "UTF-8"},
+		{"NUL in the text", `{"group": "FT-01-A", "sender": "张三", "text": "temperature\u0000 36.5"}`, 400, "U+0000"},
+		{"NUL in the sender", `{"group": "FT-01-A", "sender": "张三\u0000", "text": "temperature"}`, 400, "sender"},
+		{"NUL in the group", `{"group": "FT-01-A\u0000", "sender": "张三", "text": "temperature"}`, 400, "group"},
+		{"a bell in the text", `{"group": "FT-01-A", "sender": "张三", "text": "temperature\u0007"}`, 400, "U+0007"},
+		{"an escape sequence in the text", `{"group": "FT-01-A", "sender": "张三", "text": "\u001b[31mtemperature"}`, 400, "U+001B"},
+		{"a form feed in the text", `{"group": "FT-01-A", "sender": "张三", "text": "temperature\f"}`, 400, "U+000C"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -302,6 +358,187 @@ func TestBadInputStoresNothing(t *testing.T) {
 		if code, _ := f.call(t, "GET", path, "", nil); code != want {
 			t.Errorf("GET %s: %d; want %d", path, code, want)
 		}
+	}
+}
+
+// TestTextKeepsWhatWasSent: tab, line feed and carriage return are text
+// (接龙 lists are lines), and an escaped surrogate pair is one character.
+func TestTextKeepsWhatWasSent(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct{ body, want string }{
+		{`{"group": "FT-01-A", "sender": "张三", "text": "temperature\t36.5\r\n2. 36.6"}`, "temperature\t36.5\r\n2. 36.6"},
+		{`{"group": "FT-01-A", "sender": "张三", "text": "temperature 😀 \ud83d\ude00"}`, "temperature 😀 😀"},
+	} {
+		var r postResp
+		if code, e := f.call(t, "POST", "/sandbox/api/messages", tc.body, &r); code != 200 {
+			t.Fatalf("%s: %d %v", tc.body, code, e)
+		}
+		row, err := f.db.InboundByID(context.Background(), r.MessageID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row.Text != tc.want {
+			t.Errorf("stored %q; want %q", row.Text, tc.want)
+		}
+	}
+}
+
+// TestPostNeedsJSON: a page of another origin can send text/plain or a form
+// without asking first (a "simple" CORS request), but not application/json,
+// so that is all the API takes.
+func TestPostNeedsJSON(t *testing.T) {
+	f := newFixture(t)
+	body := `{"group": "FT-01-A", "sender": "张三", "text": "temperature 36.5"}`
+	for _, ct := range []string{"", "text/plain", "text/plain; charset=utf-8", "application/x-www-form-urlencoded",
+		"multipart/form-data; boundary=x", "application/json; charset=gbk", "application/jsonp", "application/json;;"} {
+		code, e := f.callWith(t, "POST", "/sandbox/api/messages", body, map[string]string{"Content-Type": ct}, nil)
+		if code != http.StatusUnsupportedMediaType || !strings.Contains(e["error"], "application/json") {
+			t.Errorf("Content-Type %q: %d %q; want 415 naming application/json", ct, code, e["error"])
+		}
+	}
+	assertNothingStored(t, f)
+	for _, ct := range []string{"application/json", "application/json; charset=UTF-8", "Application/JSON"} {
+		if code, e := f.callWith(t, "POST", "/sandbox/api/messages", body, map[string]string{"Content-Type": ct}, nil); code != 200 {
+			t.Errorf("Content-Type %q: %d %v; want 200", ct, code, e)
+		}
+	}
+}
+
+// TestCrossOriginRefused: a browser marks a request another site's page
+// makes (Sec-Fetch-Site, or an Origin that is not the server's); such a post
+// is refused before it is read, and nothing is stored.
+func TestCrossOriginRefused(t *testing.T) {
+	f := newFixture(t)
+	body := `{"group": "FT-01-A", "sender": "张三", "text": "temperature 36.5"}`
+	host := strings.TrimPrefix(f.srv.URL, "http://")
+	for name, h := range map[string]map[string]string{
+		"cross-site":                        {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+		"same-site, another port":           {"Sec-Fetch-Site": "same-site", "Origin": "http://127.0.0.1:1"},
+		"an old browser from another site":  {"Origin": "https://evil.example"},
+		"an old browser from another port":  {"Origin": "http://127.0.0.1:1"},
+		"an old browser from a null origin": {"Origin": "null"},
+	} {
+		h["Content-Type"] = "application/json"
+		code, e := f.callWith(t, "POST", "/sandbox/api/messages", body, h, nil)
+		if code != http.StatusForbidden || !strings.Contains(e["error"], "跨站") {
+			t.Errorf("%s: %d %q; want 403 refusing a cross-site request", name, code, e["error"])
+		}
+	}
+	// Other state-changing methods too, even on paths that would say 405.
+	if code, _ := f.callWith(t, "PUT", "/sandbox/api/groups", "", map[string]string{"Sec-Fetch-Site": "cross-site"}, nil); code != http.StatusForbidden {
+		t.Errorf("cross-site PUT: %d; want 403", code)
+	}
+	assertNothingStored(t, f)
+
+	// The page itself, a newer and an older browser, and a script.
+	for name, h := range map[string]map[string]string{
+		"the page":                     {"Sec-Fetch-Site": "same-origin", "Origin": f.srv.URL},
+		"an old browser on the page":   {"Origin": "http://" + host},
+		"typed into the address bar":   {"Sec-Fetch-Site": "none"},
+		"curl (neither header is set)": {},
+	} {
+		h["Content-Type"] = "application/json"
+		if code, e := f.callWith(t, "POST", "/sandbox/api/messages", body, h, nil); code != 200 {
+			t.Errorf("%s: %d %v; want 200", name, code, e)
+		}
+	}
+	// Reading stays open to any origin's request; the browser keeps a foreign
+	// page from reading the answer (no CORS headers are sent).
+	if code, _ := f.callWith(t, "GET", "/sandbox/api/groups", "", map[string]string{"Sec-Fetch-Site": "cross-site"}, nil); code != 200 {
+		t.Errorf("cross-site GET: %d; want 200", code)
+	}
+}
+
+// assertNothingStored fails when any message was logged.
+func assertNothingStored(t *testing.T, f *fixture) {
+	t.Helper()
+	ctx := context.Background()
+	pending, _, err := f.db.CountPending(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, err := f.db.Groups(ctx, "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range groups {
+		hist, err := f.db.ChatHistory(ctx, g.ID, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hist) > 0 {
+			t.Fatalf("group %s logged %d messages, first %+v", g.ChatID, len(hist), hist[0])
+		}
+	}
+	if pending > 0 {
+		t.Fatalf("%d messages pending", pending)
+	}
+}
+
+// TestStreamOutlivesWriteTimeout: the event stream is open far longer than
+// the server's write timeout, and a post that waits for its handling longer
+// than it still gets its answer.
+func TestStreamOutlivesWriteTimeout(t *testing.T) {
+	f := newFixtureWith(t, fixtureOptions{
+		cfg: sandbox.Config{WriteTimeout: time.Second},
+		server: func(s *http.Server) {
+			s.ReadTimeout, s.WriteTimeout = time.Second, time.Second
+		},
+		handlingDelay: 1500 * time.Millisecond,
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", f.srv.URL+"/sandbox/api/events", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	got := make(chan string, 16)
+	ended := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				got <- data
+			}
+		}
+		ended <- sc.Err()
+		close(got)
+	}()
+	time.Sleep(2500 * time.Millisecond) // past both the read and the write timeout
+
+	start := time.Now()
+	r := f.post(t, "FT-01-A", "应天喜", "temperature 36.5") // answered 1.5s after its handling
+	if r.Outcome != store.OutcomeOK || len(r.Replies) != 1 {
+		t.Fatalf("post: %+v", r)
+	}
+	if waited := time.Since(start); waited < 1500*time.Millisecond {
+		t.Fatalf("the post was answered after %s; the delayed handling should have taken 1.5s", waited)
+	}
+	select {
+	case d, ok := <-got:
+		if !ok {
+			t.Fatal("the stream ended after the write timeout")
+		}
+		if d != `{"group":"FT-01-A"}` {
+			t.Fatalf("event %s", d)
+		}
+	case <-ctx.Done():
+		t.Fatal("no event on a stream older than the write timeout")
+	}
+
+	// Ended by the server (a shutdown) well after its last event's
+	// deadline, the stream still ends cleanly, with its last chunk.
+	time.Sleep(1500 * time.Millisecond)
+	f.sb.Close()
+	select {
+	case err := <-ended:
+		if err != nil {
+			t.Fatalf("the stream ended with %v; want a clean end", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("the stream did not end on Close")
 	}
 }
 
