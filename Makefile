@@ -4,7 +4,7 @@ GO          ?= go
 BIN         ?= bin/towerbot
 # Extra flags for `go test`, e.g. make test GOTESTFLAGS='-race -count=1'.
 GOTESTFLAGS ?=
-# How long `make fuzz` fuzzes the message parser.
+# How long `make fuzz` fuzzes each target (the message parser, the masker).
 FUZZTIME    ?= 30s
 # The shared folder beside the repository (corpus and tools).
 SHARED      ?= ../shared
@@ -40,8 +40,9 @@ lint: ## gofmt check and go vet
 	@files=$$(gofmt -l .); if [ -n "$$files" ]; then echo "gofmt would change:"; echo "$$files"; exit 1; fi
 	$(GO) vet ./...
 
-fuzz: ## fuzz the message parser for FUZZTIME (default 30s)
+fuzz: ## fuzz the message parser and the personal-number masker for FUZZTIME each (default 30s)
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./bot/parse
+	$(GO) test -run '^$$' -fuzz '^FuzzMask$$' -fuzztime $(FUZZTIME) ./pii
 
 corpus: build ## check `towerbot parse` against the shared corpus of worked examples
 	python3 $(SHARED)/tools/corpuscheck.py --bin $(BIN) $(SHARED)/corpus/messages.jsonl

@@ -13,12 +13,16 @@ import (
 
 const purgeUsage = `usage: towerbot purge [--config FILE] [--dry-run]
 
-Enforces retention.personal_days: blanks the personal data (tenant returns'
-phones, addresses and health codes; handled messages' texts; finished
-errands' details, addresses and beneficiaries; the texts of the bot's sent
-posts) of records older than that many days, counted from today's midnight
-in the configured timezone, and deletes the temperature logs of those days. The records themselves stay. Run it daily; running it
-again changes nothing. With personal_days 0 it does nothing.`
+Enforces retention.personal_days for records older than that many days,
+counted from today's midnight in the configured timezone: it blanks the
+personal data (tenant returns' phones, addresses and health codes; handled
+messages' texts; finished errands' details, addresses and beneficiaries;
+the texts of the bot's sent posts), masks the phone and ID numbers in the
+free text that stays on record (directives, reports, score reasons,
+disinfection areas, open errands, tenants' names and origins, senders'
+names, error texts), and deletes the temperature logs of those days. The
+records themselves stay. Run it daily; running it again changes nothing.
+With personal_days 0 it does nothing.`
 
 // runPurge is `towerbot purge [--config FILE] [--dry-run]`: DESIGN.md keeps
 // personal data only as long as configured, and this is what enforces it
@@ -81,6 +85,7 @@ func purgeWithEnv(ctx context.Context, args, environ []string, now func() time.T
 
 // describePurge is stats in words, for the operator.
 func describePurge(s store.PurgeStats) string {
-	return fmt.Sprintf("%d tenant returns, %d messages, %d errands, %d temperature rows, %d posts",
-		s.Returns, s.Messages, s.Errands, s.Temperatures, s.Posts)
+	return fmt.Sprintf("%d tenant returns, %d messages, %d errands, %d temperature rows, %d posts; "+
+		"phone and ID numbers masked in %d records",
+		s.Returns, s.Messages, s.Errands, s.Temperatures, s.Posts, s.Masked)
 }

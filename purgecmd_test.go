@@ -102,7 +102,7 @@ func TestPurge(t *testing.T) {
 			for _, want := range []string{
 				"database: " + driver + " ",
 				"retention: 60 days: personal data from before 2025-12-31 00:00 Asia/Shanghai\n",
-				"dry run, nothing changed; would purge: 1 tenant returns, 0 messages, 0 errands, 1 temperature rows, 0 posts\n",
+				"dry run, nothing changed; would purge: 1 tenant returns, 0 messages, 0 errands, 1 temperature rows, 0 posts; phone and ID numbers masked in 0 records\n",
 			} {
 				if !strings.Contains(out, want) {
 					t.Errorf("dry run's output lacks %q:\n%s", want, out)
@@ -116,7 +116,7 @@ func TestPurge(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("purge exited %d\nstdout: %s\nstderr: %s", code, out, errOut)
 			}
-			if want := "purged: 1 tenant returns, 0 messages, 0 errands, 1 temperature rows, 0 posts\n"; !strings.Contains(out, want) {
+			if want := "purged: 1 tenant returns, 0 messages, 0 errands, 1 temperature rows, 0 posts; phone and ID numbers masked in 0 records\n"; !strings.Contains(out, want) {
 				t.Errorf("output lacks %q:\n%s", want, out)
 			}
 			want := []string{"", "13812345678", "2025-12-30:", "2025-12-31:x"}
@@ -125,7 +125,7 @@ func TestPurge(t *testing.T) {
 			}
 
 			code, out, _ = purgeRun(t, environ)
-			if code != 0 || !strings.Contains(out, "purged: 0 tenant returns, 0 messages, 0 errands, 0 temperature rows, 0 posts\n") {
+			if code != 0 || !strings.Contains(out, "purged: 0 tenant returns, 0 messages, 0 errands, 0 temperature rows, 0 posts; phone and ID numbers masked in 0 records\n") {
 				t.Errorf("second purge exited %d:\n%s", code, out)
 			}
 		})
@@ -156,7 +156,7 @@ func TestPurgeConfigFileAndDays(t *testing.T) {
 	// come in either order.
 	code, out, errOut := purgeRun(t, environ, "-dry-run=true", "--config", cfgPath)
 	if code != 0 || !strings.Contains(out, "from before 2026-01-01 00:00") ||
-		!strings.Contains(out, "would purge: 2 tenant returns, 0 messages, 0 errands, 2 temperature rows, 0 posts") {
+		!strings.Contains(out, "would purge: 2 tenant returns, 0 messages, 0 errands, 2 temperature rows, 0 posts; phone and ID numbers masked in 0 records") {
 		t.Fatalf("purge --config (59 days) exited %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 }

@@ -192,8 +192,9 @@ type Outbox struct {
 // purge` enforces it.
 type Retention struct {
 	// PersonalDays is how many days tenant returns' phones, addresses and
-	// health codes, message texts, finished errands' details and daily
-	// temperatures are kept; 0 keeps them for ever.
+	// health codes, message texts, finished errands' details, daily
+	// temperatures and the phone and ID numbers in other free text are
+	// kept; 0 keeps them for ever.
 	PersonalDays int `yaml:"personal_days"`
 }
 

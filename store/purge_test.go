@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,10 +22,36 @@ type purgeFixture struct {
 	oldOpen, oldClaimed           int64
 	doneLate                      int64 // requested before the cut-off, done after it
 	oldSent, oldPendingPost       int64 // outbox items
+	// Free text that stays readable, with personal numbers in it: ids of
+	// directives, reports, score events and disinfections.
+	oldDirective, oldPlainDirective, oldReport, oldScore, oldDisinfection int64
+	oldJob                                                                time.Time // a job run's scheduled time
 	// Written after it.
 	newReturn, newMsg, newDone int64
 	newSent                    int64
+	newDirective, newReport    int64
+	newScore, newDisinfection  int64
+	newJob                     time.Time
 }
+
+// Personal numbers in the fixture's free text, spelled as members type them,
+// and what they must look like once masked.
+const (
+	dottedPhone       = "138.1234.5678"
+	dottedPhoneMasked = "138.****.5678"
+	spacedID          = "330782 1990 0101 1234"
+	spacedIDMasked    = "330782 **** **** 1234"
+	wideID            = "３３０７８２１９９００１０１１２３Ｘ"
+	wideIDMasked      = "３３０７８２********１２３Ｘ"
+	widePhone         = "１３８１２３４５６７８"
+	widePhoneMasked   = "１３８****５６７８"
+	sevenFour         = "1381234 5678"
+	sevenFourMasked   = "138**** 5678"
+	errandID          = "330781194501011234"
+	errandIDMasked    = "330781********1234"
+	originID          = "33078219900101123X"
+	originIDMasked    = "330782********123X"
+)
 
 func writePurgeFixture(t *testing.T, db *store.DB) purgeFixture {
 	t.Helper()
@@ -41,7 +69,7 @@ func writePurgeFixture(t *testing.T, db *store.DB) purgeFixture {
 		t.Helper()
 		msgID++
 		m := &store.InboundMessage{Platform: "sandbox", PlatformMsgID: fmt.Sprint("m", msgID), ChatID: "g1",
-			SenderID: "u1", Text: text, Raw: []byte(`{"text":"` + text + `"}`), Kind: "return",
+			SenderID: "u1", SenderName: "3栋王五" + sevenFour, Detail: "查无此人:" + dottedPhone, Text: text, Raw: []byte(`{"text":"` + text + `"}`), Kind: "return",
 			Parsed: `{"name":"王五","phone":"13812345678"}`, Outcome: outcome}
 		if _, err := db.SaveInbound(ctx, m); err != nil {
 			t.Fatal(err)
@@ -51,7 +79,7 @@ func writePurgeFixture(t *testing.T, db *store.DB) purgeFixture {
 	tenantReturn := func() int64 {
 		t.Helper()
 		msgID++
-		r := store.TenantReturn{NodeID: 5, Name: fmt.Sprint("王", msgID), Origin: "湖南长沙", ArrivedAt: now,
+		r := store.TenantReturn{NodeID: 5, Name: fmt.Sprint("王", msgID), Origin: "湖南长沙 " + originID, ArrivedAt: now,
 			HealthCode: "green", Address: "方塘村12号301", Phone: "13812345678",
 			QuarantineEnd: now.AddDate(0, 0, 14), ReporterID: 9, MessageID: msgID}
 		if _, err := db.SaveTenantReturn(ctx, r, nil); err != nil {
@@ -99,6 +127,69 @@ func writePurgeFixture(t *testing.T, db *store.DB) purgeFixture {
 		}
 	}
 
+	directive := func(text string) int64 {
+		t.Helper()
+		msgID++
+		d, err := db.CreateDirective(ctx, store.Directive{NodeID: 5, GroupID: 1, AuthorID: 9, Text: text, MessageID: msgID}, []int64{2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.ID
+	}
+	report := func(directiveID int64) int64 {
+		t.Helper()
+		msgID++
+		r, err := db.AddDirectiveReport(ctx, store.DirectiveReport{DirectiveID: directiveID, GroupID: 2, PersonID: 9,
+			Text: "僵尸车2辆,车主电话" + dottedPhone, MessageID: msgID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Report.ID
+	}
+	score := func() int64 {
+		t.Helper()
+		msgID++
+		author := int64(9)
+		ev, err := db.CreateScoreEvent(ctx, store.ScoreEvent{LandlordID: 7, NodeID: 5, Delta: -2, Status: store.ScorePending,
+			Reason: "瞒报租客 身份证" + spacedID, AuthorID: &author, MessageID: msgID}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgID++
+		if _, err := db.VerifyScoreEvent(ctx, store.ScoreVerdict{EventID: ev.ID, VerifierID: 8, MessageID: msgID,
+			Reason: "租客身份证" + wideID + "属实"}); err != nil {
+			t.Fatal(err)
+		}
+		return ev.ID
+	}
+	disinfection := func(day string) int64 {
+		t.Helper()
+		msgID++
+		d, err := db.RecordDisinfection(ctx, store.Disinfection{NodeID: 5, PersonID: 9, Day: day, MessageID: msgID,
+			Area: "楼道,联系人" + widePhone})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.ID
+	}
+	job := func() time.Time {
+		t.Helper()
+		at := now.Truncate(time.Minute)
+		if _, err := db.StartJobRun(ctx, "digest", at); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.FinishJobRun(ctx, "digest", at, errors.New("发送失败: 群主电话 "+dottedPhone)); err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	f.oldDirective = directive("请联系" + dottedPhone + "上报僵尸车")
+	f.oldPlainDirective = directive("请于2020年2月24日前上报僵尸车43辆") // digits, no personal number
+	f.oldReport = report(f.oldDirective)
+	f.oldScore = score()
+	f.oldDisinfection = disinfection("2026-01-10")
+	f.oldJob = job()
+
 	post := func(origin string, send bool) int64 {
 		t.Helper()
 		if err := db.EnqueueOutbox(ctx, store.OutboxItem{Origin: store.Origin(origin), GroupID: 1, Platform: "sandbox",
@@ -126,8 +217,23 @@ func writePurgeFixture(t *testing.T, db *store.DB) purgeFixture {
 	}
 	f.oldPendingPost = post("msg:1:alert", false)
 	f.oldSent = post("msg:2:alert", true)
+	// The pending post failed once, and the platform's error echoes it.
+	// (Sending the other post leased it for a minute too.)
+	leased, err := db.LeaseOutbox(ctx, "sandbox", now.Add(2*time.Minute), time.Minute, 10)
+	if err != nil || len(leased) != 1 || leased[0].ID != f.oldPendingPost {
+		t.Fatalf("lease the pending post: %+v, %v", leased, err)
+	}
+	if err := db.MarkOutboxRetry(ctx, f.oldPendingPost, leased[0].NextAttemptAt, "errcode 40058: 文本含"+dottedPhone,
+		now.Add(time.Hour), false); err != nil {
+		t.Fatal(err)
+	}
 
 	now = f.before.Add(time.Hour)
+	f.newDirective = directive("请联系" + dottedPhone + "上报僵尸车")
+	f.newReport = report(f.newDirective)
+	f.newScore = score()
+	f.newDisinfection = disinfection("2026-03-01")
+	f.newJob = job()
 	f.newSent = post("msg:3:alert", true)
 	step(f.doneLate, db.CompleteErrand)
 	f.newReturn = tenantReturn()
@@ -147,9 +253,17 @@ func TestPurgePersonalData(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Two temperature rows on each of 27 and 28 February.
-		want := store.PurgeStats{Returns: 1, Messages: 1, Errands: 2, Temperatures: 4, Posts: 1}
+		// Masked: the old return's origin, the old handled message's sender
+		// and detail, the old open and claimed errands, the old pending
+		// post's error, and the old directive, report, score event,
+		// disinfection and job run; not the old directive without a
+		// personal number.
+		want := store.PurgeStats{Returns: 1, Messages: 1, Errands: 2, Temperatures: 4, Posts: 1, Masked: 10}
 		if dry != want {
 			t.Fatalf("CountPersonalData = %+v; want %+v", dry, want)
+		}
+		if small, err := store.CountPersonalDataBatch(ctx, db, f.before, 1); err != nil || small != want {
+			t.Fatalf("CountPersonalData in batches of 1 = %+v, %v; want %+v", small, err, want)
 		}
 		// A small batch crosses batch boundaries with these few rows.
 		got, err := store.PurgePersonalDataBatch(ctx, db, f.before, 1)
@@ -165,10 +279,11 @@ func TestPurgePersonalData(t *testing.T) {
 		if r.Phone != "" || r.Address != "" || r.HealthCode != "" {
 			t.Errorf("old return keeps personal data: %+v", r)
 		}
-		if r.Name == "" || r.Origin == "" || r.ReporterID != 9 || r.MessageID == 0 {
-			t.Errorf("old return lost its record: %+v", r)
+		if r.Name == "" || r.Origin != "湖南长沙 "+originIDMasked || r.ReporterID != 9 || r.MessageID == 0 {
+			t.Errorf("old return lost its record or kept the ID number in its origin: %+v", r)
 		}
-		if r := returnOf(t, db, f.newReturn); r.Phone != "13812345678" || r.Address == "" || r.HealthCode != "green" {
+		if r := returnOf(t, db, f.newReturn); r.Phone != "13812345678" || r.Address == "" || r.HealthCode != "green" ||
+			r.Origin != "湖南长沙 "+originID {
 			t.Errorf("new return was purged: %+v", r)
 		}
 
@@ -182,12 +297,15 @@ func TestPurgePersonalData(t *testing.T) {
 		if m.Kind != "return" || m.Outcome != store.OutcomeOK || m.SenderID != "u1" {
 			t.Errorf("old message lost its record: %+v", m)
 		}
+		if m.SenderName != "3栋王五"+sevenFourMasked || m.Detail != "查无此人:"+dottedPhoneMasked {
+			t.Errorf("old message's sender %q and detail %q; want their phones masked", m.SenderName, m.Detail)
+		}
 		for _, id := range []int64{f.oldPending, f.newMsg} {
 			m, err := db.InboundByID(ctx, id)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if m.Text == "" || m.Raw == nil || m.Parsed == "" {
+			if m.Text == "" || m.Raw == nil || m.Parsed == "" || m.SenderName != "3栋王五"+sevenFour || m.Detail != "查无此人:"+dottedPhone {
 				t.Errorf("message %d (%s) was purged: %+v", id, m.Outcome, m)
 			}
 		}
@@ -204,8 +322,15 @@ func TestPurgePersonalData(t *testing.T) {
 				t.Errorf("errand %d events = %v, %v; want its steps kept", id, evs, err)
 			}
 		}
-		for _, id := range []int64{f.oldOpen, f.oldClaimed, f.doneLate, f.newDone} {
-			if e := errandByID(t, db, id); e.Detail == "" || e.Address == "" {
+		// Errands still open or claimed stay readable, numbers masked.
+		for _, id := range []int64{f.oldOpen, f.oldClaimed} {
+			if e := errandByID(t, db, id); e.Detail != "配降压药，医保卡 "+errandIDMasked || e.Address != "方塘村3号" || e.Beneficiary != "李奶奶" {
+				t.Errorf("old %s errand %d: %+v; want its detail masked, the rest kept", e.Status, id, e)
+			}
+		}
+		// Done within the retention (or new): untouched.
+		for _, id := range []int64{f.doneLate, f.newDone} {
+			if e := errandByID(t, db, id); e.Detail != "配降压药，医保卡 "+errandID || e.Address == "" {
 				t.Errorf("errand %d (%s) was purged: %+v", id, e.Status, e)
 			}
 		}
@@ -218,6 +343,9 @@ func TestPurgePersonalData(t *testing.T) {
 			purged := p.ID == f.oldSent
 			if (p.Text == "") != purged {
 				t.Errorf("post %d (%s, %s): text %q; purged should be %v", p.ID, p.Origin, p.Status, p.Text, purged)
+			}
+			if p.ID == f.oldPendingPost && p.LastError != "errcode 40058: 文本含"+dottedPhoneMasked {
+				t.Errorf("old post's error %q; want its phone masked", p.LastError)
 			}
 		}
 		if len(posts) != 3 {
@@ -234,6 +362,12 @@ func TestPurgePersonalData(t *testing.T) {
 			}
 		}
 
+		checkFreeText(t, db, f.oldDirective, f.oldReport, f.oldScore, f.oldDisinfection, f.oldJob, true)
+		checkFreeText(t, db, f.newDirective, f.newReport, f.newScore, f.newDisinfection, f.newJob, false)
+		if d, err := db.DirectiveByID(ctx, f.oldPlainDirective); err != nil || d.Text != "请于2020年2月24日前上报僵尸车43辆" {
+			t.Errorf("directive without personal numbers: %+v, %v", d, err)
+		}
+
 		// A second run finds nothing left to do.
 		again, err := db.PurgePersonalData(ctx, f.before)
 		if err != nil {
@@ -246,6 +380,47 @@ func TestPurgePersonalData(t *testing.T) {
 			t.Errorf("count after purge = %+v, %v; want 0", dry, err)
 		}
 	})
+}
+
+// checkFreeText checks a directive, a report, a score event, a
+// disinfection record and a job run written by writePurgeFixture: their
+// personal numbers masked (old) or as written (new), the rest as written.
+func checkFreeText(t *testing.T, db *store.DB, directive, report, score, disinfection int64, job time.Time, old bool) {
+	t.Helper()
+	ctx := context.Background()
+	phone, id, wide, widePh := dottedPhone, spacedID, wideID, widePhone
+	if old {
+		phone, id, wide, widePh = dottedPhoneMasked, spacedIDMasked, wideIDMasked, widePhoneMasked
+	}
+	which := map[bool]string{true: "old", false: "new"}[old]
+	if d, err := db.DirectiveByID(ctx, directive); err != nil || d.Text != "请联系"+phone+"上报僵尸车" {
+		t.Errorf("%s directive: %+v, %v", which, d, err)
+	}
+	var reportText string
+	if err := store.GormOf(db).Table("directive_reports").Where("id = ?", report).Pluck("text", &reportText).Error; err != nil ||
+		reportText != "僵尸车2辆,车主电话"+phone {
+		t.Errorf("%s report: %q, %v", which, reportText, err)
+	}
+	if ev, err := db.ScoreEventByID(ctx, score); err != nil || ev.Reason != "瞒报租客 身份证"+id || ev.VerifyReason != "租客身份证"+wide+"属实" ||
+		ev.Status != store.ScoreRejected || ev.Delta != -2 {
+		t.Errorf("%s score event: %+v, %v", which, ev, err)
+	}
+	day := "2026-01-10"
+	if !old {
+		day = "2026-03-01"
+	}
+	ds, err := db.DisinfectionsOn(ctx, day, 5)
+	if err != nil || len(ds) != 1 || ds[0].ID != disinfection || ds[0].Area != "楼道,联系人"+widePh {
+		t.Errorf("%s disinfection: %+v, %v", which, ds, err)
+	}
+	var jobErr string
+	if err := store.GormOf(db).Table("job_runs").Where("scheduled_at = ?", job.UTC()).Pluck("error", &jobErr).Error; err != nil ||
+		jobErr != "发送失败: 群主电话 "+phone {
+		t.Errorf("%s job run's error: %q, %v", which, jobErr, err)
+	}
+	if strings.Contains(reportText, "*") != old {
+		t.Errorf("%s report %q", which, reportText)
+	}
 }
 
 func TestPurgePersonalDataStopsOnCancel(t *testing.T) {
@@ -277,4 +452,62 @@ func errandByID(t *testing.T, db *store.DB, id int64) *store.Errand {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// More rows to mask than one statement writes: every one is masked, and
+// counted once.
+func TestPurgeMasksManyRows(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		store.SetClock(db, func() time.Time { return time.Date(2026, 1, 10, 1, 0, 0, 0, time.UTC) })
+		const n = 230
+		ids := make([]int64, n)
+		for i := range ids {
+			d, err := db.CreateDirective(ctx, store.Directive{NodeID: 5, GroupID: 1, AuthorID: 9, MessageID: int64(1000 + i),
+				Text: fmt.Sprintf("第%d栋 联系 139-%04d-%04d", i, i, 5678)}, []int64{2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[i] = d.ID
+		}
+		before := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		if dry, err := db.CountPersonalData(ctx, before); err != nil || dry != (store.PurgeStats{Masked: n}) {
+			t.Fatalf("CountPersonalData = %+v, %v; want %d masked", dry, err, n)
+		}
+		if got, err := db.PurgePersonalData(ctx, before); err != nil || got != (store.PurgeStats{Masked: n}) {
+			t.Fatalf("PurgePersonalData = %+v, %v; want %d masked", got, err, n)
+		}
+		for i, id := range ids {
+			d, err := db.DirectiveByID(ctx, id)
+			if want := fmt.Sprintf("第%d栋 联系 139-****-5678", i); err != nil || d.Text != want {
+				t.Fatalf("directive %d: %+v, %v; want %q", i, d, err, want)
+			}
+		}
+	})
+}
+
+// A row whose text changed after purge read it keeps its newer text.
+func TestPurgeMaskLeavesRowsChangedMeanwhile(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		store.SetClock(db, func() time.Time { return time.Date(2026, 1, 10, 1, 0, 0, 0, time.UTC) })
+		const text = "请联系13812345678上报"
+		d, err := db.CreateDirective(ctx, store.Directive{NodeID: 5, GroupID: 1, AuthorID: 9, MessageID: 1, Text: text}, []int64{2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		if n, err := store.MaskDirectiveAsRead(ctx, db, d.ID, "请联系13987654321上报", before); err != nil || n != 0 {
+			t.Fatalf("masking a stale read changed %d rows, %v; want none", n, err)
+		}
+		if got, _ := db.DirectiveByID(ctx, d.ID); got.Text != text {
+			t.Fatalf("text = %q after a stale mask; want %q", got.Text, text)
+		}
+		if n, err := store.MaskDirectiveAsRead(ctx, db, d.ID, text, before); err != nil || n != 1 {
+			t.Fatalf("masking a fresh read changed %d rows, %v; want 1", n, err)
+		}
+		if got, _ := db.DirectiveByID(ctx, d.ID); got.Text != "请联系138****5678上报" {
+			t.Fatalf("text = %q; want it masked", got.Text)
+		}
+	})
 }
