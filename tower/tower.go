@@ -14,12 +14,11 @@ import (
 	"github.com/towerbot/towerbot/texts"
 )
 
-// Store is what the domain needs of the store: units of work, the
-// directory, and the records it keeps. *store.DB is one; the directory
-// part is what a cache in memory may serve later.
-type Store interface {
-	Atomic(ctx context.Context, fn func(ctx context.Context) error) error
-
+// Directory is the part of the store the domain reads to find its way
+// about the tower: nodes and the tree, people and their roles, groups.
+// It changes only with a roster import or a bind, which is why a copy in
+// memory may serve it.
+type Directory interface {
 	NodeByID(ctx context.Context, id int64) (*store.Node, error)
 	NodeByCode(ctx context.Context, code string) (*store.Node, error)
 	Ancestors(ctx context.Context, id int64) ([]store.Node, error)
@@ -33,6 +32,13 @@ type Store interface {
 	GroupByID(ctx context.Context, id int64) (*store.Group, error)
 	GroupByChat(ctx context.Context, platform, chatID string) (*store.Group, error)
 	GroupsOfNodes(ctx context.Context, nodeIDs ...int64) ([]store.Group, error)
+}
+
+// Store is what the domain needs of the store: units of work, the
+// directory, and the records it keeps. *store.DB is one.
+type Store interface {
+	Atomic(ctx context.Context, fn func(ctx context.Context) error) error
+	Directory
 	BindGroup(ctx context.Context, platform, chatID, name string, nodeID int64) (*store.Group, error)
 	InboundByID(ctx context.Context, id int64) (*store.InboundMessage, error)
 
@@ -66,7 +72,10 @@ type Store interface {
 	RecordDisinfection(ctx context.Context, d store.Disinfection) (*store.Disinfection, error)
 }
 
-var _ Store = (*store.DB)(nil)
+var (
+	_ Store     = (*store.DB)(nil)
+	_ Directory = (*store.DB)(nil)
+)
 
 // Outbox queues posts; items are unique per (origin, group), so a post
 // queued twice is one post. bot.StoreOutbox is one: it writes into the

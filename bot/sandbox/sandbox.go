@@ -64,7 +64,7 @@ type Store interface {
 	GroupMembers(ctx context.Context, nodeID int64) ([]store.Member, error)
 	GroupByChat(ctx context.Context, platform, chatID string) (*store.Group, error)
 	InboundByID(ctx context.Context, id int64) (*store.InboundMessage, error)
-	OutboxByOriginPrefix(ctx context.Context, prefix string) ([]store.OutboxItem, error)
+	OutboxByMessage(ctx context.Context, id int64) ([]store.OutboxItem, error)
 	OutboxForGroup(ctx context.Context, groupID int64, limit int) ([]store.OutboxItem, error)
 	ChatHistory(ctx context.Context, groupID int64, limit int) ([]store.ChatEntry, error)
 }
@@ -456,12 +456,11 @@ func (s *Sandbox) postMessage(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "load handled message", err)
 		return
 	}
-	items, err := s.st.OutboxByOriginPrefix(ctx, "msg:"+strconv.FormatInt(logID, 10)+":")
+	items, err := s.st.OutboxByMessage(ctx, logID)
 	if err != nil {
 		s.internal(w, "load replies", err)
 		return
 	}
-	sort.SliceStable(items, func(i, j int) bool { return items[i].ID < items[j].ID })
 	resp := PostResponse{MessageID: logID, Outcome: row.Outcome, Replies: []ReplyJSON{}}
 	for _, it := range items {
 		if it.GroupID == g.ID {
