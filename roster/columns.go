@@ -3,8 +3,11 @@ package roster
 import (
 	"regexp"
 	"strings"
+	"unicode"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/towerbot/towerbot/store"
 )
 
 // sheetKind is what a sheet (or CSV file) holds, told by its header row.
@@ -98,9 +101,15 @@ var (
 
 // normHeader makes a header comparable: NFKC (full-width letters and
 // brackets become ASCII), lower case, without spaces, underscores, dashes,
-// required-markers (*) or bracketed remarks ("手机(必填)").
+// required-markers (*), bracketed remarks ("手机(必填)"), line breaks or
+// invisible characters (a zero-width space pasted along).
 func normHeader(s string) string {
-	s = norm.NFKC.String(s)
+	s = norm.NFKC.String(strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) || store.RosterInvisible(r) {
+			return -1
+		}
+		return r
+	}, s))
 	s = bracketed.ReplaceAllString(s, "")
 	return strings.ToLower(headerNoise.Replace(strings.TrimSpace(s)))
 }

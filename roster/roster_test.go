@@ -52,6 +52,19 @@ func wantGood() store.Roster {
 	}
 }
 
+// stored is what a database holds, for Options.Stored: nodes by code with
+// their tiers, and phones.
+func stored(tiers map[string]int, phones ...string) store.RosterKeys {
+	k := store.RosterKeys{Phones: map[string]bool{}}
+	for code, tier := range tiers {
+		k.Nodes = append(k.Nodes, store.RosterKeyNode{Code: code, Tier: tier})
+	}
+	for _, p := range phones {
+		k.Phones[p] = true
+	}
+	return k
+}
+
 func sameRoster(t *testing.T, got, want store.Roster) {
 	t.Helper()
 	if !reflect.DeepEqual(got.Nodes, want.Nodes) {
@@ -91,7 +104,7 @@ func TestReadCSVInGBKWithBOMlessHeaderBelowTitle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := roster.NewReader(roster.Options{KnownNodes: map[string]int{"jd": 1, "FT": 2, "FT-01": 3, "FT-01-A": 4, "FT-01-B": 4}})
+	r := roster.NewReader(roster.Options{Stored: stored(map[string]int{"jd": 1, "FT": 2, "FT-01": 3, "FT-01-A": 4, "FT-01-B": 4})})
 	if err := r.AddCSV("人员.csv", bytes.NewReader(gbk)); err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +253,7 @@ func TestReadXLSXReportsSheetRowColumn(t *testing.T) {
 		t.Fatalf("err = %v, want *roster.Error", err)
 	}
 	for _, want := range []string{
-		`节点 第4行 Tier(C列):层级“5”无效,应填 1–4(1 街道,2 社区/村,3 单元,4 房东)`,
+		`节点 第4行 Tier(C列):层级 5 无效,应填 1–4(1 街道,2 社区/村,3 单元,4 房东)`,
 		`人员 第4行 手机(必填)(B列):“1380000”不是11位手机号`,
 		`人员 第6行 角色(C列):不认识的角色“组长”(可填:街道领导、指挥长、书记、网格员、代办员、房东、租客、铺长、成员)`,
 		`房屋 第4行 租客手机(E列):租客 13999999999 不在人员表里,系统中也没有`,
@@ -284,7 +297,7 @@ func TestReadRejects(t *testing.T) {
 				`nodes.csv 第12行 上级编码(D列):上级“FT”是第2级节点,第4级节点的上级必须是第3级`,
 				`nodes.csv 第13行 上级编码(D列):第1级(街道)节点没有上级,此格应留空(现为“JD”)`,
 				`nodes.csv 第14行 名称(B列):名称为空`,
-				`nodes.csv 第15行 层级(C列):层级“五”无效`,
+				`nodes.csv 第15行 层级(C列):层级为空或无效,应填 1–4(1 街道,2 社区/村,3 单元,4 房东)`,
 			}},
 		{"bad webhooks", map[string]string{"nodes.csv": "编码,名称,层级,上级编码,企业微信群ID,钉钉群ID,群机器人Webhook,钉钉机器人Webhook\n" +
 			"JD,北苑街道,1,,,,https://example.com/hook,\n" + // host tells nothing, no chat id
@@ -293,7 +306,7 @@ func TestReadRejects(t *testing.T) {
 			"BZ,北站,2,JD,wr1,cid1,,\n"}, // DingTalk chat already used
 			[]string{
 				`nodes.csv 第2行 群机器人Webhook(G列):看不出这个 Webhook 是企业微信的还是钉钉的,请改填到“企业微信机器人Webhook”列或“钉钉机器人Webhook”列`,
-				`nodes.csv 第3行 群机器人Webhook(G列):填了 Webhook,但企业微信群ID(E列)为空,请填写群ID`,
+				`nodes.csv 第3行 群机器人Webhook(G列):填了 Webhook,但企业微信群ID为空,请填写群ID`,
 				`nodes.csv 第4行 钉钉机器人Webhook(H列):Webhook “ftp://x”不是 http(s) 网址`,
 				`nodes.csv 第5行 钉钉群ID(F列):群ID“cid1”已是节点“SH”的群`,
 			}},
@@ -308,7 +321,7 @@ func TestReadRejects(t *testing.T) {
 			"孙八,13800000014,房东,FT-01\n" + // landlord at a tier-3 node
 			"周九,13800000015,成员,GHOST\n"}, // unknown node
 			[]string{
-				`people.csv 第4行 角色(C列):节点 FT-01-A 的租客已在第3行填过`,
+				`people.csv 第4行 角色(C列):节点 FT-01-A 的租客已在 people.csv 第3行填过`,
 				`people.csv 第5行 姓名(A列):手机号 13800000007 在 people.csv 第3行是“张三”,这里却是“张山”;一个手机号只对应一个人`,
 				`people.csv 第6行 手机(B列):“1380000000”不是11位手机号`,
 				`people.csv 第7行 手机(B列):“23800000011”不是11位手机号`,
@@ -326,7 +339,7 @@ func TestReadRejects(t *testing.T) {
 			[]string{
 				`people.csv 第3行 企业微信账号(E列):账号“ytx2”与同一手机号在 people.csv 第2行的账号“ytx”不同`,
 				`people.csv 第4行 企业微信账号(E列):账号“YTX”已填给手机号 13800000006`,
-				`people.csv 第5行 企业微信账号(E列):账号“li si”不能含空格`,
+				`people.csv 第5行 企业微信账号(E列):账号“li si”含有空格`,
 			}},
 		{"bad houses", map[string]string{"nodes.csv": nodes, "people.csv": people, "houses.csv": "地址,节点编码,房东手机,房间号,租客手机\n" +
 			"方塘村12号,FT-01-A,13800000006,101,13800000007\n" +
@@ -341,13 +354,13 @@ func TestReadRejects(t *testing.T) {
 			"方塘村18号,FT-01-A,13800000006,2,12345\n" + // bad tenant phone
 			"方塘村19号,FT-01-A,,1,\n"}, // no landlord
 			[]string{
-				`houses.csv 第3行 房间号(D列):“方塘村12号”的 101 房间已在第2行填过`,
+				`houses.csv 第3行 房间号(D列):“方塘村12号”的 101 房间已在 houses.csv 第2行填过`,
 				`houses.csv 第4行 节点编码(B列):房屋“方塘村12号”在第2行填的节点是 FT-01-A,这里却是 FT-01`,
 				`houses.csv 第5行 房东手机(C列):房屋“方塘村12号”在第2行填的房东是 13800000006,这里却是 13800000099`,
 				`houses.csv 第6行 节点编码(B列):房屋只能属于第4级(房东)节点,但“FT-01”是第3级`,
 				`houses.csv 第7行 房东手机(C列):房东 13900000000 不在人员表里,系统中也没有`,
-				`houses.csv 第8行 租客手机(E列):租客 13800000007 已登记在 houses.csv 第2行的房间;一个租客只能住一个房间`,
-				`houses.csv 第9行 租客手机(E列):填了租客,但房间号(D列)为空,请填写房间号`,
+				`houses.csv 第8行 租客手机(E列):租客 13800000007 已登记在 houses.csv 第2行;一个租客只能住一个房间`,
+				`houses.csv 第9行 房间号(D列):填了租客,但房间号为空,请填写房间号`,
 				`houses.csv 第10行 地址(A列):地址为空`,
 				`houses.csv 第11行 租客手机(E列):“12345”不是11位手机号`,
 				`houses.csv 第12行 房东手机(C列):房东手机为空`,
@@ -415,10 +428,7 @@ func englishIn(p roster.Problem) string {
 }
 
 func TestReadRefersToStoredNodesAndPhones(t *testing.T) {
-	r := roster.NewReader(roster.Options{
-		KnownNodes:  map[string]int{"FT-01-A": 4, "FT": 2},
-		KnownPhones: map[string]bool{"13800000006": true},
-	})
+	r := roster.NewReader(roster.Options{Stored: stored(map[string]int{"FT-01-A": 4, "FT": 2}, "13800000006")})
 	err := r.AddCSV("houses.csv", strings.NewReader("地址,节点编码,房东手机\n方塘村12号,ft-01-a,13800000006\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -436,8 +446,8 @@ func TestReadRefersToStoredNodesAndPhones(t *testing.T) {
 func TestReadCapsProblems(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("编码,名称,层级\n")
-	for range roster.MaxProblems + 50 {
-		b.WriteString("X,名,9\n")
+	for i := range roster.MaxProblems + 50 {
+		fmt.Fprintf(&b, "X%d,名,9\n", i)
 	}
 	r := roster.NewReader(roster.Options{})
 	if err := r.AddCSV("nodes.csv", strings.NewReader(b.String())); err != nil {
@@ -463,7 +473,7 @@ func TestProblemsInFileOrder(t *testing.T) {
 		{"nodes.csv", "编码,名称,层级,上级编码,企业微信群ID,钉钉群ID,群机器人Webhook,钉钉机器人Webhook\n" +
 			"JD,北苑街道,1,,,,,\n" +
 			"SH-01,北站六区,3,NOPE,,,,\n" + // found once all nodes are read
-			"X 1,空格,3,JD,,,,\n" +
+			"X 1,空格,3,SH,,,,\n" +
 			"SH,上河社区,2,JD,wr 1,,,ftp://x\n"}, // H is checked before E
 	} {
 		if err := r.AddCSV(f.name, strings.NewReader(f.data)); err != nil {
@@ -542,7 +552,7 @@ func FuzzReadCSV(f *testing.F) {
 	}
 	f.Add([]byte("编码,名称,层级,上级编码,群机器人Webhook\nJD,街道,1,,http://x\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r := roster.NewReader(roster.Options{KnownNodes: map[string]int{"FT-01-A": 4, "JD": 1}, KnownPhones: map[string]bool{"13800000006": true}})
+		r := roster.NewReader(roster.Options{Stored: stored(map[string]int{"FT-01-A": 4, "JD": 1}, "13800000006")})
 		if err := r.AddCSV("fuzz.csv", bytes.NewReader(data)); err != nil {
 			return
 		}
