@@ -159,8 +159,8 @@ func matchHeader(row []string) (*header, []headerProblem) {
 		for i, cell := range row {
 			key, ok := idx[normHeader(cell)]
 			if !ok {
-				if strings.TrimSpace(cell) != "" {
-					h.ignored = append(h.ignored, strings.TrimSpace(cell))
+				if cleanText(cell) != "" {
+					h.ignored = append(h.ignored, cleanText(cell))
 				}
 				continue
 			}
@@ -170,7 +170,7 @@ func matchHeader(row []string) (*header, []headerProblem) {
 				continue
 			}
 			h.col[key] = i
-			h.title[key] = strings.TrimSpace(cell)
+			h.title[key] = cleanText(cell)
 		}
 		complete := true
 		for _, f := range columns[kind] {

@@ -530,7 +530,7 @@ func (r *Reader) addSheet(sheet string, next func() ([]string, int, error), must
 		for _, p := range probs {
 			col := ""
 			if p.col >= 0 {
-				col = colLabel(strings.TrimSpace(row[p.col]), p.col)
+				col = colLabel(cleanText(row[p.col]), p.col)
 			}
 			r.problem(sheet, num, p.col, col, "%s", p.msg)
 		}
@@ -807,9 +807,10 @@ func (b *builder) people() {
 		phone, ok := normPhone(pr.get(fPhone))
 		name := pr.text(fName)
 		i, seen := byPhone[phone]
-		if !ok || !seen {
-			// A phone that is no phone is its own person: each row is
-			// reported.
+		seen = seen && ok
+		if !seen {
+			// A phone that is no phone is its own person: each of its rows
+			// is reported.
 			i = len(b.out.People)
 			b.out.People = append(b.out.People, store.RosterPerson{Name: name, Phone: phone})
 			b.perAt = append(b.perAt, personSrc{first: pr.loc, name: pr.loc})

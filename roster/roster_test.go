@@ -560,15 +560,338 @@ func FuzzReadCSV(f *testing.F) {
 		if err != nil {
 			return
 		}
+		hidden := func(s string) bool { return strings.IndexFunc(s, store.RosterInvisible) >= 0 }
 		for _, n := range got.Nodes {
-			if n.Code == "" || n.Name == "" || n.Tier < 1 || n.Tier > 4 || strings.ContainsAny(n.Code, " \t\n") {
+			if n.Code == "" || n.Name == "" || n.Tier < 1 || n.Tier > 4 || strings.ContainsAny(n.Code, " \t\n") || hidden(n.Code) || hidden(n.Name) {
 				t.Fatalf("accepted node %+v", n)
 			}
 		}
 		for _, p := range got.People {
-			if len(p.Phone) != 11 || p.Name == "" || len(p.Roles) == 0 {
+			if !store.ValidPhone(p.Phone) || p.Name == "" || len(p.Roles) == 0 || hidden(p.Name) {
 				t.Fatalf("accepted person %+v", p)
 			}
 		}
+		for _, h := range got.Houses {
+			if !store.ValidPhone(h.LandlordPhone) || h.Address == "" || hidden(h.Address) {
+				t.Fatalf("accepted house %+v", h)
+			}
+		}
 	})
+}
+
+// problemsOf reads files (name → content) and returns the problems as
+// their String, failing the test when the roster was accepted.
+func problemsOf(t *testing.T, opts roster.Options, files ...[2]string) []string {
+	t.Helper()
+	r := roster.NewReader(opts)
+	for _, f := range files {
+		if err := r.AddFile(f[0], strings.NewReader(f[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := r.Roster()
+	var re *roster.Error
+	if !errors.As(err, &re) {
+		t.Fatalf("err = %v, want *roster.Error (roster %+v)", err, got)
+	}
+	var out []string
+	for _, p := range re.Problems {
+		out = append(out, p.String())
+	}
+	return out
+}
+
+const (
+	goodNodes  = "编码,名称,层级,上级编码\nJD,北苑街道,1,\nFT,方塘村,2,JD\nFT-01,方塘村一区,3,FT\nFT-01-A,应天喜出租房,4,FT-01\n"
+	textFormat = "是 Excel 把长数字改写成的科学计数法或小数,手机号的后几位可能已经丢失;请把该列设置为文本格式,再填写完整的 11 位手机号"
+)
+
+// TestReadRefusesPhonesExcelRewrote: a phone Excel wrote as a number with
+// an exponent or decimals — how a CSV saved from Excel holds a long number
+// — is refused at its cell in every phone column, never read as the
+// number it rounds to.
+func TestReadRefusesPhonesExcelRewrote(t *testing.T) {
+	for _, v := range []string{"1.39E+10", "1.39e10", "13900000000.0", "1.39000000E+10", "1.3900000000E+10"} {
+		t.Run(v, func(t *testing.T) {
+			people := "姓名,手机,角色,所在节点编码\n应天喜,13800000006,房东,FT-01-A\n张三," + v + ",租客,FT-01-A\n"
+			houses := "地址,节点编码,房东手机,房间号,租客手机\n" +
+				"方塘村12号,FT-01-A," + v + ",101,\n" +
+				"方塘村14号,FT-01-A,13800000006,102,\"13800000006、" + v + "\"\n"
+			got := problemsOf(t, roster.Options{}, [2]string{"nodes.csv", goodNodes}, [2]string{"people.csv", people}, [2]string{"houses.csv", houses})
+			want := []string{
+				"people.csv 第3行 手机(B列):“" + v + "”" + textFormat,
+				"houses.csv 第2行 房东手机(C列):“" + v + "”" + textFormat,
+				"houses.csv 第3行 租客手机(E列):“" + v + "”" + textFormat,
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("problems\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+	// The same phone written as its digits is a phone.
+	r := roster.NewReader(roster.Options{})
+	for name, data := range map[string]string{"nodes.csv": goodNodes, "people.csv": "姓名,手机,角色,所在节点编码\n张三,139 0000 0000,租客,FT-01-A\n"} {
+		if err := r.AddCSV(name, strings.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := r.Roster(); err != nil || got.People[0].Phone != "13900000000" {
+		t.Fatalf("a phone written as digits: %+v, %v", got.People, err)
+	}
+}
+
+// TestReadXLSXPhoneCells: in a workbook a phone is read as the value the
+// file stores. A number stored with all its digits, as Excel and excelize
+// write an 11-digit number, is the phone; a stored value with an exponent
+// or decimals is refused as in a CSV, in every phone column, whether the
+// cell is a number or text.
+func TestReadXLSXPhoneCells(t *testing.T) {
+	f := excelize.NewFile()
+	defer f.Close()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := f.NewSheet("节点")
+	must(err)
+	for i, row := range strings.Split(strings.TrimSpace(goodNodes), "\n") {
+		cells := []any{}
+		for _, c := range strings.Split(row, ",") {
+			cells = append(cells, c)
+		}
+		must(f.SetSheetRow("节点", fmt.Sprintf("A%d", i+1), &cells))
+	}
+	f.SetSheetName("Sheet1", "人员")
+	must(f.SetSheetRow("人员", "A1", &[]any{"姓名", "手机", "角色", "所在节点编码"}))
+	people := []struct {
+		name string
+		set  func(cell string) error
+	}{
+		{"应天喜", func(c string) error { return f.SetCellInt("人员", c, 13900000000) }},          // stored "13900000000"
+		{"张三", func(c string) error { return f.SetCellFloat("人员", c, 13900000001, -1, 64) }}, // stored "13900000001"
+		{"李四", func(c string) error { return f.SetCellValue("人员", c, 13900000002) }},         // stored "13900000002"
+		{"王五", func(c string) error { return f.SetCellDefault("人员", c, "1.39E+10") }},        // a number that lost its digits
+		{"赵六", func(c string) error { return f.SetCellFloat("人员", c, 13900000004, 1, 64) }},  // stored "13900000004.0"
+		{"钱七", func(c string) error { return f.SetCellStr("人员", c, "1.39E+10") }},            // text, as a CSV pasted in
+		{"孙八", func(c string) error { return f.SetCellDefault("人员", c, "1.3900000006E10") }}, // all digits, but not as written
+	}
+	for i, p := range people {
+		row := i + 2
+		must(f.SetSheetRow("人员", fmt.Sprintf("A%d", row), &[]any{p.name}))
+		must(p.set(fmt.Sprintf("B%d", row)))
+		must(f.SetSheetRow("人员", fmt.Sprintf("C%d", row), &[]any{"租客", "FT-01-A"}))
+	}
+	must(f.SetCellStr("人员", "C2", "房东"))
+	_, err = f.NewSheet("房屋")
+	must(err)
+	must(f.SetSheetRow("房屋", "A1", &[]any{"地址", "节点编码", "房东手机", "房间号", "租客手机"}))
+	must(f.SetSheetRow("房屋", "A2", &[]any{"方塘村12号", "FT-01-A", 13900000000, 101, 13900000001}))
+	must(f.SetSheetRow("房屋", "A3", &[]any{"方塘村14号", "FT-01-A"}))
+	must(f.SetCellDefault("房屋", "C3", "1.39E+10"))
+	must(f.SetSheetRow("房屋", "D3", &[]any{1}))
+	must(f.SetSheetRow("房屋", "A4", &[]any{"方塘村16号", "FT-01-A", "13900000000", 1}))
+	must(f.SetCellDefault("房屋", "E4", "13900000002.00"))
+	var buf bytes.Buffer
+	must(f.Write(&buf))
+
+	r := roster.NewReader(roster.Options{})
+	must(r.AddXLSX("roster.xlsx", &buf))
+	_, err = r.Roster()
+	var re *roster.Error
+	if !errors.As(err, &re) {
+		t.Fatalf("err = %v, want *roster.Error", err)
+	}
+	var got []string
+	for _, p := range re.Problems {
+		got = append(got, p.String())
+	}
+	want := []string{
+		"人员 第5行 手机(B列):“1.39E+10”" + textFormat,
+		"人员 第6行 手机(B列):“13900000004.0”" + textFormat,
+		"人员 第7行 手机(B列):“1.39E+10”" + textFormat,
+		"人员 第8行 手机(B列):“1.3900000006E10”" + textFormat,
+		"房屋 第3行 房东手机(C列):“1.39E+10”" + textFormat,
+		"房屋 第4行 租客手机(E列):“13900000002.00”" + textFormat,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("problems\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestReadXLSXNumericPhones: phones stored as numbers with all their
+// digits, the way Excel and excelize store an 11-digit number, are read as
+// those digits in every phone column.
+func TestReadXLSXNumericPhones(t *testing.T) {
+	f := excelize.NewFile()
+	defer f.Close()
+	rows := map[string][][]any{
+		"节点": {{"编码", "名称", "层级", "上级编码"}, {"JD", "北苑街道", 1}, {"FT", "方塘村", 2, "JD"}, {"FT-01", "一区", 3, "FT"}, {"FT-01-A", "出租房", 4, "FT-01"}},
+		"人员": {{"姓名", "手机", "角色", "所在节点编码"}, {"应天喜", 13900000000, "房东", "FT-01-A"}, {"张三", 13900000001.0, "租客", "FT-01-A"}, {"李四", int64(13900000002), "租客", "FT-01-A"}},
+		"房屋": {{"地址", "节点编码", "房东手机", "房间号", "租客手机"}, {"方塘村12号", "FT-01-A", 13900000000.0, 101, 13900000001}, {"方塘村12号", nil, nil, 102, int64(13900000002)}},
+	}
+	for _, sheet := range []string{"节点", "人员", "房屋"} {
+		if _, err := f.NewSheet(sheet); err != nil {
+			t.Fatal(err)
+		}
+		for i, row := range rows[sheet] {
+			if err := f.SetSheetRow(sheet, fmt.Sprintf("A%d", i+1), &row); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := f.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	r := roster.NewReader(roster.Options{})
+	if err := r.AddXLSX("roster.xlsx", &buf); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Roster()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var phones []string
+	for _, p := range got.People {
+		phones = append(phones, p.Phone)
+	}
+	h := got.Houses[0]
+	phones = append(phones, h.LandlordPhone, h.Rooms[0].TenantPhones[0], h.Rooms[1].TenantPhones[0])
+	want := []string{"13900000000", "13900000001", "13900000002", "13900000000", "13900000001", "13900000002"}
+	if !reflect.DeepEqual(phones, want) {
+		t.Fatalf("phones %v, want %v", phones, want)
+	}
+}
+
+// TestReadStripsInvisibleFromText: controls, zero-width characters,
+// direction marks, overrides and isolates and byte-order marks are dropped
+// from names, node names, addresses, the words of tiers and roles, and
+// headers: what is left is what the roster's author sees.
+func TestReadStripsInvisibleFromText(t *testing.T) {
+	nodes := "编码,名称,层级,上级编码\n" +
+		"JD,\u202e北苑街道\u202c,1,\n" + // an override, popped
+		"FT,方塘\u200b村,\u200e2,JD\n" + // a zero-width space; a direction mark in the tier
+		"FT-01,方塘村\u2066一区\u2069,三级,FT\n" + // an isolate
+		"FT-01-A,\ufeff应天喜出租房\x07,4,FT-01\n" // a byte-order mark and a bell
+	people := "姓名,\u200b手机,角色,所在节点编码\n" + // a header with a zero-width space
+		"应\u200d天喜,13800000006,房东\u200f,FT-01-A\n" +
+		"\u202e三张,13800000007,租客,FT-01-A\n" + // shown as 张三 by the override: kept as typed
+		"李\u0085四,13800000008,\u00a0租客,FT-01-A\n" // a C1 line break and a no-break space are white space
+	houses := "地址,节点编码,房东手机,房间号,租客手机\n" +
+		"\ufeff方塘村\u200b12号\u202a,FT-01-A,13800000006,101,\"13800000007\n13800000008\"\n"
+	r := roster.NewReader(roster.Options{})
+	for _, f := range [][2]string{{"nodes.csv", nodes}, {"people.csv", people}, {"houses.csv", houses}} {
+		if err := r.AddCSV(f[0], strings.NewReader(f[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := r.Roster()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, n := range got.Nodes {
+		names = append(names, fmt.Sprintf("%s/%d", n.Name, n.Tier))
+	}
+	for _, p := range got.People {
+		names = append(names, p.Name+"/"+p.Roles[0].Role)
+	}
+	names = append(names, got.Houses[0].Address)
+	want := []string{"北苑街道/1", "方塘村/2", "方塘村一区/3", "应天喜出租房/4", "应天喜/landlord", "三张/tenant", "李 四/tenant", "方塘村12号"}
+	if !reflect.DeepEqual(names, want) {
+		t.Errorf("got  %q\nwant %q", names, want)
+	}
+	if ts := got.Houses[0].Rooms[0].TenantPhones; len(ts) != 2 {
+		t.Errorf("tenants %q: a line break inside a cell separates phones", ts)
+	}
+	// The header as problems show it is clean too.
+	got2 := problemsOf(t, roster.Options{}, [2]string{"people.csv", "姓名,\u200b手机,角色,所在节点编码\n张三,1380000000,成员,JD\n"})
+	if want := "people.csv 第2行 手机(B列):“1380000000”不是11位手机号"; len(got2) == 0 || got2[0] != want {
+		t.Errorf("problems %q, want first %q", got2, want)
+	}
+}
+
+// TestReadRefusesInvisibleInKeys: in a key — a code, a phone, an account,
+// a chat id, a room number, a webhook — an invisible character is refused
+// at its cell and shown where it is: a key that looks like another would
+// silently match nothing, or display as another key.
+func TestReadRefusesInvisibleInKeys(t *testing.T) {
+	nodes := "编码,名称,层级,上级编码,企业微信群ID,企业微信机器人Webhook\n" +
+		"JD,北苑街道,1,,,\n" +
+		"FT\u200b,方塘村,2,JD,,\n" +
+		"\u202e10-TF,方塘村一区,3,JD,wr\u200c1,\n" +
+		"SH,上河社区,2,JD,wr2,https://qyapi.weixin.qq.com/x?key=\u200bk\n"
+	people := "姓名,手机,角色,所在节点编码,企业微信账号\n" +
+		"应天喜,1380000000\u200b6,成员,JD,\n" +
+		"张三,13800000007,成员,JD\u00ad,\n" + // a soft hyphen
+		"李四,13800000008,成员,JD,li\u2060si\n" // a word joiner
+	houses := "地址,节点编码,房东手机,房间号\n方塘村12号,JD,13800000007,10\u200b1\n"
+	got := problemsOf(t, roster.Options{}, [2]string{"nodes.csv", nodes}, [2]string{"people.csv", people}, [2]string{"houses.csv", houses})
+	hidden := "含有看不见的字符,请删去后重新输入"
+	want := []string{
+		`nodes.csv 第3行 编码(A列):编码“FT\u200b”` + hidden,
+		`nodes.csv 第4行 编码(A列):编码“\u202e10-TF”` + hidden,
+		`nodes.csv 第4行 上级编码(D列):上级“JD”是第1级节点,第3级节点的上级必须是第2级`,
+		`nodes.csv 第4行 企业微信群ID(E列):群ID“wr\u200c1”` + hidden,
+		`nodes.csv 第5行 企业微信机器人Webhook(F列):Webhook “https://qyapi.weixin.qq.com/x?key=\u200bk”` + hidden,
+		`people.csv 第2行 手机(B列):手机号“1380000000\u200b6”` + hidden,
+		`people.csv 第3行 所在节点编码(D列):节点编码“JD\u00ad”` + hidden,
+		`people.csv 第4行 企业微信账号(E列):账号“li\u2060si”` + hidden,
+		`houses.csv 第2行 节点编码(B列):房屋只能属于第4级(房东)节点,但“JD”是第1级`,
+		`houses.csv 第2行 房间号(D列):房间号“10\u200b1”` + hidden,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("problems\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestReadReportsCheckRosterTexts: the reader has no rules of its own. A
+// roster built in code and the same roster written as files get the same
+// problems from store.CheckRoster, the files' at their cells.
+func TestReadReportsCheckRosterTexts(t *testing.T) {
+	inCode := store.Roster{
+		Nodes: []store.RosterNode{
+			{Code: "JD", Name: "北苑街道", Tier: 1},
+			{Code: "FT", Name: "方塘村", Tier: 2, ParentCode: "JD"},
+			{Code: "X", Name: "孤儿单元", Tier: 3, ParentCode: "NOPE"},
+			{Code: "Y", Name: "五级", Tier: 5, ParentCode: "FT"},
+		},
+		People: []store.RosterPerson{
+			{Name: "张三", Phone: "1.39E+10", Roles: []store.RosterRole{{NodeCode: "JD", Role: store.RoleMember}}},
+			{Name: "李四", Phone: "13800000008", Roles: []store.RosterRole{{NodeCode: "JD", Role: "组长"}}},
+			{Name: "王五", Phone: "13800000009", Roles: []store.RosterRole{{NodeCode: "FT", Role: store.RoleLandlord}}},
+		},
+		Houses: []store.RosterHouse{{Address: "方塘村12号", NodeCode: "FT", LandlordPhone: "13800000009",
+			Rooms: []store.RosterRoom{{Number: "101", TenantPhones: []string{"13900000000"}}}}},
+	}
+	var want []string
+	store.CheckRoster(inCode, store.RosterKeys{}, nil, func(p store.RosterProblem) { want = append(want, p.Msg) })
+
+	got := problemsOf(t, roster.Options{},
+		[2]string{"nodes.csv", "编码,名称,层级,上级编码\nJD,北苑街道,1,\nFT,方塘村,2,JD\nX,孤儿单元,3,NOPE\nY,五级,5,FT\n"},
+		[2]string{"people.csv", "姓名,手机,角色,所在节点编码\n张三,1.39E+10,成员,JD\n李四,13800000008,组长,JD\n王五,13800000009,房东,FT\n"},
+		[2]string{"houses.csv", "地址,节点编码,房东手机,房间号,租客手机\n方塘村12号,FT,13800000009,101,13900000000\n"})
+	for i, p := range got {
+		got[i] = p[strings.Index(p, ":")+len(":"):]
+	}
+	if len(want) != 7 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("from files\n%s\nin code\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestReadRefusesTierChangeStrandingStoredChildren: a file that changes a
+// stored node's tier is checked against that node's stored children, and
+// the problem is reported at the tier's cell.
+func TestReadRefusesTierChangeStrandingStoredChildren(t *testing.T) {
+	stored := store.RosterKeys{Nodes: []store.RosterKeyNode{
+		{Code: "JD", Tier: 1}, {Code: "FT", Tier: 2, ParentCode: "JD"},
+		{Code: "FT-01", Tier: 3, ParentCode: "FT"}, {Code: "FT-01-A", Tier: 4, ParentCode: "FT-01"},
+	}}
+	got := problemsOf(t, roster.Options{Stored: stored}, [2]string{"nodes.csv", "编码,名称,层级,上级编码\nft-01,方塘村一区,2,JD\n"})
+	want := []string{"nodes.csv 第2行 层级(C列):层级改为第2级,但系统中它的下级“FT-01-A”是第4级"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("problems %q, want %q", got, want)
+	}
 }

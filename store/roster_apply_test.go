@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -425,5 +426,56 @@ func TestApplyRosterRejectsTierChangeThatStrandsStoredChildren(t *testing.T) {
 	_, err := db.ApplyRoster(ctx, store.Roster{Nodes: []store.RosterNode{{Code: "FT-01", Name: "方塘村一区", Tier: 2, ParentCode: "JD"}}})
 	if err == nil || !strings.Contains(err.Error(), `节点“FT-01” 层级:层级改为第2级,但系统中它的下级“FT-01-A”是第4级`) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestCheckRosterPointsAtTheValue: each problem points at the value at
+// fault, so that whoever built the roster can say where it came from, and
+// a problem about two values names the other through place.
+func TestCheckRosterPointsAtTheValue(t *testing.T) {
+	r := fixtureRoster()
+	r.Nodes[2].Groups[0].ChatID = "wr 1"
+	r.People[1].Identities["dingtalk"] = "a b"
+	r.People[4].Roles[1].NodeCode = "GHOST"
+	r.Houses[0].Rooms[1].TenantPhones = append(r.Houses[0].Rooms[1].TenantPhones, "1380000000")
+	r.Houses[1].Rooms = append(r.Houses[1].Rooms, store.RosterRoom{Number: "301"})
+	place := func(at store.RosterRef) string { return fmt.Sprintf("<%v %d/%d/%d>", at.Field, at.I, at.J, at.K) }
+	var got []store.RosterProblem
+	store.CheckRoster(r, store.RosterKeys{}, place, func(p store.RosterProblem) { got = append(got, p) })
+	want := []store.RosterProblem{
+		{At: store.RosterRef{Field: store.FieldGroupChat, I: 2}, Where: `节点“FT”的企业微信群“wr 1” 群ID`, Msg: `群ID“wr 1”含有空格`},
+		{At: store.RosterRef{Field: store.FieldAccount, I: 1, Platform: "dingtalk"}, Where: `人员“13800000002”(王海峰)的钉钉 账号`, Msg: `账号“a b”含有空格`},
+		{At: store.RosterRef{Field: store.FieldRoleNode, I: 4, J: 1}, Where: `人员“13800000005”(金晓燕)的第2个角色 所在节点编码`, Msg: `节点“GHOST”既不在名册里,也不在系统中`},
+		{At: store.RosterRef{Field: store.FieldTenant, I: 0, J: 1, K: 1}, Where: `房屋“方塘村12号”房间“102” 租客手机`, Msg: `“1380000000”不是11位手机号`},
+		{At: store.RosterRef{Field: store.FieldRoomNumber, I: 1, J: 1}, Where: `房屋“方塘村8号”房间“301” 房间号`, Msg: `“方塘村8号”的 301 房间已在 <房间号 1/0/0>填过`},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("problems\n got  %+v\n want %+v", got, want)
+	}
+}
+
+// TestCheckRosterAcceptsTheFixture: a good roster has no problem, on an
+// empty database and on one that holds it already.
+func TestCheckRosterAcceptsTheFixture(t *testing.T) {
+	db := storetest.SQLite(t)
+	for _, keys := range []func() store.RosterKeys{
+		func() store.RosterKeys { return store.RosterKeys{} },
+		func() store.RosterKeys {
+			applyFixture(t, db)
+			k, err := db.RosterKeys(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			parents := map[string]string{}
+			for _, n := range k.Nodes {
+				parents[n.Code] = fmt.Sprintf("%d %s", n.Tier, n.ParentCode)
+			}
+			if len(k.Nodes) != 9 || parents["FT-01-A"] != "4 FT-01" || parents["JD"] != "1 " || len(k.Phones) != 14 {
+				t.Fatalf("RosterKeys: %d nodes %v, %d phones", len(k.Nodes), parents, len(k.Phones))
+			}
+			return k
+		},
+	} {
+		store.CheckRoster(fixtureRoster(), keys(), nil, func(p store.RosterProblem) { t.Errorf("problem: %s", p) })
 	}
 }
