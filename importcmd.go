@@ -35,6 +35,7 @@ const (
 	msgProgress   = "已读取 %d 行(%s)\n"
 	msgNote       = "提示:%s\n"
 	msgRead       = "共读取 %d 行:节点 %d 个,人员 %d 人,房屋 %d 处\n"
+	msgApplying   = "正在写入数据库,请稍候…\n"
 	msgImported   = "名册已导入,用时 %s\n"
 	msgSame       = "数据库与名册一致,没有任何改动,用时 %s\n"
 	msgFailed     = "导入失败,数据没有任何改动。请把下面这行发给系统管理员:\n"
@@ -132,6 +133,7 @@ func importWithEnv(ctx context.Context, args, environ []string, stdout, stderr i
 	}
 	fmt.Fprintf(stdout, msgRead, r.Rows(), len(ros.Nodes), len(ros.People), len(ros.Houses))
 
+	fmt.Fprint(stderr, msgApplying) // a city's roster takes seconds
 	stats, err := db.ApplyRoster(ctx, ros)
 	var re *store.RosterError
 	switch {

@@ -41,8 +41,10 @@ func TestImport(t *testing.T) {
 					t.Errorf("stdout lacks %q:\n%s", want, out)
 				}
 			}
-			if !strings.Contains(errOut, "正在读取 roster/testdata/houses.csv") {
-				t.Errorf("no progress on stderr:\n%s", errOut)
+			for _, want := range []string{"正在读取 roster/testdata/houses.csv\n", "正在写入数据库,请稍候…\n"} {
+				if !strings.Contains(errOut, want) {
+					t.Errorf("no progress %q on stderr:\n%s", want, errOut)
+				}
 			}
 			checkClerkReads(t, out, errOut)
 

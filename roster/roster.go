@@ -593,9 +593,11 @@ func skipBlank(next func() ([]string, int, error)) func() ([]string, int, error)
 	}
 }
 
+// blank reports whether a row shows nothing: white space and invisible
+// characters only.
 func blank(row []string) bool {
 	for _, c := range row {
-		if strings.TrimSpace(c) != "" {
+		if strings.TrimFunc(c, func(r rune) bool { return unicode.IsSpace(r) || store.RosterInvisible(r) }) != "" {
 			return false
 		}
 	}
@@ -872,14 +874,14 @@ func (b *builder) houses() {
 		case h.NodeCode == "":
 			h.NodeCode, src.node = code, hr.loc
 		case !strings.EqualFold(code, h.NodeCode):
-			hr.problem(r, fNode, "房屋“%s”在第%d行填的节点是 %s,这里却是 %s", addr, src.node.row, h.NodeCode, code)
+			hr.problem(r, fNode, "房屋“%s”在第%d行填的节点是 %s,这里却是 %s", addr, src.node.row, store.RosterEscape(h.NodeCode), store.RosterEscape(code))
 		}
 		switch ph, _ := normPhone(hr.get(fLandlordPhone)); {
 		case ph == "":
 		case h.LandlordPhone == "":
 			h.LandlordPhone, src.landlord = ph, hr.loc
 		case ph != h.LandlordPhone:
-			hr.problem(r, fLandlordPhone, "房屋“%s”在第%d行填的房东是 %s,这里却是 %s", addr, src.landlord.row, h.LandlordPhone, ph)
+			hr.problem(r, fLandlordPhone, "房屋“%s”在第%d行填的房东是 %s,这里却是 %s", addr, src.landlord.row, store.RosterEscape(h.LandlordPhone), store.RosterEscape(ph))
 		}
 		room := hr.get(fRoom)
 		tenants := splitPhones(hr.get(fTenantPhones))

@@ -128,15 +128,16 @@ func TestReadCSVWithUTF8BOM(t *testing.T) {
 	sameRoster(t, store.Roster{Nodes: got.Nodes}, store.Roster{Nodes: wantGood().Nodes})
 }
 
-// TestReadCSVSkipsBlankRows: rows with only empty cells, above the header
-// or among the data, are neither rows nor problems.
+// TestReadCSVSkipsBlankRows: rows that show nothing (empty cells, spaces,
+// invisible characters), above the header or among the data, are neither
+// rows nor problems.
 func TestReadCSVSkipsBlankRows(t *testing.T) {
 	data, err := os.ReadFile("testdata/nodes.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.SplitAfter(string(data), "\n")
-	padded := ",,,\n" + lines[0] + lines[1] + ",,, ,\n" + strings.Join(lines[2:], "")
+	padded := ",,,\n" + lines[0] + lines[1] + ",,, ,\n" + ",\u200b,\ufeff,\n" + strings.Join(lines[2:], "")
 	r := roster.NewReader(roster.Options{})
 	if err := r.AddCSV("nodes.csv", strings.NewReader(padded)); err != nil {
 		t.Fatal(err)
@@ -596,6 +597,9 @@ func problemsOf(t *testing.T, opts roster.Options, files ...[2]string) []string 
 	}
 	var out []string
 	for _, p := range re.Problems {
+		if strings.IndexFunc(p.String(), store.RosterInvisible) >= 0 {
+			t.Errorf("an invisible character in a problem, not escaped: %q", p.String())
+		}
 		out = append(out, p.String())
 	}
 	return out

@@ -200,13 +200,19 @@ func (e *RosterError) Error() string {
 	return b.String()
 }
 
-// RosterQuote shows a value from a roster in Chinese quotation marks,
-// anything unprintable escaped so that a problem stays on one line and an
-// invisible character shows where it is. The roster reader quotes its own
-// problems the same way.
-func RosterQuote(s string) string {
+// RosterQuote shows a value from a roster in Chinese quotation marks, as
+// RosterEscape does. The roster reader quotes its own problems the same way.
+func RosterQuote(s string) string { return "“" + RosterEscape(s) + "”" }
+
+// RosterEscape shows a value from a roster with anything unprintable
+// escaped ("FT\u200b-01"), so that a problem stays on one line, an
+// invisible character shows where it is, and a right-to-left override
+// cannot turn the rest of the line around.
+func RosterEscape(s string) string {
+	if strings.IndexFunc(s, func(c rune) bool { return !unicode.IsPrint(c) }) < 0 {
+		return s
+	}
 	var b strings.Builder
-	b.WriteString("“")
 	for _, c := range s {
 		if unicode.IsPrint(c) {
 			b.WriteRune(c)
@@ -214,7 +220,6 @@ func RosterQuote(s string) string {
 			b.WriteString(strings.Trim(strconv.QuoteRune(c), "'"))
 		}
 	}
-	b.WriteString("”")
 	return b.String()
 }
 
@@ -397,7 +402,7 @@ func (c *rosterChecker) name(at RosterRef, ordinal bool) string {
 		case p.Phone != "":
 			s = nth("人员") + RosterQuote(p.Phone)
 			if p.Name != "" {
-				s += "(" + p.Name + ")"
+				s += "(" + RosterEscape(p.Name) + ")"
 			}
 		case p.Name != "":
 			s = nth("人员") + RosterQuote(p.Name)
@@ -695,7 +700,7 @@ func (c *rosterChecker) checkPeople() {
 			}
 			k := fold(pl) + "\x00" + fold(uid)
 			if other, dup := accounts[k]; dup && other != p.Phone {
-				c.add(aat, "账号%s已填给手机号 %s", RosterQuote(uid), other)
+				c.add(aat, "账号%s已填给手机号 %s", RosterQuote(uid), RosterEscape(other))
 				continue
 			}
 			accounts[k] = p.Phone

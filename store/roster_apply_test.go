@@ -394,7 +394,7 @@ func TestApplyRosterRejectsBadShape(t *testing.T) {
 			`房屋“方塘村12号” 房东手机:“13800000006.0”是 Excel 把长数字改写成的科学计数法或小数`},
 		{"phone of 10 digits", func(r *store.Roster) { r.People[0].Phone = "1380000000" }, `“1380000000”不是11位手机号`},
 		{"name with right-to-left override", func(r *store.Roster) { r.People[0].Name = "\u202e国建陈" },
-			`姓名:姓名“\u202e国建陈”含有看不见的字符,请删去后重新输入`},
+			`人员“13800000001”(\u202e国建陈) 姓名:姓名“\u202e国建陈”含有看不见的字符,请删去后重新输入`},
 		{"code with zero-width space", func(r *store.Roster) { r.Nodes[2].Code = "FT\u200b" },
 			`编码:编码“FT\u200b”含有看不见的字符,请删去后重新输入`},
 		{"address with byte-order mark", func(r *store.Roster) { r.Houses[0].Address = "\ufeff方塘村12号" },
@@ -409,6 +409,9 @@ func TestApplyRosterRejectsBadShape(t *testing.T) {
 			_, err := db.ApplyRoster(ctx, r)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+			if i := strings.IndexFunc(err.Error(), func(c rune) bool { return c != '\n' && store.RosterInvisible(c) }); i >= 0 {
+				t.Errorf("an invisible character in the error, not escaped: %q", err.Error())
 			}
 			if nodes, _ := db.Nodes(ctx); len(nodes) != 0 {
 				t.Fatalf("a rejected roster stored %d nodes", len(nodes))
