@@ -3,8 +3,11 @@ package roster
 import (
 	"regexp"
 	"strings"
+	"unicode"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/towerbot/towerbot/store"
 )
 
 // sheetKind is what a sheet (or CSV file) holds, told by its header row.
@@ -98,9 +101,15 @@ var (
 
 // normHeader makes a header comparable: NFKC (full-width letters and
 // brackets become ASCII), lower case, without spaces, underscores, dashes,
-// required-markers (*) or bracketed remarks ("手机(必填)").
+// required-markers (*), bracketed remarks ("手机(必填)"), line breaks or
+// invisible characters (a zero-width space pasted along).
 func normHeader(s string) string {
-	s = norm.NFKC.String(s)
+	s = norm.NFKC.String(strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) || store.RosterInvisible(r) {
+			return -1
+		}
+		return r
+	}, s))
 	s = bracketed.ReplaceAllString(s, "")
 	return strings.ToLower(headerNoise.Replace(strings.TrimSpace(s)))
 }
@@ -150,8 +159,8 @@ func matchHeader(row []string) (*header, []headerProblem) {
 		for i, cell := range row {
 			key, ok := idx[normHeader(cell)]
 			if !ok {
-				if strings.TrimSpace(cell) != "" {
-					h.ignored = append(h.ignored, strings.TrimSpace(cell))
+				if cleanText(cell) != "" {
+					h.ignored = append(h.ignored, cleanText(cell))
 				}
 				continue
 			}
@@ -161,7 +170,7 @@ func matchHeader(row []string) (*header, []headerProblem) {
 				continue
 			}
 			h.col[key] = i
-			h.title[key] = strings.TrimSpace(cell)
+			h.title[key] = cleanText(cell)
 		}
 		complete := true
 		for _, f := range columns[kind] {

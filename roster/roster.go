@@ -1,7 +1,8 @@
 // Package roster reads a tower-group roster — the nodes of the command tree,
 // the people with their roles, and the rented houses with their rooms and
 // tenants — from an Excel workbook (.xlsx) or from CSV files, checks every
-// row, and returns a store.Roster for store.ApplyRoster.
+// row with store.CheckRoster, and returns a store.Roster for
+// store.DB.ApplyRoster.
 //
 // # Format
 //
@@ -35,6 +36,7 @@
 //
 //	姓名 / name            required  ≤ 64 characters
 //	手机 / 电话 / phone    required  11-digit mainland mobile number, the person's key
+//	                                  (spaces, dashes and +86 are dropped)
 //	角色 / role            required  街道领导 leader, 指挥长 commander, 书记 secretary,
 //	                                  网格员 grid_worker, 代办员 errand_agent, 房东 landlord,
 //	                                  租客 tenant, 铺长 shop_head, 成员 member (or the English word)
@@ -58,11 +60,44 @@
 //	租客手机 / tenants     optional  phones of the room's tenants, separated by 、 , ; / or
 //	                                  spaces; each a person of the roster; one room per tenant
 //
+// # Phones
+//
+// A phone must be written as its 11 digits. Excel takes a long number typed
+// into a General cell for a number: it shows 1.39E+10, and a CSV saved from
+// it holds "1.39E+10" — the digits past the third are gone. Such a value,
+// or one with decimals ("13900000000.0"), is refused with a hint to set the
+// column as text (设置为文本格式), in every phone column (手机, 房东手机,
+// 租客手机), never turned into 13900000000. In a workbook, a numeric cell is
+// read as the value stored in the file, which Excel and excelize write with
+// all its digits (13900000000), and is fine; a stored value with an
+// exponent or decimals (a tool wrote "1.39E+10") is refused as in a CSV.
+// (A value rounded before it was stored, as a float32 would, cannot be
+// told from a real number.)
+//
+// # Invisible characters
+//
+// Controls, zero-width characters, direction marks and overrides (a
+// right-to-left override turns a name around on screen) and byte-order
+// marks (store.RosterInvisible) come along when names are pasted from
+// chats and web pages. They are dropped from free text — names, node
+// names, addresses, and the words of tiers and roles — and from headers,
+// since what is left is what the author sees. In keys — codes, phones,
+// accounts, chat ids, room numbers, webhooks — they are refused, showing
+// where they are (“FT\u200b-01”): a key with a hidden character would
+// silently match nothing, or display as another key.
+//
+// # Problems
+//
 // One bad row means nothing is imported: Reader.Roster returns an *Error that
 // lists every problem found (up to MaxProblems) with its sheet, row and
 // column, in Chinese for the people who prepare rosters, e.g.
 //
 //	人员 第5行 手机(B列):“1391111333”不是11位手机号
+//
+// The rules and their texts are store.CheckRoster's, the same that
+// store.DB.ApplyRoster applies to any roster; this package only reports
+// what it cannot read or merge (a header, two names for one phone, two
+// landlords for one house) and maps every problem back to its cell.
 //
 // Problems are listed in file order: the sheets as they were read, and
 // within a sheet by row, then by column (a problem with the whole row
@@ -76,6 +111,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -110,12 +146,12 @@ const progressEvery = 1000
 
 // Options tune a Reader.
 type Options struct {
-	// KnownNodes maps node codes already stored to their tiers, and
-	// KnownPhones holds phones already stored (see store.DB.RosterKeys):
-	// rows may refer to them without defining them, so that a file can add
-	// to an existing tree. Nil: every reference must be defined in the files.
-	KnownNodes  map[string]int
-	KnownPhones map[string]bool
+	// Stored is what the database already holds (store.DB.RosterKeys):
+	// rows may refer to its nodes and phones without defining them, so
+	// that a file can add to an existing tree, and a node whose tier a
+	// file changes must still fit its stored children. The zero value:
+	// every reference must be defined in the files.
+	Stored store.RosterKeys
 	// Progress, when set, is called while reading with the sheet being
 	// read and the number of data rows read so far in all sheets: every
 	// 1000 rows and at the end of each sheet.
@@ -133,7 +169,10 @@ type Problem struct {
 
 // String is the problem as a roster's author reads it:
 // "人员 第5行 手机(B列):“1391111333”不是11位手机号".
-func (p Problem) String() string {
+func (p Problem) String() string { return p.where() + ":" + p.Msg }
+
+// where is the problem's place: "人员 第5行 手机(B列)".
+func (p Problem) where() string {
 	var b strings.Builder
 	b.WriteString(p.Sheet)
 	if p.Row > 0 {
@@ -143,8 +182,6 @@ func (p Problem) String() string {
 		b.WriteString(" ")
 		b.WriteString(p.Column)
 	}
-	b.WriteString(":")
-	b.WriteString(p.Msg)
 	return b.String()
 }
 
@@ -154,17 +191,14 @@ type Error struct {
 	More     int       // problems beyond MaxProblems (the later ones), not listed
 }
 
+// Error lists the problems as store.RosterError does, each at its sheet,
+// row and column.
 func (e *Error) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "名册有 %d 处问题,未导入任何内容:", len(e.Problems)+e.More)
-	for _, p := range e.Problems {
-		b.WriteString("\n  ")
-		b.WriteString(p.String())
+	se := store.RosterError{Problems: make([]store.RosterProblem, len(e.Problems)), More: e.More}
+	for i, p := range e.Problems {
+		se.Problems[i] = store.RosterProblem{Where: p.where(), Msg: p.Msg}
 	}
-	if e.More > 0 {
-		fmt.Fprintf(&b, "\n  …另有 %d 处问题未列出", e.More)
-	}
-	return b.String()
+	return se.Error()
 }
 
 // ranked is a problem with the keys it is listed by: the sheet's place in
@@ -191,7 +225,6 @@ func (a ranked) before(b ranked) bool {
 // checked store.Roster. It is not safe for concurrent use.
 type Reader struct {
 	opts   Options
-	known  map[string]int // opts.KnownNodes by lower-case code
 	nodes  []nodeRow
 	people []personRow
 	houses []houseRow
@@ -206,11 +239,7 @@ type Reader struct {
 
 // NewReader returns a Reader with opts.
 func NewReader(opts Options) *Reader {
-	r := &Reader{opts: opts, known: make(map[string]int, len(opts.KnownNodes)), order: map[string]int{}}
-	for code, tier := range opts.KnownNodes {
-		r.known[strings.ToLower(code)] = tier
-	}
-	return r
+	return &Reader{opts: opts, order: map[string]int{}}
 }
 
 // Rows returns how many data rows were read so far.
@@ -229,13 +258,24 @@ type loc struct {
 }
 
 // get returns the normalised value of field key ("" when the column is
-// absent or the cell empty).
+// absent or the cell empty): a key (a code, a phone, an account) as
+// written, invisible characters and all, for store.CheckRoster to refuse.
 func (l loc) get(key string) string {
 	i, ok := l.hdr.col[key]
 	if !ok || i >= len(l.cells) {
 		return ""
 	}
 	return cleanCell(l.cells[i])
+}
+
+// text returns the value of field key as free text (a name, an address,
+// a word such as a role): as get, without invisible characters.
+func (l loc) text(key string) string {
+	i, ok := l.hdr.col[key]
+	if !ok || i >= len(l.cells) {
+		return ""
+	}
+	return cleanText(l.cells[i])
 }
 
 // column names field key's column for messages, with its index (-1 when
@@ -259,10 +299,27 @@ func colLabel(title string, i int) string {
 func quote(s string) string { return store.RosterQuote(s) }
 
 // cleanCell normalises a cell: NFKC (full-width digits and letters become
-// ASCII), surrounding spaces trimmed, inner runs of spaces collapsed.
+// ASCII), surrounding white space trimmed, inner runs of it (line breaks
+// too) collapsed to one space.
 func cleanCell(s string) string {
 	s = norm.NFKC.String(s)
-	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) && r != '\n' }), " ")
+	return strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " ")
+}
+
+// cleanText is cleanCell for free text: the characters its author cannot
+// see (store.RosterInvisible: controls, zero-width characters, direction
+// marks and overrides, the byte-order mark) are dropped. Pasted from chats
+// they would only hide in names, or turn them around on screen.
+func cleanText(s string) string {
+	return cleanCell(strings.Map(func(r rune) rune {
+		switch {
+		case unicode.IsSpace(r):
+			return ' '
+		case store.RosterInvisible(r):
+			return -1
+		}
+		return r
+	}, s))
 }
 
 // problem records a problem at column col (its index, -1 for none) of a
@@ -473,7 +530,7 @@ func (r *Reader) addSheet(sheet string, next func() ([]string, int, error), must
 		for _, p := range probs {
 			col := ""
 			if p.col >= 0 {
-				col = colLabel(strings.TrimSpace(row[p.col]), p.col)
+				col = colLabel(cleanText(row[p.col]), p.col)
 			}
 			r.problem(sheet, num, p.col, col, "%s", p.msg)
 		}
@@ -493,7 +550,7 @@ func (r *Reader) addSheet(sheet string, next func() ([]string, int, error), must
 	}
 	r.sheets++
 	if len(hdr.ignored) > 0 {
-		r.notes = append(r.notes, fmt.Sprintf("%s(%s):以下列未使用:%s", sheet, hdr.kind, strings.Join(hdr.ignored, "、")))
+		r.notes = append(r.notes, fmt.Sprintf("%s(%s):以下列不属于名册格式,已跳过:%s", sheet, hdr.kind, strings.Join(hdr.ignored, "、")))
 	}
 	for {
 		row, num, err := next()
@@ -536,9 +593,11 @@ func skipBlank(next func() ([]string, int, error)) func() ([]string, int, error)
 	}
 }
 
+// blank reports whether a row shows nothing: white space and invisible
+// characters only.
 func blank(row []string) bool {
 	for _, c := range row {
-		if strings.TrimSpace(c) != "" {
+		if strings.TrimFunc(c, func(r rune) bool { return unicode.IsSpace(r) || store.RosterInvisible(r) }) != "" {
 			return false
 		}
 	}
@@ -551,16 +610,22 @@ type (
 	houseRow  struct{ loc }
 )
 
-// Roster checks everything read and returns the roster, or an *Error
-// listing every problem (nothing is usable then).
+// Roster turns everything read into a roster, checks it with
+// store.CheckRoster against itself and Options.Stored, and returns it, or
+// an *Error listing every problem with its sheet, row and column (nothing
+// is usable then).
 func (r *Reader) Roster() (store.Roster, error) {
-	var out store.Roster
 	if r.sheets == 0 && len(r.found) == 0 {
-		return out, &Error{Problems: []Problem{{Sheet: "名册", Msg: "没有读到任何名册表(节点表、人员表或房屋表)"}}}
+		return store.Roster{}, &Error{Problems: []Problem{{Sheet: "名册", Msg: "没有读到任何名册表(节点表、人员表或房屋表)"}}}
 	}
-	nodes := r.checkNodes(&out)
-	phones := r.checkPeople(&out, nodes)
-	r.checkHouses(&out, nodes, phones)
+	b := &builder{r: r}
+	b.nodes()
+	b.people()
+	b.houses()
+	store.CheckRoster(b.out, r.opts.Stored, b.place, func(p store.RosterProblem) {
+		l, key := b.locate(p.At)
+		l.problem(r, key, "%s", p.Msg)
+	})
 	if len(r.found) > 0 {
 		r.trimProblems()
 		e := &Error{Problems: make([]Problem, len(r.found)), More: r.more}
@@ -569,89 +634,124 @@ func (r *Reader) Roster() (store.Roster, error) {
 		}
 		return store.Roster{}, e
 	}
-	return out, nil
+	return b.out, nil
 }
 
-// nodeInfo is what later sheets need to know about a node code.
-type nodeInfo struct {
-	tier  int
-	sheet string
-	row   int
+// builder merges the rows read into a store.Roster — a person's rows into
+// one person, a house's rows into one house — and remembers where each
+// value came from, so that a problem store.CheckRoster finds is reported
+// at its sheet, row and column. It reports only what it cannot merge: two
+// names for one phone, two accounts on one platform, two nodes or
+// landlords for one house, a webhook of no telling platform.
+type builder struct {
+	r       *Reader
+	out     store.Roster
+	nodeAt  []nodeSrc
+	perAt   []personSrc
+	houseAt []houseSrc
 }
 
-func (r *Reader) knownNode(nodes map[string]nodeInfo, code string) (int, bool) {
-	if n, ok := nodes[strings.ToLower(code)]; ok {
-		return n.tier, true
-	}
-	t, ok := r.known[strings.ToLower(code)]
-	return t, ok
+// nodeSrc is where a node came from: its row, and per group the columns
+// of its chat id and of its webhook.
+type nodeSrc struct {
+	loc
+	groups []groupSrc
 }
 
-func (r *Reader) checkNodes(out *store.Roster) map[string]nodeInfo {
-	nodes := map[string]nodeInfo{}
-	chats := map[string]string{}
-	type pending struct {
-		row    nodeRow
-		parent string
-		tier   int
-	}
-	var parents []pending
-	for _, nr := range r.nodes {
-		ok := true
-		code := nr.get(fCode)
-		if !checkCode(r, nr.loc, fCode, code, "编码") {
-			ok = false
-		} else if prev, dup := nodes[strings.ToLower(code)]; dup {
-			nr.problem(r, fCode, "编码%s与 %s 第%d行重复(编码不区分大小写)", quote(code), prev.sheet, prev.row)
-			ok = false
-		}
-		name := nr.get(fName)
-		if name == "" {
-			nr.problem(r, fName, "名称为空")
-			ok = false
-		} else if n := utf8.RuneCountInString(name); n > 128 {
-			nr.problem(r, fName, "名称有 %d 个字,最多 128 个字", n)
-			ok = false
-		}
-		tier, tierOK := parseTier(nr.get(fTier))
-		if !tierOK {
-			nr.problem(r, fTier, "层级%s无效,应填 1–4(1 街道,2 社区/村,3 单元,4 房东)", quote(nr.get(fTier)))
-			ok = false
-		}
-		parent := nr.get(fParent)
-		switch {
-		case !tierOK:
-		case tier == store.TierSubDistrict && parent != "":
-			nr.problem(r, fParent, "第1级(街道)节点没有上级,此格应留空(现为%s)", quote(parent))
-			ok = false
-		case tier > store.TierSubDistrict && parent == "":
-			nr.problem(r, fParent, "第%d级节点必须填写上级编码", tier)
-			ok = false
-		}
-		n := store.RosterNode{Code: code, Name: name, Tier: tier, ParentCode: parent}
-		n.Groups = r.nodeGroups(nr, chats, code)
-		if ok {
-			nodes[strings.ToLower(code)] = nodeInfo{tier: tier, sheet: nr.sheet, row: nr.row}
-			out.Nodes = append(out.Nodes, n)
-			if parent != "" {
-				parents = append(parents, pending{nr, parent, tier})
+type groupSrc struct{ chatKey, hookKey string }
+
+// personSrc is where a person came from: the first row of their phone, the
+// row their name was taken from, the row of each role, and the row of each
+// account, by platform.
+type personSrc struct {
+	first, name loc
+	roles       []loc
+	accounts    map[string]loc
+}
+
+// houseSrc is where a house came from: its first row, the rows its node
+// and landlord were taken from, and the row of each room.
+type houseSrc struct {
+	first, node, landlord loc
+	rooms                 []loc
+}
+
+// accountKeys are the people sheet's account columns by platform.
+var accountKeys = []struct{ platform, key string }{{PlatformWeCom, fWeComUser}, {PlatformDingTalk, fDingUser}}
+
+// locate returns the row and column a value came from.
+func (b *builder) locate(at store.RosterRef) (loc, string) {
+	switch at.Field {
+	case store.FieldNodeCode:
+		return b.nodeAt[at.I].loc, fCode
+	case store.FieldNodeName:
+		return b.nodeAt[at.I].loc, fName
+	case store.FieldNodeTier:
+		return b.nodeAt[at.I].loc, fTier
+	case store.FieldNodeParent:
+		return b.nodeAt[at.I].loc, fParent
+	case store.FieldGroupWebhook:
+		return b.nodeAt[at.I].loc, b.nodeAt[at.I].groups[at.J].hookKey
+	case store.FieldGroupPlatform, store.FieldGroupChat, store.FieldGroupName:
+		return b.nodeAt[at.I].loc, b.nodeAt[at.I].groups[at.J].chatKey
+	case store.FieldPersonName:
+		return b.perAt[at.I].name, fName
+	case store.FieldPersonPhone:
+		return b.perAt[at.I].first, fPhone
+	case store.FieldRole:
+		return b.perAt[at.I].roles[at.J], fRole
+	case store.FieldRoleNode:
+		return b.perAt[at.I].roles[at.J], fNode
+	case store.FieldAccount:
+		for _, a := range accountKeys {
+			if a.platform == at.Platform {
+				return b.perAt[at.I].accounts[at.Platform], a.key
 			}
 		}
+		return b.perAt[at.I].first, ""
+	case store.FieldHouseAddress:
+		return b.houseAt[at.I].first, fAddress
+	case store.FieldHouseNode:
+		return b.houseAt[at.I].node, fNode
+	case store.FieldHouseLandlord:
+		return b.houseAt[at.I].landlord, fLandlordPhone
+	case store.FieldRoomNumber:
+		return b.houseAt[at.I].rooms[at.J], fRoom
+	case store.FieldTenant:
+		return b.houseAt[at.I].rooms[at.J], fTenantPhones
 	}
-	for _, p := range parents {
-		pt, ok := r.knownNode(nodes, p.parent)
-		switch {
-		case !ok:
-			p.row.problem(r, fParent, "上级编码%s既不在名册里,也不在系统中", quote(p.parent))
-		case pt != p.tier-1:
-			p.row.problem(r, fParent, "上级%s是第%d级节点,第%d级节点的上级必须是第%d级", quote(p.parent), pt, p.tier, p.tier-1)
-		}
-	}
-	return nodes
+	panic(fmt.Sprintf("roster: no source for %v", at.Field))
 }
 
-// nodeGroups reads the platform group columns of a node row.
-func (r *Reader) nodeGroups(nr nodeRow, chats map[string]string, code string) []store.RosterGroup {
+// place names the row a value came from, for problems that point at
+// another row: "nodes.csv 第3行".
+func (b *builder) place(at store.RosterRef) string {
+	l, _ := b.locate(at)
+	return fmt.Sprintf("%s 第%d行", l.sheet, l.row)
+}
+
+func (b *builder) nodes() {
+	b.out.Nodes = make([]store.RosterNode, 0, len(b.r.nodes))
+	b.nodeAt = make([]nodeSrc, 0, len(b.r.nodes))
+	for _, nr := range b.r.nodes {
+		n := store.RosterNode{
+			Code:       nr.get(fCode),
+			Name:       nr.text(fName),
+			Tier:       parseTier(nr.text(fTier)),
+			ParentCode: nr.get(fParent),
+		}
+		src := nodeSrc{loc: nr.loc}
+		n.Groups, src.groups = b.r.nodeGroups(nr)
+		b.out.Nodes = append(b.out.Nodes, n)
+		b.nodeAt = append(b.nodeAt, src)
+	}
+}
+
+// nodeGroups reads the platform group columns of a node row: per platform
+// a chat id and a robot webhook, which may also be written in the column
+// of either platform's webhook (群机器人Webhook) and is then told by its
+// host, or by the only platform with a chat id.
+func (r *Reader) nodeGroups(nr nodeRow) ([]store.RosterGroup, []groupSrc) {
 	type plat struct {
 		platform, chatKey, hookKey string
 		chat, hook                 string
@@ -663,13 +763,12 @@ func (r *Reader) nodeGroups(nr nodeRow, chats map[string]string, code string) []
 	for _, p := range ps {
 		p.chat = nr.get(p.chatKey)
 		p.hook = nr.get(p.hookKey)
-		if p.hook != "" && !checkWebhook(r, nr.loc, p.hookKey, p.hook) {
-			p.hook = ""
-		}
 	}
-	if hook := nr.get(fWebhook); hook != "" && checkWebhook(r, nr.loc, fWebhook, hook) {
-		u, _ := url.Parse(hook)
-		host := strings.ToLower(u.Hostname())
+	if hook := nr.get(fWebhook); hook != "" {
+		host := ""
+		if u, err := url.Parse(hook); err == nil {
+			host = strings.ToLower(u.Hostname())
+		}
 		var target *plat
 		switch {
 		case host == "qyapi.weixin.qq.com":
@@ -686,276 +785,191 @@ func (r *Reader) nodeGroups(nr nodeRow, chats map[string]string, code string) []
 			nr.problem(r, fWebhook, "看不出这个 Webhook 是企业微信的还是钉钉的,请改填到“%s”列或“%s”列",
 				headerOf(kindNodes, fWeComWebhook), headerOf(kindNodes, fDingWebhook))
 		case target.hook != "":
-			nr.problem(r, fWebhook, "%s机器人的 Webhook 填了两次", platformName(target.platform))
+			nr.problem(r, fWebhook, "%s机器人的 Webhook 填了两次", store.RosterPlatformName(target.platform))
 		default:
-			target.hook = hook
-			if target.chat == "" {
-				target.hookKey = fWebhook
+			target.hook, target.hookKey = hook, fWebhook
+		}
+	}
+	var groups []store.RosterGroup
+	var srcs []groupSrc
+	for _, p := range ps {
+		if p.chat == "" && p.hook == "" {
+			continue
+		}
+		groups = append(groups, store.RosterGroup{Platform: p.platform, ChatID: p.chat, Webhook: p.hook})
+		srcs = append(srcs, groupSrc{chatKey: p.chatKey, hookKey: p.hookKey})
+	}
+	return groups, srcs
+}
+
+func (b *builder) people() {
+	r := b.r
+	byPhone := map[string]int{} // phone → index in b.out.People
+	for _, pr := range r.people {
+		phone, ok := normPhone(pr.get(fPhone))
+		name := pr.text(fName)
+		i, seen := byPhone[phone]
+		seen = seen && ok
+		if !seen {
+			// A phone that is no phone is its own person: each of its rows
+			// is reported.
+			i = len(b.out.People)
+			b.out.People = append(b.out.People, store.RosterPerson{Name: name, Phone: phone})
+			b.perAt = append(b.perAt, personSrc{first: pr.loc, name: pr.loc})
+			if ok {
+				byPhone[phone] = i
 			}
 		}
-	}
-	var out []store.RosterGroup
-	for _, p := range ps {
-		if p.hook != "" && p.chat == "" {
-			nr.problem(r, p.hookKey, "填了 Webhook,但%s为空,请填写群ID", nr.hdrTitle(p.chatKey))
-			continue
+		p, src := &b.out.People[i], &b.perAt[i]
+		switch {
+		case !seen || name == "":
+		case p.Name == "":
+			p.Name, src.name = name, pr.loc
+		case name != p.Name:
+			pr.problem(r, fName, "手机号 %s 在 %s 第%d行是“%s”,这里却是“%s”;一个手机号只对应一个人", phone, src.name.sheet, src.name.row, p.Name, name)
 		}
-		if p.chat == "" {
-			continue
+		p.Roles = append(p.Roles, store.RosterRole{NodeCode: pr.get(fNode), Role: parseRole(pr.text(fRole))})
+		src.roles = append(src.roles, pr.loc)
+		for _, acct := range accountKeys {
+			uid := pr.get(acct.key)
+			if uid == "" {
+				continue
+			}
+			if prev, set := p.Identities[acct.platform]; set {
+				if prev != uid {
+					at := src.accounts[acct.platform]
+					pr.problem(r, acct.key, "账号%s与同一手机号在 %s 第%d行的账号%s不同", quote(uid), at.sheet, at.row, quote(prev))
+				}
+				continue
+			}
+			if p.Identities == nil {
+				p.Identities = map[string]string{}
+				src.accounts = map[string]loc{}
+			}
+			p.Identities[acct.platform] = uid
+			src.accounts[acct.platform] = pr.loc
 		}
-		if strings.IndexFunc(p.chat, unicode.IsSpace) >= 0 || utf8.RuneCountInString(p.chat) > 128 {
-			nr.problem(r, p.chatKey, "群ID%s不能含空格,且最多 128 个字符", quote(p.chat))
-			continue
+	}
+}
+
+func (b *builder) houses() {
+	r := b.r
+	byAddr := map[string]int{} // lower-case address → index in b.out.Houses
+	for _, hr := range r.houses {
+		addr := hr.text(fAddress)
+		key := strings.ToLower(addr)
+		i, seen := byAddr[key]
+		if addr == "" || !seen {
+			i = len(b.out.Houses)
+			b.out.Houses = append(b.out.Houses, store.RosterHouse{Address: addr})
+			b.houseAt = append(b.houseAt, houseSrc{first: hr.loc, node: hr.loc, landlord: hr.loc})
+			if addr != "" {
+				byAddr[key] = i
+			}
 		}
-		k := p.platform + "\x00" + strings.ToLower(p.chat)
-		if other, dup := chats[k]; dup {
-			nr.problem(r, p.chatKey, "群ID%s已是节点%s的群", quote(p.chat), quote(other))
-			continue
+		h, src := &b.out.Houses[i], &b.houseAt[i]
+		// Further rows of a house may leave its node and landlord empty.
+		switch code := hr.get(fNode); {
+		case code == "":
+		case h.NodeCode == "":
+			h.NodeCode, src.node = code, hr.loc
+		case !strings.EqualFold(code, h.NodeCode):
+			hr.problem(r, fNode, "房屋“%s”在第%d行填的节点是 %s,这里却是 %s", addr, src.node.row, store.RosterEscape(h.NodeCode), store.RosterEscape(code))
 		}
-		chats[k] = code
-		out = append(out, store.RosterGroup{Platform: p.platform, ChatID: p.chat, Webhook: p.hook})
+		switch ph, _ := normPhone(hr.get(fLandlordPhone)); {
+		case ph == "":
+		case h.LandlordPhone == "":
+			h.LandlordPhone, src.landlord = ph, hr.loc
+		case ph != h.LandlordPhone:
+			hr.problem(r, fLandlordPhone, "房屋“%s”在第%d行填的房东是 %s,这里却是 %s", addr, src.landlord.row, store.RosterEscape(h.LandlordPhone), store.RosterEscape(ph))
+		}
+		room := hr.get(fRoom)
+		tenants := splitPhones(hr.get(fTenantPhones))
+		if room == "" && len(tenants) == 0 {
+			continue // a house without rooms, or its first row
+		}
+		rm := store.RosterRoom{Number: room}
+		for _, t := range tenants {
+			ph, _ := normPhone(t)
+			rm.TenantPhones = append(rm.TenantPhones, ph)
+		}
+		h.Rooms = append(h.Rooms, rm)
+		src.rooms = append(src.rooms, hr.loc)
 	}
-	return out
 }
 
-// hdrTitle names a column for messages even when the sheet lacks it.
-func (l loc) hdrTitle(key string) string {
-	if t, _ := l.column(key); t != "" {
-		return t
-	}
-	return "“" + headerOf(l.hdr.kind, key) + "”列"
-}
-
-// platformName is a platform as its users call it.
-func platformName(platform string) string {
-	switch platform {
-	case PlatformWeCom:
-		return "企业微信"
-	case PlatformDingTalk:
-		return "钉钉"
-	}
-	return platform
-}
-
-func checkWebhook(r *Reader, l loc, key, hook string) bool {
-	u, err := url.Parse(hook)
-	switch {
-	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
-		l.problem(r, key, "Webhook %s不是 http(s) 网址", quote(hook))
-		return false
-	case len(hook) > 512:
-		l.problem(r, key, "Webhook 超过 512 个字符")
-		return false
-	}
-	return true
-}
-
-// checkCode checks a node code as written in any column; what names it in
-// messages ("编码", "节点编码").
-func checkCode(r *Reader, l loc, key, code, what string) bool {
-	switch {
-	case code == "":
-		l.problem(r, key, "%s为空", what)
-	case strings.IndexFunc(code, unicode.IsSpace) >= 0:
-		l.problem(r, key, "%s%s含有空格", what, quote(code))
-	case utf8.RuneCountInString(code) > 64:
-		l.problem(r, key, "%s%s超过 64 个字符", what, quote(code))
-	default:
-		return true
-	}
-	return false
-}
-
-// parseTier accepts 1–4 as a digit (also "2.0" as Excel may store it),
-// 一级…四级, or the tier's word.
-func parseTier(s string) (int, bool) {
+// parseTier reads a tier: 1–4 as a digit (also "2.0" as Excel may store
+// it), 一级…四级, or the tier's word. Any other whole number is returned
+// as it is and anything else as 0, for store.CheckRoster to refuse.
+func parseTier(s string) int {
 	s = strings.TrimSuffix(strings.TrimSuffix(strings.ToLower(s), "级"), "层")
-	if f, err := strconv.ParseFloat(s, 64); err == nil && f == float64(int(f)) && f >= 1 && f <= 4 {
-		return int(f), true
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if f == math.Trunc(f) && math.Abs(f) < 1000 {
+			return int(f)
+		}
+		return 0
 	}
 	switch s {
 	case "一", "街道":
-		return store.TierSubDistrict, true
+		return store.TierSubDistrict
 	case "二", "社区", "村", "社区/村":
-		return store.TierCommunity, true
+		return store.TierCommunity
 	case "三", "单元", "作战单元":
-		return store.TierUnit, true
+		return store.TierUnit
 	case "四", "房东":
-		return store.TierLandlord, true
+		return store.TierLandlord
 	}
-	return 0, false
+	return 0
 }
 
-// roleNames maps the role words a roster may use to store roles.
-var roleNames = map[string]string{
-	"街道领导": store.RoleLeader, "领导": store.RoleLeader,
-	"指挥长": store.RoleCommander,
-	"书记":  store.RoleSecretary, "村书记": store.RoleSecretary, "社区书记": store.RoleSecretary,
-	"网格员": store.RoleGridWorker,
-	"代办员": store.RoleErrandAgent,
-	"房东":  store.RoleLandlord,
-	"租客":  store.RoleTenant,
-	"铺长":  store.RoleShopHead,
-	"成员":  store.RoleMember, "组员": store.RoleMember, "队员": store.RoleMember,
-}
+// roleWords maps the role words a roster may use to store roles: each
+// role's own word (store.RosterRoleName) and a few more in use.
+var roleWords = func() map[string]string {
+	m := map[string]string{
+		"领导":  store.RoleLeader,
+		"村书记": store.RoleSecretary, "社区书记": store.RoleSecretary,
+		"组员": store.RoleMember, "队员": store.RoleMember,
+	}
+	for _, role := range store.Roles {
+		m[store.RosterRoleName(role)] = role
+	}
+	return m
+}()
 
-func parseRole(s string) (string, bool) {
-	if r, ok := roleNames[s]; ok {
-		return r, true
+// parseRole reads a role: its word or the store's English name. A word it
+// does not know is returned as written, for store.CheckRoster to refuse.
+func parseRole(s string) string {
+	if r, ok := roleWords[s]; ok {
+		return r
 	}
 	for _, r := range store.Roles {
 		if strings.EqualFold(s, r) {
-			return r, true
+			return r
 		}
 	}
-	return "", false
+	return s
 }
 
-// normPhone returns an 11-digit mobile number from a cell: spaces and
-// dashes dropped, a +86/86 prefix dropped, and a number Excel stored as a
-// float ("1.3800000001E10") read back as digits.
+// normPhone returns the 11-digit mobile number in a cell, without the
+// spaces, dashes and +86 people write, and true; or the cell as written
+// and false when there is none, for store.CheckRoster to refuse. A number
+// Excel wrote with an exponent or decimals ("1.39E+10", "13900000000.0")
+// is not read back as digits: those it lost cannot be told.
 func normPhone(s string) (string, bool) {
-	s = strings.Map(func(r rune) rune {
+	d := strings.Map(func(r rune) rune {
 		if r == ' ' || r == '-' {
 			return -1
 		}
 		return r
 	}, s)
-	if strings.ContainsAny(s, ".eE") {
-		if f, err := strconv.ParseFloat(s, 64); err == nil && f == float64(int64(f)) {
-			s = strconv.FormatInt(int64(f), 10)
-		}
+	d = strings.TrimPrefix(d, "+")
+	if len(d) == 13 && strings.HasPrefix(d, "86") {
+		d = d[2:]
 	}
-	s = strings.TrimPrefix(s, "+")
-	if len(s) == 13 && strings.HasPrefix(s, "86") {
-		s = s[2:]
+	if store.ValidPhone(d) {
+		return d, true
 	}
-	if len(s) != 11 || s[0] != '1' {
-		return s, false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return s, false
-		}
-	}
-	return s, true
-}
-
-// personAt is what the houses sheet needs to know about a phone.
-type personAt struct {
-	sheet string
-	row   int
-}
-
-func (r *Reader) checkPeople(out *store.Roster, nodes map[string]nodeInfo) map[string]personAt {
-	type acc struct {
-		p       *store.RosterPerson
-		name    string
-		first   loc
-		roles   map[string]int // node/role → row
-		account map[string]loc // platform → row it was set on
-	}
-	byPhone := map[string]*acc{}
-	var order []string
-	accounts := map[string]string{} // platform/user → phone
-	for _, pr := range r.people {
-		phone, ok := normPhone(pr.get(fPhone))
-		if !ok {
-			if pr.get(fPhone) == "" {
-				pr.problem(r, fPhone, "手机号为空")
-			} else {
-				pr.problem(r, fPhone, "%s不是11位手机号", quote(pr.get(fPhone)))
-			}
-			continue
-		}
-		name := pr.get(fName)
-		switch n := utf8.RuneCountInString(name); {
-		case n == 0:
-			pr.problem(r, fName, "姓名为空")
-		case n > 64:
-			pr.problem(r, fName, "姓名有 %d 个字,最多 64 个字", n)
-		}
-		a, seen := byPhone[phone]
-		if !seen {
-			a = &acc{p: &store.RosterPerson{Name: name, Phone: phone}, name: name, first: pr.loc,
-				roles: map[string]int{}, account: map[string]loc{}}
-			byPhone[phone] = a
-			order = append(order, phone)
-		} else if name != "" && a.name != "" && name != a.name {
-			pr.problem(r, fName, "手机号 %s 在 %s 第%d行是“%s”,这里却是“%s”;一个手机号只对应一个人", phone, a.first.sheet, a.first.row, a.name, name)
-		}
-		roleWord := pr.get(fRole)
-		role, ok := parseRole(roleWord)
-		if !ok {
-			if roleWord == "" {
-				pr.problem(r, fRole, "角色为空")
-			} else {
-				pr.problem(r, fRole, "不认识的角色%s(可填:街道领导、指挥长、书记、网格员、代办员、房东、租客、铺长、成员)", quote(roleWord))
-			}
-		}
-		code := pr.get(fNode)
-		if checkCode(r, pr.loc, fNode, code, "节点编码") && ok {
-			tier, known := r.knownNode(nodes, code)
-			switch {
-			case !known:
-				pr.problem(r, fNode, "节点%s既不在名册里,也不在系统中", quote(code))
-			case (role == store.RoleLandlord || role == store.RoleTenant) && tier != store.TierLandlord:
-				pr.problem(r, fNode, "%s只能设在第4级(房东)节点,但%s是第%d级", roleWord, quote(code), tier)
-			default:
-				k := strings.ToLower(code) + "/" + role
-				if prev, dup := a.roles[k]; dup {
-					pr.problem(r, fRole, "节点 %s 的%s已在第%d行填过", code, roleWord, prev)
-				} else {
-					a.roles[k] = pr.row
-					a.p.Roles = append(a.p.Roles, store.RosterRole{NodeCode: code, Role: role})
-				}
-			}
-		}
-		for _, acct := range []struct{ platform, key string }{{PlatformWeCom, fWeComUser}, {PlatformDingTalk, fDingUser}} {
-			uid := pr.get(acct.key)
-			if uid == "" {
-				continue
-			}
-			if strings.IndexFunc(uid, unicode.IsSpace) >= 0 || utf8.RuneCountInString(uid) > 128 {
-				pr.problem(r, acct.key, "账号%s不能含空格,且最多 128 个字符", quote(uid))
-				continue
-			}
-			if a.p.Identities == nil {
-				a.p.Identities = map[string]string{}
-			}
-			if prev, set := a.p.Identities[acct.platform]; set {
-				if prev != uid {
-					at := a.account[acct.platform]
-					pr.problem(r, acct.key, "账号%s与同一手机号在 %s 第%d行的账号%s不同", quote(uid), at.sheet, at.row, quote(prev))
-				}
-				continue
-			}
-			k := acct.platform + "/" + strings.ToLower(uid)
-			if other, dup := accounts[k]; dup && other != phone {
-				pr.problem(r, acct.key, "账号%s已填给手机号 %s", quote(uid), other)
-				continue
-			}
-			accounts[k] = phone
-			a.p.Identities[acct.platform] = uid
-			a.account[acct.platform] = pr.loc
-		}
-	}
-	phones := make(map[string]personAt, len(order))
-	for _, ph := range order {
-		a := byPhone[ph]
-		if a.p.Name == "" {
-			// every row of this phone left the name empty; each was reported
-			continue
-		}
-		out.People = append(out.People, *a.p)
-		phones[ph] = personAt{a.first.sheet, a.first.row}
-	}
-	return phones
-}
-
-func (r *Reader) knownPhone(phones map[string]personAt, phone string) bool {
-	_, ok := phones[phone]
-	return ok || r.opts.KnownPhones[phone]
+	return s, false
 }
 
 // splitPhones splits a cell of several phones.
@@ -963,110 +977,6 @@ func splitPhones(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool {
 		return unicode.IsSpace(r) || strings.ContainsRune("、,，;；/|", r)
 	})
-}
-
-func (r *Reader) checkHouses(out *store.Roster, nodes map[string]nodeInfo, phones map[string]personAt) {
-	type acc struct {
-		h        *store.RosterHouse
-		first    loc
-		landlord loc
-		rooms    map[string]int // fold(number) → row
-	}
-	byAddr := map[string]*acc{}
-	var order []string
-	tenantAt := map[string]loc{}
-	for _, hr := range r.houses {
-		addr := hr.get(fAddress)
-		switch n := utf8.RuneCountInString(addr); {
-		case n == 0:
-			hr.problem(r, fAddress, "地址为空")
-			continue
-		case n > 255:
-			hr.problem(r, fAddress, "地址有 %d 个字,最多 255 个字", n)
-			continue
-		}
-		key := strings.ToLower(addr)
-		a, seen := byAddr[key]
-		if !seen {
-			a = &acc{h: &store.RosterHouse{Address: addr}, first: hr.loc, rooms: map[string]int{}}
-			byAddr[key] = a
-			order = append(order, key)
-		}
-		code := hr.get(fNode)
-		switch {
-		case code == "" && seen:
-			// a further room of the house: the node is the first row's
-		case !checkCode(r, hr.loc, fNode, code, "节点编码"):
-		case seen && a.h.NodeCode != "" && !strings.EqualFold(code, a.h.NodeCode):
-			hr.problem(r, fNode, "房屋“%s”在第%d行填的节点是 %s,这里却是 %s", addr, a.first.row, a.h.NodeCode, code)
-		default:
-			tier, known := r.knownNode(nodes, code)
-			switch {
-			case !known:
-				hr.problem(r, fNode, "节点%s既不在名册里,也不在系统中", quote(code))
-			case tier != store.TierLandlord:
-				hr.problem(r, fNode, "房屋只能属于第4级(房东)节点,但%s是第%d级", quote(code), tier)
-			default:
-				a.h.NodeCode = code
-			}
-		}
-		landlord := hr.get(fLandlordPhone)
-		switch ph, ok := normPhone(landlord); {
-		case landlord == "" && seen:
-		case landlord == "":
-			hr.problem(r, fLandlordPhone, "房东手机为空")
-		case !ok:
-			hr.problem(r, fLandlordPhone, "%s不是11位手机号", quote(landlord))
-		case seen && a.h.LandlordPhone != "" && ph != a.h.LandlordPhone:
-			hr.problem(r, fLandlordPhone, "房屋“%s”在第%d行填的房东是 %s,这里却是 %s", addr, a.landlord.row, a.h.LandlordPhone, ph)
-		case !r.knownPhone(phones, ph):
-			hr.problem(r, fLandlordPhone, "房东 %s 不在人员表里,系统中也没有", ph)
-		case a.h.LandlordPhone == "":
-			a.h.LandlordPhone, a.landlord = ph, hr.loc
-		}
-		room := hr.get(fRoom)
-		tenants := splitPhones(hr.get(fTenantPhones))
-		if room == "" {
-			if len(tenants) > 0 {
-				hr.problem(r, fTenantPhones, "填了租客,但%s为空,请填写房间号", hr.hdrTitle(fRoom))
-			}
-			continue
-		}
-		if strings.IndexFunc(room, unicode.IsSpace) >= 0 || utf8.RuneCountInString(room) > 32 {
-			hr.problem(r, fRoom, "房间号%s不能含空格,且最多 32 个字符", quote(room))
-			continue
-		}
-		if prev, dup := a.rooms[strings.ToLower(room)]; dup {
-			hr.problem(r, fRoom, "“%s”的 %s 房间已在第%d行填过", addr, room, prev)
-			continue
-		}
-		a.rooms[strings.ToLower(room)] = hr.row
-		rm := store.RosterRoom{Number: room}
-		for _, t := range tenants {
-			ph, ok := normPhone(t)
-			switch {
-			case !ok:
-				hr.problem(r, fTenantPhones, "%s不是11位手机号", quote(t))
-			case !r.knownPhone(phones, ph):
-				hr.problem(r, fTenantPhones, "租客 %s 不在人员表里,系统中也没有", ph)
-			default:
-				if prev, dup := tenantAt[ph]; dup {
-					hr.problem(r, fTenantPhones, "租客 %s 已登记在 %s 第%d行的房间;一个租客只能住一个房间", ph, prev.sheet, prev.row)
-					continue
-				}
-				tenantAt[ph] = hr.loc
-				rm.TenantPhones = append(rm.TenantPhones, ph)
-			}
-		}
-		a.h.Rooms = append(a.h.Rooms, rm)
-	}
-	for _, k := range order {
-		a := byAddr[k]
-		if a.h.NodeCode == "" || a.h.LandlordPhone == "" {
-			continue // reported on its first row
-		}
-		out.Houses = append(out.Houses, *a.h)
-	}
 }
 
 // ReadFiles reads roster files from disk (see AddFile) and returns the

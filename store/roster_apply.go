@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -25,13 +23,15 @@ const SandboxPlatform = "sandbox"
 // counts only records whose stored values actually changed, so re-applying
 // the same roster reports nothing updated.
 type RosterCount struct {
-	Created int
-	Updated int
-	Removed int // identities, memberships and tenancies the roster no longer lists
+	Created   int
+	Updated   int
+	Unchanged int // records the roster lists that were already as it says
+	Removed   int // identities, memberships and tenancies the roster no longer lists
 }
 
-// RosterStats reports, per kind, what ApplyRoster created, updated and
-// removed, so an operator can see what an import did.
+// RosterStats reports, per kind, what ApplyRoster created, updated, found
+// unchanged and removed, so that whoever imports a roster sees what the
+// import did.
 type RosterStats struct {
 	Nodes       RosterCount
 	Groups      RosterCount
@@ -68,119 +68,54 @@ type NamedRosterCount struct {
 	RosterCount
 }
 
-// RosterError lists what is wrong with a roster that ApplyRoster refused.
-// Nothing was written. The problems are in Chinese: the people who prepare
-// rosters read them.
-type RosterError struct {
-	Problems []string
-	More     int // problems left out beyond maxRosterProblems
-}
-
-func (e *RosterError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "名册未导入,数据没有任何改动;共 %d 处问题:", len(e.Problems)+e.More)
-	for _, p := range e.Problems {
-		b.WriteString("\n  ")
-		b.WriteString(p)
-	}
-	if e.More > 0 {
-		fmt.Fprintf(&b, "\n  …另有 %d 处问题未列出", e.More)
-	}
-	return b.String()
-}
-
-// RosterQuote shows a value from a roster in Chinese quotation marks,
-// anything unprintable escaped so that a problem stays on one line. The
-// roster reader quotes its problems the same way.
-func RosterQuote(s string) string {
-	var b strings.Builder
-	b.WriteString("“")
-	for _, c := range s {
-		if unicode.IsPrint(c) {
-			b.WriteRune(c)
-		} else {
-			b.WriteString(strings.Trim(strconv.QuoteRune(c), "'"))
-		}
-	}
-	b.WriteString("”")
-	return b.String()
-}
-
-// rosterRoleNames are the roles as a roster writes them.
-var rosterRoleNames = map[string]string{
-	RoleLeader: "街道领导", RoleCommander: "指挥长", RoleSecretary: "书记", RoleGridWorker: "网格员",
-	RoleErrandAgent: "代办员", RoleLandlord: "房东", RoleTenant: "租客", RoleShopHead: "铺长", RoleMember: "成员",
-}
-
-// rosterRole names a role for a problem: its Chinese word, or the value as
-// given when it is no known role.
-func rosterRole(role string) string {
-	if n, ok := rosterRoleNames[role]; ok {
-		return n
-	}
-	return RosterQuote(role)
-}
-
-// rosterPlatform names a platform for a problem.
-func rosterPlatform(platform string) string {
-	switch platform {
-	case "wecom":
-		return "企业微信"
-	case "dingtalk":
-		return "钉钉"
-	}
-	return platform
-}
-
-// maxRosterProblems bounds the problems reported at once: enough to fix a
-// file in one pass, few enough to read.
+// maxRosterProblems bounds the problems ApplyRoster reports at once:
+// enough to fix a roster in one pass, few enough to read.
 const maxRosterProblems = 100
-
-type problems struct{ e RosterError }
-
-func (p *problems) add(format string, args ...any) {
-	if len(p.e.Problems) >= maxRosterProblems {
-		p.e.More++
-		return
-	}
-	p.e.Problems = append(p.e.Problems, fmt.Sprintf(format, args...))
-}
-
-func (p *problems) err() error {
-	if len(p.e.Problems) == 0 {
-		return nil
-	}
-	e := p.e
-	return &e
-}
 
 // fold is the key under which natural keys are compared: MySQL's
 // utf8mb4_unicode_ci collation ignores case, so "ft-03" and "FT-03" are the
 // same code there and must be the same here on SQLite too.
 func fold(s string) string { return strings.ToLower(s) }
 
-// RosterKeys returns the natural keys already stored — node codes with their
-// tiers (under their stored spelling) and people's phones — so that a roster
-// which adds to an existing tree can be checked row by row before it is
-// applied.
-func (db *DB) RosterKeys(ctx context.Context) (nodeTiers map[string]int, phones map[string]bool, err error) {
+// RosterKeys returns what is already stored that a roster may refer to —
+// every node's code (under its stored spelling), tier and parent, and every
+// person's phone — so that a roster which adds to an existing tree can be
+// checked row by row (CheckRoster) before it is applied.
+func (db *DB) RosterKeys(ctx context.Context) (RosterKeys, error) {
 	var nodes []Node
-	if err := db.q(ctx).Select("code", "tier").Find(&nodes).Error; err != nil {
-		return nil, nil, fmt.Errorf("store: roster keys: %w", err)
-	}
-	nodeTiers = make(map[string]int, len(nodes))
-	for _, n := range nodes {
-		nodeTiers[n.Code] = n.Tier
+	if err := db.q(ctx).Select("id", "code", "tier", "parent_id").Find(&nodes).Error; err != nil {
+		return RosterKeys{}, fmt.Errorf("store: roster keys: %w", err)
 	}
 	var ps []string
 	if err := db.q(ctx).Model(&Person{}).Pluck("phone", &ps).Error; err != nil {
-		return nil, nil, fmt.Errorf("store: roster keys: %w", err)
+		return RosterKeys{}, fmt.Errorf("store: roster keys: %w", err)
 	}
-	phones = make(map[string]bool, len(ps))
+	ptrs := make([]*Node, len(nodes))
+	for i := range nodes {
+		ptrs[i] = &nodes[i]
+	}
+	keys := RosterKeys{Nodes: keyNodes(ptrs), Phones: make(map[string]bool, len(ps))}
 	for _, p := range ps {
-		phones[p] = true
+		keys.Phones[p] = true
 	}
-	return nodeTiers, phones, nil
+	return keys, nil
+}
+
+// keyNodes turns stored nodes into the RosterKeys view of them.
+func keyNodes(nodes []*Node) []RosterKeyNode {
+	code := make(map[int64]string, len(nodes))
+	for _, n := range nodes {
+		code[n.ID] = n.Code
+	}
+	out := make([]RosterKeyNode, 0, len(nodes))
+	for _, n := range nodes {
+		k := RosterKeyNode{Code: n.Code, Tier: n.Tier}
+		if n.ParentID != nil {
+			k.ParentCode = code[*n.ParentID]
+		}
+		out = append(out, k)
+	}
+	return out
 }
 
 // ApplyRoster writes a whole roster in one transaction. Records are matched
@@ -192,25 +127,20 @@ func (db *DB) RosterKeys(ctx context.Context) (nodeTiers map[string]int, phones 
 // are left alone. Every node gets a sandbox group and every person a sandbox
 // identity (see SandboxPlatform).
 //
-// References may point at records already stored (a parent node, a
-// landlord). Broken references, tiers that do not step down by one, and
-// duplicate keys are reported together in a *RosterError, and nothing is
-// written.
+// The roster is checked by CheckRoster inside the transaction, against what
+// is stored then, however it was built (a file already checked by the
+// roster reader, a test, the demo): references may point at records already
+// stored (a parent node, a landlord). Any problem — located by the
+// roster's own keys, "节点“X-1” 上级编码:…" — is reported, with the others
+// (up to maxRosterProblems), in a *RosterError, and nothing is written.
 func (db *DB) ApplyRoster(ctx context.Context, r Roster) (RosterStats, error) {
-	var p problems
-	checkRosterShape(r, &p)
-	if err := p.err(); err != nil {
-		return RosterStats{}, err
-	}
 	a := &rosterApplier{r: r, now: db.Now()}
 	err := db.tx(ctx, func(tx *gorm.DB) error {
 		a.tx = tx
 		if err := a.load(); err != nil {
 			return err
 		}
-		var p problems
-		a.checkReferences(&p)
-		if err := p.err(); err != nil {
+		if err := a.check(); err != nil {
 			return err
 		}
 		for _, step := range []func() error{a.applyNodes, a.applyGroups, a.applyPeople,
@@ -230,143 +160,6 @@ func (db *DB) ApplyRoster(ctx context.Context, r Roster) (RosterStats, error) {
 	return a.stats, nil
 }
 
-// checkRosterShape checks what needs no database: required fields, sizes
-// that fit the columns, known roles and duplicate keys within the roster.
-func checkRosterShape(r Roster, p *problems) {
-	key := func(s string, max int, what string) {
-		switch {
-		case s == "":
-			p.add("%s为空", what)
-		case strings.TrimSpace(s) != s || strings.IndexFunc(s, unicode.IsSpace) >= 0:
-			p.add("%s%s含有空格", what, RosterQuote(s))
-		case utf8.RuneCountInString(s) > max:
-			p.add("%s%s超过 %d 个字符", what, RosterQuote(s), max)
-		}
-	}
-	text := func(s string, max int, what string, required bool) {
-		switch {
-		case required && strings.TrimSpace(s) == "":
-			p.add("%s为空", what)
-		case utf8.RuneCountInString(s) > max:
-			p.add("%s超过 %d 个字符:%s", what, max, RosterQuote(s))
-		}
-	}
-	platform := func(pl, what string) {
-		switch {
-		case pl == "":
-			p.add("%s:平台为空", what)
-		case fold(pl) == SandboxPlatform:
-			p.add("%s:平台%s是本地沙盒专用的,名册里不能用", what, RosterQuote(pl))
-		case len(pl) > 16:
-			p.add("%s:平台名%s过长", what, RosterQuote(pl))
-		}
-	}
-	codes := map[string]bool{}
-	chats := map[string]string{}
-	for _, n := range r.Nodes {
-		what := "节点" + RosterQuote(n.Code)
-		key(n.Code, 64, "节点编码")
-		text(n.Name, 128, what+"的名称", true)
-		if n.Tier < TierSubDistrict || n.Tier > TierLandlord {
-			p.add("%s:层级 %d 无效,应为 %d–%d", what, n.Tier, TierSubDistrict, TierLandlord)
-		}
-		if codes[fold(n.Code)] {
-			p.add("%s出现了两次(编码不区分大小写)", what)
-		}
-		codes[fold(n.Code)] = true
-		for _, g := range n.Groups {
-			gw := fmt.Sprintf("%s的%s群 %s", what, rosterPlatform(g.Platform), g.ChatID)
-			platform(g.Platform, gw)
-			key(g.ChatID, 128, gw+"的群ID")
-			text(g.Name, 128, gw+"的群名", false)
-			text(g.Webhook, 512, gw+"的 Webhook", false)
-			k := fold(g.Platform) + "\x00" + fold(g.ChatID)
-			if other, dup := chats[k]; dup {
-				p.add("%s已绑定到节点%s", gw, RosterQuote(other))
-			}
-			chats[k] = n.Code
-		}
-	}
-	phones := map[string]bool{}
-	accounts := map[string]string{}
-	for _, ps := range r.People {
-		what := fmt.Sprintf("人员 %s(%s)", ps.Phone, ps.Name)
-		key(ps.Phone, 32, "手机号")
-		text(ps.Name, 64, what+"的姓名", true)
-		if phones[ps.Phone] {
-			p.add("%s出现了两次", what)
-		}
-		phones[ps.Phone] = true
-		roles := map[string]bool{}
-		for _, role := range ps.Roles {
-			if !validRole(role.Role) {
-				p.add("%s:不认识的角色%s", what, RosterQuote(role.Role))
-			}
-			if role.NodeCode == "" {
-				p.add("%s:角色%s没有填节点", what, rosterRole(role.Role))
-			}
-			k := fold(role.NodeCode) + "\x00" + role.Role
-			if roles[k] {
-				p.add("%s:节点%s的%s出现了两次", what, RosterQuote(role.NodeCode), rosterRole(role.Role))
-			}
-			roles[k] = true
-		}
-		for pl, uid := range ps.Identities {
-			aw := fmt.Sprintf("%s的%s账号", what, rosterPlatform(pl))
-			platform(pl, aw)
-			key(uid, 128, aw)
-			k := fold(pl) + "\x00" + fold(uid)
-			if other, dup := accounts[k]; dup {
-				p.add("%s%s也是 %s 的账号", aw, RosterQuote(uid), other)
-			}
-			accounts[k] = ps.Phone
-		}
-	}
-	addresses := map[string]bool{}
-	tenants := map[string]string{}
-	for _, h := range r.Houses {
-		what := "房屋" + RosterQuote(h.Address)
-		text(h.Address, 255, "房屋地址", true)
-		if strings.TrimSpace(h.Address) != h.Address {
-			p.add("%s:地址首尾有空格", what)
-		}
-		if addresses[fold(h.Address)] {
-			p.add("%s出现了两次", what)
-		}
-		addresses[fold(h.Address)] = true
-		if h.NodeCode == "" {
-			p.add("%s:没有填节点", what)
-		}
-		if h.LandlordPhone == "" {
-			p.add("%s:没有填房东", what)
-		}
-		rooms := map[string]bool{}
-		for _, rm := range h.Rooms {
-			key(rm.Number, 32, what+"的房间号")
-			if rooms[fold(rm.Number)] {
-				p.add("%s:房间%s出现了两次", what, RosterQuote(rm.Number))
-			}
-			rooms[fold(rm.Number)] = true
-			for _, t := range rm.TenantPhones {
-				where := h.Address + " " + rm.Number + " 房间"
-				if other, dup := tenants[t]; dup {
-					p.add("租客 %s 同时登记在 %s 和 %s;一个租客只能住一个房间", t, other, where)
-				}
-				tenants[t] = where
-			}
-		}
-	}
-}
-
-func validRole(role string) bool {
-	for _, r := range Roles {
-		if r == role {
-			return true
-		}
-	}
-	return false
-}
-
 // rosterApplier carries one ApplyRoster transaction: what is stored (loaded
 // once, keyed by folded natural keys) and what the roster wants.
 type rosterApplier struct {
@@ -375,11 +168,9 @@ type rosterApplier struct {
 	now   time.Time
 	stats RosterStats
 
-	nodes        map[string]*Node   // fold(code) → node, all stored nodes
-	people       map[string]*Person // phone → person, the phones the roster mentions
-	houses       map[string]*House  // fold(address) → house, the roster's addresses
-	rosterNd     map[string]*RosterNode
-	rosterPhones map[string]bool // built on first use by inRosterPeople
+	nodes  map[string]*Node   // fold(code) → node, all stored nodes
+	people map[string]*Person // phone → person, the phones the roster mentions
+	houses map[string]*House  // fold(address) → house, the roster's addresses
 }
 
 // chunk is how many keys go into one IN (…) list or one multi-row INSERT:
@@ -437,10 +228,6 @@ func (a *rosterApplier) load() error {
 	for i := range nodes {
 		a.nodes[fold(nodes[i].Code)] = &nodes[i]
 	}
-	a.rosterNd = make(map[string]*RosterNode, len(a.r.Nodes))
-	for i := range a.r.Nodes {
-		a.rosterNd[fold(a.r.Nodes[i].Code)] = &a.r.Nodes[i]
-	}
 	if err := a.loadPeople(a.mentionedPhones()); err != nil {
 		return err
 	}
@@ -489,102 +276,29 @@ func (a *rosterApplier) loadHouses(addrs []string) error {
 	return findIn(a.tx, "address", addrs, func(h *House) { a.houses[fold(h.Address)] = h })
 }
 
-// tierOf returns the tier a code will have once the roster is applied.
-func (a *rosterApplier) tierOf(code string) (int, bool) {
-	if n, ok := a.rosterNd[fold(code)]; ok {
-		return n.Tier, true
-	}
-	if n, ok := a.nodes[fold(code)]; ok {
-		return n.Tier, true
-	}
-	return 0, false
-}
-
-// checkReferences checks what needs the stored records: parents, role
-// nodes, house nodes, landlords and tenants must exist (in the roster or the
-// database), and tiers must step down by one.
-func (a *rosterApplier) checkReferences(p *problems) {
-	for _, n := range a.r.Nodes {
-		what := "节点" + RosterQuote(n.Code)
-		if n.Tier == TierSubDistrict {
-			if n.ParentCode != "" {
-				p.add("%s:第1级(街道)节点没有上级,但填了%s", what, RosterQuote(n.ParentCode))
-			}
-			continue
-		}
-		if n.ParentCode == "" {
-			p.add("%s:第%d级节点必须有上级", what, n.Tier)
-			continue
-		}
-		pt, ok := a.tierOf(n.ParentCode)
-		switch {
-		case !ok:
-			p.add("%s:上级%s既不在名册里,也不在系统中", what, RosterQuote(n.ParentCode))
-		case pt != n.Tier-1:
-			p.add("%s:第%d级节点的上级%s是第%d级(上级必须正好高一级)", what, n.Tier, RosterQuote(n.ParentCode), pt)
-		}
-	}
-	// Stored children of a node whose tier the roster changes must still fit.
-	byID := make(map[int64]*Node, len(a.nodes))
+// check runs CheckRoster against the stored records just loaded: every
+// stored node, and the stored people among the phones the roster names.
+func (a *rosterApplier) check() error {
+	stored := make([]*Node, 0, len(a.nodes))
 	for _, n := range a.nodes {
-		byID[n.ID] = n
+		stored = append(stored, n)
 	}
-	for _, child := range a.nodes {
-		if child.ParentID == nil || a.rosterNd[fold(child.Code)] != nil {
-			continue
-		}
-		parent := byID[*child.ParentID]
-		if parent == nil {
-			continue
-		}
-		if rn, ok := a.rosterNd[fold(parent.Code)]; ok && rn.Tier != child.Tier-1 {
-			p.add("节点%s:层级改为第%d级,但系统中它的下级%s是第%d级", RosterQuote(rn.Code), rn.Tier, RosterQuote(child.Code), child.Tier)
-		}
+	keys := RosterKeys{Nodes: keyNodes(stored), Phones: make(map[string]bool, len(a.people))}
+	for phone := range a.people {
+		keys.Phones[phone] = true
 	}
-	known := func(phone string) bool {
-		_, ok := a.people[phone]
-		return ok || a.inRosterPeople(phone)
+	var e RosterError
+	CheckRoster(a.r, keys, nil, func(p RosterProblem) {
+		if len(e.Problems) < maxRosterProblems {
+			e.Problems = append(e.Problems, p)
+		} else {
+			e.More++
+		}
+	})
+	if len(e.Problems) > 0 {
+		return &e
 	}
-	for _, ps := range a.r.People {
-		for _, role := range ps.Roles {
-			t, ok := a.tierOf(role.NodeCode)
-			switch {
-			case !ok:
-				p.add("人员 %s(%s):%s所在的节点%s既不在名册里,也不在系统中", ps.Phone, ps.Name, rosterRole(role.Role), RosterQuote(role.NodeCode))
-			case (role.Role == RoleLandlord || role.Role == RoleTenant) && t != TierLandlord:
-				p.add("人员 %s(%s):%s只能设在第%d级(房东)节点,但%s是第%d级",
-					ps.Phone, ps.Name, rosterRole(role.Role), TierLandlord, RosterQuote(role.NodeCode), t)
-			}
-		}
-	}
-	for _, h := range a.r.Houses {
-		what := "房屋" + RosterQuote(h.Address)
-		if t, ok := a.tierOf(h.NodeCode); !ok {
-			p.add("%s:节点%s既不在名册里,也不在系统中", what, RosterQuote(h.NodeCode))
-		} else if t != TierLandlord {
-			p.add("%s:房屋只能属于第%d级(房东)节点,但%s是第%d级", what, TierLandlord, RosterQuote(h.NodeCode), t)
-		}
-		if !known(h.LandlordPhone) {
-			p.add("%s:房东 %s 既不在名册里,也不在系统中", what, h.LandlordPhone)
-		}
-		for _, rm := range h.Rooms {
-			for _, t := range rm.TenantPhones {
-				if !known(t) {
-					p.add("%s的 %s 房间:租客 %s 既不在名册里,也不在系统中", what, rm.Number, t)
-				}
-			}
-		}
-	}
-}
-
-func (a *rosterApplier) inRosterPeople(phone string) bool {
-	if a.rosterPhones == nil {
-		a.rosterPhones = make(map[string]bool, len(a.r.People))
-		for _, p := range a.r.People {
-			a.rosterPhones[p.Phone] = true
-		}
-	}
-	return a.rosterPhones[phone]
+	return nil
 }
 
 // applyNodes creates and updates nodes tier by tier, so every parent has an
@@ -614,6 +328,7 @@ func (a *rosterApplier) applyNodes() error {
 				continue
 			}
 			if n.Code == rn.Code && n.Name == rn.Name && n.Tier == rn.Tier && sameID(n.ParentID, parentID) {
+				a.stats.Nodes.Unchanged++
 				continue
 			}
 			if err := a.tx.Model(&Node{}).Where("id = ?", n.ID).Updates(map[string]any{
@@ -674,6 +389,7 @@ func (a *rosterApplier) applyGroups() error {
 				webhook = g.Webhook
 			}
 			if cur.ChatID == g.ChatID && cur.Name == name && cur.Webhook == webhook && sameID(cur.NodeID, &nodeID) {
+				a.stats.Groups.Unchanged++
 				continue
 			}
 			if err := a.tx.Model(&Group{}).Where("id = ?", cur.ID).Updates(map[string]any{
@@ -699,6 +415,7 @@ func (a *rosterApplier) applyPeople() error {
 			continue
 		}
 		if p.Name == rp.Name {
+			a.stats.People.Unchanged++
 			continue
 		}
 		if err := a.tx.Model(&Person{}).Where("id = ?", p.ID).Updates(map[string]any{
@@ -786,6 +503,8 @@ func (a *rosterApplier) applyIdentities() error {
 					return err
 				}
 				a.stats.Identities.Updated++
+			} else {
+				a.stats.Identities.Unchanged++
 			}
 			continue
 		}
@@ -838,6 +557,7 @@ func (a *rosterApplier) applyMemberships() error {
 		k := mkey(m.PersonID, m.NodeID, m.Role)
 		if _, ok := want[k]; ok {
 			have[k] = true
+			a.stats.Memberships.Unchanged++
 		} else {
 			drop = append(drop, m.ID)
 		}
@@ -873,6 +593,7 @@ func (a *rosterApplier) applyHouses() error {
 			continue
 		}
 		if h.Address == rh.Address && h.NodeID == nodeID && h.LandlordID == landlordID {
+			a.stats.Houses.Unchanged++
 			continue
 		}
 		if err := a.tx.Model(&House{}).Where("id = ?", h.ID).Updates(map[string]any{
@@ -925,6 +646,8 @@ func (a *rosterApplier) applyRooms() error {
 					return err
 				}
 				a.stats.Rooms.Updated++
+			} else {
+				a.stats.Rooms.Unchanged++
 			}
 		}
 	}
@@ -985,6 +708,8 @@ func (a *rosterApplier) applyTenancies() error {
 					return err
 				}
 				a.stats.Tenancies.Updated++
+			} else {
+				a.stats.Tenancies.Unchanged++
 			}
 			continue
 		}

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -171,9 +172,15 @@ func TestApplyRosterCreatesThenIsIdempotent(t *testing.T) {
 		}
 		sameRoster(t, export(t, db), canonical(fixtureRoster()))
 
+		first := st
 		st = applyFixture(t, db)
 		if st.Changed() {
 			t.Fatalf("re-import changed something: %+v", st)
+		}
+		for i, k := range st.Kinds() {
+			if made := first.Kinds()[i].Created; k.Unchanged != made {
+				t.Errorf("re-import: %d %s unchanged, want the %d created before", k.Unchanged, k.Kind, made)
+			}
 		}
 		sameRoster(t, export(t, db), canonical(fixtureRoster()))
 
@@ -243,12 +250,14 @@ func TestApplyRosterUpdates(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := store.RosterStats{
-			Nodes:       store.RosterCount{Updated: 1},
-			Groups:      store.RosterCount{Updated: 1},
-			People:      store.RosterCount{Updated: 1},
-			Identities:  store.RosterCount{Created: 1, Removed: 2},
-			Memberships: store.RosterCount{Removed: 1},
-			Tenancies:   store.RosterCount{Updated: 1, Removed: 1},
+			Nodes:       store.RosterCount{Updated: 1, Unchanged: 8},
+			Groups:      store.RosterCount{Updated: 1, Unchanged: 9},
+			People:      store.RosterCount{Updated: 1, Unchanged: 13},
+			Identities:  store.RosterCount{Created: 1, Unchanged: 14, Removed: 2},
+			Memberships: store.RosterCount{Unchanged: 14, Removed: 1},
+			Houses:      store.RosterCount{Unchanged: 2},
+			Rooms:       store.RosterCount{Unchanged: 4},
+			Tenancies:   store.RosterCount{Updated: 1, Unchanged: 1, Removed: 1},
 		}
 		if st != want {
 			t.Fatalf("stats\n got  %+v\n want %+v", st, want)
@@ -289,7 +298,8 @@ func TestApplyRosterMovesAccountAndAddsUnderStoredNodes(t *testing.T) {
 		want := store.RosterStats{
 			Nodes:       store.RosterCount{Created: 1},
 			Groups:      store.RosterCount{Created: 1},
-			Identities:  store.RosterCount{Updated: 1},
+			People:      store.RosterCount{Unchanged: 1},
+			Identities:  store.RosterCount{Updated: 1, Unchanged: 1}, // and 王五's sandbox identity stays
 			Memberships: store.RosterCount{Created: 1, Removed: 1},
 			Houses:      store.RosterCount{Created: 1},
 			Rooms:       store.RosterCount{Created: 1},
@@ -330,12 +340,12 @@ func TestApplyRosterRejectsBadReferencesAndChangesNothing(t *testing.T) {
 			t.Fatalf("err = %v, want *store.RosterError", err)
 		}
 		for _, want := range []string{
-			`节点“X-1”:上级“NOPE”既不在名册里,也不在系统中`,
-			`节点“X-2”:第4级节点的上级“FT”是第2级(上级必须正好高一级)`,
-			`人员 13800000099(赵六):成员所在的节点“GHOST”既不在名册里,也不在系统中`,
-			`人员 13800000099(赵六):房东只能设在第4级(房东)节点,但“FT-01”是第3级`,
-			`房屋“方塘村99号”:房东 13900000000 既不在名册里,也不在系统中`,
-			`房屋“方塘村99号”的 1 房间:租客 13900000001 既不在名册里,也不在系统中`,
+			`节点“X-1” 上级编码:上级编码“NOPE”既不在名册里,也不在系统中`,
+			`节点“X-2” 上级编码:上级“FT”是第2级节点,第4级节点的上级必须是第3级`,
+			`人员“13800000099”(赵六)的第1个角色 所在节点编码:节点“GHOST”既不在名册里,也不在系统中`,
+			`人员“13800000099”(赵六)的第2个角色 所在节点编码:房东只能设在第4级(房东)节点,但“FT-01”是第3级`,
+			`房屋“方塘村99号” 房东手机:房东 13900000000 不在人员表里,系统中也没有`,
+			`房屋“方塘村99号”房间“1” 租客手机:租客 13900000001 不在人员表里,系统中也没有`,
 		} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error lacks %q:\n%v", want, err)
@@ -362,18 +372,36 @@ func TestApplyRosterRejectsBadShape(t *testing.T) {
 	}{
 		{"duplicate code, other case", func(r *store.Roster) {
 			r.Nodes = append(r.Nodes, store.RosterNode{Code: "ft-02", Name: "x", Tier: 3, ParentCode: "FT"})
-		}, `节点“ft-02”出现了两次`},
-		{"tier out of range", func(r *store.Roster) { r.Nodes[1].Tier = 0 }, `节点“JD”:层级 0 无效,应为 1–4`},
-		{"tier-1 with parent", func(r *store.Roster) { r.Nodes[1].ParentCode = "SH" }, `第1级(街道)节点没有上级,但填了“SH”`},
-		{"duplicate phone", func(r *store.Roster) { r.People = append(r.People, r.People[0]) }, `出现了两次`},
-		{"unknown role", func(r *store.Roster) { r.People[0].Roles[0].Role = "boss" }, `不认识的角色“boss”`},
+		}, `节点“ft-02” 编码:编码“ft-02”与 第6个节点“FT-02”重复(编码不区分大小写)`},
+		{"tier out of range", func(r *store.Roster) { r.Nodes[1].Tier = 0 }, `节点“JD” 层级:层级为空或无效,应填 1–4(1 街道,2 社区/村,3 单元,4 房东)`},
+		{"tier 5", func(r *store.Roster) { r.Nodes[1].Tier = 5 }, `节点“JD” 层级:层级 5 无效,应填 1–4`},
+		{"tier-1 with parent", func(r *store.Roster) { r.Nodes[1].ParentCode = "SH" }, `节点“JD” 上级编码:第1级(街道)节点没有上级,此格应留空(现为“SH”)`},
+		{"duplicate phone", func(r *store.Roster) { r.People = append(r.People, r.People[0]) },
+			`人员“13800000001”(陈建国) 手机:手机号 13800000001 与 第1个人员“13800000001”(陈建国)重复;一个手机号只对应一个人`},
+		{"unknown role", func(r *store.Roster) { r.People[0].Roles[0].Role = "boss" },
+			`人员“13800000001”(陈建国)的第1个角色 角色:不认识的角色“boss”(可填:街道领导、指挥长、书记、网格员、代办员、房东、租客、铺长、成员)`},
 		{"sandbox account", func(r *store.Roster) { r.People[0].Identities = map[string]string{"sandbox": "1"} }, `平台“sandbox”是本地沙盒专用的`},
-		{"shared account", func(r *store.Roster) { r.People[0].Identities = map[string]string{"wecom": "wanghaifeng"} }, `的企业微信账号“WangHaiFeng”也是 13800000001 的账号`},
+		{"shared account", func(r *store.Roster) { r.People[0].Identities = map[string]string{"wecom": "wanghaifeng"} },
+			`人员“13800000002”(王海峰)的企业微信 账号:账号“WangHaiFeng”已填给手机号 13800000001`},
 		{"tenant twice", func(r *store.Roster) {
 			r.Houses[1].Rooms[0].TenantPhones = append(r.Houses[1].Rooms[0].TenantPhones, phZhang)
-		}, `租客 13800000007 同时登记在`},
-		{"shared chat", func(r *store.Roster) { r.Nodes[3].Groups = r.Nodes[2].Groups }, `已绑定到节点`},
-		{"code with space", func(r *store.Roster) { r.Nodes[0].Code = "FT 01 A" }, `节点编码“FT 01 A”含有空格`},
+		}, `房屋“方塘村8号”房间“301” 租客手机:租客 13800000007 已登记在 第1个房屋“方塘村12号”房间“101”;一个租客只能住一个房间`},
+		{"shared chat", func(r *store.Roster) { r.Nodes[3].Groups = r.Nodes[2].Groups }, `节点“SH”的企业微信群“wrFT0001” 群ID:群ID“wrFT0001”已是节点“FT”的群`},
+		{"code with space", func(r *store.Roster) { r.Nodes[0].Code = "FT 01 A" }, `节点“FT 01 A” 编码:编码“FT 01 A”含有空格`},
+		{"phone Excel rewrote", func(r *store.Roster) { r.People[0].Phone = "1.38E+10" },
+			`人员“1.38E+10”(陈建国) 手机:“1.38E+10”是 Excel 把长数字改写成的科学计数法或小数,手机号的后几位可能已经丢失;请把该列设置为文本格式,再填写完整的 11 位手机号`},
+		{"landlord phone with decimals", func(r *store.Roster) { r.Houses[0].LandlordPhone = phYing + ".0" },
+			`房屋“方塘村12号” 房东手机:“13800000006.0”是 Excel 把长数字改写成的科学计数法或小数`},
+		{"phone of 10 digits", func(r *store.Roster) { r.People[0].Phone = "1380000000" }, `“1380000000”不是11位手机号`},
+		{"name with right-to-left override", func(r *store.Roster) { r.People[0].Name = "\u202e国建陈" },
+			`人员“13800000001”(\u202e国建陈) 姓名:姓名“\u202e国建陈”含有看不见的字符,请删去后重新输入`},
+		{"code with zero-width space", func(r *store.Roster) { r.Nodes[2].Code = "FT\u200b" },
+			`编码:编码“FT\u200b”含有看不见的字符,请删去后重新输入`},
+		{"address with byte-order mark", func(r *store.Roster) { r.Houses[0].Address = "\ufeff方塘村12号" },
+			`地址:地址“\ufeff方塘村12号”含有看不见的字符`},
+		{"webhook not http", func(r *store.Roster) { r.Nodes[2].Groups[0].Webhook = "ftp://x" }, `Webhook “ftp://x”不是 http(s) 网址`},
+		{"room twice", func(r *store.Roster) { r.Houses[0].Rooms[1].Number = "101" },
+			`房屋“方塘村12号”房间“101” 房间号:“方塘村12号”的 101 房间已在 第1个房屋“方塘村12号”房间“101”填过`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := fixtureRoster()
@@ -381,6 +409,9 @@ func TestApplyRosterRejectsBadShape(t *testing.T) {
 			_, err := db.ApplyRoster(ctx, r)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+			if i := strings.IndexFunc(err.Error(), func(c rune) bool { return c != '\n' && store.RosterInvisible(c) }); i >= 0 {
+				t.Errorf("an invisible character in the error, not escaped: %q", err.Error())
 			}
 			if nodes, _ := db.Nodes(ctx); len(nodes) != 0 {
 				t.Fatalf("a rejected roster stored %d nodes", len(nodes))
@@ -396,7 +427,58 @@ func TestApplyRosterRejectsTierChangeThatStrandsStoredChildren(t *testing.T) {
 	// FT-01 becomes a tier-2 node directly under JD, but its stored
 	// children (tier 4) are not in this roster.
 	_, err := db.ApplyRoster(ctx, store.Roster{Nodes: []store.RosterNode{{Code: "FT-01", Name: "方塘村一区", Tier: 2, ParentCode: "JD"}}})
-	if err == nil || !strings.Contains(err.Error(), `节点“FT-01”:层级改为第2级,但系统中它的下级“FT-01-A”是第4级`) {
+	if err == nil || !strings.Contains(err.Error(), `节点“FT-01” 层级:层级改为第2级,但系统中它的下级“FT-01-A”是第4级`) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestCheckRosterPointsAtTheValue: each problem points at the value at
+// fault, so that whoever built the roster can say where it came from, and
+// a problem about two values names the other through place.
+func TestCheckRosterPointsAtTheValue(t *testing.T) {
+	r := fixtureRoster()
+	r.Nodes[2].Groups[0].ChatID = "wr 1"
+	r.People[1].Identities["dingtalk"] = "a b"
+	r.People[4].Roles[1].NodeCode = "GHOST"
+	r.Houses[0].Rooms[1].TenantPhones = append(r.Houses[0].Rooms[1].TenantPhones, "1380000000")
+	r.Houses[1].Rooms = append(r.Houses[1].Rooms, store.RosterRoom{Number: "301"})
+	place := func(at store.RosterRef) string { return fmt.Sprintf("<%v %d/%d/%d>", at.Field, at.I, at.J, at.K) }
+	var got []store.RosterProblem
+	store.CheckRoster(r, store.RosterKeys{}, place, func(p store.RosterProblem) { got = append(got, p) })
+	want := []store.RosterProblem{
+		{At: store.RosterRef{Field: store.FieldGroupChat, I: 2}, Where: `节点“FT”的企业微信群“wr 1” 群ID`, Msg: `群ID“wr 1”含有空格`},
+		{At: store.RosterRef{Field: store.FieldAccount, I: 1, Platform: "dingtalk"}, Where: `人员“13800000002”(王海峰)的钉钉 账号`, Msg: `账号“a b”含有空格`},
+		{At: store.RosterRef{Field: store.FieldRoleNode, I: 4, J: 1}, Where: `人员“13800000005”(金晓燕)的第2个角色 所在节点编码`, Msg: `节点“GHOST”既不在名册里,也不在系统中`},
+		{At: store.RosterRef{Field: store.FieldTenant, I: 0, J: 1, K: 1}, Where: `房屋“方塘村12号”房间“102” 租客手机`, Msg: `“1380000000”不是11位手机号`},
+		{At: store.RosterRef{Field: store.FieldRoomNumber, I: 1, J: 1}, Where: `房屋“方塘村8号”房间“301” 房间号`, Msg: `“方塘村8号”的 301 房间已在 <房间号 1/0/0>填过`},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("problems\n got  %+v\n want %+v", got, want)
+	}
+}
+
+// TestCheckRosterAcceptsTheFixture: a good roster has no problem, on an
+// empty database and on one that holds it already.
+func TestCheckRosterAcceptsTheFixture(t *testing.T) {
+	db := storetest.SQLite(t)
+	for _, keys := range []func() store.RosterKeys{
+		func() store.RosterKeys { return store.RosterKeys{} },
+		func() store.RosterKeys {
+			applyFixture(t, db)
+			k, err := db.RosterKeys(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			parents := map[string]string{}
+			for _, n := range k.Nodes {
+				parents[n.Code] = fmt.Sprintf("%d %s", n.Tier, n.ParentCode)
+			}
+			if len(k.Nodes) != 9 || parents["FT-01-A"] != "4 FT-01" || parents["JD"] != "1 " || len(k.Phones) != 14 {
+				t.Fatalf("RosterKeys: %d nodes %v, %d phones", len(k.Nodes), parents, len(k.Phones))
+			}
+			return k
+		},
+	} {
+		store.CheckRoster(fixtureRoster(), keys(), nil, func(p store.RosterProblem) { t.Errorf("problem: %s", p) })
 	}
 }
