@@ -127,6 +127,9 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 			WriteTimeout: cfg.HTTP.WriteTimeout,
 			Logger:       logger.With("part", "sandbox"),
 		}, db, engine)
+		if err := sb.Seed(ctx); err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
 		channels = append(channels, sb)
 		mux.Handle("/", sb.Handler())
 	}

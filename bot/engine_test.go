@@ -96,6 +96,9 @@ func newEngineFixture(t *testing.T, db *store.DB, cfg EngineConfig, setup func(r
 	if _, err := db.ApplyRoster(ctx, testRoster()); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := db.MirrorRoster(ctx, "sandbox"); err != nil { // the sandbox's groups and accounts
+		t.Fatal(err)
+	}
 	f := &engineFixture{db: db, kv: kv.NewMemory(time.Now), router: NewRouter(), outbox: NewStoreOutbox(db), person: map[string]int64{}}
 	for _, name := range []string{"楼志明", "应天喜", "张三"} {
 		ps, err := db.PeopleNamed(ctx, name, map[string]string{"楼志明": store.RoleCommander, "应天喜": store.RoleLandlord, "张三": store.RoleTenant}[name], allNodeIDs(t, db))
@@ -550,6 +553,9 @@ func BenchmarkEngine(b *testing.B) {
 func benchmarkEngine(b *testing.B, db *store.DB) {
 	ctx := context.Background()
 	if _, err := db.ApplyRoster(ctx, testRoster()); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.MirrorRoster(ctx, "sandbox"); err != nil { // the sandbox's groups and accounts
 		b.Fatal(err)
 	}
 	router := NewRouter()

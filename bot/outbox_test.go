@@ -65,6 +65,9 @@ func outboxFixture(t *testing.T, db *store.DB) (a, b *store.Group) {
 	if _, err := db.ApplyRoster(ctx, testRoster()); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := db.MirrorRoster(ctx, "sandbox"); err != nil { // the sandbox's groups and accounts
+		t.Fatal(err)
+	}
 	a, err := db.GroupByChat(ctx, "sandbox", "FT-01-A")
 	if err != nil {
 		t.Fatal(err)

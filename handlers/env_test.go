@@ -104,6 +104,9 @@ func newEnvWith(t *testing.T, db *store.DB) *env {
 	if _, err := db.ApplyRoster(ctx, testRoster()); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := db.MirrorRoster(ctx, "sandbox"); err != nil { // the sandbox's groups and accounts
+		t.Fatal(err)
+	}
 	e := &env{t: t, ctx: ctx, db: db, now: monday, people: storetest.PeopleByPhone(t, db)}
 	e.configure(func(*config.Rules) {})
 	return e
@@ -137,7 +140,7 @@ func (e *env) person(phone string) *store.Person {
 // group returns the sandbox group of node code.
 func (e *env) group(code string) *store.Group {
 	e.t.Helper()
-	g, err := e.db.GroupByChat(e.ctx, store.SandboxPlatform, code)
+	g, err := e.db.GroupByChat(e.ctx, "sandbox", code)
 	if err != nil {
 		e.t.Fatalf("group %s: %v", code, err)
 	}
@@ -168,10 +171,10 @@ func (e *env) context(m msg) *bot.Context {
 	if now.IsZero() {
 		now = e.now
 	}
-	in := &store.InboundMessage{Platform: store.SandboxPlatform, PlatformMsgID: "m" + strconv.FormatInt(n, 10),
+	in := &store.InboundMessage{Platform: "sandbox", PlatformMsgID: "m" + strconv.FormatInt(n, 10),
 		ChatID: m.chat, Text: string(m.parsed.Kind), ReceivedAt: now}
 	c := &bot.Context{Parsed: m.parsed, Now: now, Outbox: bot.NewStoreOutbox(e.db)}
-	if g, err := e.db.GroupByChat(e.ctx, store.SandboxPlatform, m.chat); err == nil {
+	if g, err := e.db.GroupByChat(e.ctx, "sandbox", m.chat); err == nil {
 		c.Group = g
 		in.GroupID = &g.ID
 		if g.NodeID != nil {

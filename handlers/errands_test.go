@@ -93,7 +93,7 @@ func TestErrandWithoutAgentsGoesToTheCommandersAbove(t *testing.T) {
 	mustContain(t, "claim by the commander", e.reply(taken), "已接单 代办 "+tag)
 	// With no group above to reach at all, the requester is asked to call.
 	for _, chat := range []string{"FT-02-01", "FT-02", "FT"} {
-		if err := e.db.UnbindGroup(e.ctx, store.SandboxPlatform, chat); err != nil {
+		if err := e.db.UnbindGroup(e.ctx, "sandbox", chat); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/towerbot/towerbot/bot"
 	"github.com/towerbot/towerbot/bot/parse"
-	"github.com/towerbot/towerbot/store"
 )
 
 func TestTemperatureCountsEachPersonOncePerDay(t *testing.T) {
@@ -93,7 +92,7 @@ func TestFeverReplySaysWhereTheAlertWent(t *testing.T) {
 	e := newEnv(t)
 	fever := temperature(monday, parse.TempEntry{Name: "李四", Celsius: 38.1})
 	// 方塘一单元's only group is unbound (as a roster may leave it).
-	if err := e.db.UnbindGroup(e.ctx, store.SandboxPlatform, "FT-01-01"); err != nil {
+	if err := e.db.UnbindGroup(e.ctx, "sandbox", "FT-01-01"); err != nil {
 		t.Fatal(err)
 	}
 	c := e.ok(msg{chat: "FT-01-01-01", sender: pYing, parsed: fever})
@@ -102,7 +101,7 @@ func TestFeverReplySaysWhereTheAlertWent(t *testing.T) {
 		t.Fatalf("方塘村 got %+v", got)
 	}
 	// Neither level has a group: nothing was reported, and the reply says so.
-	if err := e.db.UnbindGroup(e.ctx, store.SandboxPlatform, "FT-01"); err != nil {
+	if err := e.db.UnbindGroup(e.ctx, "sandbox", "FT-01"); err != nil {
 		t.Fatal(err)
 	}
 	c = e.ok(msg{chat: "FT-01-01-02", sender: pLiu, parsed: fever})

@@ -128,11 +128,11 @@ import (
 	"github.com/towerbot/towerbot/store"
 )
 
-// Platform names of identities and groups, as stored (they match bot.WeCom
-// and bot.DingTalk; this package does not import bot).
+// Platform names of identities and groups, as stored: the roster's
+// platforms (store.PlatformWeCom).
 const (
-	PlatformWeCom    = "wecom"
-	PlatformDingTalk = "dingtalk"
+	PlatformWeCom    = store.PlatformWeCom
+	PlatformDingTalk = store.PlatformDingTalk
 )
 
 // MaxProblems is how many problems an *Error lists; the rest are counted.

@@ -179,7 +179,7 @@ func TestBindGroup(t *testing.T) {
 		for _, g := range gs {
 			chats = append(chats, g.Platform+"/"+g.ChatID)
 		}
-		if strings.Join(chats, " ") != "sandbox/FT-01 wecom/wrNEW" {
+		if strings.Join(chats, " ") != "wecom/wrNEW" {
 			t.Fatalf("groups of FT-01: %v", chats)
 		}
 		// Binds racing in a new chat: exactly one node wins.

@@ -230,7 +230,7 @@ func TestCreateErrandRivalDeliveries(t *testing.T) {
 // inbound stores a message received at t in the log and returns its id.
 func inbound(t *testing.T, db *store.DB, at time.Time) int64 {
 	t.Helper()
-	m := &store.InboundMessage{Platform: store.SandboxPlatform, PlatformMsgID: at.Format(time.RFC3339Nano),
+	m := &store.InboundMessage{Platform: "sandbox", PlatformMsgID: at.Format(time.RFC3339Nano),
 		ChatID: "c", Text: "x", ReceivedAt: at}
 	if _, err := db.SaveInbound(context.Background(), m); err != nil {
 		t.Fatal(err)

@@ -23,6 +23,9 @@ func TestChatHistoryMergesMessagesAndPostsByTime(t *testing.T) {
 			if _, err := db.ApplyRoster(ctx, fixtureRoster()); err != nil {
 				t.Fatal(err)
 			}
+			if _, err := db.MirrorRoster(ctx, "sandbox"); err != nil { // the sandbox's groups and accounts
+				t.Fatal(err)
+			}
 			g, err := db.GroupByChat(ctx, "sandbox", "FT-01-A")
 			if err != nil {
 				t.Fatal(err)

@@ -528,10 +528,8 @@ func (c *rosterChecker) platform(at RosterRef, pl string) bool {
 	switch {
 	case pl == "":
 		c.add(at, "平台为空")
-	case fold(pl) == SandboxPlatform:
-		c.add(at, "平台%s是本地沙盒专用的,名册里不能用", RosterQuote(pl))
-	case len(pl) > maxPlatform || strings.IndexFunc(pl, func(r rune) bool { return r > unicode.MaxASCII || !unicode.IsPrint(r) || r == ' ' }) >= 0:
-		c.add(at, "平台名%s无效", RosterQuote(pl))
+	case !rosterPlatform(pl):
+		c.add(at, "平台%s不能写在名册里(名册只列企业微信和钉钉的群与账号)", RosterQuote(pl))
 	default:
 		return true
 	}

@@ -12,12 +12,19 @@ import (
 	"gorm.io/gorm"
 )
 
-// SandboxPlatform is the platform name of the local sandbox chat. ApplyRoster
-// gives every node a sandbox group (chat id = node code) and every person a
-// sandbox identity (user id = person id), so the sandbox can seat anyone in
-// the roster without platform accounts. It matches bot.Sandbox; the store
-// cannot import bot.
-const SandboxPlatform = "sandbox"
+// The platforms a roster lists groups and accounts for (its 企业微信 and 钉钉
+// columns). ApplyRoster manages the groups and accounts of these platforms
+// only: any other platform's (a channel whose groups mirror the roster,
+// MirrorRoster) are left alone.
+const (
+	PlatformWeCom    = "wecom"
+	PlatformDingTalk = "dingtalk"
+)
+
+// rosterPlatform reports whether a roster may name platform.
+func rosterPlatform(platform string) bool {
+	return platform == PlatformWeCom || platform == PlatformDingTalk
+}
 
 // RosterCount counts what ApplyRoster did to one kind of record. Updated
 // counts only records whose stored values actually changed, so re-applying
@@ -124,8 +131,8 @@ func keyNodes(nodes []*Node) []RosterKeyNode {
 // updates and never duplicates. For every person in the roster, their roles,
 // platform accounts and (when the roster has houses) tenancy are replaced by
 // what the roster says; people, nodes and houses the roster does not mention
-// are left alone. Every node gets a sandbox group and every person a sandbox
-// identity (see SandboxPlatform).
+// are left alone, as are the groups and accounts of platforms a roster does
+// not list (see PlatformWeCom).
 //
 // The roster is checked by CheckRoster inside the transaction, against what
 // is stored then, however it was built (a file already checked by the
@@ -359,8 +366,8 @@ func sameID(a, b *int64) bool {
 	return *a == *b
 }
 
-// applyGroups binds the roster's platform groups and a sandbox group to
-// every roster node. A stored webhook is kept when the roster gives none.
+// applyGroups binds the roster's platform groups to its nodes. A stored
+// webhook is kept when the roster gives none.
 func (a *rosterApplier) applyGroups() error {
 	var stored []Group
 	if err := a.tx.Find(&stored).Error; err != nil {
@@ -373,8 +380,7 @@ func (a *rosterApplier) applyGroups() error {
 	var created []Group
 	for _, rn := range a.r.Nodes {
 		nodeID := a.nodes[fold(rn.Code)].ID
-		want := append([]RosterGroup{{Platform: SandboxPlatform, ChatID: rn.Code, Name: rn.Name}}, rn.Groups...)
-		for _, g := range want {
+		for _, g := range rn.Groups {
 			name := g.Name
 			if name == "" {
 				name = rn.Name
@@ -441,9 +447,9 @@ func (a *rosterApplier) rosterPersonIDs() []int64 {
 	return ids
 }
 
-// applyIdentities makes the roster people's platform accounts exactly those
-// the roster lists, plus their sandbox identity. An account the roster gives
-// to someone else moves to them.
+// applyIdentities makes the roster people's accounts on the roster's
+// platforms exactly those the roster lists. An account the roster gives to
+// someone else moves to them.
 func (a *rosterApplier) applyIdentities() error {
 	ikey := func(platform, uid string) string { return fold(platform) + "\x00" + fold(uid) }
 	owner := map[string]int64{}
@@ -451,7 +457,7 @@ func (a *rosterApplier) applyIdentities() error {
 	var wanted []want
 	for _, rp := range a.r.People {
 		id := a.people[rp.Phone].ID
-		accounts := []want{{SandboxPlatform, strconv.FormatInt(id, 10)}}
+		var accounts []want
 		pls := make([]string, 0, len(rp.Identities))
 		for pl := range rp.Identities {
 			pls = append(pls, pl)
@@ -508,7 +514,7 @@ func (a *rosterApplier) applyIdentities() error {
 			}
 			continue
 		}
-		if inRoster[i.PersonID] {
+		if inRoster[i.PersonID] && rosterPlatform(i.Platform) {
 			drop = append(drop, i.ID)
 		}
 	}
@@ -731,8 +737,8 @@ func (a *rosterApplier) applyTenancies() error {
 
 // ExportRoster reads the stored roster back in the shape ApplyRoster takes,
 // in a canonical order (nodes by tier and code, people by phone, houses by
-// address; their lists sorted too). Sandbox groups and identities are left
-// out: ApplyRoster derives them. Applying the export to the same database
+// address; their lists sorted too). Only the roster's platforms' groups
+// and accounts are in it. Applying the export to the same database
 // changes nothing, which is how tests prove an import was applied exactly.
 func (db *DB) ExportRoster(ctx context.Context) (Roster, error) {
 	var out Roster
@@ -765,7 +771,7 @@ func (db *DB) ExportRoster(ctx context.Context) (Roster, error) {
 	}
 	groupsOf := map[int64][]RosterGroup{}
 	for _, gr := range groups {
-		if gr.Platform == SandboxPlatform || gr.NodeID == nil {
+		if !rosterPlatform(gr.Platform) || gr.NodeID == nil {
 			continue
 		}
 		groupsOf[*gr.NodeID] = append(groupsOf[*gr.NodeID], RosterGroup{Platform: gr.Platform, ChatID: gr.ChatID, Name: gr.Name, Webhook: gr.Webhook})
@@ -792,7 +798,7 @@ func (db *DB) ExportRoster(ctx context.Context) (Roster, error) {
 	}
 	for _, i := range ids {
 		rp := person[i.PersonID]
-		if rp == nil || i.Platform == SandboxPlatform {
+		if rp == nil || !rosterPlatform(i.Platform) {
 			continue
 		}
 		if rp.Identities == nil {

@@ -159,9 +159,9 @@ func TestApplyRosterCreatesThenIsIdempotent(t *testing.T) {
 		st := applyFixture(t, db)
 		want := store.RosterStats{
 			Nodes:       store.RosterCount{Created: 9},
-			Groups:      store.RosterCount{Created: 10}, // a sandbox group per node + one WeCom group
+			Groups:      store.RosterCount{Created: 1}, // one WeCom group
 			People:      store.RosterCount{Created: 14},
-			Identities:  store.RosterCount{Created: 16}, // a sandbox identity each + 2 accounts
+			Identities:  store.RosterCount{Created: 2}, // two accounts
 			Memberships: store.RosterCount{Created: 15},
 			Houses:      store.RosterCount{Created: 2},
 			Rooms:       store.RosterCount{Created: 4},
@@ -184,25 +184,9 @@ func TestApplyRosterCreatesThenIsIdempotent(t *testing.T) {
 		}
 		sameRoster(t, export(t, db), canonical(fixtureRoster()))
 
-		// Sandbox: one group per node (chat = code, name = node name), one
-		// identity per person (user id = person id).
-		groups, err := db.Groups(ctx, store.SandboxPlatform)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(groups) != 9 {
-			t.Fatalf("sandbox groups: %d, want 9", len(groups))
-		}
-		ft, err := db.GroupByChat(ctx, store.SandboxPlatform, "FT")
-		if err != nil {
-			t.Fatal(err)
-		}
 		node, err := db.NodeByCode(ctx, "FT")
 		if err != nil {
 			t.Fatal(err)
-		}
-		if ft.Name != "方塘村" || ft.NodeID == nil || *ft.NodeID != node.ID {
-			t.Fatalf("sandbox group FT = %+v, want name 方塘村 bound to node %d", ft, node.ID)
 		}
 		wecom, err := db.GroupByChat(ctx, "wecom", "wrFT0001")
 		if err != nil {
@@ -211,10 +195,60 @@ func TestApplyRosterCreatesThenIsIdempotent(t *testing.T) {
 		if wecom.Name != "方塘村" || wecom.Webhook == "" || *wecom.NodeID != node.ID {
 			t.Fatalf("wecom group = %+v", wecom)
 		}
+		if gs, _ := db.Groups(ctx, "sandbox"); len(gs) != 0 {
+			t.Fatalf("the roster made sandbox groups: %+v", gs)
+		}
+	})
+}
+
+// A channel whose groups and accounts are the roster itself (the sandbox)
+// mirrors it: one group per node, one account per person; a roster import
+// leaves them alone, and the mirror follows a node's new name.
+func TestMirrorRoster(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		applyFixture(t, db)
+		st, err := db.MirrorRoster(ctx, "sandbox")
+		if err != nil || st != (store.MirrorStats{Groups: 9, Identities: 14}) {
+			t.Fatalf("first mirror: %+v, %v", st, err)
+		}
+		if st, err := db.MirrorRoster(ctx, "sandbox"); err != nil || st != (store.MirrorStats{}) {
+			t.Fatalf("second mirror: %+v, %v; want nothing to do", st, err)
+		}
+		node, _ := db.NodeByCode(ctx, "FT")
+		ft, err := db.GroupByChat(ctx, "sandbox", "FT")
+		if err != nil || ft.Name != "方塘村" || ft.NodeID == nil || *ft.NodeID != node.ID {
+			t.Fatalf("sandbox group FT = %+v, %v; want 方塘村 bound to node %d", ft, err, node.ID)
+		}
 		p := personByPhone(t, db, phYing)
-		got, err := db.PersonByIdentity(ctx, store.SandboxPlatform, strconv.FormatInt(p.ID, 10))
+		got, err := db.PersonByIdentity(ctx, "sandbox", strconv.FormatInt(p.ID, 10))
 		if err != nil || got.ID != p.ID {
-			t.Fatalf("sandbox identity of 应天喜: %v, %v", got, err)
+			t.Fatalf("sandbox account of 应天喜: %v, %v", got, err)
+		}
+		// A re-import with a renamed node keeps the mirror; the next mirror
+		// renames its group.
+		r := fixtureRoster()
+		r.Nodes[3].Name = "上河社区居委会"
+		if _, err := db.ApplyRoster(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if gs, _ := db.Groups(ctx, "sandbox"); len(gs) != 9 {
+			t.Fatalf("a roster import touched the mirror: %d groups left", len(gs))
+		}
+		if _, err := db.PersonByIdentity(ctx, "sandbox", strconv.FormatInt(p.ID, 10)); err != nil {
+			t.Fatalf("a roster import dropped a mirror account: %v", err)
+		}
+		if st, err := db.MirrorRoster(ctx, "sandbox"); err != nil || st != (store.MirrorStats{Renamed: 1}) {
+			t.Fatalf("mirror after a rename: %+v, %v", st, err)
+		}
+		if g, _ := db.GroupByChat(ctx, "sandbox", "SH"); g == nil || g.Name != "上河社区居委会" {
+			t.Fatalf("mirror group of the renamed node: %+v", g)
+		}
+		sameRoster(t, export(t, db), canonical(r))
+		for _, pl := range []string{"wecom", "dingtalk", ""} {
+			if _, err := db.MirrorRoster(ctx, pl); err == nil {
+				t.Errorf("mirrored the roster on %q", pl)
+			}
 		}
 	})
 }
@@ -237,7 +271,7 @@ func TestApplyRosterUpdates(t *testing.T) {
 
 		r := fixtureRoster()
 		r.People[5].Name = "应天喜(房东)"              // rename a person
-		r.Nodes[3].Name = "上河社区居委会"               // rename a node: its sandbox group follows
+		r.Nodes[3].Name = "上河社区居委会"               // rename a node
 		r.People[4].Roles = r.People[4].Roles[:1] // drop the grid-worker role
 		delete(r.People[1].Identities, "dingtalk")
 		r.People[1].Identities["wecom"] = "whf" // a changed account: one removed, one created
@@ -251,9 +285,9 @@ func TestApplyRosterUpdates(t *testing.T) {
 		}
 		want := store.RosterStats{
 			Nodes:       store.RosterCount{Updated: 1, Unchanged: 8},
-			Groups:      store.RosterCount{Updated: 1, Unchanged: 9},
+			Groups:      store.RosterCount{Unchanged: 1},
 			People:      store.RosterCount{Updated: 1, Unchanged: 13},
-			Identities:  store.RosterCount{Created: 1, Unchanged: 14, Removed: 2},
+			Identities:  store.RosterCount{Created: 1, Removed: 2},
 			Memberships: store.RosterCount{Unchanged: 14, Removed: 1},
 			Houses:      store.RosterCount{Unchanged: 2},
 			Rooms:       store.RosterCount{Unchanged: 4},
@@ -265,10 +299,6 @@ func TestApplyRosterUpdates(t *testing.T) {
 		sameRoster(t, export(t, db), canonical(r))
 		if p, _ := db.PersonByID(ctx, ying.ID); p == nil || p.Name != "应天喜(房东)" {
 			t.Fatalf("renamed person kept id %d? got %+v", ying.ID, p)
-		}
-		g, err := db.GroupByChat(ctx, store.SandboxPlatform, "SH")
-		if err != nil || g.Name != "上河社区居委会" {
-			t.Fatalf("sandbox group of renamed node: %+v, %v", g, err)
 		}
 		if _, err := db.PersonByIdentity(ctx, "dingtalk", "0123"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("dropped account still resolves: %v", err)
@@ -297,9 +327,8 @@ func TestApplyRosterMovesAccountAndAddsUnderStoredNodes(t *testing.T) {
 		}
 		want := store.RosterStats{
 			Nodes:       store.RosterCount{Created: 1},
-			Groups:      store.RosterCount{Created: 1},
 			People:      store.RosterCount{Unchanged: 1},
-			Identities:  store.RosterCount{Updated: 1, Unchanged: 1}, // and 王五's sandbox identity stays
+			Identities:  store.RosterCount{Updated: 1},
 			Memberships: store.RosterCount{Created: 1, Removed: 1},
 			Houses:      store.RosterCount{Created: 1},
 			Rooms:       store.RosterCount{Created: 1},
@@ -380,7 +409,7 @@ func TestApplyRosterRejectsBadShape(t *testing.T) {
 			`人员“13800000001”(陈建国) 手机:手机号 13800000001 与 第1个人员“13800000001”(陈建国)重复;一个手机号只对应一个人`},
 		{"unknown role", func(r *store.Roster) { r.People[0].Roles[0].Role = "boss" },
 			`人员“13800000001”(陈建国)的第1个角色 角色:不认识的角色“boss”(可填:街道领导、指挥长、书记、网格员、代办员、房东、租客、铺长、成员)`},
-		{"sandbox account", func(r *store.Roster) { r.People[0].Identities = map[string]string{"sandbox": "1"} }, `平台“sandbox”是本地沙盒专用的`},
+		{"sandbox account", func(r *store.Roster) { r.People[0].Identities = map[string]string{"sandbox": "1"} }, `平台“sandbox”不能写在名册里`},
 		{"shared account", func(r *store.Roster) { r.People[0].Identities = map[string]string{"wecom": "wanghaifeng"} },
 			`人员“13800000002”(王海峰)的企业微信 账号:账号“WangHaiFeng”已填给手机号 13800000001`},
 		{"tenant twice", func(r *store.Roster) {

@@ -16,7 +16,8 @@ import (
 func smallTree(t *testing.T, db *store.DB) {
 	t.Helper()
 	node := func(code string, tier int, parent string) store.RosterNode {
-		return store.RosterNode{Code: code, Name: code, Tier: tier, ParentCode: parent}
+		return store.RosterNode{Code: code, Name: code, Tier: tier, ParentCode: parent,
+			Groups: []store.RosterGroup{{Platform: "wecom", ChatID: "wr-" + code}}}
 	}
 	person := func(name, phone, role, at string) store.RosterPerson {
 		return store.RosterPerson{Name: name, Phone: phone, Roles: []store.RosterRole{{NodeCode: at, Role: role}}}

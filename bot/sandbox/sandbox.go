@@ -67,6 +67,7 @@ type Store interface {
 	OutboxByMessage(ctx context.Context, id int64) ([]store.OutboxItem, error)
 	OutboxForGroup(ctx context.Context, groupID int64, limit int) ([]store.OutboxItem, error)
 	ChatHistory(ctx context.Context, groupID int64, limit int) ([]store.ChatEntry, error)
+	MirrorRoster(ctx context.Context, platform string) (store.MirrorStats, error)
 }
 
 var _ Store = (*store.DB)(nil)
@@ -126,6 +127,24 @@ func New(cfg Config, st Store, sub Submitter) *Sandbox {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Sandbox{cfg: cfg, st: st, sub: sub, log: cfg.Logger, hub: hub{subs: map[chan string]struct{}{}}}
+}
+
+// Seed gives every node of the roster a sandbox group (chat id = the node's
+// code) and every person a sandbox account (user id = the person's id), so
+// that the page can seat anyone in any group. What is there stays; a group
+// follows its node's new name. serve calls it at start, and the group list
+// calls it again, so nodes and people a roster import added since are
+// there when the page loads. The roster itself knows nothing of the
+// sandbox.
+func (s *Sandbox) Seed(ctx context.Context) error {
+	st, err := s.st.MirrorRoster(ctx, string(bot.Sandbox))
+	if err != nil {
+		return err
+	}
+	if st.Groups+st.Renamed+st.Identities > 0 {
+		s.log.Info("sandbox seeded", "groups", st.Groups, "renamed", st.Renamed, "accounts", st.Identities)
+	}
+	return nil
 }
 
 // Platform is bot.Sandbox.
@@ -234,6 +253,9 @@ func (s *Sandbox) groups(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sandbox) groupList(ctx context.Context) ([]GroupJSON, error) {
+	if err := s.Seed(ctx); err != nil {
+		return nil, err
+	}
 	nodes, err := s.st.Nodes(ctx)
 	if err != nil {
 		return nil, err

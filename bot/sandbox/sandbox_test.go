@@ -131,6 +131,9 @@ func newFixtureWith(t *testing.T, opt fixtureOptions) *fixture {
 		sub = slowSubmitter{Submitter: engine, delay: opt.handlingDelay}
 	}
 	sb := sandbox.New(opt.cfg, db, sub)
+	if err := sb.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
 	sender := bot.NewSender(bot.SenderConfig{}, db, kvs, sb)
 	outbox.Notify(bot.Sandbox, sender.Wake)
 	runCtx, stop := context.WithCancel(ctx)
