@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/towerbot/towerbot/store"
@@ -52,6 +53,27 @@ func (t *Tower) roleAbove(ctx context.Context, personID, nodeID int64, roles ...
 		return false, err
 	}
 	return t.st.HasRole(ctx, personID, nodeIDs(up), roles...)
+}
+
+// reach returns the ids of the nodes below every node where memberships
+// ms hold one of roles — and those nodes themselves, with self: the part
+// of the tower a person answers for in those roles.
+func (t *Tower) reach(ctx context.Context, ms []store.Membership, self bool, roles ...string) ([]int64, error) {
+	var ids []int64
+	for _, m := range ms {
+		if !slices.Contains(roles, m.Role) {
+			continue
+		}
+		below, err := t.st.Descendants(ctx, m.NodeID)
+		if err != nil {
+			return nil, err
+		}
+		if self {
+			ids = append(ids, m.NodeID)
+		}
+		ids = append(ids, nodeIDs(below)...)
+	}
+	return ids, nil
 }
 
 // MayDirect reports whether person may send directives from node: a

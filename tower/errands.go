@@ -383,16 +383,9 @@ func (t *Tower) ErrandsFor(ctx context.Context, personID int64, limit int) ([]Er
 	if err != nil {
 		return nil, err
 	}
-	var openAt []int64
-	for _, m := range ms {
-		if m.Role != store.RoleErrandAgent && m.Role != store.RoleCommander {
-			continue
-		}
-		below, err := t.st.Descendants(ctx, m.NodeID)
-		if err != nil {
-			return nil, err
-		}
-		openAt = append(append(openAt, m.NodeID), nodeIDs(below)...)
+	openAt, err := t.reach(ctx, ms, true, store.RoleErrandAgent, store.RoleCommander)
+	if err != nil {
+		return nil, err
 	}
 	list, err := t.st.ActiveErrands(ctx, store.ErrandQuery{OpenAt: openAt, ClaimerID: personID, RequesterID: personID, Limit: limit})
 	if err != nil {

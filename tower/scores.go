@@ -112,16 +112,9 @@ func (t *Tower) findLandlord(ctx context.Context, act Act, name string) (*store.
 	if !hasScoringRole(ms) {
 		return nil, refused(texts.ScoreRefused, "")
 	}
-	var reach []int64
-	for _, m := range ms {
-		if m.Role != store.RoleCommander && m.Role != store.RoleSecretary {
-			continue
-		}
-		below, err := t.st.Descendants(ctx, m.NodeID)
-		if err != nil {
-			return nil, err
-		}
-		reach = append(reach, nodeIDs(below)...)
+	reach, err := t.reach(ctx, ms, false, store.RoleCommander, store.RoleSecretary)
+	if err != nil {
+		return nil, err
 	}
 	found, err := t.st.PeopleNamed(ctx, name, store.RoleLandlord, reach)
 	if err != nil {
