@@ -623,7 +623,9 @@ func (e *Engine) handle(m *store.InboundMessage) {
 // identified, the parse, the outcome they chose) and the error that
 // rolled the unit back.
 func (e *Engine) attempt(ctx context.Context, m *store.InboundMessage) (*Context, error) {
-	var c *Context
+	// A context before the unit too: when the unit never begins (the
+	// database refuses a transaction), the failure is still settled.
+	c := e.newContext(m)
 	err := e.st.Atomic(ctx, func(ctx context.Context) error {
 		c = e.newContext(m) // afresh for each run: a run lost to a race leaves nothing
 		if err := e.chain()(ctx, c); err != nil {
