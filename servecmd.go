@@ -20,6 +20,7 @@ import (
 	"github.com/towerbot/towerbot/deployments/demo"
 	"github.com/towerbot/towerbot/handlers"
 	"github.com/towerbot/towerbot/kv"
+	"github.com/towerbot/towerbot/metrics"
 	"github.com/towerbot/towerbot/store"
 	"github.com/towerbot/towerbot/texts"
 	"github.com/towerbot/towerbot/tower"
@@ -103,17 +104,32 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	}
 	handlers.New(domain, logger.With("part", "handlers")).Register(router)
 
+	// The hooks stay nil without metrics: the engine and the senders then
+	// report nothing.
+	var (
+		met             *metrics.Metrics
+		observeHandled  func(bot.Handled)
+		observeReceived func(bot.Received)
+		observeSent     func(bot.Sent)
+	)
+	if cfg.Metrics.Enabled {
+		met = metrics.New(db, metrics.Config{Logger: logger.With("part", "metrics")})
+		observeHandled, observeReceived, observeSent = met.ObserveHandled, met.ObserveReceived, met.ObserveSent
+	}
+
 	engine, err := bot.NewEngine(bot.EngineConfig{
-		Workers:     cfg.Workers,
-		QueueSize:   cfg.QueueSize,
-		Parse:       parse.Parse,
-		Location:    loc,
-		BusyText:    texts.BusyText,
-		Replica:     cfg.Replica,
-		RetryBase:   cfg.Messages.RetryBase,
-		RetryMax:    cfg.Messages.RetryMax,
-		MaxAttempts: cfg.Messages.MaxAttempts,
-		Logger:      logger.With("part", "engine"),
+		Workers:         cfg.Workers,
+		QueueSize:       cfg.QueueSize,
+		Parse:           parse.Parse,
+		Location:        loc,
+		BusyText:        texts.BusyText,
+		Replica:         cfg.Replica,
+		RetryBase:       cfg.Messages.RetryBase,
+		RetryMax:        cfg.Messages.RetryMax,
+		MaxAttempts:     cfg.Messages.MaxAttempts,
+		Observe:         observeHandled,
+		ObserveReceived: observeReceived,
+		Logger:          logger.With("part", "engine"),
 	}, db, kvs, router, outbox)
 	if err != nil {
 		return err
@@ -139,6 +155,9 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 
 	var ready atomic.Bool
 	mux.Handle("GET /healthz", healthz(&ready, db.Ping))
+	if met != nil {
+		mux.Handle("GET /metrics", met.Handler())
+	}
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
@@ -168,6 +187,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 			PerMinute:   cfg.Outbox.PerMinute,
 			MaxAttempts: cfg.Outbox.MaxAttempts,
 			RetryBase:   cfg.Outbox.RetryBase,
+			Observe:     observeSent,
 			Logger:      logger.With("part", "outbox"),
 		}, db, kvs, ch)
 		outbox.Notify(ch.Platform(), s.Wake)

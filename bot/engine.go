@@ -128,6 +128,10 @@ type EngineConfig struct {
 
 	// Observe, when set, hears of every handling attempt (metrics).
 	Observe func(Handled)
+	// ObserveReceived, when set, hears of every message Receive or Submit
+	// acknowledges: stored anew, or a duplicate acknowledged again
+	// (metrics).
+	ObserveReceived func(Received)
 
 	Logger *slog.Logger
 }
@@ -176,6 +180,12 @@ type Handled struct {
 	Outcome  string // a store.Outcome*; pending when the attempt failed and will be retried
 	Duration time.Duration
 	Attempt  int // 1 for the first
+}
+
+// Received describes one message the engine acknowledged, for metrics.
+type Received struct {
+	Platform  Platform
+	Duplicate bool // seen before: acknowledged again, neither stored nor handled again
 }
 
 // NewEngine returns an engine that routes messages through router and
@@ -332,6 +342,7 @@ func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (int64, <-c
 		if v, ok, err := e.kv.Get(ctx, key); err == nil && ok && strings.HasPrefix(v, storedPrefix) {
 			id, _ := strconv.ParseInt(strings.TrimPrefix(v, storedPrefix), 10, 64)
 			e.log.Debug("duplicate message", "platform", msg.Platform, "msg_id", msg.ID, "log_id", id)
+			e.received(msg.Platform, true)
 			return id, closedChan, nil
 		}
 		// Another receiver may have died between marking and storing:
@@ -401,6 +412,7 @@ func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (int64, <-c
 	}
 	if !created {
 		e.log.Debug("duplicate message", "platform", msg.Platform, "msg_id", msg.ID, "log_id", row.ID)
+		e.received(msg.Platform, true)
 		return row.ID, closedChan, nil
 	}
 	var done chan struct{}
@@ -413,7 +425,15 @@ func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (int64, <-c
 	e.mu.Unlock()
 	e.queue <- row // cannot block: a slot was reserved
 	queued = true
+	e.received(msg.Platform, false)
 	return row.ID, done, nil
+}
+
+// received tells ObserveReceived of an acknowledged message.
+func (e *Engine) received(p Platform, duplicate bool) {
+	if e.cfg.ObserveReceived != nil {
+		e.cfg.ObserveReceived(Received{Platform: p, Duplicate: duplicate})
+	}
 }
 
 // storedPrefix starts the dedupe mark's value once the message is in the
@@ -623,7 +643,9 @@ func (e *Engine) handle(m *store.InboundMessage) {
 // identified, the parse, the outcome they chose) and the error that
 // rolled the unit back.
 func (e *Engine) attempt(ctx context.Context, m *store.InboundMessage) (*Context, error) {
-	var c *Context
+	// A context before the unit too: when the unit never begins (the
+	// database refuses a transaction), the failure is still settled.
+	c := e.newContext(m)
 	err := e.st.Atomic(ctx, func(ctx context.Context) error {
 		c = e.newContext(m) // afresh for each run: a run lost to a race leaves nothing
 		if err := e.chain()(ctx, c); err != nil {

@@ -163,9 +163,32 @@ type SenderConfig struct {
 	// send and the mark that follows it both happen within the lease.
 	SendTimeout time.Duration
 
+	// Observe, when set, hears what became of each item the sender took
+	// up (metrics).
+	Observe func(Sent)
+
 	Now    func() time.Time
 	Logger *slog.Logger
 }
+
+// Sent describes what became of one outbox item a sender took up, for
+// metrics.
+type Sent struct {
+	Platform Platform
+	Result   string // SendDelivered, SendRetry, SendFailed or SendDeferred
+	// Duration is how long the channel's Send took; zero when the item
+	// never reached the channel (deferred, or failed because its group is
+	// gone).
+	Duration time.Duration
+}
+
+// Results of a sender's turn at an item (Sent.Result).
+const (
+	SendDelivered = "sent"     // the channel took it
+	SendRetry     = "retry"    // the send failed and is tried again after a wait
+	SendFailed    = "failed"   // failed for good: a permanent error, or the last attempt
+	SendDeferred  = "deferred" // held back by the group's rate limit: sent later, no attempt counted
+)
 
 // Limiter is the rate limit the sender asks before each send: at most
 // limit events per window for key, across every replica.
@@ -288,7 +311,7 @@ func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem) {
 	g, err := s.st.GroupByID(ctx, items[0].GroupID)
 	if errors.Is(err, store.ErrNotFound) {
 		for _, it := range items {
-			s.failed(ctx, it, fmt.Errorf("group %d: %w", it.GroupID, err), true, 0)
+			s.failed(ctx, it, fmt.Errorf("group %d: %w", it.GroupID, err), true, 0, 0)
 		}
 		return
 	}
@@ -312,6 +335,9 @@ func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem) {
 			// Held back, not dropped: the item stays leased and comes
 			// back when the lease ends, as do the group's later items.
 			s.log.Debug("group over its rate limit; deferring", "group_id", g.ID, "outbox_id", it.ID, "free_in", wait)
+			for range items[i:] {
+				s.observe(SendDeferred, 0)
+			}
 			return
 		}
 		// The item may have waited behind others for most of its lease:
@@ -325,7 +351,9 @@ func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem) {
 		}
 		it.NextAttemptAt = until
 		sctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
+		start := time.Now()
 		err = s.ch.Send(sctx, Delivery{Item: it, Group: *g})
+		took := time.Since(start)
 		cancel()
 		if err != nil {
 			var se *SendError
@@ -333,7 +361,7 @@ func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem) {
 			if errors.As(err, &se) {
 				permanent, after = se.Permanent, se.RetryAfter
 			}
-			if next, retry := s.failed(ctx, it, err, permanent, after); retry {
+			if next, retry := s.failed(ctx, it, err, permanent, after, took); retry {
 				// The group's later items wait for the retry, so they
 				// do not overtake it when their lease ends.
 				if _, derr := s.st.DeferOutbox(ctx, items[i+1:], next); derr != nil {
@@ -342,6 +370,7 @@ func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem) {
 			}
 			return
 		}
+		s.observe(SendDelivered, took)
 		if err := s.st.MarkOutboxSent(ctx, it.ID, it.NextAttemptAt, s.cfg.Now().UTC()); err != nil {
 			s.leaseLost(it, "record sent item", err)
 		}
@@ -358,10 +387,11 @@ func (s *Sender) leaseLost(it store.OutboxItem, what string, err error) {
 	s.log.Error(what, "outbox_id", it.ID, "err", err)
 }
 
-// failed records a failed attempt: a retry after the backoff (or the
-// platform's retry-after, when longer), or failed for good. It returns
-// when the item is due again and whether it will be retried at all.
-func (s *Sender) failed(ctx context.Context, it store.OutboxItem, err error, permanent bool, after time.Duration) (time.Time, bool) {
+// failed records a failed attempt, whose Send took took (0 when not
+// sent): a retry after the backoff (or the platform's retry-after, when
+// longer), or failed for good. It returns when the item is due again and
+// whether it will be retried at all.
+func (s *Sender) failed(ctx context.Context, it store.OutboxItem, err error, permanent bool, after, took time.Duration) (time.Time, bool) {
 	attempt := it.Attempts + 1
 	delay := s.backoff(attempt)
 	if after > delay {
@@ -369,8 +399,10 @@ func (s *Sender) failed(ctx context.Context, it store.OutboxItem, err error, per
 	}
 	giveUp := permanent || attempt >= s.cfg.MaxAttempts
 	if giveUp {
+		s.observe(SendFailed, took)
 		s.log.Error("outbox item failed for good", "outbox_id", it.ID, "group_id", it.GroupID, "attempts", attempt, "err", err)
 	} else {
+		s.observe(SendRetry, took)
 		s.log.Warn("outbox send failed; will retry", "outbox_id", it.ID, "group_id", it.GroupID, "attempts", attempt, "retry_in", delay, "err", err)
 	}
 	next := s.cfg.Now().UTC().Add(delay)
@@ -379,6 +411,13 @@ func (s *Sender) failed(ctx context.Context, it store.OutboxItem, err error, per
 		return next, false
 	}
 	return next, !giveUp
+}
+
+// observe tells Observe what became of an item.
+func (s *Sender) observe(result string, took time.Duration) {
+	if s.cfg.Observe != nil {
+		s.cfg.Observe(Sent{Platform: s.ch.Platform(), Result: result, Duration: took})
+	}
 }
 
 // backoff is RetryBase doubled per earlier failure, capped at RetryMax.

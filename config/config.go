@@ -48,6 +48,7 @@ type Config struct {
 	Redis     Redis     `yaml:"redis"`
 	Log       Log       `yaml:"log"`
 	Sandbox   Sandbox   `yaml:"sandbox"`
+	Metrics   Metrics   `yaml:"metrics"`
 	Rules     Rules     `yaml:"rules"`
 	Messages  Messages  `yaml:"messages"`
 	Outbox    Outbox    `yaml:"outbox"`
@@ -56,9 +57,10 @@ type Config struct {
 	DingTalk  DingTalk  `yaml:"dingtalk"`
 }
 
-// HTTP is the server that takes platform callbacks, /healthz and the sandbox.
-// Its timeouts and connection cap keep slow or idle clients from starving
-// the others: no connection holds the server for longer than they allow.
+// HTTP is the server that takes platform callbacks, /healthz, /metrics and
+// the sandbox. Its timeouts and connection cap keep slow or idle clients
+// from starving the others: no connection holds the server for longer than
+// they allow.
 type HTTP struct {
 	// Addr is host:port to listen on; port 0 picks a free port (tests).
 	Addr string `yaml:"addr"`
@@ -117,6 +119,14 @@ type Sandbox struct {
 	// sets it, Load makes it true with the sqlite driver and false with
 	// mysql (see Config.resolveDefaults); Default, the embedded set-up, has
 	// it true.
+	Enabled bool `yaml:"enabled"`
+}
+
+// Metrics is the Prometheus endpoint, GET /metrics on the HTTP address.
+type Metrics struct {
+	// Enabled serves /metrics: message, outbox and database backlog
+	// figures, the Go runtime's and the process's. They hold counts and
+	// timings only, never personal data.
 	Enabled bool `yaml:"enabled"`
 }
 
@@ -246,6 +256,7 @@ func Default() Config {
 		DB:      DB{Driver: DriverSQLite},
 		Log:     Log{Level: "info", Format: "text"},
 		Sandbox: Sandbox{Enabled: true},
+		Metrics: Metrics{Enabled: true},
 		Rules: Rules{
 			FeverCelsius:    37.3,
 			QuarantineDays:  14,

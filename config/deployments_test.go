@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -87,8 +88,39 @@ func TestKubernetesConfigValidates(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the Kubernetes config does not load: %v", err)
 	}
-	if c.DB.Driver != DriverMySQL || c.Redis.Addr == "" || c.Sandbox.Enabled || c.Demo || c.HTTP.Addr != ":8080" {
+	if c.DB.Driver != DriverMySQL || c.Redis.Addr == "" || c.Sandbox.Enabled || c.Demo || c.HTTP.Addr != ":8080" || !c.Metrics.Enabled {
 		t.Errorf("the Kubernetes config is not production-shaped: %+v", c)
+	}
+}
+
+// TestKubernetesScrapeAnnotations: the pod template tells Prometheus to
+// scrape /metrics on the port the container listens on.
+func TestKubernetesScrapeAnnotations(t *testing.T) {
+	var d struct {
+		Spec struct {
+			Template struct {
+				Metadata struct {
+					Annotations map[string]string `yaml:"annotations"`
+				} `yaml:"metadata"`
+				Spec struct {
+					Containers []struct {
+						Ports []struct {
+							Name          string `yaml:"name"`
+							ContainerPort int    `yaml:"containerPort"`
+						} `yaml:"ports"`
+					} `yaml:"containers"`
+				} `yaml:"spec"`
+			} `yaml:"template"`
+		} `yaml:"spec"`
+	}
+	readYAML(t, "k8s/deployment.yaml", &d)
+	a := d.Spec.Template.Metadata.Annotations
+	if len(d.Spec.Template.Spec.Containers) == 0 || len(d.Spec.Template.Spec.Containers[0].Ports) == 0 {
+		t.Fatal("the deployment's container has no port")
+	}
+	port := d.Spec.Template.Spec.Containers[0].Ports[0].ContainerPort
+	if a["prometheus.io/scrape"] != "true" || a["prometheus.io/path"] != "/metrics" || a["prometheus.io/port"] != strconv.Itoa(port) {
+		t.Errorf("pod annotations %v; want scrape true, path /metrics, port %d", a, port)
 	}
 }
 

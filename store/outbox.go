@@ -271,3 +271,24 @@ func likePrefix(s string) string {
 	r := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
 	return r.Replace(s) + "%"
 }
+
+// OutboxCount is how many outbox items of one platform have one status.
+type OutboxCount struct {
+	Platform string
+	Status   string // OutboxPending, OutboxSent or OutboxFailed
+	Items    int64
+}
+
+// CountOutbox counts the outbox items by platform and status, in one
+// query, ordered by platform then status: the backlog /metrics reports.
+// Combinations with no item are left out.
+func (db *DB) CountOutbox(ctx context.Context) ([]OutboxCount, error) {
+	var out []OutboxCount
+	err := db.q(ctx).Model(&OutboxItem{}).
+		Select("platform, status, COUNT(*) AS items").
+		Group("platform, status").Order("platform, status").Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: count outbox: %w", err)
+	}
+	return out, nil
+}

@@ -357,3 +357,45 @@ func TestOutboxWritesNeedTheLease(t *testing.T) {
 		}
 	})
 }
+
+// TestCountOutbox: the backlog by platform and status, every status, in
+// one ordered list, and nothing on an empty outbox.
+func TestCountOutbox(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if got, err := db.CountOutbox(ctx); err != nil || len(got) != 0 {
+			t.Fatalf("empty outbox: %+v, %v; want nothing", got, err)
+		}
+		wecom := item("msg:9:reply", 5, "企业微信")
+		wecom.Platform = "wecom"
+		if err := db.EnqueueOutbox(ctx, item("c:1", 1, "一"), item("c:2", 1, "二"), item("c:3", 2, "三"),
+			item("c:4", 2, "四"), wecom); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().Add(time.Minute)
+		got, err := db.LeaseOutbox(ctx, "sandbox", now, 30*time.Second, 3)
+		if err != nil || len(got) != 3 {
+			t.Fatalf("lease: %d items, %v", len(got), err)
+		}
+		if err := db.MarkOutboxSent(ctx, got[0].ID, got[0].NextAttemptAt, now); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.MarkOutboxSent(ctx, got[1].ID, got[1].NextAttemptAt, now); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.MarkOutboxRetry(ctx, got[2].ID, got[2].NextAttemptAt, "no webhook", now, true); err != nil {
+			t.Fatal(err)
+		}
+		counts, err := db.CountOutbox(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rows []string
+		for _, c := range counts {
+			rows = append(rows, fmt.Sprintf("%s/%s=%d", c.Platform, c.Status, c.Items))
+		}
+		if got, want := strings.Join(rows, " "), "sandbox/failed=1 sandbox/pending=1 sandbox/sent=2 wecom/pending=1"; got != want {
+			t.Fatalf("CountOutbox:\n got  %s\n want %s", got, want)
+		}
+	})
+}
