@@ -155,6 +155,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 
 	var ready atomic.Bool
 	mux.Handle("GET /healthz", healthz(&ready, db.Ping))
+	mux.Handle("GET /livez", livez())
 	if met != nil {
 		mux.Handle("GET /metrics", met.Handler())
 	}
@@ -258,6 +259,18 @@ func loadDemo(ctx context.Context, db *store.DB, logger *slog.Logger) error {
 	}
 	logger.Info("loaded the demo roster", args...)
 	return nil
+}
+
+// livez answers 200 as long as the process serves HTTP at all: what a
+// liveness probe asks. It does not look at the database — while the
+// database is down every replica is unready (healthz), and restarting them
+// would not bring it back; it would only lose the messages they hold.
+func livez() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		fmt.Fprintln(w, "ok")
+	})
 }
 
 // healthz answers 200 once the server takes messages and its database
