@@ -193,7 +193,7 @@ type served struct {
 // with environ as its whole environment (nothing of the machine's leaks
 // in), and waits until it listens. At the end of the test it is stopped
 // and must exit 0.
-func startServe(t *testing.T, cfgText string, environ []string) *served {
+func startServe(t testing.TB, cfgText string, environ []string) *served {
 	t.Helper()
 	cfgPath := filepath.Join(t.TempDir(), "towerbot.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
