@@ -38,8 +38,7 @@ const (
 // a fresh database of its own, a store open on the same database to look
 // at what it wrote, and the demo groups a fever travels through.
 type acceptance struct {
-	t      *testing.T
-	c      *client
+	base   string
 	db     *store.DB
 	driver string
 	dsn    string
@@ -67,10 +66,10 @@ func startAcceptance(t *testing.T, driver string) *acceptance {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	a := &acceptance{t: t, c: &client{t: t, base: s.base}, db: db, driver: driver, dsn: dsn}
+	a := &acceptance{base: s.base, db: db, driver: driver, dsn: dsn}
 
 	var groups []e2eGroup
-	a.c.getJSON("/sandbox/api/groups", &groups)
+	a.client(t).getJSON("/sandbox/api/groups", &groups)
 	byCode := map[string]e2eGroup{}
 	for _, g := range groups {
 		byCode[g.Code] = g
@@ -91,12 +90,15 @@ func startAcceptance(t *testing.T, driver string) *acceptance {
 	return a
 }
 
+// client is a client of the sandbox API that reports to t.
+func (a *acceptance) client(t *testing.T) *client { return &client{t: t, base: a.base} }
+
 // message is the stored message id.
-func (a *acceptance) message(id int64) *store.InboundMessage {
-	a.t.Helper()
+func (a *acceptance) message(t *testing.T, id int64) *store.InboundMessage {
+	t.Helper()
 	m, err := a.db.InboundByID(context.Background(), id)
 	if err != nil {
-		a.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return m
 }
@@ -105,16 +107,16 @@ func (a *acceptance) message(id int64) *store.InboundMessage {
 var feverAlertPrefix = strings.SplitN(texts.FeverAlert, "%", 2)[0]
 
 // fevers returns the fever alerts posted to group code that name name.
-func (a *acceptance) fevers(code, name string) []store.OutboxItem {
-	a.t.Helper()
+func (a *acceptance) fevers(t *testing.T, code, name string) []store.OutboxItem {
+	t.Helper()
 	ctx := context.Background()
 	g, err := a.db.GroupByChat(ctx, store.SandboxPlatform, code)
 	if err != nil {
-		a.t.Fatal(err)
+		t.Fatal(err)
 	}
 	items, err := a.db.OutboxForGroup(ctx, g.ID, 0)
 	if err != nil {
-		a.t.Fatal(err)
+		t.Fatal(err)
 	}
 	var out []store.OutboxItem
 	for _, it := range items {
@@ -127,17 +129,17 @@ func (a *acceptance) fevers(code, name string) []store.OutboxItem {
 
 // alertsAbove checks that the unit and the community have each received
 // want fever alerts naming name, and returns the unit's.
-func (a *acceptance) alertsAbove(name string, want int) []store.OutboxItem {
-	a.t.Helper()
+func (a *acceptance) alertsAbove(t *testing.T, name string, want int) []store.OutboxItem {
+	t.Helper()
 	var unit []store.OutboxItem
 	for _, g := range []e2eGroup{a.unit, a.community} {
-		got := a.fevers(g.Code, name)
+		got := a.fevers(t, g.Code, name)
 		if len(got) != want {
 			var seen []string
 			for _, it := range got {
 				seen = append(seen, string(it.Origin)+" "+it.Text)
 			}
-			a.t.Errorf("%s (%s) has %d fever alerts for %s, want %d: %q", g.Name, g.Code, len(got), name, want, seen)
+			t.Errorf("%s (%s) has %d fever alerts for %s, want %d: %q", g.Name, g.Code, len(got), name, want, seen)
 		}
 		if g.Code == a.unit.Code {
 			unit = got
@@ -171,27 +173,26 @@ func TestIssue6Acceptance(t *testing.T) {
 // With the default schedule (first retry after 10s, doubling to 2 min)
 // the same bound is about 2 min + 5s from the database's recovery.
 func (a *acceptance) feverSurvivesOutboxFault(t *testing.T) {
-	a.t = t
 	ctx := context.Background()
 	tenant := a.tenants[0]
 	fault := storetest.FailInsertsDSN(t, a.driver, a.dsn, "outbox_items", "")
 
-	r := a.c.post(a.house.Code, a.landlord, "体温 "+tenant+" 38.6")
+	r := a.client(t).post(a.house.Code, a.landlord, "体温 "+tenant+" 38.6")
 	if r.Outcome != store.OutcomePending || len(r.Replies) != 0 {
 		t.Fatalf("under the fault the sandbox answered %+v; want outcome pending and nothing said", r)
 	}
 	// It keeps failing, and keeps waiting, while the fault lasts.
 	deadline := time.Now().Add(sweepEvery + 10*time.Second)
-	for a.message(r.MessageID).Attempts < 2 {
+	for a.message(t, r.MessageID).Attempts < 2 {
 		if time.Now().After(deadline) {
-			t.Fatalf("message %d was not tried again under the fault: %+v", r.MessageID, a.message(r.MessageID))
+			t.Fatalf("message %d was not tried again under the fault: %+v", r.MessageID, a.message(t, r.MessageID))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if m := a.message(r.MessageID); m.Outcome != store.OutcomePending {
+	if m := a.message(t, r.MessageID); m.Outcome != store.OutcomePending {
 		t.Fatalf("under the fault the message ended %q (%s); want it pending", m.Outcome, m.Detail)
 	}
-	if fs := a.fevers(a.unit.Code, tenant); len(fs) != 0 {
+	if fs := a.fevers(t, a.unit.Code, tenant); len(fs) != 0 {
 		t.Fatalf("alerts under the fault: %+v", fs)
 	}
 	node, err := a.db.NodeByCode(ctx, a.house.Node)
@@ -207,7 +208,7 @@ func (a *acceptance) feverSurvivesOutboxFault(t *testing.T) {
 	limit := testRetryMax + sweepEvery + 10*time.Second
 	var m *store.InboundMessage
 	for {
-		m = a.message(r.MessageID)
+		m = a.message(t, r.MessageID)
 		if m.Outcome != store.OutcomePending {
 			break
 		}
@@ -223,7 +224,7 @@ func (a *acceptance) feverSurvivesOutboxFault(t *testing.T) {
 	t.Logf("%s: handled %.1fs after the fault was removed (attempt %d; retry wait ≤ %s, sweep every %s)",
 		a.driver, took.Seconds(), m.Attempts+1, testRetryMax, sweepEvery)
 
-	alerts := a.alertsAbove(tenant, 1)
+	alerts := a.alertsAbove(t, tenant, 1)
 	if len(alerts) == 1 && (!alerts[0].Urgent || !strings.Contains(alerts[0].Text, "38.6")) {
 		t.Errorf("the alert %+v; want an urgent post with 38.6", alerts[0])
 	}
@@ -240,10 +241,9 @@ func (a *acceptance) feverSurvivesOutboxFault(t *testing.T) {
 // alerts each group above once. The person is on the morning's list
 // already, so both copies find the day's record and race to alert it.
 func (a *acceptance) twinListsAlertOnce(t *testing.T) {
-	a.t = t
 	for round, sick := range []string{"双发甲", "双发乙", "双发丙", "双发丁", "双发戊"} {
 		morning := fmt.Sprintf("#体温接龙\n1. %s 36.5\n2. %s 36.4", a.tenants[0], sick)
-		if r := a.c.post(a.house.Code, a.landlord, morning); r.Outcome != store.OutcomeOK {
+		if r := a.client(t).post(a.house.Code, a.landlord, morning); r.Outcome != store.OutcomeOK {
 			t.Fatalf("round %d, the morning list: %+v", round, r)
 		}
 		list := fmt.Sprintf("#体温接龙\n1. %s 36.5\n2. %s 38.2\n3. %s 36.6", a.tenants[0], sick, a.landlord)
@@ -253,7 +253,7 @@ func (a *acceptance) twinListsAlertOnce(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				results[i] = a.c.post(a.house.Code, a.landlord, list)
+				results[i] = a.client(t).post(a.house.Code, a.landlord, list)
 			}()
 		}
 		wg.Wait()
@@ -262,24 +262,23 @@ func (a *acceptance) twinListsAlertOnce(t *testing.T) {
 				t.Fatalf("round %d: %+v; want both copies ok", round, results)
 			}
 		}
-		a.alertsAbove(sick, 1)
+		a.alertsAbove(t, sick, 1)
 	}
 }
 
 // 37.6 then 38.9 for the same person alerts again, saying it rose; 38.2
 // after that does not.
 func (a *acceptance) risingFever(t *testing.T) {
-	a.t = t
 	name := "升温测"
 	for _, step := range []struct {
 		celsius string
 		alerts  int
 	}{{"37.6", 1}, {"38.9", 2}, {"38.2", 2}, {"38.9", 2}} {
-		r := a.c.post(a.house.Code, a.landlord, "体温 "+name+" "+step.celsius)
+		r := a.client(t).post(a.house.Code, a.landlord, "体温 "+name+" "+step.celsius)
 		if r.Outcome != store.OutcomeOK {
 			t.Fatalf("%s: %+v", step.celsius, r)
 		}
-		alerts := a.alertsAbove(name, step.alerts)
+		alerts := a.alertsAbove(t, name, step.alerts)
 		if t.Failed() {
 			t.Fatalf("after %s", step.celsius)
 		}
@@ -295,10 +294,9 @@ func (a *acceptance) risingFever(t *testing.T) {
 // Four names that a case-insensitive or BMP-only collation would merge are
 // four people.
 func (a *acceptance) namesByteForByte(t *testing.T) {
-	a.t = t
 	ctx := context.Background()
 	names := []string{"𠀀三", "𪚥三", "abc", "ABC"}
-	r := a.c.post(a.house.Code, a.landlord, fmt.Sprintf("#体温接龙\n1. %s 36.5\n2. %s 36.6\n3. %s 36.7\n4. %s 36.8",
+	r := a.client(t).post(a.house.Code, a.landlord, fmt.Sprintf("#体温接龙\n1. %s 36.5\n2. %s 36.6\n3. %s 36.7\n4. %s 36.8",
 		names[0], names[1], names[2], names[3]))
 	if r.Outcome != store.OutcomeOK || len(r.Replies) != 1 || !strings.Contains(r.Replies[0].Text, "已登记 4 人体温") {
 		t.Fatalf("%+v; want 4 people recorded", r)
@@ -325,7 +323,6 @@ func (a *acceptance) namesByteForByte(t *testing.T) {
 // Two 核查 of one score at once: one approves, and the other is told it was
 // already verified — a conflict, never 系统繁忙.
 func (a *acceptance) racingVerdicts(t *testing.T) {
-	a.t = t
 	commander := a.unit.with("commander")
 	secretary := a.community.with("secretary")
 	if len(commander) == 0 || len(secretary) == 0 {
@@ -333,7 +330,7 @@ func (a *acceptance) racingVerdicts(t *testing.T) {
 	}
 	number := regexp.MustCompile(`#(\d+)`)
 	for round := range 5 {
-		r := a.c.post(a.unit.Code, commander[0], fmt.Sprintf("加分 %s 1 调解纠纷第%d次", a.landlord, round+1))
+		r := a.client(t).post(a.unit.Code, commander[0], fmt.Sprintf("加分 %s 1 调解纠纷第%d次", a.landlord, round+1))
 		id := number.FindString(strings.Join(replyTexts(r), "\n"))
 		if r.Outcome != store.OutcomeOK || id == "" {
 			t.Fatalf("score: %+v", r)
@@ -344,7 +341,7 @@ func (a *acceptance) racingVerdicts(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				results[i] = a.c.post(a.community.Code, secretary[0], "核查 通过 "+id)
+				results[i] = a.client(t).post(a.community.Code, secretary[0], "核查 通过 "+id)
 			}()
 		}
 		wg.Wait()
