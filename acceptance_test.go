@@ -156,6 +156,7 @@ func TestIssue6Acceptance(t *testing.T) {
 		t.Run(driver, func(t *testing.T) {
 			a := startAcceptance(t, driver)
 			t.Run("fever alert survives a failing outbox", a.feverSurvivesOutboxFault)
+			t.Run("a hint survives a failing outbox", a.hintSurvivesOutboxFault)
 			t.Run("one list posted twice at once alerts once", a.twinListsAlertOnce)
 			t.Run("a rising fever is alerted again", a.risingFever)
 			t.Run("names compare byte for byte", a.namesByteForByte)
@@ -205,19 +206,8 @@ func (a *acceptance) feverSurvivesOutboxFault(t *testing.T) {
 
 	healed := time.Now()
 	fault.Heal()
-	limit := testRetryMax + sweepEvery + 10*time.Second
-	var m *store.InboundMessage
-	for {
-		m = a.message(t, r.MessageID)
-		if m.Outcome != store.OutcomePending {
-			break
-		}
-		if time.Since(healed) > limit {
-			t.Fatalf("message %d still pending %s after the fault was removed: %+v", r.MessageID, limit, m)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if m.Outcome != store.OutcomeOK || m.HandledAt == nil {
+	m := a.waitHandled(t, r.MessageID, healed, testRetryMax+sweepEvery+10*time.Second)
+	if m.Outcome != store.OutcomeOK {
 		t.Fatalf("after the fault the message ended %q (%s); want ok", m.Outcome, m.Detail)
 	}
 	took := m.HandledAt.Sub(healed)
@@ -234,6 +224,47 @@ func (a *acceptance) feverSurvivesOutboxFault(t *testing.T) {
 	}
 	if len(replies) != 1 || !strings.Contains(replies[0].Text, "已登记 1 人体温") || !strings.Contains(replies[0].Text, "已报告") {
 		t.Fatalf("the landlord's replies: %+v; want one saying it was recorded and reported", replies)
+	}
+}
+
+// What the sender got wrong is answered once the outbox works again, on
+// the same retry schedule as an internal failure — not only when the
+// message's lease runs out (90s by default).
+func (a *acceptance) hintSurvivesOutboxFault(t *testing.T) {
+	fault := storetest.FailInsertsDSN(t, a.driver, a.dsn, "outbox_items", "")
+	r := a.client(t).post(a.house.Code, a.landlord, "体温 365")
+	if r.Outcome != store.OutcomePending || len(r.Replies) != 0 {
+		t.Fatalf("under the fault the sandbox answered %+v; want outcome pending and nothing said", r)
+	}
+	healed := time.Now()
+	fault.Heal()
+	m := a.waitHandled(t, r.MessageID, healed, testRetryMax+sweepEvery+10*time.Second)
+	if m.Outcome != store.OutcomeInvalid {
+		t.Fatalf("after the fault the message ended %q (%s); want invalid", m.Outcome, m.Detail)
+	}
+	t.Logf("%s: answered %.1fs after the fault was removed", a.driver, m.HandledAt.Sub(healed).Seconds())
+	replies, err := a.db.OutboxByOriginPrefix(context.Background(), string(store.MessageOrigin(r.MessageID, "")))
+	if err != nil || len(replies) != 1 || !strings.Contains(replies[0].Text, "体温") {
+		t.Fatalf("the landlord's replies: %+v, %v; want one hint", replies, err)
+	}
+}
+
+// waitHandled waits until message id is no longer pending, at most limit
+// after since, and returns it.
+func (a *acceptance) waitHandled(t *testing.T, id int64, since time.Time, limit time.Duration) *store.InboundMessage {
+	t.Helper()
+	for {
+		m := a.message(t, id)
+		if m.Outcome != store.OutcomePending {
+			if m.HandledAt == nil {
+				t.Fatalf("message %d ended %s with no handled_at", id, m.Outcome)
+			}
+			return m
+		}
+		if time.Since(since) > limit {
+			t.Fatalf("message %d still pending %s after the fault was removed: %+v", id, limit, m)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
