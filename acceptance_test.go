@@ -218,6 +218,19 @@ func (a *acceptance) feverSurvivesOutboxFault(t *testing.T) {
 	if len(alerts) == 1 && (!alerts[0].Urgent || !strings.Contains(alerts[0].Text, "38.6")) {
 		t.Errorf("the alert %+v; want an urgent post with 38.6", alerts[0])
 	}
+	// And the sender delivers them.
+	for _, g := range []e2eGroup{a.unit, a.community} {
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			fs := a.fevers(t, g.Code, tenant)
+			if len(fs) == 1 && fs[0].Status == store.OutboxSent {
+				t.Logf("%s: the alert was sent to %s %.1fs after the fault was removed", a.driver, g.Name, fs[0].SentAt.Sub(healed).Seconds())
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the alert to %s was not sent within 10s: %+v", g.Name, fs)
+			}
+		}
+	}
 	replies, err := a.db.OutboxByOriginPrefix(ctx, string(store.MessageOrigin(r.MessageID, "")))
 	if err != nil {
 		t.Fatal(err)
