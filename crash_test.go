@@ -490,7 +490,7 @@ func openSQL(t *testing.T, driver, dsn string) *sql.DB {
 	t.Helper()
 	name := "mysql"
 	if driver == store.DriverSQLite {
-		name, dsn = "sqlite", dsn+"?_pragma=busy_timeout(10000)"
+		name, dsn = "sqlite", dsn+"?_pragma=busy_timeout(10000)" // storetest.DSN: a plain path
 	}
 	conn, err := sql.Open(name, dsn)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -30,7 +31,6 @@ import (
 type Fault struct {
 	t      testing.TB
 	conn   *gorm.DB
-	driver string
 	name   string
 	table  string
 	mu     sync.Mutex
@@ -94,7 +94,7 @@ func FailInsertsDSN(t testing.TB, driver, dsn, table, cond string) *Fault {
 	var dial gorm.Dialector
 	switch driver {
 	case store.DriverSQLite:
-		dial = sqlite.Open(dsn + "?_pragma=busy_timeout(10000)")
+		dial = sqlite.Open(withBusyTimeout(dsn))
 	case store.DriverMySQL:
 		dial = mysql.Open(dsn)
 	default:
@@ -104,7 +104,7 @@ func FailInsertsDSN(t testing.TB, driver, dsn, table, cond string) *Fault {
 	if err != nil {
 		t.Fatalf("storetest: fault: open %s: %v", driver, err)
 	}
-	f := &Fault{t: t, conn: conn, driver: driver, table: table,
+	f := &Fault{t: t, conn: conn, table: table,
 		name: fmt.Sprintf("storetest_fault_%d", faultSeq.Add(1))}
 	var stmt string
 	switch driver {
@@ -128,6 +128,20 @@ func FailInsertsDSN(t testing.TB, driver, dsn, table, cond string) *Fault {
 	}
 	t.Cleanup(f.Heal)
 	return f
+}
+
+// withBusyTimeout makes a connection to the SQLite database at dsn wait
+// for the write lock (a unit of work under test holds it) instead of
+// failing at once.
+func withBusyTimeout(dsn string) string {
+	if strings.Contains(dsn, "busy_timeout") {
+		return dsn
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + "_pragma=busy_timeout(10000)"
 }
 
 // Heal removes the fault: inserts into its table succeed again. Healing

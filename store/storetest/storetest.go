@@ -1,6 +1,7 @@
 // Package storetest opens real databases for tests: SQLite in a temporary
 // folder, and MariaDB/MySQL when it is reachable. No test in towerbot uses a
-// mocked database.
+// mocked database, nor a mocked failure: a Fault makes the database itself
+// refuse writes.
 //
 // MySQL is found at TOWERBOT_TEST_MYSQL_DSN (default
 // root@tcp(127.0.0.1:3306)/test; see internal/testenv). When it is
