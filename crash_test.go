@@ -167,33 +167,35 @@ type process struct {
 	base      string
 	listening time.Time
 	stderr    *lockedBuffer
-	exited    chan error
+	done      chan struct{} // closed once the process has exited
+	waitErr   error         // how it exited, once done is closed
 }
 
 // startProcess starts bin serve --config cfgPath and waits until it listens.
 func startProcess(t *testing.T, bin, cfgPath string) *process {
 	t.Helper()
 	stdout := newLineWatcher("towerbot: listening on ")
-	p := &process{stderr: &lockedBuffer{}, exited: make(chan error, 1)}
+	p := &process{stderr: &lockedBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, "serve", "--config", cfgPath)
 	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	p.cmd.Stdout, p.cmd.Stderr = stdout, p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { p.exited <- p.cmd.Wait() }()
+	go func() { p.waitErr = p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			p.cmd.Process.Kill()
-			<-p.exited
+		select {
+		case <-p.done:
+		default:
+			p.kill()
 		}
 	})
 	select {
 	case line := <-stdout.found:
 		p.listening = time.Now()
 		p.base = strings.TrimSuffix(strings.TrimPrefix(line, "towerbot: listening on "), "/")
-	case err := <-p.exited:
-		t.Fatalf("towerbot serve exited before listening: %v\n%s", err, p.stderr.String())
+	case <-p.done:
+		t.Fatalf("towerbot serve exited before listening: %v\n%s", p.waitErr, p.stderr.String())
 	case <-time.After(60 * time.Second):
 		t.Fatalf("towerbot serve did not listen within 60s:\n%s", p.stderr.String())
 	}
@@ -203,7 +205,7 @@ func startProcess(t *testing.T, bin, cfgPath string) *process {
 // kill sends SIGKILL and waits for the process to be gone.
 func (p *process) kill() {
 	p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.exited
+	<-p.done
 }
 
 // stop asks the process to stop (SIGTERM) and expects a clean exit.
@@ -211,9 +213,9 @@ func (p *process) stop(t *testing.T) {
 	t.Helper()
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-p.exited:
-		if err != nil {
-			t.Errorf("towerbot serve stopped with %v:\n%s", err, p.stderr.String())
+	case <-p.done:
+		if p.waitErr != nil {
+			t.Errorf("towerbot serve stopped with %v:\n%s", p.waitErr, p.stderr.String())
 		}
 	case <-time.After(60 * time.Second):
 		p.kill()
