@@ -90,7 +90,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		}
 	}
 
-	kvs, err := kv.Open(cfg.Redis.Addr, cfg.Redis.Password.Reveal(), cfg.Redis.DB)
+	kvs, err := kv.Open(cfg.Redis.Addr, cfg.Redis.Password.Reveal(), cfg.Redis.DB, cfg.Redis.Prefix)
 	if err != nil {
 		return fmt.Errorf("kv: %w", err)
 	}

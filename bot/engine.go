@@ -689,11 +689,7 @@ func (e *Engine) settle(ctx context.Context, m *store.InboundMessage, c *Context
 			"msg_id", m.PlatformMsgID, "chat", m.ChatID, "sender", m.SenderID,
 			"kind", c.Parsed.Kind, "attempt", attempts, "err", err)
 		if attempts < e.cfg.MaxAttempts {
-			next := e.cfg.Now().Add(e.backoff(attempts))
-			if rerr := e.st.RetryInbound(fin, m.ID, attempts, next, err.Error()); rerr != nil {
-				// The lease runs out and a sweep takes the message again.
-				e.log.Error("schedule retry", "log_id", m.ID, "err", rerr)
-			}
+			e.retryLater(fin, m, attempts, err)
 			return store.OutcomePending
 		}
 	}
@@ -715,9 +711,28 @@ func (e *Engine) settle(ctx context.Context, m *store.InboundMessage, c *Context
 		return ""
 	case rerr != nil:
 		e.log.Error("record outcome", "log_id", m.ID, "err", rerr)
+		// Recording failed inside towerbot (the answer could not be
+		// queued: the database hiccuped). That is an internal failure
+		// like any other: the message is tried again on the retry
+		// schedule — handled afresh, it comes to the same answer — rather
+		// than only when its lease runs out (Lease, 90s by default).
+		if attempts := m.Attempts + 1; attempts < e.cfg.MaxAttempts {
+			e.retryLater(fin, m, attempts, rerr)
+			return store.OutcomePending
+		}
 		return ""
 	}
 	return res.Outcome
+}
+
+// retryLater records that m failed for the attempts-th time, because of
+// cause, and waits backoff(attempts) before it is tried again. Should
+// that write fail too, m's lease runs out and a sweep takes it again.
+func (e *Engine) retryLater(ctx context.Context, m *store.InboundMessage, attempts int, cause error) {
+	next := e.cfg.Now().Add(e.backoff(attempts))
+	if err := e.st.RetryInbound(ctx, m.ID, attempts, next, cause.Error()); err != nil {
+		e.log.Error("schedule retry", "log_id", m.ID, "err", err)
+	}
 }
 
 // backoff is RetryBase doubled per earlier failure, capped at RetryMax.

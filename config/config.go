@@ -103,6 +103,10 @@ type Redis struct {
 	Addr     string `yaml:"addr"`
 	Password Secret `yaml:"password" secret:"true"`
 	DB       int    `yaml:"db"`
+	// Prefix goes before every key towerbot stores, so that programs (or
+	// two towerbot deployments, or a test run) sharing one Redis keep
+	// their keys apart. Replicas of one deployment must share it.
+	Prefix string `yaml:"prefix"`
 }
 
 // Log sets up the slog logger.
@@ -257,6 +261,7 @@ func Default() Config {
 		Log:     Log{Level: "info", Format: "text"},
 		Sandbox: Sandbox{Enabled: true},
 		Metrics: Metrics{Enabled: true},
+		Redis:   Redis{Prefix: "towerbot:"},
 		Rules: Rules{
 			FeverCelsius:    37.3,
 			QuarantineDays:  14,

@@ -352,6 +352,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 	c.HTTP.Addr = "localhost"
 	c.DB.Driver = "postgres"
 	c.Redis.Addr = "redis"
+	c.Redis.Prefix = "tower bot:"
 	c.Timezone = "Mars/Olympus"
 	c.Workers = 0
 	c.Log.Format = "xml"
@@ -371,7 +372,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 		t.Fatalf("Validate() = %v; want Problems", err)
 	}
 	want := []string{
-		"timezone", "workers", "http.addr", "db.driver", "redis.addr", "log.format",
+		"timezone", "workers", "http.addr", "db.driver", "redis.addr", "redis.prefix", "log.format",
 		"rules.fever_celsius", "rules.score_cycle", "outbox.per_minute", "outbox.retry_base",
 		"retention.personal_days", "wecom.token", "wecom.encoding_aes_key", "dingtalk.api_url", "dingtalk.app_key", "dingtalk.app_secret",
 	}

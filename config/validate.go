@@ -136,6 +136,9 @@ func (c Config) problems() Problems {
 	if c.Redis.DB < 0 {
 		add("redis.db", "%d is negative (Redis databases are numbered from 0)", c.Redis.DB)
 	}
+	if p := c.Redis.Prefix; p == "" || len(p) > 64 || strings.IndexFunc(p, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+		add("redis.prefix", "%q must be 1 to 64 bytes without spaces or control characters (default towerbot:)", p)
+	}
 
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

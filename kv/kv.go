@@ -58,20 +58,25 @@ var (
 	ErrClosed = errors.New("kv: store is closed")
 )
 
-// DefaultPrefix is put before every key Open stores in Redis, so that a
-// Redis shared with other programs keeps towerbot's keys apart.
+// DefaultPrefix is put before every key Open stores in Redis when it is
+// given none (config redis.prefix), so that a Redis shared with other
+// programs keeps towerbot's keys apart.
 const DefaultPrefix = "towerbot:"
 
 // Open returns the store for a configuration: in process memory when addr
 // is empty (one process only), otherwise the Redis at addr, which must
-// answer a PING within five seconds.
-func Open(addr, password string, db int) (Store, error) {
+// answer a PING within five seconds, with every key under prefix
+// (DefaultPrefix when empty).
+func Open(addr, password string, db int, prefix string) (Store, error) {
 	if addr == "" {
 		return NewMemory(time.Now), nil
 	}
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return NewRedis(ctx, RedisOptions{Addr: addr, Password: password, DB: db, Prefix: DefaultPrefix})
+	return NewRedis(ctx, RedisOptions{Addr: addr, Password: password, DB: db, Prefix: prefix})
 }
 
 // checkKey and checkTTL refuse the arguments that would make a key

@@ -446,7 +446,7 @@ func TestClosed(t *testing.T) {
 
 func TestOpen(t *testing.T) {
 	t.Parallel() // the unreachable Redis below takes go-redis's retries
-	s, err := Open("", "", 0)
+	s, err := Open("", "", 0, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -456,11 +456,38 @@ func TestOpen(t *testing.T) {
 	s.Close()
 
 	// A port nothing listens on: Open fails, naming the address.
-	_, err = Open("127.0.0.1:1", "", 0)
+	_, err = Open("127.0.0.1:1", "", 0, "")
 	if err == nil {
 		t.Fatal("Open of an unreachable Redis succeeded")
 	}
 	if want := "kv: redis at 127.0.0.1:1"; len(err.Error()) < len(want) || err.Error()[:len(want)] != want {
 		t.Errorf("error %q does not name the address", err)
+	}
+}
+
+// Open keeps every key under the prefix it is given (config redis.prefix),
+// and under DefaultPrefix when given none.
+func TestOpenPrefix(t *testing.T) {
+	probe := redisOpener(t)(t).(*Redis) // skips when Redis is down
+	ctx := context.Background()
+	prefix := fmt.Sprintf("towerbot-test:%d-%d-open:", os.Getpid(), time.Now().UnixNano())
+	t.Cleanup(func() { deleteKeys(t, probe.client, prefix) })
+	key := fmt.Sprintf("open-%d", time.Now().UnixNano())
+	for _, p := range []string{prefix, ""} {
+		s, err := Open(redisAddr(), "", 0, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Set(ctx, key, "v", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		if p == "" {
+			p = DefaultPrefix
+		}
+		if v, err := probe.client.Get(ctx, p+key).Result(); err != nil || v != "v" {
+			t.Errorf("key %q: %q, %v; want it set by Open", p+key, v, err)
+		}
+		probe.client.Del(ctx, p+key)
 	}
 }

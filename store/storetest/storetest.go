@@ -1,6 +1,7 @@
 // Package storetest opens real databases for tests: SQLite in a temporary
 // folder, and MariaDB/MySQL when it is reachable. No test in towerbot uses a
-// mocked database.
+// mocked database, nor a mocked failure: a Fault makes the database itself
+// refuse writes.
 //
 // MySQL is found at TOWERBOT_TEST_MYSQL_DSN (default
 // root@tcp(127.0.0.1:3306)/test; see internal/testenv). When it is
@@ -50,11 +51,16 @@ var dbSeq atomic.Int64
 // database of its own (dropped at cleanup) so parallel tests never share rows.
 func Open(t testing.TB, driver string, opts ...store.Option) *store.DB {
 	t.Helper()
-	db, err := store.Open(driver, DSN(t, driver), opts...)
+	dsn := DSN(t, driver)
+	db, err := store.Open(driver, dsn, opts...)
 	if err != nil {
 		t.Fatalf("storetest: %v", err)
 	}
-	t.Cleanup(func() { db.Close() })
+	dsns.Store(db, [2]string{driver, dsn})
+	t.Cleanup(func() {
+		dsns.Delete(db)
+		db.Close()
+	})
 	if _, err := db.Migrate(context.Background()); err != nil {
 		t.Fatalf("storetest: migrate: %v", err)
 	}
