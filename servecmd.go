@@ -18,6 +18,7 @@ import (
 	"github.com/towerbot/towerbot/bot/sandbox"
 	"github.com/towerbot/towerbot/config"
 	"github.com/towerbot/towerbot/deployments/demo"
+	"github.com/towerbot/towerbot/directory"
 	"github.com/towerbot/towerbot/handlers"
 	"github.com/towerbot/towerbot/kv"
 	"github.com/towerbot/towerbot/metrics"
@@ -32,9 +33,10 @@ import (
 const shutdownGrace = 20 * time.Second
 
 // runServe is `towerbot serve [--config FILE]`: the bot itself. It wires
-// config → store → kv → handlers → engine → channels and outbox senders →
-// HTTP, prints "towerbot: listening on http://ADDR/" once it takes
-// messages, and stops gracefully when ctx ends (SIGINT, SIGTERM).
+// config → store → the directory in memory → kv → handlers → engine →
+// channels and outbox senders → HTTP, prints "towerbot: listening on
+// http://ADDR/" once it takes messages, and stops gracefully when ctx ends
+// (SIGINT, SIGTERM).
 func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return serveWithEnv(ctx, args, os.Environ(), stdout, stderr)
 }
@@ -90,6 +92,15 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		}
 	}
 
+	// The directory in memory: the domain, the engine's identify, the
+	// sandbox and the senders read nodes, people and groups from it; every
+	// other call goes to the store it embeds.
+	dir, err := directory.New(ctx, db, directory.Config{Logger: logger.With("part", "directory")})
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+
 	kvs, err := kv.Open(cfg.Redis.Addr, cfg.Redis.Password.Reveal(), cfg.Redis.DB, cfg.Redis.Prefix)
 	if err != nil {
 		return fmt.Errorf("kv: %w", err)
@@ -98,7 +109,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 
 	router := bot.NewRouter()
 	outbox := bot.NewStoreOutbox(db)
-	domain, err := tower.New(cfg.Rules, db, outbox, logger.With("part", "tower"))
+	domain, err := tower.New(cfg.Rules, dir, outbox, logger.With("part", "tower"))
 	if err != nil {
 		return err
 	}
@@ -130,7 +141,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		Observe:         observeHandled,
 		ObserveReceived: observeReceived,
 		Logger:          logger.With("part", "engine"),
-	}, db, kvs, router, outbox)
+	}, dir, kvs, router, outbox)
 	if err != nil {
 		return err
 	}
@@ -142,7 +153,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		sb = sandbox.New(sandbox.Config{
 			WriteTimeout: cfg.HTTP.WriteTimeout,
 			Logger:       logger.With("part", "sandbox"),
-		}, db, engine)
+		}, dir, engine)
 		if err := sb.Seed(ctx); err != nil {
 			return fmt.Errorf("sandbox: %w", err)
 		}
@@ -190,7 +201,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 			RetryBase:   cfg.Outbox.RetryBase,
 			Observe:     observeSent,
 			Logger:      logger.With("part", "outbox"),
-		}, db, kvs, ch)
+		}, dir, kvs, ch)
 		outbox.Notify(ch.Platform(), s.Wake)
 		senders = append(senders, s)
 		sending.Add(1)

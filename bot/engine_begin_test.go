@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -59,12 +60,26 @@ func TestEngineSettlesAUnitThatNeverBegins(t *testing.T) {
 		t.Fatalf("after the refused unit: outcome %q, attempts %d; want pending after 1 failed attempt", row.Outcome, row.Attempts)
 	}
 	st.down.Store(false)
+	// The sweep may run the message again (and fail) before the database
+	// is back: any number of refused attempts, then the one that works.
+	want := func(s string) bool {
+		parts := strings.Fields(strings.Trim(s, "[]"))
+		if len(parts) < 2 {
+			return false
+		}
+		for i, p := range parts[:len(parts)-1] {
+			if p != fmt.Sprintf("/pending#%d", i+1) {
+				return false
+			}
+		}
+		return parts[len(parts)-1] == fmt.Sprintf("temperature/ok#%d", len(parts))
+	}
 	deadline := time.Now().Add(5 * time.Second)
-	for seen() != "[/pending#1 temperature/ok#2]" && time.Now().Before(deadline) {
+	for !want(seen()) && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if got := seen(); got != "[/pending#1 temperature/ok#2]" {
-		t.Fatalf("handled %s; want the refused attempt (no kind) then the successful retry", got)
+	if got := seen(); !want(got) {
+		t.Fatalf("handled %s; want refused attempts (no kind), then the successful retry", got)
 	}
 	if got := f.texts(t, row.ID); fmt.Sprint(got) != "[ok]" {
 		t.Fatalf("posts %q; want the reply once", got)

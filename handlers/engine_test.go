@@ -10,9 +10,13 @@ import (
 
 	"github.com/towerbot/towerbot/bot"
 	"github.com/towerbot/towerbot/bot/parse"
+	"github.com/towerbot/towerbot/config"
+	"github.com/towerbot/towerbot/directory"
+	"github.com/towerbot/towerbot/handlers"
 	"github.com/towerbot/towerbot/kv"
 	"github.com/towerbot/towerbot/store"
 	"github.com/towerbot/towerbot/texts"
+	"github.com/towerbot/towerbot/tower"
 )
 
 // TestThroughTheEngine runs messages through the real inbound pipeline
@@ -55,13 +59,18 @@ type sendFunc func(chat, phone, text string) (*store.InboundMessage, []store.Out
 // startEngine runs the env's router behind a real engine with parser p
 // (nil: the real parser) and returns how to send to it.
 func startEngine(e *env, p func(string, time.Time) parse.Result) sendFunc {
+	return startEngineOn(e, e.db, p)
+}
+
+// startEngineOn is startEngine with the engine reading st.
+func startEngineOn(e *env, st bot.MessageStore, p func(string, time.Time) parse.Result) sendFunc {
 	t := e.t
 	cfg := bot.EngineConfig{
 		Parse:    p,
 		Now:      func() time.Time { return monday },
 		BusyText: texts.BusyText,
 	}
-	eng, err := bot.NewEngine(cfg, e.db, kv.NewMemory(time.Now), e.r, bot.NewStoreOutbox(e.db))
+	eng, err := bot.NewEngine(cfg, st, kv.NewMemory(time.Now), e.r, bot.NewStoreOutbox(e.db))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,5 +182,39 @@ func TestScenarioWithTheRealParser(t *testing.T) {
 
 	if m, posts = send("FT-01", pChen, "大家辛苦了"); m.Outcome != store.OutcomeNone || len(posts) != 0 {
 		t.Fatalf("chit-chat: %q, %+v", m.Outcome, posts)
+	}
+}
+
+// TestBindThenSpeakWithTheDirectoryInMemory wires the domain and the
+// engine to the directory in memory, as serve does: a 绑定 in a new chat,
+// and the very next message there finds the chat bound — though the
+// directory's clock never lets a version check come due, so only its own
+// write can have told it.
+func TestBindThenSpeakWithTheDirectoryInMemory(t *testing.T) {
+	e := newEnv(t)
+	dir, err := directory.New(e.ctx, e.db, directory.Config{Now: func() time.Time { return monday }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dir.Close()
+	domain, err := tower.New(config.Default().Rules, dir, bot.NewStoreOutbox(e.db), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.r = bot.NewRouter()
+	handlers.New(domain, nil).Register(e.r)
+	send := startEngineOn(e, dir, nil)
+
+	m, _ := send("wx-new", pLiu, "体温 36.5")
+	if m.Outcome != store.OutcomeInvalid {
+		t.Fatalf("before the bind: outcome %q (%s)", m.Outcome, m.Detail)
+	}
+	m, posts := send("wx-new", pSun, "绑定 FT-01-01-02")
+	if m.Outcome != store.OutcomeOK || len(posts) != 1 || posts[0].Text != "本群已绑定:刘家(FT-01-01-02)。" {
+		t.Fatalf("bind: outcome %q (%s), posts %+v", m.Outcome, m.Detail, posts)
+	}
+	m, posts = send("wx-new", pLiu, "体温 36.5")
+	if m.Outcome != store.OutcomeOK || len(posts) != 1 || !strings.Contains(posts[0].Text, "已登记 1 人体温") {
+		t.Fatalf("right after the bind: outcome %q (%s), posts %+v", m.Outcome, m.Detail, posts)
 	}
 }

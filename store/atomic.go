@@ -25,6 +25,7 @@ type unitKey struct{}
 type unit struct {
 	tx          *gorm.DB
 	afterCommit []func()
+	directory   bool // the unit changed the directory (DirectoryChanged)
 }
 
 // maxAttempts is how many times Atomic runs a unit that fails on a race it

@@ -116,9 +116,9 @@ func TestMigrateConvertsVersion1Database(t *testing.T) {
 			people := []store.Person{{Name: "abc", Phone: "13900000001"}}
 			insert(t, old, &people)
 			insert(t, old, &[]store.Identity{{Platform: "wecom", UserID: "ZhangSan", PersonID: people[0].ID}})
-			if _, err := old.BindGroup(ctx, "wecom", "wrOgXb0001", "一区群", nodes[0].ID); err != nil {
-				t.Fatal(err)
-			}
+			// As a 绑定 made it (today's BindGroup also bumps the directory
+			// version, a table version 1 did not have).
+			insert(t, old, &[]store.Group{{Platform: "wecom", ChatID: "wrOgXb0001", Name: "一区群", NodeID: &nodes[0].ID}})
 			if _, err := old.RecordTemperatures(ctx, store.TemperatureLog{NodeID: nodes[0].ID, Day: "2020-02-24",
 				ReporterID: 1, MessageID: 1, Entries: []store.TemperatureEntry{{Name: "abc", Celsius: 36.5}, {Name: "𠀀三", Celsius: 36.6}}}); err != nil {
 				t.Fatal(err)

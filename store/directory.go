@@ -96,7 +96,7 @@ func (db *DB) PersonByIdentity(ctx context.Context, platform, userID string) (*P
 // IdentitiesOf returns the platform accounts of a person.
 func (db *DB) IdentitiesOf(ctx context.Context, personID int64) ([]Identity, error) {
 	var out []Identity
-	err := db.q(ctx).Where("person_id = ?", personID).Order("platform").Find(&out).Error
+	err := db.q(ctx).Where("person_id = ?", personID).Order("platform, id").Find(&out).Error
 	return out, err
 }
 
@@ -141,7 +141,7 @@ func (db *DB) PeopleNamed(ctx context.Context, name, role string, nodeIDs []int6
 		Select("people.*, memberships.node_id AS node_id").
 		Joins("JOIN memberships ON memberships.person_id = people.id").
 		Where("people.name = ? AND memberships.role = ? AND memberships.node_id IN ?", name, role, nodeIDs).
-		Order("people.id").Scan(&out).Error
+		Order("people.id, memberships.node_id").Scan(&out).Error
 	return out, err
 }
 
@@ -200,7 +200,7 @@ func (db *DB) Groups(ctx context.Context, platform string) ([]Group, error) {
 // another node is never moved: that returns an error wrapping ErrConflict
 // (with the group as it is). The check and the write are one transaction
 // around a conditional update, so two binds racing in a new chat cannot
-// both win.
+// both win. A bind bumps the directory's version in the same transaction.
 func (db *DB) BindGroup(ctx context.Context, platform, chatID, name string, nodeID int64) (*Group, error) {
 	if _, err := db.NodeByID(ctx, nodeID); err != nil {
 		return nil, err
@@ -208,8 +208,11 @@ func (db *DB) BindGroup(ctx context.Context, platform, chatID, name string, node
 	// Two binds of one new chat race on its unique key (InnoDB may also
 	// deadlock them: each holds a gap lock, then inserts); the loser runs
 	// again and finds the winner's row.
-	err := db.tx(ctx, func(tx *gorm.DB) error {
-		return bindGroupTx(tx, db.Now(), platform, chatID, name, nodeID)
+	err := db.Atomic(ctx, func(ctx context.Context) error {
+		if err := bindGroupTx(db.q(ctx), db.Now(), platform, chatID, name, nodeID); err != nil {
+			return err
+		}
+		return db.directoryChanged(ctx)
 	})
 	if errors.Is(err, ErrConflict) {
 		g, gerr := db.GroupByChat(ctx, platform, chatID)
@@ -244,17 +247,20 @@ func bindGroupTx(tx *gorm.DB, now time.Time, platform, chatID, name string, node
 }
 
 // UnbindGroup detaches the chat from its node, so that it can be bound
-// anew (by a commander's 绑定). Unknown chats are ErrNotFound.
+// anew (by a commander's 绑定), bumping the directory's version in the same
+// transaction. Unknown chats are ErrNotFound.
 func (db *DB) UnbindGroup(ctx context.Context, platform, chatID string) error {
-	res := db.q(ctx).Model(&Group{}).Where("platform = ? AND chat_id = ?", platform, chatID).
-		Updates(map[string]any{"node_id": nil, "updated_at": db.Now()})
-	if res.Error != nil {
-		return res.Error
-	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("group %s/%s: %w", platform, chatID, ErrNotFound)
-	}
-	return nil
+	return db.Atomic(ctx, func(ctx context.Context) error {
+		res := db.q(ctx).Model(&Group{}).Where("platform = ? AND chat_id = ?", platform, chatID).
+			Updates(map[string]any{"node_id": nil, "updated_at": db.Now()})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("group %s/%s: %w", platform, chatID, ErrNotFound)
+		}
+		return db.directoryChanged(ctx)
+	})
 }
 
 // Member is a person in a group, with the role that puts them there.

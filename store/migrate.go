@@ -44,6 +44,7 @@ var migrations = []migration{
 	}},
 	{2, "binary collation on MySQL", binaryCollation},
 	{3, "message retries and leases, the message behind each post, alerted fevers", migrateHandling},
+	{4, "directory version", migrateDirectoryVersion},
 }
 
 // Each step after the first brings an older database to the shape the

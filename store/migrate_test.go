@@ -118,8 +118,8 @@ func TestMigrateFromVersion1(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(applied) != 2 || !strings.HasPrefix(applied[1], "3 ") {
-				t.Fatalf("applied %v; want versions 2 and 3", applied)
+			if len(applied) < 2 || !strings.HasPrefix(applied[0], "2 ") || !strings.HasPrefix(applied[1], "3 ") {
+				t.Fatalf("applied %v; want versions 2, 3 and any later", applied)
 			}
 			due, err := db.DueInbound(ctx, time.Date(2020, 2, 24, 1, 0, 0, 0, time.UTC), time.Time{}, 0, 10)
 			if err != nil || len(due) != 1 || due[0].PlatformMsgID != "old-1" || due[0].Attempts != 0 {

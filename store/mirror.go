@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
@@ -21,12 +20,15 @@ type MirrorStats struct {
 // node's new name. It is how such a channel seats anyone of the roster
 // without platform accounts, and it never touches another platform's
 // groups or accounts (nor the roster's own platforms: it refuses them).
+// When it adds or renames anything it bumps the directory's version in
+// the same transaction; a call that finds all in place writes nothing.
 func (db *DB) MirrorRoster(ctx context.Context, platform string) (MirrorStats, error) {
 	var st MirrorStats
 	if platform == "" || rosterPlatform(platform) || len(platform) > 16 {
 		return st, fmt.Errorf("store: mirror roster: %q is not a platform to mirror the roster on", platform)
 	}
-	err := db.tx(ctx, func(tx *gorm.DB) error {
+	err := db.Atomic(ctx, func(ctx context.Context) error {
+		tx := db.q(ctx)
 		st = MirrorStats{}
 		var nodes []Node
 		if err := tx.Order("id").Find(&nodes).Error; err != nil {
@@ -87,7 +89,10 @@ func (db *DB) MirrorRoster(ctx context.Context, platform string) (MirrorStats, e
 			}
 			st.Identities = len(ids)
 		}
-		return nil
+		if st.Groups+st.Renamed+st.Identities == 0 {
+			return nil // nothing changed: the copies of the directory stay current
+		}
+		return db.directoryChanged(ctx)
 	})
 	if err != nil {
 		return MirrorStats{}, fmt.Errorf("store: mirror roster on %s: %w", platform, err)

@@ -140,10 +140,13 @@ func keyNodes(nodes []*Node) []RosterKeyNode {
 // stored (a parent node, a landlord). Any problem — located by the
 // roster's own keys, "节点“X-1” 上级编码:…" — is reported, with the others
 // (up to maxRosterProblems), in a *RosterError, and nothing is written.
+// An import bumps the directory's version in its transaction (see
+// DirectoryVersion).
 func (db *DB) ApplyRoster(ctx context.Context, r Roster) (RosterStats, error) {
 	a := &rosterApplier{r: r, now: db.Now()}
-	err := db.tx(ctx, func(tx *gorm.DB) error {
-		a.tx = tx
+	err := db.Atomic(ctx, func(ctx context.Context) error {
+		a.tx = db.q(ctx)
+		a.stats = RosterStats{}
 		if err := a.load(); err != nil {
 			return err
 		}
@@ -156,7 +159,10 @@ func (db *DB) ApplyRoster(ctx context.Context, r Roster) (RosterStats, error) {
 				return err
 			}
 		}
-		return nil
+		// Every import counts as a change, even one that changed nothing:
+		// imports are rare, and a change the counts missed would leave
+		// the copies of the directory stale.
+		return db.directoryChanged(ctx)
 	})
 	if err != nil {
 		if re := (*RosterError)(nil); errors.As(err, &re) {

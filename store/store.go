@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -43,6 +44,9 @@ type DB struct {
 	gdb    *gorm.DB
 	driver string
 	now    func() time.Time
+
+	hooks       sync.Mutex
+	onDirectory []func(version int64) // see OnDirectoryChange
 }
 
 // Option changes how Open sets up the store.
