@@ -53,7 +53,8 @@ var (
 // identify a message's group and sender.
 type MessageStore interface {
 	Atomic(ctx context.Context, fn func(ctx context.Context) error) error
-	SaveInbound(ctx context.Context, m *store.InboundMessage) (created bool, err error)
+	Savepoint(ctx context.Context, fn func(ctx context.Context) error) error
+	SaveInbounds(ctx context.Context, ms []*store.InboundMessage) (created []bool, err error)
 	FinishInbound(ctx context.Context, id int64, r store.InboundResult) error
 	ClaimInbound(ctx context.Context, m *store.InboundMessage, owner string, until time.Time) (bool, error)
 	RetryInbound(ctx context.Context, id int64, attempts int, next time.Time, detail string) error
@@ -82,6 +83,15 @@ type KV interface {
 type EngineConfig struct {
 	Workers   int // messages handled at once (default 8)
 	QueueSize int // acknowledged messages waiting for a worker (default 1024)
+
+	// StoreBatch is the most arriving messages stored in one transaction
+	// (default 64), HandleBatch the most queued messages one worker
+	// handles in one (default 16). Neither waits to fill a batch: a batch
+	// is what arrived while the one before was being written, so one
+	// message alone goes at once, and under load one commit — one fsync —
+	// serves many.
+	StoreBatch  int
+	HandleBatch int
 
 	// Parse parses a message text at a moment (default parse.Parse).
 	Parse func(text string, now time.Time) parse.Result
@@ -155,8 +165,10 @@ type Engine struct {
 	// record the order in which they run.
 	trace func(name string, mw Middleware) Middleware
 
-	slots chan struct{}              // one token per queued (or reserved) message
-	queue chan *store.InboundMessage // messages waiting for a worker
+	slots    chan struct{}              // one token per queued (or reserved) message
+	queue    chan *store.InboundMessage // messages waiting for a worker
+	arrivals chan *arrival              // messages waiting to be stored (storeLoop)
+	stored   chan struct{}              // closed when storeLoop has ended
 
 	mu      sync.Mutex
 	closed  bool
@@ -180,6 +192,7 @@ type Handled struct {
 	Outcome  string // a store.Outcome*; pending when the attempt failed and will be retried
 	Duration time.Duration
 	Attempt  int // 1 for the first
+	Batch    int // how many messages were handled in its transaction (1: alone)
 }
 
 // Received describes one message the engine acknowledged, for metrics.
@@ -196,6 +209,8 @@ func NewEngine(cfg EngineConfig, st MessageStore, kv KV, router *Router, outbox 
 	}
 	orDefault(&cfg.Workers, 8)
 	orDefault(&cfg.QueueSize, 1024)
+	orDefault(&cfg.StoreBatch, 64)
+	orDefault(&cfg.HandleBatch, 16)
 	if cfg.Parse == nil {
 		cfg.Parse = parse.Parse
 	}
@@ -234,6 +249,8 @@ func NewEngine(cfg EngineConfig, st MessageStore, kv KV, router *Router, outbox 
 		log:         cfg.Logger,
 		slots:       make(chan struct{}, cfg.QueueSize),
 		queue:       make(chan *store.InboundMessage, cfg.QueueSize),
+		arrivals:    make(chan *arrival, cfg.StoreBatch),
+		stored:      make(chan struct{}),
 		waiters:     make(map[int64]chan struct{}),
 		inflight:    make(map[int64]bool),
 		recovered:   make(chan struct{}),
@@ -269,6 +286,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	// Work outlives ctx on purpose: Shutdown drains the queue first.
 	e.workCtx, e.workStop = context.WithCancel(context.WithoutCancel(ctx))
 	e.mu.Unlock()
+	go e.storeLoop()
 	for range e.cfg.Workers {
 		e.workers.Add(1)
 		go e.work()
@@ -402,7 +420,7 @@ func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (int64, <-c
 		LeaseOwner:    e.cfg.Replica,
 		NextAttemptAt: now.Add(e.cfg.Lease),
 	}
-	created, err := e.st.SaveInbound(ctx, row)
+	created, err := e.storeRow(row)
 	if err != nil {
 		unmark()
 		return 0, nil, fmt.Errorf("bot: store message %s/%s: %w", msg.Platform, msg.ID, err)
@@ -442,6 +460,62 @@ func (e *Engine) received(p Platform, duplicate bool) {
 const storedPrefix = "stored:"
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// arrival is a message waiting to be stored, and what storing it came to.
+type arrival struct {
+	row     *store.InboundMessage
+	created bool
+	err     error
+	done    chan struct{}
+}
+
+// storeRow has row stored by storeLoop, with whatever else arrived meanwhile,
+// and returns once its batch is durable (or failed).
+func (e *Engine) storeRow(row *store.InboundMessage) (created bool, err error) {
+	a := &arrival{row: row, done: make(chan struct{})}
+	e.arrivals <- a
+	<-a.done
+	return a.created, a.err
+}
+
+// storeLoop stores arriving messages in batches — group commit: it takes
+// what has arrived (at most StoreBatch, never waiting for more), writes it
+// in one transaction, and answers each; what arrives meanwhile is the next
+// batch. A message stored before is answered as such without failing the
+// batch (store.SaveInbounds); a batch that fails fails each of its
+// messages, which the platforms send again.
+func (e *Engine) storeLoop() {
+	defer close(e.stored)
+	for a := range e.arrivals {
+		batch := []*arrival{a}
+	more:
+		for len(batch) < e.cfg.StoreBatch {
+			select {
+			case b, ok := <-e.arrivals:
+				if !ok {
+					break more
+				}
+				batch = append(batch, b)
+			default:
+				break more
+			}
+		}
+		rows := make([]*store.InboundMessage, len(batch))
+		for i, b := range batch {
+			rows[i] = b.row
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.HandleTimeout)
+		created, err := e.st.SaveInbounds(ctx, rows)
+		cancel()
+		for i, b := range batch {
+			if err == nil {
+				b.created = created[i]
+			}
+			b.err = err
+			close(b.done)
+		}
+	}
+}
 
 // validate checks the shape every channel must produce.
 func validate(m Message) error {
@@ -589,6 +663,8 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	e.sending.Wait() // no Receive is between reserving and queueing
+	close(e.arrivals)
+	<-e.stored
 	stopped := make(chan struct{})
 	go func() {
 		// Workers leave once the sweeper has stopped queueing and the
@@ -610,12 +686,101 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	}
 }
 
-// work is one worker: it handles queued messages until the queue closes.
+// work is one worker: it handles queued messages until the queue closes —
+// what is queued when it looks, up to HandleBatch, in one transaction
+// (handleBatch), one message alone as it comes.
 func (e *Engine) work() {
 	defer e.workers.Done()
 	for m := range e.queue {
 		<-e.slots
-		e.handle(m)
+		batch := []*store.InboundMessage{m}
+	more:
+		for len(batch) < e.cfg.HandleBatch {
+			select {
+			case n, ok := <-e.queue:
+				if !ok {
+					break more
+				}
+				<-e.slots
+				batch = append(batch, n)
+			default:
+				break more
+			}
+		}
+		if len(batch) == 1 {
+			e.handle(m)
+		} else {
+			e.handleBatch(batch)
+		}
+	}
+}
+
+// errBatch ends a batch's unit of work: one of its messages failed inside
+// towerbot, and each is handled alone instead.
+var errBatch = errors.New("bot: batch abandoned")
+
+// handleBatch handles messages in one unit of work: each in a savepoint of
+// its own, so that one refused (invalid, refused, conflict) has its own
+// writes undone and its answer recorded while the others stand; their
+// facts, posts, replies and outcomes commit together — one commit for the
+// batch. When any of them fails inside towerbot, the whole unit is rolled
+// back and each message is handled alone (handle), where a failure is
+// counted and retried for that message only.
+func (e *Engine) handleBatch(batch []*store.InboundMessage) {
+	if e.workCtx.Err() != nil {
+		for _, m := range batch {
+			e.release(m.ID)
+		}
+		return // shutting down past the deadline: they stay pending
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(e.workCtx, e.cfg.HandleTimeout)
+	contexts := make([]*Context, len(batch))
+	outcomes := make([]string, len(batch))
+	err := e.st.Atomic(ctx, func(ctx context.Context) error {
+		for i, m := range batch {
+			c := e.newContext(m)
+			contexts[i], outcomes[i] = c, ""
+			err := e.st.Savepoint(ctx, func(ctx context.Context) error {
+				if err := e.chain()(ctx, c); err != nil {
+					return err
+				}
+				return e.st.FinishInbound(ctx, m.ID, e.result(c, nil))
+			})
+			switch {
+			case err == nil:
+				outcomes[i] = outcomeOf(c, nil)
+			case errors.Is(err, store.ErrHandled):
+				// done elsewhere; nothing of it is kept here
+			case ErrorCode(err) != CodeInternal && !store.Retryable(err):
+				var res store.InboundResult
+				if ferr := e.st.Savepoint(ctx, func(ctx context.Context) error {
+					res, err = e.answerError(ctx, m, c, err)
+					return err
+				}); ferr != nil && !errors.Is(ferr, store.ErrHandled) {
+					return errors.Join(errBatch, ferr)
+				}
+				outcomes[i] = res.Outcome
+			default:
+				return errors.Join(errBatch, err)
+			}
+		}
+		return nil
+	})
+	cancel()
+	if err != nil {
+		e.log.Debug("batch handled one by one", "size", len(batch), "err", err)
+		for _, m := range batch {
+			e.handle(m)
+		}
+		return
+	}
+	for i, m := range batch {
+		e.release(m.ID)
+		if e.cfg.Observe != nil && outcomes[i] != "" {
+			e.cfg.Observe(Handled{Kind: contexts[i].Parsed.Kind, Outcome: outcomes[i], Duration: time.Since(start),
+				Attempt: m.Attempts + 1, Batch: len(batch)})
+		}
 	}
 }
 
@@ -633,7 +798,7 @@ func (e *Engine) handle(m *store.InboundMessage) {
 	c, err := e.attempt(ctx, m)
 	outcome := e.settle(ctx, m, c, err)
 	if e.cfg.Observe != nil && outcome != "" {
-		e.cfg.Observe(Handled{Kind: c.Parsed.Kind, Outcome: outcome, Duration: time.Since(start), Attempt: m.Attempts + 1})
+		e.cfg.Observe(Handled{Kind: c.Parsed.Kind, Outcome: outcome, Duration: time.Since(start), Attempt: m.Attempts + 1, Batch: 1})
 	}
 }
 
@@ -696,15 +861,9 @@ func (e *Engine) settle(ctx context.Context, m *store.InboundMessage, c *Context
 	// Final: record the outcome and tell the sender, in one unit.
 	var res store.InboundResult
 	rerr := e.st.Atomic(fin, func(ctx context.Context) error {
-		res = e.result(c, err)
-		if text := e.errorText(c, err); text != "" {
-			if c.Group == nil {
-				e.log.Warn("no group to answer in", "log_id", m.ID, "platform", m.Platform, "chat", m.ChatID)
-			} else if perr := c.Post(ctx, c.Group, "error", text, false); perr != nil {
-				return perr
-			}
-		}
-		return e.st.FinishInbound(ctx, m.ID, res)
+		var aerr error
+		res, aerr = e.answerError(ctx, m, c, err)
+		return aerr
 	})
 	switch {
 	case errors.Is(rerr, store.ErrHandled):
@@ -723,6 +882,21 @@ func (e *Engine) settle(ctx context.Context, m *store.InboundMessage, c *Context
 		return ""
 	}
 	return res.Outcome
+}
+
+// answerError records that m's handling ended with err, for good: the
+// sender's answer (the coded error's message, or BusyText) and the
+// outcome, in ctx's unit of work.
+func (e *Engine) answerError(ctx context.Context, m *store.InboundMessage, c *Context, err error) (store.InboundResult, error) {
+	res := e.result(c, err)
+	if text := e.errorText(c, err); text != "" {
+		if c.Group == nil {
+			e.log.Warn("no group to answer in", "log_id", m.ID, "platform", m.Platform, "chat", m.ChatID)
+		} else if perr := c.Post(ctx, c.Group, "error", text, false); perr != nil {
+			return res, perr
+		}
+	}
+	return res, e.st.FinishInbound(ctx, m.ID, res)
 }
 
 // retryLater records that m failed for the attempts-th time, because of

@@ -392,10 +392,13 @@ func TestEngineDedupe(t *testing.T) {
 
 // TestEngineQueueFull: past the queue's bound Receive fails (the platform
 // will retry) and stores nothing; once there is room the retry goes through.
+//
+// On MySQL: the handler here blocks inside its unit of work, which on
+// SQLite would hold the one connection that storing the next message needs.
 func TestEngineQueueFull(t *testing.T) {
 	release := make(chan struct{})
 	started := make(chan struct{}, 4)
-	f := newEngineFixture(t, storetest.SQLite(t), EngineConfig{Workers: 1, QueueSize: 1}, func(r *Router) {
+	f := newEngineFixture(t, storetest.Open(t, store.DriverMySQL), EngineConfig{Workers: 1, QueueSize: 1}, func(r *Router) {
 		r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error {
 			started <- struct{}{}
 			<-release
@@ -834,4 +837,177 @@ func TestEngineDatesFromReceipt(t *testing.T) {
 	if got.Outcome != store.OutcomeOK || got.HandledAt == nil || !got.HandledAt.Equal(handledAt) {
 		t.Fatalf("recorded %q at %v; want ok at %v", got.Outcome, got.HandledAt, handledAt)
 	}
+}
+
+// TestEngineHandlesBatches: messages queued together are handled in one
+// transaction — a refused one has its own writes undone and its answer
+// recorded while the others stand — and when one fails inside towerbot,
+// each is handled alone, so that only that one waits for a retry.
+// (MySQL: the first handler blocks inside its unit to let the queue fill,
+// which on SQLite would hold the one connection storing needs.)
+func TestEngineHandlesBatches(t *testing.T) {
+	db := storetest.Open(t, store.DriverMySQL)
+	gate := make(chan struct{})
+	started := make(chan struct{}, 1)
+	var fails atomic.Int64
+	var mu sync.Mutex
+	handled := map[int64]Handled{}
+	f := newEngineFixture(t, db, EngineConfig{Workers: 1, HandleBatch: 8, RetryBase: time.Hour}, func(r *Router) {
+		r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error {
+			word := strings.TrimPrefix(c.Message.Text, "temperature ")
+			if word == "gate" {
+				started <- struct{}{}
+				<-gate
+			}
+			if err := c.Reply(ctx, "reply "+word); err != nil {
+				return err
+			}
+			switch word {
+			case "refuse":
+				return Errorf(CodeRefused, "refused %s", word)
+			case "fail": // in the batch, and again alone
+				if fails.Add(1) <= 2 {
+					return errors.New("database hiccup")
+				}
+			}
+			return nil
+		})
+	})
+	byID := func(id int64) *store.InboundMessage {
+		row, err := db.InboundByID(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return row
+	}
+	f.engine.cfg.Observe = func(h Handled) {
+		mu.Lock()
+		defer mu.Unlock()
+		handled[int64(len(handled))] = h
+	}
+	f.start(t)
+	ctx := context.Background()
+	send := func(words ...string) []int64 {
+		var ids []int64
+		for _, w := range words {
+			id, _, err := f.engine.Submit(ctx, f.msg("应天喜", "temperature "+w))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	waitDone := func(ids []int64) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for _, id := range ids {
+			for byID(id).HandledAt == nil && byID(id).Attempts == 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("message %d not handled", id)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+	}
+	batches := func() []int {
+		mu.Lock()
+		defer mu.Unlock()
+		var out []int
+		for i := range int64(len(handled)) {
+			out = append(out, handled[i].Batch)
+		}
+		clear(handled)
+		return out
+	}
+
+	gateID := send("gate")
+	<-started
+	ids := send("a", "refuse", "b", "c")
+	close(gate)
+	waitDone(append(gateID, ids...))
+	if got := fmt.Sprint(batches()); got != "[1 4 4 4 4]" {
+		t.Fatalf("batch sizes %s; want the gate alone, then the four together", got)
+	}
+	for i, want := range []string{"ok", "refused", "ok", "ok"} {
+		row := byID(ids[i])
+		texts := f.texts(t, ids[i])
+		wantText := "reply " + []string{"a", "refuse", "b", "c"}[i]
+		if i == 1 {
+			wantText = "refused refuse"
+		}
+		if row.Outcome != want || strings.Join(texts, "|") != wantText {
+			t.Fatalf("message %d: outcome %q posts %q; want %q and %q", i, row.Outcome, texts, want, wantText)
+		}
+	}
+
+	gate = make(chan struct{})
+	gateID = send("gate")
+	<-started
+	ids = send("d", "fail", "e")
+	close(gate)
+	waitDone(append(gateID, ids...))
+	if got := fmt.Sprint(batches()); got != "[1 1 1 1]" {
+		t.Fatalf("batch sizes %s; want each alone after the batch failed", got)
+	}
+	if row := byID(ids[1]); row.Outcome != store.OutcomePending || row.Attempts != 1 || len(f.texts(t, ids[1])) != 0 {
+		t.Fatalf("the failing message: %+v, posts %q; want pending after 1 attempt, nothing posted", row, f.texts(t, ids[1]))
+	}
+	for _, i := range []int{0, 2} {
+		if row := byID(ids[i]); row.Outcome != store.OutcomeOK || len(f.texts(t, ids[i])) != 1 {
+			t.Fatalf("message %d: %+v, posts %q", i, row, f.texts(t, ids[i]))
+		}
+	}
+}
+
+// TestEngineStoresArrivalsTogether: messages arriving at once are stored in
+// batches, each acknowledged once durable; a retry in the same batch is one
+// message.
+func TestEngineStoresArrivalsTogether(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		var runs atomic.Int64
+		f := newEngineFixture(t, db, EngineConfig{}, func(r *Router) {
+			r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error {
+				runs.Add(1)
+				return c.Reply(ctx, "ok")
+			})
+		})
+		f.start(t)
+		ctx := context.Background()
+		msgs := make([]Message, 60)
+		for i := range msgs {
+			msgs[i] = f.msg("应天喜", "temperature")
+		}
+		msgs[59].ID = msgs[58].ID // a platform retry arriving with the original
+		var wg sync.WaitGroup
+		ids := make([]int64, len(msgs))
+		for i, m := range msgs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				id, done, err := f.engine.Submit(ctx, m)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				ids[i] = id
+				<-done
+			}()
+		}
+		wg.Wait()
+		if ids[58] != ids[59] || ids[58] == 0 {
+			t.Fatalf("the retry got log id %d, the original %d", ids[59], ids[58])
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for runs.Load() < 59 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if n := runs.Load(); n != 59 {
+			t.Fatalf("handled %d times; want 59 messages once each", n)
+		}
+		if n := pending(t, db); n != 0 {
+			t.Fatalf("%d left pending", n)
+		}
+	})
 }

@@ -154,7 +154,6 @@ func TestSenderRateLimitDefers(t *testing.T) {
 	db := storetest.SQLite(t)
 	a, b := outboxFixture(t, db)
 	ctx := context.Background()
-	clk := &clock{t: time.Now()}
 	var items []store.OutboxItem
 	for i := range 5 {
 		items = append(items, post(a, fmt.Sprintf("r:%d", i), fmt.Sprintf("第%d条", i+1), false))
@@ -163,6 +162,8 @@ func TestSenderRateLimitDefers(t *testing.T) {
 	if err := NewStoreOutbox(db).Enqueue(ctx, items...); err != nil {
 		t.Fatal(err)
 	}
+	// After the enqueue: the items are due at the store's clock then.
+	clk := &clock{t: time.Now().Add(time.Second)}
 	ch := &fakeChannel{}
 	s := NewSender(SenderConfig{PerMinute: 2, Lease: 30 * time.Second, Now: clk.Now}, db, kv.NewMemory(clk.Now), ch)
 	s.Drain(ctx)

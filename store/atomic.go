@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strconv"
 	"time"
 
 	mysqldrv "github.com/go-sql-driver/mysql"
@@ -26,6 +28,7 @@ type unit struct {
 	tx          *gorm.DB
 	afterCommit []func()
 	directory   bool // the unit changed the directory (DirectoryChanged)
+	savepoints  int  // savepoints taken, for their names
 }
 
 // maxAttempts is how many times Atomic runs a unit that fails on a race it
@@ -86,6 +89,35 @@ func AfterCommit(ctx context.Context, f func()) {
 		return
 	}
 	f()
+}
+
+// Savepoint runs fn as a part of ctx's unit of work that can fail alone:
+// when fn returns an error, what it wrote is undone (ROLLBACK TO SAVEPOINT)
+// and the unit goes on, so that one message of a batch handled in one
+// transaction can be refused without undoing the others. An error that
+// broke the whole transaction — a deadlock, after which InnoDB has rolled
+// everything back — is returned as it is and the unit must end (Retryable
+// tells). Outside a unit, Savepoint is Atomic. Work fn registered with
+// AfterCommit stays registered: it must be harmless when fn's writes are
+// undone (waking a sender is).
+func (db *DB) Savepoint(ctx context.Context, fn func(ctx context.Context) error) error {
+	u, ok := ctx.Value(unitKey{}).(*unit)
+	if !ok {
+		return db.Atomic(ctx, fn)
+	}
+	u.savepoints++
+	name := "sp" + strconv.Itoa(u.savepoints)
+	if err := u.tx.WithContext(ctx).SavePoint(name).Error; err != nil {
+		return fmt.Errorf("store: savepoint: %w", err)
+	}
+	err := fn(ctx)
+	if err == nil || Retryable(err) {
+		return err
+	}
+	if rerr := u.tx.WithContext(context.WithoutCancel(ctx)).RollbackTo(name).Error; rerr != nil {
+		return errors.Join(err, fmt.Errorf("store: roll back to savepoint: %w", rerr))
+	}
+	return err
 }
 
 // InUnit reports whether ctx runs in a unit of work.

@@ -105,3 +105,41 @@ func TestAtomicRunsAgainAfterARace(t *testing.T) {
 		}
 	})
 }
+
+// A savepoint undoes its own part of a unit when it fails, and the rest of
+// the unit commits: one message of a batch refused alone.
+func TestSavepointUndoesItsPartOnly(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		refused := errors.New("refused")
+		err := db.Atomic(ctx, func(ctx context.Context) error {
+			if err := db.Savepoint(ctx, func(ctx context.Context) error {
+				return db.EnqueueOutbox(ctx, item("sp:1", 1, "一"))
+			}); err != nil {
+				return err
+			}
+			if err := db.Savepoint(ctx, func(ctx context.Context) error {
+				if err := db.EnqueueOutbox(ctx, item("sp:2", 1, "二")); err != nil {
+					return err
+				}
+				return refused
+			}); !errors.Is(err, refused) {
+				return fmt.Errorf("second savepoint: %v", err)
+			}
+			return db.Savepoint(ctx, func(ctx context.Context) error {
+				return db.EnqueueOutbox(ctx, item("sp:3", 1, "三"))
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		items, _ := db.OutboxByOriginPrefix(ctx, "sp:")
+		var got []string
+		for _, it := range items {
+			got = append(got, string(it.Origin))
+		}
+		if fmt.Sprint(got) != "[sp:1 sp:3]" {
+			t.Fatalf("after a failed savepoint: %v, want sp:1 and sp:3", got)
+		}
+	})
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 	"unicode/utf8"
+
+	"gorm.io/gorm"
 )
 
 // Column limits of the message log, checked here so that MySQL (which
@@ -27,6 +29,26 @@ func (db *DB) SaveInbound(ctx context.Context, m *InboundMessage) (created bool,
 	if err := checkInbound(m); err != nil {
 		return false, err
 	}
+	prepareInbound(db, m)
+	err = db.q(ctx).Create(m).Error
+	if err == nil {
+		return true, nil
+	}
+	if !isDuplicate(err) {
+		return false, fmt.Errorf("store: save inbound %s/%s: %w", m.Platform, m.PlatformMsgID, err)
+	}
+	var old InboundMessage
+	if err := db.q(ctx).Where("platform = ? AND platform_msg_id = ?", m.Platform, m.PlatformMsgID).
+		First(&old).Error; err != nil {
+		return false, fmt.Errorf("store: load duplicate inbound %s/%s: %w", m.Platform, m.PlatformMsgID, err)
+	}
+	*m = old
+	return false, nil
+}
+
+// prepareInbound sets what SaveInbound and SaveInbounds store besides what
+// the caller gave: the defaults, and times in whole milliseconds.
+func prepareInbound(db *DB, m *InboundMessage) {
 	m.SenderName = truncateRunes(m.SenderName, 128)
 	if m.Outcome == "" {
 		m.Outcome = OutcomePending
@@ -50,20 +72,84 @@ func (db *DB) SaveInbound(ctx context.Context, m *InboundMessage) (created bool,
 	m.NextAttemptAt = storedTime(m.NextAttemptAt)
 	m.Attempts = 0
 	m.ID = 0
-	err = db.q(ctx).Create(m).Error
-	if err == nil {
-		return true, nil
+}
+
+// SaveInbounds stores a batch of inbound messages in one transaction — one
+// multi-row insert — and reports for each whether it was new. A message
+// stored before (the same platform message id: a platform retrying, or a
+// duplicate inside the batch) is not stored again: its stored row is
+// loaded into it and created is false for it, without failing the others.
+// Each message is prepared as SaveInbound prepares it; one that cannot be
+// stored at all fails the whole call, so the caller checks messages first.
+// A rival replica storing one of the same messages at the same moment
+// makes the unit run again (Atomic), and the second run finds it.
+func (db *DB) SaveInbounds(ctx context.Context, ms []*InboundMessage) (created []bool, err error) {
+	if len(ms) == 0 {
+		return nil, nil
 	}
-	if !isDuplicate(err) {
-		return false, fmt.Errorf("store: save inbound %s/%s: %w", m.Platform, m.PlatformMsgID, err)
+	for _, m := range ms {
+		if err := checkInbound(m); err != nil {
+			return nil, err
+		}
+		prepareInbound(db, m)
 	}
-	var old InboundMessage
-	if err := db.q(ctx).Where("platform = ? AND platform_msg_id = ?", m.Platform, m.PlatformMsgID).
-		First(&old).Error; err != nil {
-		return false, fmt.Errorf("store: load duplicate inbound %s/%s: %w", m.Platform, m.PlatformMsgID, err)
+	created = make([]bool, len(ms))
+	err = db.tx(ctx, func(tx *gorm.DB) error {
+		clear(created)
+		type key struct{ platform, id string }
+		byPlatform := map[string][]string{}
+		for _, m := range ms {
+			byPlatform[m.Platform] = append(byPlatform[m.Platform], m.PlatformMsgID)
+		}
+		stored := map[key]InboundMessage{}
+		for pl, ids := range byPlatform {
+			var rows []InboundMessage
+			if err := tx.Where("platform = ? AND platform_msg_id IN ?", pl, ids).Find(&rows).Error; err != nil {
+				return err
+			}
+			for _, r := range rows {
+				stored[key{r.Platform, r.PlatformMsgID}] = r
+			}
+		}
+		var fresh []InboundMessage
+		var freshAt []int
+		seen := map[key]int{}
+		for i, m := range ms {
+			k := key{m.Platform, m.PlatformMsgID}
+			if _, ok := stored[k]; ok {
+				continue
+			}
+			if _, ok := seen[k]; ok {
+				continue // twice in the batch: the first is stored
+			}
+			seen[k] = i
+			row := *m
+			row.ID = 0
+			fresh = append(fresh, row)
+			freshAt = append(freshAt, i)
+		}
+		if len(fresh) > 0 {
+			if err := tx.CreateInBatches(&fresh, chunk).Error; err != nil {
+				return err
+			}
+		}
+		for j, i := range freshAt {
+			created[i] = true
+			stored[key{fresh[j].Platform, fresh[j].PlatformMsgID}] = fresh[j]
+		}
+		for i, m := range ms {
+			if !created[i] {
+				*m = stored[key{m.Platform, m.PlatformMsgID}]
+			} else {
+				m.ID = stored[key{m.Platform, m.PlatformMsgID}].ID
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: save inbound batch: %w", err)
 	}
-	*m = old
-	return false, nil
+	return created, nil
 }
 
 func checkInbound(m *InboundMessage) error {

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -291,6 +292,52 @@ func TestSaveInboundReceivedAtReadsBackUnchanged(t *testing.T) {
 		}
 		if !got.ReceivedAt.Equal(m.ReceivedAt) {
 			t.Fatalf("read back %v; saved %v", got.ReceivedAt, m.ReceivedAt)
+		}
+	})
+}
+
+// A batch of messages is stored in one go; the ones stored before, and a
+// message twice in the batch, are reported as not new and load the stored
+// row, without failing the others.
+func TestSaveInboundsStoresABatch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		t0 := time.Date(2020, 2, 24, 1, 0, 0, 0, time.UTC)
+		old := &store.InboundMessage{Platform: "wecom", PlatformMsgID: "old", Text: "早", ReceivedAt: t0}
+		if _, err := db.SaveInbound(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		msg := func(id, text string) *store.InboundMessage {
+			return &store.InboundMessage{Platform: "wecom", PlatformMsgID: id, Text: text, ReceivedAt: t0.Add(time.Minute),
+				LeaseOwner: "pod-a", NextAttemptAt: t0.Add(2 * time.Minute)}
+		}
+		batch := []*store.InboundMessage{msg("a", "体温 36.5"), msg("old", "retry"), msg("b", "收到"), msg("a", "again"),
+			{Platform: "dingtalk", PlatformMsgID: "a", Text: "另一平台", ReceivedAt: t0}}
+		created, err := db.SaveInbounds(ctx, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(created) != "[true false true false true]" {
+			t.Fatalf("created %v", created)
+		}
+		if batch[1].ID != old.ID || batch[1].Text != "早" {
+			t.Fatalf("a message stored before: %+v", batch[1])
+		}
+		if batch[3].ID != batch[0].ID || batch[3].Text != "体温 36.5" {
+			t.Fatalf("a message twice in the batch: %+v", batch[3])
+		}
+		for _, i := range []int{0, 2, 4} {
+			got, err := db.InboundByID(ctx, batch[i].ID)
+			if err != nil || got.PlatformMsgID != batch[i].PlatformMsgID || got.Text != batch[i].Text ||
+				got.LeaseOwner != batch[i].LeaseOwner || !got.NextAttemptAt.Equal(batch[i].NextAttemptAt) {
+				t.Fatalf("stored %d: %+v, %v; want %+v", i, got, err, batch[i])
+			}
+		}
+		if _, err := db.SaveInbounds(ctx, []*store.InboundMessage{msg("c", "x"), {Platform: "", PlatformMsgID: "d"}}); err == nil {
+			t.Fatal("a batch with a message that cannot be stored was accepted")
+		}
+		if got, _ := db.DueInbound(ctx, t0.Add(time.Hour), time.Time{}, 0, 10); len(got) != 4 {
+			t.Fatalf("%d messages stored in all, want 4", len(got))
 		}
 	})
 }

@@ -90,6 +90,10 @@ func Open(driver, dsn string, opts ...Option) (*DB, error) {
 		NowFunc:                                  func() time.Time { return db.now().UTC().Truncate(time.Microsecond) },
 		DisableForeignKeyConstraintWhenMigrating: true,
 		TranslateError:                           true,
+		// Every write of several rows runs in a unit of work of its own
+		// (Atomic): gorm's default transaction around each single
+		// statement would only add a BEGIN and a COMMIT round trip to it.
+		SkipDefaultTransaction: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", driver, err)
@@ -151,7 +155,10 @@ const mysqlTableOptions = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=" + mys
 
 // mysqlDSN adds the parameters towerbot relies on: times scanned as
 // time.Time in UTC, and utf8mb4 for Chinese names and emoji with the
-// collation of the tables, so that literals and columns compare alike.
+// collation of the tables, so that literals and columns compare alike; and
+// parameters interpolated by the driver, so that a statement is one round
+// trip instead of three (prepare, execute, close) — safe with utf8mb4,
+// which the driver escapes itself.
 func mysqlDSN(dsn string) string {
 	add := func(key, val string) {
 		if strings.Contains(dsn, key+"=") {
@@ -168,6 +175,7 @@ func mysqlDSN(dsn string) string {
 	add("loc", "UTC")
 	add("charset", "utf8mb4")
 	add("collation", mysqlCollation)
+	add("interpolateParams", "true")
 	return dsn
 }
 
