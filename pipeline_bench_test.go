@@ -21,6 +21,7 @@ import (
 	_ "github.com/glebarez/go-sqlite" // the "sqlite" driver, for the raw-insert baseline
 	_ "github.com/go-sql-driver/mysql"
 
+	"github.com/towerbot/towerbot/config"
 	"github.com/towerbot/towerbot/store"
 	"github.com/towerbot/towerbot/store/storetest"
 )
@@ -57,7 +58,7 @@ func benchmarkPipeline(b *testing.B, driver string) {
 		dsn = filepath.Join(dataDir, "towerbot.db")
 	}
 	cfg := fmt.Sprintf("data_dir: %s\ndemo: true\nhttp:\n  addr: 127.0.0.1:0\n  max_connections: 256\ndb:\n  driver: %s\n  dsn: %q\n"+
-		"sandbox:\n  enabled: true\nmetrics:\n  enabled: false\nlog:\n  level: error\nworkers: 16\n", dataDir, driver, dsn)
+		"sandbox:\n  enabled: true\nmetrics:\n  enabled: false\nlog:\n  level: error\nworkers: %d\n", dataDir, driver, dsn, pipelineWorkers())
 	srv := startServe(b, cfg, nil)
 	mix := newPipelineMix(b, srv.base)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: pipelineInFlight}, Timeout: time.Minute}
@@ -101,6 +102,15 @@ func benchmarkPipeline(b *testing.B, driver string) {
 		b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
 		b.ReportMetric(rate/raw, "ratio")
 	}
+}
+
+// pipelineWorkers is the engine's worker count for the benchmark:
+// TOWERBOT_BENCH_WORKERS, or the default configuration's.
+func pipelineWorkers() int {
+	if n, err := strconv.Atoi(os.Getenv("TOWERBOT_BENCH_WORKERS")); err == nil && n > 0 {
+		return n
+	}
+	return config.Default().Workers
 }
 
 // pipelineMessage is one POST to the sandbox.

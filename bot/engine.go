@@ -172,7 +172,7 @@ type Engine struct {
 
 	mu      sync.Mutex
 	closed  bool
-	waiters map[int64]chan struct{}
+	waiters map[int64]chan Handling
 	sending sync.WaitGroup // Receive calls between reserving and queueing
 
 	inflight map[int64]bool // log ids queued or being handled here
@@ -251,7 +251,7 @@ func NewEngine(cfg EngineConfig, st MessageStore, kv KV, router *Router, outbox 
 		queue:       make(chan *store.InboundMessage, cfg.QueueSize),
 		arrivals:    make(chan *arrival, cfg.StoreBatch),
 		stored:      make(chan struct{}),
-		waiters:     make(map[int64]chan struct{}),
+		waiters:     make(map[int64]chan Handling),
 		inflight:    make(map[int64]bool),
 		recovered:   make(chan struct{}),
 		stopSweep:   make(chan struct{}),
@@ -329,14 +329,25 @@ func (e *Engine) Receive(ctx context.Context, msg Message) error {
 }
 
 // Submit is Receive for a caller that waits for the outcome (the sandbox):
-// done is closed once the message has been handled (or its handling has
-// failed and waits for a retry; at once for a message seen before). logID
-// is the message's row in the message log.
-func (e *Engine) Submit(ctx context.Context, msg Message) (logID int64, done <-chan struct{}, err error) {
+// done yields what handling the message came to, once it is handled (or
+// its handling failed and waits for a retry: outcome pending), and is then
+// closed. For a message seen before it is closed at once and yields the
+// zero Handling: the store knows how that one ended. logID is the
+// message's row in the message log.
+func (e *Engine) Submit(ctx context.Context, msg Message) (logID int64, done <-chan Handling, err error) {
 	return e.submit(ctx, msg, true)
 }
 
-func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (int64, <-chan struct{}, error) {
+// Handling is what handling a message came to, as Submit's caller learns
+// it without asking the store: the outcome recorded, and the texts the bot
+// posted in the message's own group because of it (its reply, or the
+// answer to a refusal).
+type Handling struct {
+	Outcome string
+	Replies []string
+}
+
+func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (int64, <-chan Handling, error) {
 	if err := validate(msg); err != nil {
 		return 0, nil, err
 	}
@@ -433,11 +444,11 @@ func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (int64, <-c
 		e.received(msg.Platform, true)
 		return row.ID, closedChan, nil
 	}
-	var done chan struct{}
+	var done chan Handling
 	e.mu.Lock()
 	e.inflight[row.ID] = true
 	if wait {
-		done = make(chan struct{})
+		done = make(chan Handling, 1)
 		e.waiters[row.ID] = done
 	}
 	e.mu.Unlock()
@@ -459,7 +470,7 @@ func (e *Engine) received(p Platform, duplicate bool) {
 // it died) storing it.
 const storedPrefix = "stored:"
 
-var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+var closedChan = func() chan Handling { c := make(chan Handling); close(c); return c }()
 
 // arrival is a message waiting to be stored, and what storing it came to.
 type arrival struct {
@@ -729,7 +740,7 @@ var errBatch = errors.New("bot: batch abandoned")
 func (e *Engine) handleBatch(batch []*store.InboundMessage) {
 	if e.workCtx.Err() != nil {
 		for _, m := range batch {
-			e.release(m.ID)
+			e.release(m.ID, nil, "")
 		}
 		return // shutting down past the deadline: they stay pending
 	}
@@ -776,7 +787,7 @@ func (e *Engine) handleBatch(batch []*store.InboundMessage) {
 		return
 	}
 	for i, m := range batch {
-		e.release(m.ID)
+		e.release(m.ID, contexts[i], outcomes[i])
 		if e.cfg.Observe != nil && outcomes[i] != "" {
 			e.cfg.Observe(Handled{Kind: contexts[i].Parsed.Kind, Outcome: outcomes[i], Duration: time.Since(start),
 				Attempt: m.Attempts + 1, Batch: len(batch)})
@@ -787,8 +798,8 @@ func (e *Engine) handleBatch(batch []*store.InboundMessage) {
 // handle runs one attempt at a stored message and wakes whoever waits
 // for it.
 func (e *Engine) handle(m *store.InboundMessage) {
-	defer e.release(m.ID)
 	if e.workCtx.Err() != nil {
+		e.release(m.ID, nil, "")
 		return // shutting down past the deadline: stays pending
 	}
 	start := time.Now()
@@ -797,6 +808,7 @@ func (e *Engine) handle(m *store.InboundMessage) {
 
 	c, err := e.attempt(ctx, m)
 	outcome := e.settle(ctx, m, c, err)
+	e.release(m.ID, c, outcome)
 	if e.cfg.Observe != nil && outcome != "" {
 		e.cfg.Observe(Handled{Kind: c.Parsed.Kind, Outcome: outcome, Duration: time.Since(start), Attempt: m.Attempts + 1, Batch: 1})
 	}
@@ -888,6 +900,7 @@ func (e *Engine) settle(ctx context.Context, m *store.InboundMessage, c *Context
 // sender's answer (the coded error's message, or BusyText) and the
 // outcome, in ctx's unit of work.
 func (e *Engine) answerError(ctx context.Context, m *store.InboundMessage, c *Context, err error) (store.InboundResult, error) {
+	c.said = nil // what the handling queued was rolled back with it
 	res := e.result(c, err)
 	if text := e.errorText(c, err); text != "" {
 		if c.Group == nil {
@@ -925,15 +938,30 @@ func finishContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 }
 
-func (e *Engine) release(id int64) {
+// release ends this replica's hold on message id and tells whoever waits
+// for it what its handling came to (c nil or outcome "": nothing known).
+func (e *Engine) release(id int64, c *Context, outcome string) {
 	e.mu.Lock()
 	done := e.waiters[id]
 	delete(e.waiters, id)
 	delete(e.inflight, id)
 	e.mu.Unlock()
-	if done != nil {
-		close(done)
+	if done == nil {
+		return
 	}
+	if c != nil && outcome != "" {
+		h := Handling{Outcome: outcome}
+		for _, it := range c.said {
+			if outcome == store.OutcomePending {
+				break // rolled back, to be tried again
+			}
+			if c.Group != nil && it.GroupID == c.Group.ID {
+				h.Replies = append(h.Replies, it.Text)
+			}
+		}
+		done <- h
+	}
+	close(done)
 }
 
 // newContext is what the handlers learn of stored message m. Civil dates
@@ -952,7 +980,24 @@ func (e *Engine) newContext(m *store.InboundMessage) *Context {
 		Time:       m.SentAt,
 		Raw:        m.Raw,
 	}
-	return &Context{Message: msg, LogID: m.ID, Now: m.ReceivedAt.In(e.cfg.Location), Outbox: e.outbox}
+	c := &Context{Message: msg, LogID: m.ID, Now: m.ReceivedAt.In(e.cfg.Location)}
+	c.Outbox = saidOutbox{e.outbox, c}
+	return c
+}
+
+// saidOutbox is the Outbox a handling's Context posts into: it queues in
+// the engine's outbox and keeps what was queued, for Submit's caller.
+type saidOutbox struct {
+	Outbox
+	c *Context
+}
+
+func (o saidOutbox) Enqueue(ctx context.Context, items ...store.OutboxItem) error {
+	if err := o.Outbox.Enqueue(ctx, items...); err != nil {
+		return err
+	}
+	o.c.said = append(o.c.said, items...)
+	return nil
 }
 
 // outcomeOf is the outcome a handling that ended with err records.

@@ -171,14 +171,32 @@ func (f *engineFixture) handle(t *testing.T, m Message) *store.InboundMessage {
 	if err != nil {
 		t.Fatalf("Submit: %v", err)
 	}
+	var h Handling
 	select {
-	case <-done:
+	case h = <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("message not handled within 5s")
 	}
 	row, err := f.db.InboundByID(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// What Submit's caller hears is what the store recorded: the outcome,
+	// and the posts to the message's own group (none while it waits for
+	// a retry).
+	if h.Outcome != "" {
+		var want []string
+		if row.Outcome != store.OutcomePending {
+			items, _ := f.db.OutboxByMessage(context.Background(), id)
+			for _, it := range items {
+				if row.GroupID != nil && it.GroupID == *row.GroupID {
+					want = append(want, it.Text)
+				}
+			}
+		}
+		if h.Outcome != row.Outcome || fmt.Sprint(h.Replies) != fmt.Sprint(want) {
+			t.Fatalf("Submit's caller heard %+v; the store has %q with posts %q", h, row.Outcome, want)
+		}
 	}
 	return row
 }

@@ -36,6 +36,8 @@ type Context struct {
 	Outcome string
 	// Detail is recorded with the outcome: why it was refused, what failed.
 	Detail string
+
+	said []store.OutboxItem // what was queued through Outbox (saidOutbox)
 }
 
 // Outbox queues posts. Items are unique per (Origin, GroupID): enqueueing

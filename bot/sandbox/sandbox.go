@@ -75,7 +75,7 @@ var _ Store = (*store.DB)(nil)
 // Submitter takes a message and reports when it has been handled (the
 // core's Engine).
 type Submitter interface {
-	Submit(ctx context.Context, msg bot.Message) (logID int64, done <-chan struct{}, err error)
+	Submit(ctx context.Context, msg bot.Message) (logID int64, done <-chan bot.Handling, err error)
 }
 
 // Config sets up the sandbox. Zero fields take the defaults noted.
@@ -465,28 +465,36 @@ func (s *Sandbox) postMessage(w http.ResponseWriter, r *http.Request) {
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.WaitTimeout + s.cfg.WriteTimeout))
 	wait := time.NewTimer(s.cfg.WaitTimeout)
 	defer wait.Stop()
+	var h bot.Handling
 	select {
-	case <-done:
+	case h = <-done:
 	case <-ctx.Done():
 		return // the client left; the message is stored and will be handled
 	case <-wait.C:
 		writeError(w, http.StatusGatewayTimeout, fmt.Sprintf("消息 %d 已收到,但未在 %s 内处理完", logID, s.cfg.WaitTimeout))
 		return
 	}
-	row, err := s.st.InboundByID(ctx, logID)
-	if err != nil {
-		s.internal(w, "load handled message", err)
-		return
+	resp := PostResponse{MessageID: logID, Outcome: h.Outcome, Replies: []ReplyJSON{}}
+	for _, text := range h.Replies {
+		resp.Replies = append(resp.Replies, ReplyJSON{Text: text})
 	}
-	items, err := s.st.OutboxByMessage(ctx, logID)
-	if err != nil {
-		s.internal(w, "load replies", err)
-		return
-	}
-	resp := PostResponse{MessageID: logID, Outcome: row.Outcome, Replies: []ReplyJSON{}}
-	for _, it := range items {
-		if it.GroupID == g.ID {
-			resp.Replies = append(resp.Replies, ReplyJSON{Text: it.Text})
+	if h.Outcome == "" {
+		// Seen before (a resend): the store knows how it ended.
+		row, err := s.st.InboundByID(ctx, logID)
+		if err != nil {
+			s.internal(w, "load handled message", err)
+			return
+		}
+		items, err := s.st.OutboxByMessage(ctx, logID)
+		if err != nil {
+			s.internal(w, "load replies", err)
+			return
+		}
+		resp.Outcome = row.Outcome
+		for _, it := range items {
+			if it.GroupID == g.ID {
+				resp.Replies = append(resp.Replies, ReplyJSON{Text: it.Text})
+			}
 		}
 	}
 	writeJSON(w, http.StatusOK, resp)

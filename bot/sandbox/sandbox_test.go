@@ -77,13 +77,18 @@ type slowSubmitter struct {
 	delay time.Duration
 }
 
-func (s slowSubmitter) Submit(ctx context.Context, msg bot.Message) (int64, <-chan struct{}, error) {
+func (s slowSubmitter) Submit(ctx context.Context, msg bot.Message) (int64, <-chan bot.Handling, error) {
 	id, done, err := s.Submitter.Submit(ctx, msg)
 	if err != nil {
 		return id, done, err
 	}
-	later := make(chan struct{})
-	go func() { <-done; time.Sleep(s.delay); close(later) }()
+	later := make(chan bot.Handling, 1)
+	go func() {
+		h := <-done
+		time.Sleep(s.delay)
+		later <- h
+		close(later)
+	}()
 	return id, later, nil
 }
 
