@@ -2,6 +2,8 @@ package bot
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -56,9 +58,9 @@ func (e *SendError) Unwrap() error { return e.Err }
 // OutboxStore is what the outbox needs of the store.
 type OutboxStore interface {
 	EnqueueOutbox(ctx context.Context, items ...store.OutboxItem) error
-	LeaseOutbox(ctx context.Context, platform string, now time.Time, lease time.Duration, limit int) ([]store.OutboxItem, error)
+	LeaseOutbox(ctx context.Context, platform, owner string, now time.Time, lease time.Duration, limit int) ([]store.OutboxItem, error)
 	RenewOutboxLease(ctx context.Context, id int64, leasedUntil, until time.Time) error
-	MarkOutboxSent(ctx context.Context, id int64, leasedUntil, at time.Time) error
+	MarkOutboxSentBatch(ctx context.Context, items []store.OutboxItem, at time.Time) (int, error)
 	MarkOutboxRetry(ctx context.Context, id int64, leasedUntil time.Time, errText string, next time.Time, giveUp bool) error
 	DeferOutbox(ctx context.Context, items []store.OutboxItem, until time.Time) (int, error)
 	GroupByID(ctx context.Context, id int64) (*store.Group, error)
@@ -203,12 +205,13 @@ type Limiter interface {
 // senders (replicas) may run at once: a lease gives each item to one of
 // them at a time.
 type Sender struct {
-	cfg  SenderConfig
-	st   OutboxStore
-	lim  Limiter
-	ch   Channel
-	log  *slog.Logger
-	wake chan struct{}
+	cfg   SenderConfig
+	owner string // names this sender in the leases it takes
+	st    OutboxStore
+	lim   Limiter
+	ch    Channel
+	log   *slog.Logger
+	wake  chan struct{}
 }
 
 // NewSender returns a sender for ch.
@@ -228,8 +231,10 @@ func NewSender(cfg SenderConfig, st OutboxStore, lim Limiter, ch Channel) *Sende
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Sender{cfg: cfg, st: st, lim: lim, ch: ch, log: cfg.Logger.With("platform", ch.Platform()),
-		wake: make(chan struct{}, 1)}
+	var nonce [4]byte
+	rand.Read(nonce[:])
+	return &Sender{cfg: cfg, owner: truncate(defaultReplica(), 50) + "-" + hex.EncodeToString(nonce[:]),
+		st: st, lim: lim, ch: ch, log: cfg.Logger.With("platform", ch.Platform()), wake: make(chan struct{}, 1)}
 }
 
 // Wake makes the sender look at the store now instead of at the next poll.
@@ -268,7 +273,7 @@ func (s *Sender) Run(ctx context.Context) {
 // Drain makes one pass: it leases up to Batch due items and tries each. It
 // returns how many items it leased.
 func (s *Sender) Drain(ctx context.Context) (int, error) {
-	items, err := s.st.LeaseOutbox(ctx, string(s.ch.Platform()), s.cfg.Now().UTC(), s.cfg.Lease, s.cfg.Batch)
+	items, err := s.st.LeaseOutbox(ctx, string(s.ch.Platform()), s.owner, s.cfg.Now().UTC(), s.cfg.Lease, s.cfg.Batch)
 	if err != nil {
 		return 0, fmt.Errorf("bot: lease outbox: %w", err)
 	}
@@ -323,6 +328,23 @@ func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem) {
 		return
 	}
 	key := "outbox:rate:" + string(s.ch.Platform()) + ":" + strconv.FormatInt(g.ID, 10)
+	// The items delivered are marked sent together, when the group's turn
+	// ends: one statement instead of one per post. (A crash between a
+	// send and the mark sends the post again once its lease ends, as a
+	// crash between a send and a mark of its own would.)
+	var sent []store.OutboxItem
+	defer func() {
+		if len(sent) == 0 {
+			return
+		}
+		n, err := s.st.MarkOutboxSentBatch(ctx, sent, s.cfg.Now().UTC())
+		switch {
+		case err != nil:
+			s.log.Error("record sent items", "group_id", g.ID, "items", len(sent), "err", err)
+		case n < len(sent):
+			s.log.Warn("record sent items: some leases lost to another sender; leaving those to it", "group_id", g.ID, "marked", n, "sent", len(sent))
+		}
+	}()
 	for i, it := range items {
 		ok, wait, err := s.lim.Allow(ctx, key, s.cfg.PerMinute, time.Minute)
 		if err != nil {
@@ -341,15 +363,18 @@ func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem) {
 			return
 		}
 		// The item may have waited behind others for most of its lease:
-		// renew it so that no other replica can lease it while it is being
-		// sent, or leave it (and the group's later items) when another
-		// replica already has.
-		until := s.cfg.Now().UTC().Add(s.cfg.SendTimeout + s.cfg.Lease).Truncate(time.Millisecond)
-		if err := s.st.RenewOutboxLease(ctx, it.ID, it.NextAttemptAt, until); err != nil {
-			s.leaseLost(it, "renew lease", err)
-			return
+		// when what is left of it would not cover the send, renew it, so
+		// that no other replica can lease it while it is being sent — or
+		// leave it (and the group's later items) when another replica
+		// already has.
+		if now := s.cfg.Now().UTC(); it.NextAttemptAt.Sub(now) < s.cfg.SendTimeout+time.Second {
+			until := now.Add(s.cfg.SendTimeout + s.cfg.Lease).Truncate(time.Millisecond)
+			if err := s.st.RenewOutboxLease(ctx, it.ID, it.NextAttemptAt, until); err != nil {
+				s.leaseLost(it, "renew lease", err)
+				return
+			}
+			it.NextAttemptAt = until
 		}
-		it.NextAttemptAt = until
 		sctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
 		start := time.Now()
 		err = s.ch.Send(sctx, Delivery{Item: it, Group: *g})
@@ -371,9 +396,7 @@ func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem) {
 			return
 		}
 		s.observe(SendDelivered, took)
-		if err := s.st.MarkOutboxSent(ctx, it.ID, it.NextAttemptAt, s.cfg.Now().UTC()); err != nil {
-			s.leaseLost(it, "record sent item", err)
-		}
+		sent = append(sent, it)
 	}
 }
 

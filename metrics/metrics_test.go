@@ -333,7 +333,7 @@ func TestMetricsBacklog(t *testing.T) {
 		if err := db.EnqueueOutbox(ctx, wecom, sandbox); err != nil {
 			t.Fatal(err)
 		}
-		leased, err := db.LeaseOutbox(ctx, "sandbox", time.Now().Add(time.Minute), time.Minute, 1)
+		leased, err := db.LeaseOutbox(ctx, "sandbox", "test-sender", time.Now().Add(time.Minute), time.Minute, 1)
 		if err != nil || len(leased) != 1 {
 			t.Fatalf("lease: %v, %v", leased, err)
 		}

@@ -45,6 +45,7 @@ var migrations = []migration{
 	{2, "binary collation on MySQL", binaryCollation},
 	{3, "message retries and leases, the message behind each post, alerted fevers", migrateHandling},
 	{4, "directory version", migrateDirectoryVersion},
+	{5, "outbox lease owners", migrateOutboxLeaseOwner},
 }
 
 // Each step after the first brings an older database to the shape the
@@ -261,4 +262,10 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	return *v, nil
+}
+
+// migrateOutboxLeaseOwner adds the column of version 5: who holds an
+// outbox item's lease.
+func migrateOutboxLeaseOwner(tx *gorm.DB) error {
+	return addColumns(tx, &OutboxItem{}, "LeaseOwner")
 }

@@ -317,9 +317,13 @@ type OutboxItem struct {
 	Status        string    `gorm:"size:16;not null;index:ix_outbox_due"`
 	Attempts      int       `gorm:"not null"`
 	NextAttemptAt time.Time `gorm:"not null;index:ix_outbox_due"`
-	LastError     string    `gorm:"size:512;not null;default:''"`
-	CreatedAt     time.Time `gorm:"index:ix_outbox_group"`
-	SentAt        *time.Time
+	// LeaseOwner names the sender holding the item's lease (with
+	// NextAttemptAt, its end): how one statement leases a batch and knows
+	// which items it got, and marks a batch sent.
+	LeaseOwner string    `gorm:"size:64;not null;default:''"`
+	LastError  string    `gorm:"size:512;not null;default:''"`
+	CreatedAt  time.Time `gorm:"index:ix_outbox_group"`
+	SentAt     *time.Time
 }
 
 // JobRun marks one firing of a scheduled job: unique (job, scheduled time),

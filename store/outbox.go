@@ -75,15 +75,18 @@ func checkOutboxItem(it OutboxItem) error {
 }
 
 // LeaseOutbox hands out up to limit pending items of platform that are due
-// at now, urgent first, then oldest. Each returned item is leased: its
-// NextAttemptAt moves to now+lease by a conditional update (WHERE the value
-// is still the one read and the item still pending), so two replicas
-// draining the same outbox never get the same item, and an item whose
-// sender dies is handed out again once the lease runs out. The sender then
-// calls MarkOutboxSent or MarkOutboxRetry.
-func (db *DB) LeaseOutbox(ctx context.Context, platform string, now time.Time, lease time.Duration, limit int) ([]OutboxItem, error) {
-	if platform == "" || limit <= 0 || lease < time.Millisecond {
-		return nil, fmt.Errorf("store: lease outbox: need a platform, a positive limit and a lease of at least 1ms (got %q, %d, %v)", platform, limit, lease)
+// at now, urgent first, then oldest, leased to owner until now+lease: one
+// statement takes them all (WHERE they are still pending and due), so two
+// senders draining the same outbox never get the same item, and an item
+// whose sender dies is handed out again once the lease runs out. Only when
+// a rival took some of them first are the ones taken here read back (by
+// owner and lease end). The sender then calls MarkOutboxSent or
+// MarkOutboxRetry. owner must be unique to the sender (a replica name and
+// a nonce).
+func (db *DB) LeaseOutbox(ctx context.Context, platform, owner string, now time.Time, lease time.Duration, limit int) ([]OutboxItem, error) {
+	if platform == "" || owner == "" || len(owner) > 64 || limit <= 0 || lease < time.Millisecond {
+		return nil, fmt.Errorf("store: lease outbox: need a platform, an owner, a positive limit and a lease of at least 1ms (got %q, %q, %d, %v)",
+			platform, owner, limit, lease)
 	}
 	now = now.UTC()
 	until := storedTime(now.Add(lease))
@@ -91,23 +94,68 @@ func (db *DB) LeaseOutbox(ctx context.Context, platform string, now time.Time, l
 	err := db.q(ctx).
 		Where("platform = ? AND status = ? AND next_attempt_at <= ?", platform, OutboxPending, now).
 		Order("urgent DESC, id").Limit(limit).Find(&due).Error
-	if err != nil {
-		return nil, fmt.Errorf("store: lease outbox: %w", err)
+	if err != nil || len(due) == 0 {
+		return nil, wrapErr("store: lease outbox", err)
 	}
-	out := due[:0]
-	for _, it := range due {
+	ids := make([]int64, len(due))
+	for i, it := range due {
+		ids[i] = it.ID
+	}
+	res := db.q(ctx).Model(&OutboxItem{}).
+		Where("id IN ? AND status = ? AND next_attempt_at <= ?", ids, OutboxPending, now).
+		Updates(map[string]any{"next_attempt_at": until, "lease_owner": owner})
+	if res.Error != nil {
+		return nil, fmt.Errorf("store: lease outbox: %w", res.Error)
+	}
+	if int(res.RowsAffected) == len(due) {
+		for i := range due {
+			due[i].NextAttemptAt, due[i].LeaseOwner = until, owner
+		}
+		return due, nil
+	}
+	var got []OutboxItem // a rival took some first
+	err = db.q(ctx).Where("id IN ? AND status = ? AND next_attempt_at = ? AND lease_owner = ?", ids, OutboxPending, until, owner).
+		Order("urgent DESC, id").Find(&got).Error
+	return got, wrapErr("store: lease outbox", err)
+}
+
+// wrapErr is err prefixed by what, or nil.
+func wrapErr(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// MarkOutboxSentBatch records that the leased items were delivered at at,
+// in one statement per lease (items leased together share one), and
+// returns how many it marked: an item whose lease is no longer the
+// caller's (another sender took it over) is left alone.
+func (db *DB) MarkOutboxSentBatch(ctx context.Context, items []OutboxItem, at time.Time) (int, error) {
+	type lease struct {
+		until time.Time
+		owner string
+	}
+	byLease := map[lease][]int64{}
+	var order []lease
+	for _, it := range items {
+		k := lease{storedTime(it.NextAttemptAt), it.LeaseOwner}
+		if _, ok := byLease[k]; !ok {
+			order = append(order, k)
+		}
+		byLease[k] = append(byLease[k], it.ID)
+	}
+	marked := 0
+	for _, l := range order {
 		res := db.q(ctx).Model(&OutboxItem{}).
-			Where("id = ? AND status = ? AND next_attempt_at = ?", it.ID, OutboxPending, it.NextAttemptAt).
-			Update("next_attempt_at", until)
+			Where("id IN ? AND status = ? AND next_attempt_at = ? AND lease_owner = ?", byLease[l], OutboxPending, l.until, l.owner).
+			Updates(map[string]any{"status": OutboxSent, "sent_at": storedTime(at)})
 		if res.Error != nil {
-			return out, fmt.Errorf("store: lease outbox item %d: %w", it.ID, res.Error)
+			return marked, fmt.Errorf("store: mark outbox sent: %w", res.Error)
 		}
-		if res.RowsAffected == 1 { // else another replica leased or finished it first
-			it.NextAttemptAt = until
-			out = append(out, it)
-		}
+		marked += int(res.RowsAffected)
 	}
-	return out, nil
+	return marked, nil
 }
 
 // ErrLeaseLost says an outbox item is no longer leased to the caller: its

@@ -111,7 +111,7 @@ func TestLeaseOutboxOrderAndLifecycle(t *testing.T) {
 		}
 		// The others were enqueued due at the store's clock: now.
 		now := time.Now().Add(time.Minute)
-		got, err := db.LeaseOutbox(ctx, "sandbox", now, 30*time.Second, 10)
+		got, err := db.LeaseOutbox(ctx, "sandbox", "test-sender", now, 30*time.Second, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,7 +123,7 @@ func TestLeaseOutboxOrderAndLifecycle(t *testing.T) {
 				t.Errorf("leased item due at %v, want now+lease", it.NextAttemptAt)
 			}
 		}
-		if again, _ := db.LeaseOutbox(ctx, "sandbox", now, 30*time.Second, 10); len(again) != 0 {
+		if again, _ := db.LeaseOutbox(ctx, "sandbox", "test-sender", now, 30*time.Second, 10); len(again) != 0 {
 			t.Fatalf("leased items handed out again within the lease: %q", outboxTexts(again))
 		}
 		// Sent: never handed out again. Retried: due at its next time.
@@ -146,10 +146,10 @@ func TestLeaseOutboxOrderAndLifecycle(t *testing.T) {
 		if err := db.MarkOutboxRetry(ctx, 99999, now, "x", now, false); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("mark missing retry: %v", err)
 		}
-		if l, _ := db.LeaseOutbox(ctx, "sandbox", now.Add(4*time.Minute), time.Minute, 10); len(l) != 0 {
+		if l, _ := db.LeaseOutbox(ctx, "sandbox", "test-sender", now.Add(4*time.Minute), time.Minute, 10); len(l) != 0 {
 			t.Fatalf("before the retry time: leased %q", outboxTexts(l))
 		}
-		l, _ := db.LeaseOutbox(ctx, "sandbox", now.Add(2*time.Hour), time.Minute, 10)
+		l, _ := db.LeaseOutbox(ctx, "sandbox", "test-sender", now.Add(2*time.Hour), time.Minute, 10)
 		if outboxTexts(l) != "一 日报" {
 			t.Fatalf("after the retry time: leased %q, want 一 日报", outboxTexts(l))
 		}
@@ -172,7 +172,7 @@ func TestLeaseOutboxOrderAndLifecycle(t *testing.T) {
 		if sent.Status != store.OutboxSent || sent.SentAt == nil || !sent.SentAt.Equal(now.Truncate(time.Millisecond)) {
 			t.Errorf("sent item = %+v", sent)
 		}
-		if _, err := db.LeaseOutbox(ctx, "sandbox", now, 0, 10); err == nil {
+		if _, err := db.LeaseOutbox(ctx, "sandbox", "test-sender", now, 0, 10); err == nil {
 			t.Error("a zero lease accepted")
 		}
 	})
@@ -259,7 +259,7 @@ func TestLeaseOutboxReplicasNeverShare(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					for {
-						got, err := db.LeaseOutbox(ctx, "sandbox", now, time.Hour, 7)
+						got, err := db.LeaseOutbox(ctx, "sandbox", fmt.Sprintf("sender-%d", w), now, time.Hour, 7)
 						if err != nil {
 							errs <- err
 							return
@@ -304,7 +304,7 @@ func TestOutboxWritesNeedTheLease(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Now().Add(time.Minute)
-		a, err := db.LeaseOutbox(ctx, "sandbox", now, 30*time.Second, 10)
+		a, err := db.LeaseOutbox(ctx, "sandbox", "test-sender", now, 30*time.Second, 10)
 		if err != nil || len(a) != 3 {
 			t.Fatalf("replica A leased %d items, %v", len(a), err)
 		}
@@ -319,7 +319,7 @@ func TestOutboxWritesNeedTheLease(t *testing.T) {
 		a[2].NextAttemptAt = renewed.UTC().Truncate(time.Millisecond)
 		// A stalls; its 30s lease on 一 and 二 runs out and B takes them.
 		later := now.Add(31 * time.Second)
-		b, err := db.LeaseOutbox(ctx, "sandbox", later, 30*time.Second, 10)
+		b, err := db.LeaseOutbox(ctx, "sandbox", "test-sender", later, 30*time.Second, 10)
 		if err != nil || outboxTexts(b) != "一 二" {
 			t.Fatalf("replica B leased %q, %v; want 一 二 (三 was renewed by A)", outboxTexts(b), err)
 		}
@@ -373,7 +373,7 @@ func TestCountOutbox(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Now().Add(time.Minute)
-		got, err := db.LeaseOutbox(ctx, "sandbox", now, 30*time.Second, 3)
+		got, err := db.LeaseOutbox(ctx, "sandbox", "test-sender", now, 30*time.Second, 3)
 		if err != nil || len(got) != 3 {
 			t.Fatalf("lease: %d items, %v", len(got), err)
 		}
@@ -396,6 +396,47 @@ func TestCountOutbox(t *testing.T) {
 		}
 		if got, want := strings.Join(rows, " "), "sandbox/failed=1 sandbox/pending=1 sandbox/sent=2 wecom/pending=1"; got != want {
 			t.Fatalf("CountOutbox:\n got  %s\n want %s", got, want)
+		}
+	})
+}
+
+// A batch leased in one statement is marked sent in one; an item another
+// sender took over meanwhile is left to it.
+func TestMarkOutboxSentBatch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		for i := range 4 {
+			if err := db.EnqueueOutbox(ctx, item(fmt.Sprintf("b:%d", i), 1, "x")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now := time.Now().UTC().Truncate(time.Millisecond).Add(time.Second)
+		got, err := db.LeaseOutbox(ctx, "sandbox", "sender-a", now, time.Minute, 10)
+		if err != nil || len(got) != 4 {
+			t.Fatalf("lease: %d items, %v", len(got), err)
+		}
+		// The lease on the last one ran out and sender-b took it.
+		if _, err := db.LeaseOutbox(ctx, "sandbox", "sender-b", now.Add(2*time.Minute), time.Minute, 10); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := db.MarkOutboxSentBatch(ctx, got, now); err != nil || n != 0 {
+			t.Fatalf("marking items all taken over: %d, %v; want 0", n, err)
+		}
+		for i := range 2 {
+			if err := db.EnqueueOutbox(ctx, item(fmt.Sprintf("c:%d", i), 2, "y")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		later := now.Add(10 * time.Minute)
+		mine, err := db.LeaseOutbox(ctx, "sandbox", "sender-a", later, time.Minute, 10)
+		if err != nil || len(mine) != 6 {
+			t.Fatalf("lease again: %d items, %v", len(mine), err)
+		}
+		if n, err := db.MarkOutboxSentBatch(ctx, mine, later); err != nil || n != 6 {
+			t.Fatalf("mark: %d, %v; want 6", n, err)
+		}
+		if again, _ := db.LeaseOutbox(ctx, "sandbox", "sender-a", later.Add(time.Hour), time.Minute, 10); len(again) != 0 {
+			t.Fatalf("sent items leased again: %+v", again)
 		}
 	})
 }

@@ -223,6 +223,7 @@ var keptColumns = map[string]string{
 	"inbound_messages.sender_id":       "a platform account id (see identities.user_id)",
 	"inbound_messages.kind":            "a message kind word",
 	"inbound_messages.outcome":         "an outcome word",
+	"outbox_items.lease_owner":         "the name of the sender holding a post's lease (a host or pod name)",
 	"inbound_messages.lease_owner":     "the name of the replica handling the message (a host or pod name)",
 
 	"errands.category":     "an errand category word",

@@ -201,7 +201,7 @@ func writePurgeFixture(t *testing.T, db *store.DB) purgeFixture {
 			t.Fatalf("post %s: %v, %v", origin, items, err)
 		}
 		if send {
-			leased, err := db.LeaseOutbox(ctx, "sandbox", now, time.Minute, 10)
+			leased, err := db.LeaseOutbox(ctx, "sandbox", "test-sender", now, time.Minute, 10)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -219,7 +219,7 @@ func writePurgeFixture(t *testing.T, db *store.DB) purgeFixture {
 	f.oldSent = post("msg:2:alert", true)
 	// The pending post failed once, and the platform's error echoes it.
 	// (Sending the other post leased it for a minute too.)
-	leased, err := db.LeaseOutbox(ctx, "sandbox", now.Add(2*time.Minute), time.Minute, 10)
+	leased, err := db.LeaseOutbox(ctx, "sandbox", "test-sender", now.Add(2*time.Minute), time.Minute, 10)
 	if err != nil || len(leased) != 1 || leased[0].ID != f.oldPendingPost {
 		t.Fatalf("lease the pending post: %+v, %v", leased, err)
 	}
