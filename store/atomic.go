@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -48,16 +47,13 @@ const maxAttempts = 6
 // again: it writes only through the store with ctx, and keeps nothing of a
 // failed run.
 //
-// On MySQL the transaction reads committed data (READ COMMITTED): each
+// On MySQL the transaction reads committed data (READ COMMITTED, the
+// session default Open sets on every connection): each
 // statement sees what rivals committed before it, and decisions that must
 // not race take row locks (lockRow), as they would under any isolation.
 func (db *DB) Atomic(ctx context.Context, fn func(ctx context.Context) error) error {
 	if _, ok := ctx.Value(unitKey{}).(*unit); ok {
 		return fn(ctx)
-	}
-	var opts []*sql.TxOptions
-	if db.driver == DriverMySQL {
-		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	}
 	var err error
 	for attempt := 1; ; attempt++ {
@@ -65,7 +61,7 @@ func (db *DB) Atomic(ctx context.Context, fn func(ctx context.Context) error) er
 		err = db.gdb.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			u.tx = tx
 			return fn(context.WithValue(ctx, unitKey{}, u))
-		}, opts...)
+		})
 		if err == nil {
 			for _, f := range u.afterCommit {
 				f()

@@ -143,3 +143,26 @@ func TestSavepointUndoesItsPartOnly(t *testing.T) {
 		}
 	})
 }
+
+// On MySQL every connection reads committed data by default, so a unit of
+// work needs no statement of its own to ask for it.
+func TestUnitsReadCommitted(t *testing.T) {
+	db := storetest.Open(t, store.DriverMySQL)
+	ctx := context.Background()
+	err := db.Atomic(ctx, func(ctx context.Context) error {
+		var level []string
+		for _, v := range []string{"@@tx_isolation", "@@transaction_isolation"} {
+			if err := store.QueryIn(ctx, db, &level, "SELECT "+v); err == nil && len(level) == 1 {
+				if level[0] != "READ-COMMITTED" {
+					t.Errorf("%s = %s, want READ-COMMITTED", v, level[0])
+				}
+				return nil
+			}
+		}
+		t.Error("the isolation level could not be read")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -85,6 +85,38 @@ func Open(driver, dsn string, opts ...Option) (*DB, error) {
 	default:
 		return nil, fmt.Errorf("store: unknown driver %q (want %s or %s)", driver, DriverSQLite, DriverMySQL)
 	}
+	gdb, err := db.connect(dial)
+	if err != nil {
+		return nil, err
+	}
+	if driver == DriverMySQL {
+		// Units of work read committed data (see Atomic). Making that the
+		// session's default on every connection, rather than asking for it
+		// at each BEGIN, saves a statement per transaction; the variable's
+		// name differs between MySQL and MariaDB.
+		var version string
+		if err := gdb.Raw("SELECT VERSION()").Scan(&version).Error; err != nil {
+			closeGorm(gdb)
+			return nil, fmt.Errorf("store: connect mysql: %w", err)
+		}
+		name := "transaction_isolation"
+		if strings.Contains(strings.ToLower(version), "mariadb") {
+			name = "tx_isolation"
+		}
+		if !strings.Contains(dsn, name+"=") {
+			closeGorm(gdb)
+			if gdb, err = db.connect(mysql.Open(mysqlDSN(dsn) + "&" + name + "=%27READ-COMMITTED%27")); err != nil {
+				return nil, err
+			}
+		}
+	}
+	db.gdb = gdb
+	return db, nil
+}
+
+// connect opens gorm on dial, sizes its pool and checks that the
+// database answers.
+func (db *DB) connect(dial gorm.Dialector) (*gorm.DB, error) {
 	gdb, err := gorm.Open(dial, &gorm.Config{
 		Logger:                                   logger.Discard,
 		NowFunc:                                  func() time.Time { return db.now().UTC().Truncate(time.Microsecond) },
@@ -96,13 +128,13 @@ func Open(driver, dsn string, opts ...Option) (*DB, error) {
 		SkipDefaultTransaction: true,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", driver, err)
+		return nil, fmt.Errorf("store: open %s: %w", db.driver, err)
 	}
 	sqlDB, err := gdb.DB()
 	if err != nil {
 		return nil, err
 	}
-	if driver == DriverSQLite {
+	if db.driver == DriverSQLite {
 		// SQLite allows one writer; a single connection serialises writers
 		// instead of failing them with SQLITE_BUSY.
 		sqlDB.SetMaxOpenConns(1)
@@ -113,10 +145,16 @@ func Open(driver, dsn string, opts ...Option) (*DB, error) {
 	}
 	if err := sqlDB.Ping(); err != nil {
 		sqlDB.Close()
-		return nil, fmt.Errorf("store: connect %s: %w", driver, err)
+		return nil, fmt.Errorf("store: connect %s: %w", db.driver, err)
 	}
-	db.gdb = gdb
-	return db, nil
+	return gdb, nil
+}
+
+// closeGorm closes gorm's connections.
+func closeGorm(gdb *gorm.DB) {
+	if sqlDB, err := gdb.DB(); err == nil {
+		sqlDB.Close()
+	}
 }
 
 // sqliteDSN turns on WAL, a busy timeout and foreign-key-free, UTC-stable

@@ -107,8 +107,19 @@ func (db *DB) RecordTemperatures(ctx context.Context, log TemperatureLog) ([]Tem
 	var rows []Temperature
 	err := db.tx(ctx, func(tx *gorm.DB) error {
 		rows = rows[:0]
+		// The day's records of these names, locked, in one statement.
+		var cur []Temperature
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).
+			Where("node_id = ? AND day = ? AND name IN ?", log.NodeID, log.Day, names).Find(&cur).Error; err != nil {
+			return err
+		}
+		byName := make(map[string]Temperature, len(cur))
+		for _, r := range cur {
+			byName[r.Name] = r
+		}
 		for _, name := range names {
-			r, err := upsertTemperature(tx, db.Now(), log, name, last[name])
+			r, found := byName[name]
+			r, err := upsertTemperature(tx, db.Now(), log, name, last[name], r, found)
 			if err != nil {
 				return err
 			}
@@ -122,30 +133,24 @@ func (db *DB) RecordTemperatures(ctx context.Context, log TemperatureLog) ([]Tem
 	return rows, nil
 }
 
-// upsertTemperature inserts a reading, or replaces the day's reading when it
-// comes from this or an earlier message, and returns the row as it now
-// stands. The existing row is read with its lock. A rival insert of the
-// same person fails on the unique key, and the unit of work runs again and
-// updates. (The insert cannot use ON CONFLICT's affected-row count:
-// MariaDB's RETURNING makes gorm report a row either way.)
-func upsertTemperature(tx *gorm.DB, now time.Time, log TemperatureLog, name string, celsius float64) (Temperature, error) {
-	var cur []Temperature
-	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).
-		Where("node_id = ? AND name = ? AND day = ?", log.NodeID, name, log.Day).Limit(1).Find(&cur).Error
-	if err != nil {
-		return Temperature{}, err
-	}
-	if len(cur) == 0 {
+// upsertTemperature inserts a reading (no record yet: !found), or replaces
+// the day's reading cur when it comes from this or an earlier message, and
+// returns the row as it now stands. A rival insert of the same person
+// fails on the unique key, and the unit of work runs again and updates.
+// (The insert cannot use ON CONFLICT's affected-row count: MariaDB's
+// RETURNING makes gorm report a row either way.)
+func upsertTemperature(tx *gorm.DB, now time.Time, log TemperatureLog, name string, celsius float64, cur Temperature, found bool) (Temperature, error) {
+	if !found {
 		row := Temperature{NodeID: log.NodeID, Name: name, Day: log.Day, Celsius: celsius,
 			ReporterID: log.ReporterID, MessageID: log.MessageID}
 		return row, tx.Create(&row).Error
 	}
-	row := cur[0]
+	row := cur
 	if row.MessageID > log.MessageID {
 		return row, nil // a newer report holds the day's value
 	}
 	row.Celsius, row.ReporterID, row.MessageID, row.UpdatedAt = celsius, log.ReporterID, log.MessageID, now
-	err = tx.Model(&Temperature{}).Where("id = ?", row.ID).
+	err := tx.Model(&Temperature{}).Where("id = ?", row.ID).
 		Updates(map[string]any{"celsius": celsius, "reporter_id": log.ReporterID,
 			"message_id": log.MessageID, "updated_at": now}).Error
 	return row, err
