@@ -54,6 +54,7 @@ var (
 type MessageStore interface {
 	Atomic(ctx context.Context, fn func(ctx context.Context) error) error
 	Savepoint(ctx context.Context, fn func(ctx context.Context) error) error
+	FinishInbounds(ctx context.Context, fs []store.Finished) error
 	SaveInbounds(ctx context.Context, ms []*store.InboundMessage) (created []bool, err error)
 	FinishInbound(ctx context.Context, id int64, r store.InboundResult) error
 	ClaimInbound(ctx context.Context, m *store.InboundMessage, owner string, until time.Time) (bool, error)
@@ -749,34 +750,31 @@ func (e *Engine) handleBatch(batch []*store.InboundMessage) {
 	contexts := make([]*Context, len(batch))
 	outcomes := make([]string, len(batch))
 	err := e.st.Atomic(ctx, func(ctx context.Context) error {
+		finished := make([]store.Finished, 0, len(batch))
 		for i, m := range batch {
 			c := e.newContext(m)
 			contexts[i], outcomes[i] = c, ""
-			err := e.st.Savepoint(ctx, func(ctx context.Context) error {
-				if err := e.chain()(ctx, c); err != nil {
-					return err
-				}
-				return e.st.FinishInbound(ctx, m.ID, e.result(c, nil))
-			})
+			err := e.st.Savepoint(ctx, func(ctx context.Context) error { return e.chain()(ctx, c) })
+			var res store.InboundResult
 			switch {
 			case err == nil:
-				outcomes[i] = outcomeOf(c, nil)
-			case errors.Is(err, store.ErrHandled):
-				// done elsewhere; nothing of it is kept here
+				res = e.result(c, nil)
 			case ErrorCode(err) != CodeInternal && !store.Retryable(err):
-				var res store.InboundResult
-				if ferr := e.st.Savepoint(ctx, func(ctx context.Context) error {
-					res, err = e.answerError(ctx, m, c, err)
-					return err
-				}); ferr != nil && !errors.Is(ferr, store.ErrHandled) {
-					return errors.Join(errBatch, ferr)
+				// The sender's doing: its writes are undone; its answer
+				// goes with the batch.
+				var aerr error
+				if res, aerr = e.answer(ctx, m, c, err); aerr != nil {
+					return errors.Join(errBatch, aerr)
 				}
-				outcomes[i] = res.Outcome
 			default:
 				return errors.Join(errBatch, err)
 			}
+			outcomes[i] = res.Outcome
+			finished = append(finished, store.Finished{ID: m.ID, Result: res})
 		}
-		return nil
+		// One statement records every outcome; should another replica
+		// have recorded one first, the batch is handled one by one.
+		return e.st.FinishInbounds(ctx, finished)
 	})
 	cancel()
 	if err != nil {
@@ -874,8 +872,10 @@ func (e *Engine) settle(ctx context.Context, m *store.InboundMessage, c *Context
 	var res store.InboundResult
 	rerr := e.st.Atomic(fin, func(ctx context.Context) error {
 		var aerr error
-		res, aerr = e.answerError(ctx, m, c, err)
-		return aerr
+		if res, aerr = e.answer(ctx, m, c, err); aerr != nil {
+			return aerr
+		}
+		return e.st.FinishInbound(ctx, m.ID, res)
 	})
 	switch {
 	case errors.Is(rerr, store.ErrHandled):
@@ -896,10 +896,10 @@ func (e *Engine) settle(ctx context.Context, m *store.InboundMessage, c *Context
 	return res.Outcome
 }
 
-// answerError records that m's handling ended with err, for good: the
-// sender's answer (the coded error's message, or BusyText) and the
-// outcome, in ctx's unit of work.
-func (e *Engine) answerError(ctx context.Context, m *store.InboundMessage, c *Context, err error) (store.InboundResult, error) {
+// answer tells the sender what m's handling ended with, for good (the
+// coded error's message, or BusyText), in ctx's unit of work, and returns
+// the result to record.
+func (e *Engine) answer(ctx context.Context, m *store.InboundMessage, c *Context, err error) (store.InboundResult, error) {
 	c.said = nil // what the handling queued was rolled back with it
 	res := e.result(c, err)
 	if text := e.errorText(c, err); text != "" {
@@ -909,7 +909,7 @@ func (e *Engine) answerError(ctx context.Context, m *store.InboundMessage, c *Co
 			return res, perr
 		}
 	}
-	return res, e.st.FinishInbound(ctx, m.ID, res)
+	return res, nil
 }
 
 // retryLater records that m failed for the attempts-th time, because of

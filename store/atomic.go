@@ -28,6 +28,9 @@ type unit struct {
 	afterCommit []func()
 	directory   bool // the unit changed the directory (DirectoryChanged)
 	savepoints  int  // savepoints taken, for their names
+	// outbox holds the posts queued in the unit, written together in one
+	// multi-row insert when it commits (EnqueueOutbox).
+	outbox []OutboxItem
 }
 
 // maxAttempts is how many times Atomic runs a unit that fails on a race it
@@ -60,7 +63,10 @@ func (db *DB) Atomic(ctx context.Context, fn func(ctx context.Context) error) er
 		u := &unit{}
 		err = db.gdb.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			u.tx = tx
-			return fn(context.WithValue(ctx, unitKey{}, u))
+			if err := fn(context.WithValue(ctx, unitKey{}, u)); err != nil {
+				return err
+			}
+			return insertOutbox(tx.WithContext(ctx), u.outbox)
 		})
 		if err == nil {
 			for _, f := range u.afterCommit {
@@ -103,6 +109,7 @@ func (db *DB) Savepoint(ctx context.Context, fn func(ctx context.Context) error)
 	}
 	u.savepoints++
 	name := "sp" + strconv.Itoa(u.savepoints)
+	queued := len(u.outbox)
 	if err := u.tx.WithContext(ctx).SavePoint(name).Error; err != nil {
 		return fmt.Errorf("store: savepoint: %w", err)
 	}
@@ -113,6 +120,7 @@ func (db *DB) Savepoint(ctx context.Context, fn func(ctx context.Context) error)
 	if rerr := u.tx.WithContext(context.WithoutCancel(ctx)).RollbackTo(name).Error; rerr != nil {
 		return errors.Join(err, fmt.Errorf("store: roll back to savepoint: %w", rerr))
 	}
+	u.outbox = u.outbox[:queued] // the posts it queued go with its writes
 	return err
 }
 

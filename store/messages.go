@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -221,32 +222,10 @@ type InboundResult struct {
 // FinishInbound records the parse result and handling outcome of message
 // id: the 留痕 of what the bot made of it.
 func (db *DB) FinishInbound(ctx context.Context, id int64, r InboundResult) error {
-	switch {
-	case !validOutcome(r.Outcome):
-		return fmt.Errorf("store: finish inbound %d: unknown outcome %q", id, r.Outcome)
-	case len(r.Kind) > 32:
-		return fmt.Errorf("store: finish inbound %d: kind %q is longer than 32 bytes", id, r.Kind)
-	case len(r.Parsed) > maxBlob:
-		return fmt.Errorf("store: finish inbound %d: parse result is %d bytes, more than %d", id, len(r.Parsed), maxBlob)
+	set, err := finishSet(db, id, r)
+	if err != nil {
+		return err
 	}
-	at := r.HandledAt
-	if at.IsZero() {
-		at = db.Now()
-	}
-	set := map[string]any{
-		"kind":       r.Kind,
-		"parsed":     r.Parsed,
-		"outcome":    r.Outcome,
-		"detail":     truncateRunes(r.Detail, maxDetail),
-		"handled_at": at.UTC(),
-	}
-	if r.GroupID != nil {
-		set["group_id"] = *r.GroupID
-	}
-	if r.PersonID != nil {
-		set["person_id"] = *r.PersonID
-	}
-	set["lease_owner"] = ""
 	res := db.q(ctx).Model(&InboundMessage{}).Where("id = ? AND outcome = ?", id, OutcomePending).Updates(set)
 	if res.Error != nil {
 		return fmt.Errorf("store: finish inbound %d: %w", id, res.Error)
@@ -256,6 +235,96 @@ func (db *DB) FinishInbound(ctx context.Context, id int64, r InboundResult) erro
 			return err
 		}
 		return fmt.Errorf("store: finish inbound %d: %w", id, ErrHandled)
+	}
+	return nil
+}
+
+// finishSet checks result r of message id and returns the columns it sets.
+func finishSet(db *DB, id int64, r InboundResult) (map[string]any, error) {
+	switch {
+	case !validOutcome(r.Outcome) || r.Outcome == OutcomePending:
+		return nil, fmt.Errorf("store: finish inbound %d: %q is not an outcome to finish with", id, r.Outcome)
+	case len(r.Kind) > 32:
+		return nil, fmt.Errorf("store: finish inbound %d: kind %q is longer than 32 bytes", id, r.Kind)
+	case len(r.Parsed) > maxBlob:
+		return nil, fmt.Errorf("store: finish inbound %d: parse result is %d bytes, more than %d", id, len(r.Parsed), maxBlob)
+	}
+	at := r.HandledAt
+	if at.IsZero() {
+		at = db.Now()
+	}
+	set := map[string]any{
+		"kind":        r.Kind,
+		"parsed":      r.Parsed,
+		"outcome":     r.Outcome,
+		"detail":      truncateRunes(r.Detail, maxDetail),
+		"handled_at":  at.UTC(),
+		"lease_owner": "",
+	}
+	if r.GroupID != nil {
+		set["group_id"] = *r.GroupID
+	}
+	if r.PersonID != nil {
+		set["person_id"] = *r.PersonID
+	}
+	return set, nil
+}
+
+// Finished is a message's result, for FinishInbounds.
+type Finished struct {
+	ID     int64
+	Result InboundResult
+}
+
+// FinishInbounds records the results of several messages in one statement
+// — a batch handled in one transaction — each as FinishInbound would. When
+// any of them is no longer pending (another replica recorded it first) it
+// returns an error wrapping ErrHandled, having written what it could: the
+// caller rolls its unit back and handles them one at a time.
+func (db *DB) FinishInbounds(ctx context.Context, fs []Finished) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	if len(fs) == 1 {
+		return db.FinishInbound(ctx, fs[0].ID, fs[0].Result)
+	}
+	cols := []string{"kind", "parsed", "outcome", "detail", "handled_at", "group_id", "person_id"}
+	cases := make(map[string][]any, len(cols))
+	ids := make([]int64, len(fs))
+	for i, f := range fs {
+		set, err := finishSet(db, f.ID, f.Result)
+		if err != nil {
+			return err
+		}
+		ids[i] = f.ID
+		for _, c := range cols {
+			if v, ok := set[c]; ok {
+				cases[c] = append(cases[c], f.ID, v)
+			}
+		}
+	}
+	var sql strings.Builder
+	var args []any
+	sql.WriteString("UPDATE inbound_messages SET lease_owner = ''")
+	for _, c := range cols {
+		if len(cases[c]) == 0 {
+			continue
+		}
+		sql.WriteString(", " + c + " = CASE id")
+		for range len(cases[c]) / 2 {
+			sql.WriteString(" WHEN ? THEN ?")
+		}
+		sql.WriteString(" ELSE " + c + " END")
+		args = append(args, cases[c]...)
+	}
+	sql.WriteString(" WHERE id IN ? AND outcome = ?")
+	args = append(args, ids, OutcomePending)
+	res := db.q(ctx).Exec(sql.String(), args...)
+	if res.Error != nil {
+		return fmt.Errorf("store: finish inbound batch: %w", res.Error)
+	}
+	if int(res.RowsAffected) < len(fs) {
+		return fmt.Errorf("store: finish inbound batch: %d of %d still pending: %w", res.RowsAffected, len(fs), ErrHandled)
 	}
 	return nil
 }

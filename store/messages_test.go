@@ -341,3 +341,44 @@ func TestSaveInboundsStoresABatch(t *testing.T) {
 		}
 	})
 }
+
+// A batch's outcomes are recorded in one statement; when one of them was
+// recorded by someone else first, the call says so.
+func TestFinishInbounds(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var ids []int64
+		for _, id := range []string{"a", "b", "c"} {
+			m := &store.InboundMessage{Platform: "wecom", PlatformMsgID: id, Text: "t"}
+			if _, err := db.SaveInbound(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, m.ID)
+		}
+		g := int64(7)
+		at := time.Date(2020, 2, 24, 1, 0, 0, 0, time.UTC)
+		err := db.FinishInbounds(ctx, []store.Finished{
+			{ID: ids[0], Result: store.InboundResult{Kind: "temperature", Parsed: `{"kind":"temperature"}`, Outcome: store.OutcomeOK, GroupID: &g, HandledAt: at}},
+			{ID: ids[1], Result: store.InboundResult{Kind: "score", Outcome: store.OutcomeRefused, Detail: "not a commander", HandledAt: at}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := db.InboundByID(ctx, ids[0])
+		b, _ := db.InboundByID(ctx, ids[1])
+		if a.Outcome != store.OutcomeOK || a.Kind != "temperature" || a.GroupID == nil || *a.GroupID != 7 || !a.HandledAt.Equal(at) ||
+			b.Outcome != store.OutcomeRefused || b.Detail != "not a commander" || b.GroupID != nil || !b.HandledAt.Equal(at) {
+			t.Fatalf("recorded %+v and %+v", a, b)
+		}
+		err = db.FinishInbounds(ctx, []store.Finished{
+			{ID: ids[1], Result: store.InboundResult{Outcome: store.OutcomeOK}},
+			{ID: ids[2], Result: store.InboundResult{Outcome: store.OutcomeOK}},
+		})
+		if !errors.Is(err, store.ErrHandled) {
+			t.Fatalf("a batch with a message finished before: %v, want ErrHandled", err)
+		}
+		if b, _ := db.InboundByID(ctx, ids[1]); b.Outcome != store.OutcomeRefused {
+			t.Fatalf("a finished message changed: %+v", b)
+		}
+	})
+}

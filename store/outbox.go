@@ -20,7 +20,9 @@ import (
 // databases; SQLite compares the UTC text form.
 func storedTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
 
-// EnqueueOutbox queues posts in one transaction. Each item gets Status
+// EnqueueOutbox queues posts in one transaction — inside a unit of work,
+// the unit's: they are written together with the unit's other posts when
+// it commits, and not at all when it rolls back. Each item gets Status
 // pending and, when zero, NextAttemptAt = now. An item whose (Origin,
 // GroupID) is already queued is silently skipped, so a replayed message or
 // job never posts twice. Invalid items (no origin, group, platform or text)
@@ -47,10 +49,22 @@ func (db *DB) EnqueueOutbox(ctx context.Context, items ...OutboxItem) error {
 		it.NextAttemptAt = storedTime(it.NextAttemptAt)
 		rows[i] = it
 	}
-	err := db.tx(ctx, func(tx *gorm.DB) error {
-		return tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&rows, chunk).Error
-	})
-	if err != nil {
+	if u, ok := ctx.Value(unitKey{}).(*unit); ok {
+		// Written with the unit's other posts when it commits: one insert
+		// for all the posts a batch of messages causes.
+		u.outbox = append(u.outbox, rows...)
+		return nil
+	}
+	return insertOutbox(db.q(ctx), rows)
+}
+
+// insertOutbox writes prepared outbox rows, skipping any whose (origin,
+// group) is queued already.
+func insertOutbox(tx *gorm.DB, rows []OutboxItem) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&rows, chunk).Error; err != nil {
 		return fmt.Errorf("store: enqueue outbox: %w", err)
 	}
 	return nil
