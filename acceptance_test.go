@@ -231,7 +231,7 @@ func (a *acceptance) feverSurvivesOutboxFault(t *testing.T) {
 			}
 		}
 	}
-	replies, err := a.db.OutboxByOriginPrefix(ctx, string(store.MessageOrigin(r.MessageID, "")))
+	replies, err := a.answers(ctx, r.MessageID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,10 +256,23 @@ func (a *acceptance) hintSurvivesOutboxFault(t *testing.T) {
 		t.Fatalf("after the fault the message ended %q (%s); want invalid", m.Outcome, m.Detail)
 	}
 	t.Logf("%s: answered %.1fs after the fault was removed", a.driver, m.HandledAt.Sub(healed).Seconds())
-	replies, err := a.db.OutboxByOriginPrefix(context.Background(), string(store.MessageOrigin(r.MessageID, "")))
+	replies, err := a.answers(context.Background(), r.MessageID)
 	if err != nil || len(replies) != 1 || !strings.Contains(replies[0].Text, "体温") {
 		t.Fatalf("the landlord's replies: %+v, %v; want one hint", replies, err)
 	}
+}
+
+// answers returns the posts answering message id itself (its reply or
+// error reply), not the alerts its facts caused.
+func (a *acceptance) answers(ctx context.Context, id int64) ([]store.OutboxItem, error) {
+	posts, err := a.db.OutboxByMessage(ctx, id)
+	var out []store.OutboxItem
+	for _, p := range posts {
+		if strings.HasPrefix(string(p.Origin), string(store.MessageOrigin(id, ""))) {
+			out = append(out, p)
+		}
+	}
+	return out, err
 }
 
 // waitHandled waits until message id is no longer pending, at most limit

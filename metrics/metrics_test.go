@@ -337,8 +337,8 @@ func TestMetricsBacklog(t *testing.T) {
 		if err != nil || len(leased) != 1 {
 			t.Fatalf("lease: %v, %v", leased, err)
 		}
-		if err := db.MarkOutboxSent(ctx, leased[0].ID, leased[0].NextAttemptAt, time.Now()); err != nil {
-			t.Fatal(err)
+		if n, err := db.MarkOutboxSentBatch(ctx, []store.OutboxItem{leased[0]}, time.Now()); err != nil || n != 1 {
+			t.Fatalf("mark sent: %d, %v", n, err)
 		}
 
 		srv := httptest.NewServer(metrics.New(db, metrics.Config{}).Handler())

@@ -19,32 +19,20 @@ const (
 	maxDetail = 512
 )
 
-// SaveInbound stores an inbound message before it is acknowledged. Outcome
-// defaults to OutcomePending and ReceivedAt to the store's clock. When the
-// message was stored before — the same (Platform, PlatformMsgID), e.g. a
-// platform retrying its callback — the stored row is loaded into *m and
+// SaveInbound stores one inbound message before it is acknowledged: it is
+// SaveInbounds with a batch of one. Outcome defaults to OutcomePending and
+// ReceivedAt to the store's clock; a zero SentAt takes ReceivedAt. When
+// the message was stored before — the same (Platform, PlatformMsgID), e.g.
+// a platform retrying its callback — the stored row is loaded into *m and
 // created is false: the unique key is the dedupe backstop behind the kv
-// check. A zero SentAt takes ReceivedAt. A sender name too long for its column is shortened rather than
+// check. A sender name too long for its column is shortened rather than
 // refused, so a message is never lost over a display name.
 func (db *DB) SaveInbound(ctx context.Context, m *InboundMessage) (created bool, err error) {
-	if err := checkInbound(m); err != nil {
+	c, err := db.SaveInbounds(ctx, []*InboundMessage{m})
+	if err != nil {
 		return false, err
 	}
-	prepareInbound(db, m)
-	err = db.q(ctx).Create(m).Error
-	if err == nil {
-		return true, nil
-	}
-	if !isDuplicate(err) {
-		return false, fmt.Errorf("store: save inbound %s/%s: %w", m.Platform, m.PlatformMsgID, err)
-	}
-	var old InboundMessage
-	if err := db.q(ctx).Where("platform = ? AND platform_msg_id = ?", m.Platform, m.PlatformMsgID).
-		First(&old).Error; err != nil {
-		return false, fmt.Errorf("store: load duplicate inbound %s/%s: %w", m.Platform, m.PlatformMsgID, err)
-	}
-	*m = old
-	return false, nil
+	return c[0], nil
 }
 
 // prepareInbound sets what SaveInbound and SaveInbounds store besides what

@@ -201,16 +201,6 @@ func (db *DB) RenewOutboxLease(ctx context.Context, id int64, leasedUntil, until
 	return db.outboxUpdated(ctx, id, leasedUntil, storedTime(until), res, "renew lease")
 }
 
-// MarkOutboxSent records that item id, leased until leasedUntil, was
-// delivered at at. It fails with ErrLeaseLost when the lease is no longer
-// the caller's, and changes nothing then.
-func (db *DB) MarkOutboxSent(ctx context.Context, id int64, leasedUntil, at time.Time) error {
-	at = storedTime(at)
-	res := leaseHeld(db.q(ctx), id, leasedUntil).
-		Updates(map[string]any{"status": OutboxSent, "sent_at": at})
-	return db.outboxUpdated(ctx, id, leasedUntil, time.Time{}, res, "mark sent")
-}
-
 // MarkOutboxRetry records a failed attempt at item id, leased until
 // leasedUntil: the attempt count goes up, errText is kept (cut to fit), and
 // the item is due again at next — or, when giveUp, it is marked failed and
@@ -307,31 +297,6 @@ func (db *DB) OutboxByMessage(ctx context.Context, id int64) ([]OutboxItem, erro
 		return nil, fmt.Errorf("store: outbox of message %d: %w", id, err)
 	}
 	return out, nil
-}
-
-// OutboxByOriginPrefix returns every item whose origin starts with prefix,
-// oldest first — "msg:42:" gives the posts message 42 caused. LIKE
-// wildcards in prefix match literally.
-func (db *DB) OutboxByOriginPrefix(ctx context.Context, prefix string) ([]OutboxItem, error) {
-	if prefix == "" {
-		return nil, errors.New("store: outbox by origin: empty prefix")
-	}
-	var out []OutboxItem
-	err := db.q(ctx).
-		Where("origin LIKE ? ESCAPE '!'", likePrefix(prefix)).
-		Order("created_at, id").Find(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("store: outbox by origin %q: %w", prefix, err)
-	}
-	return out, nil
-}
-
-// likePrefix escapes LIKE's wildcards with '!' (an escape character both
-// SQLite and MySQL accept in an ESCAPE clause, unlike a backslash, which
-// MySQL also treats as a string escape) and appends '%'.
-func likePrefix(s string) string {
-	r := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
-	return r.Replace(s) + "%"
 }
 
 // OutboxCount is how many outbox items of one platform have one status.

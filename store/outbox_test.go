@@ -128,11 +128,11 @@ func TestLeaseOutboxOrderAndLifecycle(t *testing.T) {
 		}
 		// Sent: never handed out again. Retried: due at its next time.
 		// Given up: failed. Lease expired: handed out again.
-		if err := db.MarkOutboxSent(ctx, got[0].ID, got[0].NextAttemptAt, now); err != nil {
-			t.Fatal(err)
+		if n, err := db.MarkOutboxSentBatch(ctx, []store.OutboxItem{got[0]}, now); err != nil || n != 1 {
+			t.Fatalf("mark sent: %d, %v", n, err)
 		}
-		if err := db.MarkOutboxSent(ctx, got[0].ID, got[0].NextAttemptAt, now); !errors.Is(err, store.ErrLeaseLost) {
-			t.Fatalf("marking sent twice: %v; want ErrLeaseLost (the lease ended with the first mark)", err)
+		if n, err := db.MarkOutboxSentBatch(ctx, []store.OutboxItem{got[0]}, now); err != nil || n != 0 {
+			t.Fatalf("marking sent twice: %d marked, %v; want none (the lease ended with the first mark)", n, err)
 		}
 		if err := db.MarkOutboxRetry(ctx, got[1].ID, got[1].NextAttemptAt, "HTTP 502", now.Add(5*time.Minute), false); err != nil {
 			t.Fatal(err)
@@ -140,8 +140,8 @@ func TestLeaseOutboxOrderAndLifecycle(t *testing.T) {
 		if err := db.MarkOutboxRetry(ctx, got[2].ID, got[2].NextAttemptAt, strings.Repeat("e", 600), now, true); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.MarkOutboxSent(ctx, 99999, now, now); !errors.Is(err, store.ErrNotFound) {
-			t.Fatalf("mark missing sent: %v", err)
+		if n, err := db.MarkOutboxSentBatch(ctx, []store.OutboxItem{{ID: 99999, NextAttemptAt: now}}, now); err != nil || n != 0 {
+			t.Fatalf("mark missing sent: %d marked, %v; want none", n, err)
 		}
 		if err := db.MarkOutboxRetry(ctx, 99999, now, "x", now, false); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("mark missing retry: %v", err)
@@ -323,14 +323,14 @@ func TestOutboxWritesNeedTheLease(t *testing.T) {
 		if err != nil || outboxTexts(b) != "一 二" {
 			t.Fatalf("replica B leased %q, %v; want 一 二 (三 was renewed by A)", outboxTexts(b), err)
 		}
-		if err := db.MarkOutboxSent(ctx, b[0].ID, b[0].NextAttemptAt, later); err != nil {
-			t.Fatal(err)
+		if n, err := db.MarkOutboxSentBatch(ctx, []store.OutboxItem{b[0]}, later); err != nil || n != 1 {
+			t.Fatalf("mark sent: %d, %v", n, err)
 		}
 		if err := db.MarkOutboxRetry(ctx, a[0].ID, a[0].NextAttemptAt, "timeout", later.Add(time.Minute), false); !errors.Is(err, store.ErrLeaseLost) {
 			t.Fatalf("A's late retry mark: %v; want ErrLeaseLost", err)
 		}
-		if err := db.MarkOutboxSent(ctx, a[1].ID, a[1].NextAttemptAt, later); !errors.Is(err, store.ErrLeaseLost) {
-			t.Fatalf("A's late sent mark: %v; want ErrLeaseLost", err)
+		if n, err := db.MarkOutboxSentBatch(ctx, []store.OutboxItem{a[1]}, later); err != nil || n != 0 {
+			t.Fatalf("A's late sent mark: %d marked, %v; want none (B holds the lease)", n, err)
 		}
 		if err := db.RenewOutboxLease(ctx, a[1].ID, a[1].NextAttemptAt, later.Add(time.Minute)); !errors.Is(err, store.ErrLeaseLost) {
 			t.Fatalf("A's late renewal: %v; want ErrLeaseLost", err)
@@ -377,11 +377,11 @@ func TestCountOutbox(t *testing.T) {
 		if err != nil || len(got) != 3 {
 			t.Fatalf("lease: %d items, %v", len(got), err)
 		}
-		if err := db.MarkOutboxSent(ctx, got[0].ID, got[0].NextAttemptAt, now); err != nil {
-			t.Fatal(err)
+		if n, err := db.MarkOutboxSentBatch(ctx, []store.OutboxItem{got[0]}, now); err != nil || n != 1 {
+			t.Fatalf("mark sent: %d, %v", n, err)
 		}
-		if err := db.MarkOutboxSent(ctx, got[1].ID, got[1].NextAttemptAt, now); err != nil {
-			t.Fatal(err)
+		if n, err := db.MarkOutboxSentBatch(ctx, []store.OutboxItem{got[1]}, now); err != nil || n != 1 {
+			t.Fatalf("mark sent: %d, %v", n, err)
 		}
 		if err := db.MarkOutboxRetry(ctx, got[2].ID, got[2].NextAttemptAt, "no webhook", now, true); err != nil {
 			t.Fatal(err)

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -202,4 +204,29 @@ func MaskDirectiveAsRead(ctx context.Context, db *DB, id int64, read string, bef
 			[]maskedRow{{id: id, old: []*string{&read}, new: []*string{&masked}}})
 	}
 	panic("no purge target for directives")
+}
+
+// OutboxByOriginPrefix (for tests) returns every item whose origin starts with prefix,
+// oldest first — "msg:42:" gives the posts message 42 caused. LIKE
+// wildcards in prefix match literally.
+func (db *DB) OutboxByOriginPrefix(ctx context.Context, prefix string) ([]OutboxItem, error) {
+	if prefix == "" {
+		return nil, errors.New("store: outbox by origin: empty prefix")
+	}
+	var out []OutboxItem
+	err := db.q(ctx).
+		Where("origin LIKE ? ESCAPE '!'", likePrefix(prefix)).
+		Order("created_at, id").Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: outbox by origin %q: %w", prefix, err)
+	}
+	return out, nil
+}
+
+// likePrefix escapes LIKE's wildcards with '!' (an escape character both
+// SQLite and MySQL accept in an ESCAPE clause, unlike a backslash, which
+// MySQL also treats as a string escape) and appends '%'.
+func likePrefix(s string) string {
+	r := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
+	return r.Replace(s) + "%"
 }

@@ -207,8 +207,8 @@ func writePurgeFixture(t *testing.T, db *store.DB) purgeFixture {
 			}
 			for _, it := range leased {
 				if it.ID == items[0].ID {
-					if err := db.MarkOutboxSent(ctx, it.ID, it.NextAttemptAt, now); err != nil {
-						t.Fatal(err)
+					if n, err := db.MarkOutboxSentBatch(ctx, []store.OutboxItem{it}, now); err != nil || n != 1 {
+						t.Fatalf("mark sent: %d, %v", n, err)
 					}
 				}
 			}
