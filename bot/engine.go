@@ -424,6 +424,8 @@ func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (int64, <-c
 		Text:          msg.Text,
 		Raw:           msg.Raw,
 		Mentioned:     msg.Mentioned,
+		ReplyURL:      msg.ReplyURL,
+		ReplyUntil:    optionalTime(msg.ReplyUntil),
 		SentAt:        msg.Time.UTC(),
 		ReceivedAt:    now,
 		Outcome:       store.OutcomePending,
@@ -550,10 +552,21 @@ func validate(m Message) error {
 	case strings.ContainsRune(m.Text, 0) || strings.ContainsRune(m.SenderName, 0) ||
 		strings.ContainsRune(m.ChatID, 0) || strings.ContainsRune(m.SenderID, 0) || strings.ContainsRune(m.ID, 0):
 		return fmt.Errorf("%w: contains a NUL character", ErrBadMessage)
+	case len(m.ReplyURL) > MaxReplyURLBytes || !utf8.ValidString(m.ReplyURL) || strings.ContainsRune(m.ReplyURL, 0):
+		return fmt.Errorf("%w: reply URL longer than %d bytes or not text", ErrBadMessage, MaxReplyURLBytes)
 	case len(m.Raw) > 64<<10:
 		return fmt.Errorf("%w: raw payload larger than 64 KB", ErrBadMessage)
 	}
 	return nil
+}
+
+// optionalTime is t in UTC, or nil for the zero time.
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }
 
 // queueLeased queues the pending messages leased to this replica — taken

@@ -28,4 +28,15 @@ type Message struct {
 	Mentioned  bool      // the bot was @-mentioned
 	Time       time.Time // when the platform says it was sent
 	Raw        []byte    // the payload as received, kept for the record (留痕)
+
+	// ReplyURL is where a reply to this message may be posted while it is
+	// valid (a DingTalk sessionWebhook, a WeCom AI bot response_url); ""
+	// when the platform gives none. ReplyUntil is when it stops being
+	// valid (zero: unknown). A reply whose handle has expired goes to the
+	// group's own route instead.
+	ReplyURL   string
+	ReplyUntil time.Time
 }
+
+// MaxReplyURLBytes is the longest reply handle the message log keeps.
+const MaxReplyURLBytes = 1024

@@ -27,10 +27,25 @@ type Channel interface {
 }
 
 // Delivery is one outbox item together with the group it goes to (chat id,
-// webhook).
+// webhook) and, for a reply sent by a ReplyChannel, the reply handle of the
+// message it answers.
 type Delivery struct {
 	Item  store.OutboxItem
 	Group store.Group
+	// Reply is the handle of the message the item answers (Item.MessageID)
+	// when the platform gave one; its zero value when not, or when the
+	// channel is not a ReplyChannel. A channel uses it while Until has not
+	// passed and falls back to the group's own route after.
+	Reply store.ReplyHandle
+}
+
+// ReplyChannel is a Channel that can answer a message through the handle
+// the platform gave with it (DingTalk's sessionWebhook, WeCom's
+// response_url): its sender looks the handles up, one statement per
+// leased batch, and passes them in Delivery.Reply.
+type ReplyChannel interface {
+	Channel
+	RepliesInPlace()
 }
 
 // SendError is a send failure with what the platform said about retrying:
@@ -64,6 +79,7 @@ type OutboxStore interface {
 	MarkOutboxRetry(ctx context.Context, id int64, leasedUntil time.Time, errText string, next time.Time, giveUp bool) error
 	DeferOutbox(ctx context.Context, items []store.OutboxItem, until time.Time) (int, error)
 	GroupByID(ctx context.Context, id int64) (*store.Group, error)
+	ReplyHandles(ctx context.Context, messageIDs []int64) (map[int64]store.ReplyHandle, error)
 }
 
 var _ OutboxStore = (*store.DB)(nil)
@@ -295,6 +311,19 @@ func (s *Sender) Drain(ctx context.Context) (int, error) {
 			byGroup[it.GroupID] = append(byGroup[it.GroupID], it)
 		}
 	}
+	var replies map[int64]store.ReplyHandle
+	if _, ok := s.ch.(ReplyChannel); ok {
+		var ids []int64
+		for _, it := range items {
+			if it.MessageID != nil {
+				ids = append(ids, *it.MessageID)
+			}
+		}
+		if replies, err = s.st.ReplyHandles(ctx, ids); err != nil {
+			// The group's own route still works: send that way.
+			s.log.Warn("reply handles unavailable; posting to the groups instead", "err", err)
+		}
+	}
 	sem := make(chan struct{}, s.cfg.Concurrency)
 	var wg sync.WaitGroup
 	for _, gid := range order {
@@ -302,7 +331,7 @@ func (s *Sender) Drain(ctx context.Context) (int, error) {
 		wg.Add(1)
 		go func(group []store.OutboxItem) {
 			defer func() { <-sem; wg.Done() }()
-			s.sendGroup(context.WithoutCancel(ctx), group)
+			s.sendGroup(context.WithoutCancel(ctx), group, replies)
 		}(byGroup[gid])
 	}
 	wg.Wait()
@@ -312,7 +341,7 @@ func (s *Sender) Drain(ctx context.Context) (int, error) {
 // sendGroup sends one group's leased items in order. It stops at the
 // first item held back, failed or no longer leased, so later items do not
 // overtake it.
-func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem) {
+func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem, replies map[int64]store.ReplyHandle) {
 	g, err := s.st.GroupByID(ctx, items[0].GroupID)
 	if errors.Is(err, store.ErrNotFound) {
 		for _, it := range items {
@@ -377,7 +406,11 @@ func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem) {
 		}
 		sctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
 		start := time.Now()
-		err = s.ch.Send(sctx, Delivery{Item: it, Group: *g})
+		d := Delivery{Item: it, Group: *g}
+		if it.MessageID != nil {
+			d.Reply = replies[*it.MessageID]
+		}
+		err = s.ch.Send(sctx, d)
 		took := time.Since(start)
 		cancel()
 		if err != nil {

@@ -156,6 +156,8 @@ func checkInbound(m *InboundMessage) error {
 		bad = fmt.Sprintf("text is %d bytes, more than %d", len(m.Text), maxBlob)
 	case len(m.Raw) > maxBlob:
 		bad = fmt.Sprintf("raw payload is %d bytes, more than %d", len(m.Raw), maxBlob)
+	case utf8.RuneCountInString(m.ReplyURL) > 1024:
+		bad = "reply URL is longer than 1024 characters"
 	case utf8.RuneCountInString(m.LeaseOwner) > 64:
 		bad = "lease owner is longer than 64 characters"
 	case m.Outcome != "" && !validOutcome(m.Outcome):
@@ -409,4 +411,38 @@ func (db *DB) CountPending(ctx context.Context) (pending, retried int64, err err
 		return 0, 0, fmt.Errorf("store: count pending: %w", err)
 	}
 	return row.Pending, row.Retried, nil
+}
+
+// ReplyHandle is where a reply to a stored message may be posted, and until
+// when (zero: unknown).
+type ReplyHandle struct {
+	URL   string
+	Until time.Time
+}
+
+// ReplyHandles returns the reply handles of the given messages, keyed by
+// message id; a message without one (or unknown) is absent. One statement,
+// for a batch of posts about to be sent.
+func (db *DB) ReplyHandles(ctx context.Context, messageIDs []int64) (map[int64]ReplyHandle, error) {
+	out := map[int64]ReplyHandle{}
+	if len(messageIDs) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID         int64
+		ReplyURL   string
+		ReplyUntil *time.Time
+	}
+	if err := db.q(ctx).Model(&InboundMessage{}).Select("id, reply_url, reply_until").
+		Where("id IN ? AND reply_url <> ''", messageIDs).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: reply handles: %w", err)
+	}
+	for _, r := range rows {
+		h := ReplyHandle{URL: r.ReplyURL}
+		if r.ReplyUntil != nil {
+			h.Until = r.ReplyUntil.UTC()
+		}
+		out[r.ID] = h
+	}
+	return out, nil
 }

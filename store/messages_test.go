@@ -382,3 +382,29 @@ func TestFinishInbounds(t *testing.T) {
 		}
 	})
 }
+
+func TestReplyHandlesAreKeptWithTheirMessages(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		until := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
+		withHandle := &store.InboundMessage{Platform: "dingtalk", PlatformMsgID: "d1", Text: "帮助",
+			ReplyURL: "https://oapi.dingtalk.com/robot/sendBySession?session=abc", ReplyUntil: &until}
+		without := &store.InboundMessage{Platform: "dingtalk", PlatformMsgID: "d2", Text: "帮助"}
+		if _, err := db.SaveInbounds(ctx, []*store.InboundMessage{withHandle, without}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.ReplyHandles(ctx, []int64{withHandle.ID, without.ID, 999999})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := store.ReplyHandle{URL: withHandle.ReplyURL, Until: until}
+		if len(got) != 1 || got[withHandle.ID] != want {
+			t.Fatalf("reply handles = %+v, want only %d: %+v", got, withHandle.ID, want)
+		}
+		tooLong := &store.InboundMessage{Platform: "dingtalk", PlatformMsgID: "d3", Text: "x",
+			ReplyURL: "https://x/" + strings.Repeat("a", 1100)}
+		if _, err := db.SaveInbound(ctx, tooLong); err == nil {
+			t.Fatal("a reply URL over 1024 characters was stored")
+		}
+	})
+}

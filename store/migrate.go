@@ -46,6 +46,9 @@ var migrations = []migration{
 	{3, "message retries and leases, the message behind each post, alerted fevers", migrateHandling},
 	{4, "directory version", migrateDirectoryVersion},
 	{5, "outbox lease owners", migrateOutboxLeaseOwner},
+	{6, "reply handles of messages", func(tx *gorm.DB) error {
+		return addColumns(tx, &InboundMessage{}, "ReplyURL", "ReplyUntil")
+	}},
 }
 
 // Each step after the first brings an older database to the shape the

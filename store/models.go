@@ -141,6 +141,12 @@ type InboundMessage struct {
 	Attempts      int       `gorm:"not null;default:0"`
 	NextAttemptAt time.Time `gorm:"index:ix_inbound_due,priority:2"`
 	LeaseOwner    string    `gorm:"size:64;not null;default:''"`
+
+	// ReplyURL is where a reply to the message may be posted (a DingTalk
+	// sessionWebhook, a WeCom AI bot response_url), valid until ReplyUntil
+	// (nil: unknown); "" when the platform gave none.
+	ReplyURL   string `gorm:"size:1024;not null;default:''"`
+	ReplyUntil *time.Time
 }
 
 // Temperature is one person's temperature on one day at one node. A later
