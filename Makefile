@@ -44,8 +44,9 @@ fuzz: ## fuzz the message parser and the personal-number masker for FUZZTIME eac
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./bot/parse
 	$(GO) test -run '^$$' -fuzz '^FuzzMask$$' -fuzztime $(FUZZTIME) ./pii
 
-corpus: build ## check `towerbot parse` against the shared corpus of worked examples
+corpus: build ## check `towerbot parse` against the shared corpora of worked examples (messages, leaders)
 	python3 $(SHARED)/tools/corpuscheck.py --bin $(BIN) $(SHARED)/corpus/messages.jsonl
+	python3 $(SHARED)/tools/corpuscheck.py --bin $(BIN) $(SHARED)/corpus/leaders.jsonl
 
 clean: ## remove build and coverage output (never ./data, which holds your database)
 	rm -rf bin coverage.out coverage.html

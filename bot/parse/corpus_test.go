@@ -28,6 +28,12 @@ type corpusCase struct {
 
 func loadCorpus(tb testing.TB) []corpusCase {
 	tb.Helper()
+	return loadCorpusFile(tb, corpusPath)
+}
+
+// loadCorpusFile reads the worked examples at corpusPath.
+func loadCorpusFile(tb testing.TB, corpusPath string) []corpusCase {
+	tb.Helper()
 	f, err := os.Open(corpusPath)
 	if err != nil {
 		tb.Fatalf("the worked examples of MESSAGES.md must be at %s: %v", corpusPath, err)
@@ -58,7 +64,13 @@ func loadCorpus(tb testing.TB) []corpusCase {
 // TestCorpus checks every worked example with the comparison rules of
 // shared/tools/corpuscheck.py.
 func TestCorpus(t *testing.T) {
-	for _, c := range loadCorpus(t) {
+	checkCorpus(t, loadCorpus(t))
+}
+
+// checkCorpus checks worked examples as corpuscheck.py does.
+func checkCorpus(t *testing.T, cases []corpusCase) {
+	t.Helper()
+	for _, c := range cases {
 		now, err := time.Parse(time.RFC3339, c.Now)
 		if err != nil {
 			t.Fatalf("%q: now %q: %v", c.Text, c.Now, err)

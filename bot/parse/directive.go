@@ -7,16 +7,19 @@ import (
 
 // directive parses "指令:请各作战单元上报僵尸车排查情况,今天18:00前": the text
 // after the keyword and a deadline found in it.
-func (p *parser) directive(body int) Result {
+func (p *parser) directive(kw keyword, body int) Result {
 	text := trimSeps(p.s[body:])
 	if text == "" {
 		return invalid(KindDirective, hintDirective)
+	}
+	if r, ok := p.directiveRef(text); ok {
+		return r
 	}
 	deadline, ok := p.deadline(text)
 	if !ok {
 		return invalid(KindDirective, hintBadDate)
 	}
-	return Result{Kind: KindDirective, Directive: &Directive{Text: text, Deadline: deadline}}
+	return Result{Kind: KindDirective, Directive: &Directive{Text: text, Scope: scopeOf(kw), Deadline: deadline}}
 }
 
 // deadlineLeads may stand between 截止 and its date: 截止时间:今天18:00.

@@ -75,7 +75,7 @@ var keywords = [...]keyword{
 // first. Built once; never written afterwards.
 var keywordIndex = func() map[rune][]keyword {
 	idx := make(map[rune][]keyword)
-	for _, k := range keywords {
+	for _, k := range append(keywords[:], leaderKeywords[:]...) {
 		r, _ := utf8.DecodeRuneInString(k.word)
 		idx[r] = append(idx[r], k)
 	}

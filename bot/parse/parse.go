@@ -156,13 +156,15 @@ func (p *parser) kind(kw keyword, body int, strict bool) Result {
 	case KindDisinfection:
 		return p.disinfection(body)
 	case KindDirective:
-		return p.directive(body)
+		return p.directive(kw, body)
 	case KindDirectiveReport:
 		return p.directiveReport(body)
 	case KindQuery:
 		return p.query(kw, body)
 	case KindBind:
 		return p.bind(body, strict)
+	case KindDirectiveCancel:
+		return p.directiveCancel(kw, body)
 	}
 	return none()
 }
@@ -218,6 +220,9 @@ func (p *parser) numberFirst() Result {
 	i := n
 	for i < len(p.s) && sepLen(p.s, i) > 0 {
 		i += sepLen(p.s, i)
+	}
+	if r, ok := p.refProgress(id, i); ok {
+		return r
 	}
 	kw, ok := matchKeyword(p.s[i:])
 	if !ok {

@@ -5,6 +5,9 @@ import "strings"
 // query answers 帮助, 积分 [name], 排名, 待办. Words after the help,
 // ranking and errands keywords are ignored; the score topic takes one name.
 func (p *parser) query(kw keyword, body int) Result {
+	if r, ok := p.leaderQuery(kw, body); ok {
+		return r
+	}
 	q := &Query{Topic: kw.topic}
 	if kw.topic == TopicScore && kw.word != "我的积分" {
 		toks := p.tokens(body, len(p.s))

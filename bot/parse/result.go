@@ -33,6 +33,7 @@ var Kinds = []Kind{
 	KindNone, KindInvalid, KindTemperature, KindTenantReturn, KindErrandRequest,
 	KindErrandClaim, KindErrandDone, KindErrandCancel, KindScore, KindScoreVerify,
 	KindDisinfection, KindDirective, KindDirectiveReport, KindQuery, KindBind,
+	KindDirectiveCancel,
 }
 
 // Result is the outcome of parsing one message. Exactly the field that
@@ -53,6 +54,7 @@ type Result struct {
 	DirectiveReport *DirectiveReport
 	Query           *Query
 	Bind            *Bind
+	DirectiveCancel *DirectiveCancel
 }
 
 // Invalid says which kind the sender meant and how to write it correctly.
@@ -159,6 +161,7 @@ type Disinfection struct {
 // Directive is an order sent down the chain, with an optional deadline.
 type Directive struct {
 	Text     string `json:"text"`
+	Scope    string `json:"scope"`    // ScopeUnits or ScopeAll
 	Deadline Moment `json:"deadline"` // always HasClock when set; "" when absent
 }
 
@@ -179,8 +182,10 @@ const (
 
 // Query asks the bot for information.
 type Query struct {
-	Topic string `json:"topic"`
-	Name  string `json:"name,omitempty"` // TopicScore only: whose score
+	Topic       string `json:"topic"`
+	Name        string `json:"name,omitempty"`         // TopicScore only: whose score
+	Date        Moment `json:"date,omitzero"`          // TopicSummary only: the day asked about; zero (absent) for today
+	DirectiveID *int64 `json:"directive_id,omitempty"` // TopicDirective only (always set): #N, 0 for the group's latest
 }
 
 // Bind attaches the sender's group to the roster node with this code.
@@ -215,6 +220,8 @@ func (r Result) payload() any {
 		return r.Query
 	case KindBind:
 		return r.Bind
+	case KindDirectiveCancel:
+		return r.DirectiveCancel
 	}
 	return nil
 }

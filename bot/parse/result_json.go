@@ -82,6 +82,7 @@ func (r Result) AppendJSON(b []byte) []byte {
 	case KindDirective:
 		if v := r.Directive; v != nil {
 			b = appendField(b, "text", v.Text)
+			b = appendField(b, "scope", v.Scope)
 			b = appendMomentField(b, "deadline", v.Deadline)
 		}
 	case KindDirectiveReport:
@@ -102,10 +103,16 @@ func (r Result) AppendJSON(b []byte) []byte {
 			if v.Name != "" {
 				b = appendField(b, "name", v.Name)
 			}
+			b = v.appendLeaderFields(b)
 		}
 	case KindBind:
 		if v := r.Bind; v != nil {
 			b = appendField(b, "node", v.Node)
+		}
+	case KindDirectiveCancel:
+		if v := r.DirectiveCancel; v != nil {
+			b = append(b, `,"directive_id":`...)
+			b = strconv.AppendInt(b, v.DirectiveID, 10)
 		}
 	}
 	return append(b, '}')
@@ -173,6 +180,9 @@ func (r *Result) UnmarshalJSON(data []byte) error {
 	case KindBind:
 		r.Bind = new(Bind)
 		payload = r.Bind
+	case KindDirectiveCancel:
+		r.DirectiveCancel = new(DirectiveCancel)
+		payload = r.DirectiveCancel
 	default:
 		return fmt.Errorf("parse: unknown kind %q", head.Kind)
 	}

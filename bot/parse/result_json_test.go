@@ -58,6 +58,10 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		{Kind: KindQuery, Query: &Query{Topic: TopicHelp}},
 		{Kind: KindQuery, Query: &Query{Topic: TopicScore, Name: "应天喜"}},
 		{Kind: KindBind, Bind: &Bind{Node: "FT-03"}},
+		{Kind: KindQuery, Query: &Query{Topic: TopicSummary}},
+		{Kind: KindQuery, Query: &Query{Topic: TopicSummary, Date: Moment{Time: day}}},
+		progress(0), progress(5), cancel(7),
+		{Kind: KindDirective, Directive: &Directive{Text: "停水", Scope: ScopeAll}},
 	}
 	for _, r := range results {
 		out := r.AppendJSON(nil)
