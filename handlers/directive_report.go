@@ -5,12 +5,16 @@ import (
 	"fmt"
 
 	"github.com/towerbot/towerbot/bot"
+	"github.com/towerbot/towerbot/bot/parse"
 	"github.com/towerbot/towerbot/texts"
 	"github.com/towerbot/towerbot/tower"
 )
 
 // DirectiveReport records a group's answer to a directive
-// (tower.AnswerDirective) and replies with the progress.
+// (tower.AnswerDirective) and replies with the progress. A report that
+// holds numbers none of which could be read as its count (反馈 #1
+// 僵尸车5辆,已通知2个车主) is kept but not added to the total, and the
+// reply says so and how to write it so that it counts.
 func (h *Handlers) DirectiveReport(ctx context.Context, c *bot.Context) error {
 	if err := need(c); err != nil {
 		return err
@@ -31,6 +35,9 @@ func (h *Handlers) DirectiveReport(ctx context.Context, c *bot.Context) error {
 	line += fmt.Sprintf(texts.ReportProgress, p.Reported, p.Total)
 	if p.Counted > 0 {
 		line += fmt.Sprintf(texts.ReportSum, p.Sum)
+	}
+	if r.Count == nil && parse.NumbersInReport(r.Text) > 0 {
+		line += fmt.Sprintf(texts.ReportNoCount, res.Directive.ID)
 	}
 	return reply(ctx, c, res.Here, line)
 }

@@ -257,13 +257,22 @@ func TestErrandRoughEdges(t *testing.T) {
 	if !strings.HasPrefix(ann, "【代办 "+tag+"·配药】黄大爷 降压药\n") {
 		t.Errorf("announcement %q repeats the category or lost the detail", ann)
 	}
-	// The requester withdraws the open request: nobody else to tell.
+	// The requester withdraws the open request: the agents it was
+	// announced to are told, mentioned as the announcement mentioned them.
 	w := e.ok(msg{chat: "FT-01-01-01", sender: pTenant, parsed: errandAction(parse.KindErrandCancel, id)})
 	if got := e.reply(w); got != "代办 "+tag+" 已取消。" {
 		t.Errorf("withdrawal reply %q", got)
 	}
-	if posts := e.posts(w); len(posts) != 1 {
-		t.Errorf("withdrawal posted %+v; want only the reply", posts)
+	if posts := e.posts(w); len(posts) != 2 {
+		t.Errorf("withdrawal posted %+v; want the reply and the agents told", posts)
+	}
+	agents := e.outbox("FT-01")
+	if len(agents) != 2 {
+		t.Fatalf("agents' group got %+v; want the announcement and the withdrawal", agents)
+	}
+	mustContain(t, "agents told", agents[1].Text, "代办 "+tag, "租客甲", "无需再接单")
+	if got, want := strings.Join(agents[1].Mentions, ","), strings.Join(agents[0].Mentions, ","); got != want || got == "" {
+		t.Errorf("withdrawal mentions %q; want the announcement's %q", got, want)
 	}
 	if got, _ := e.db.ErrandByID(e.ctx, id); got.Status != store.ErrandCancelled {
 		t.Fatalf("errand %+v after a withdrawal", got)

@@ -64,10 +64,9 @@ func TestMemberTextIsMaskedInEveryPost(t *testing.T) {
 	today := parse.Moment{Time: time.Date(2020, 2, 24, 0, 0, 0, 0, shanghai)}
 	e.ok(msg{chat: "FT-01-01-01", sender: pYing, parsed: tenantReturn("王五13912345678", "湖北武汉 "+id, today, parse.HealthRed, "")})
 	e.ok(msg{chat: "FT-01-01-01", sender: pYing, parsed: temperature(monday, parse.TempEntry{Name: "13612345678", Celsius: 38.5})})
-	d := e.ok(msg{chat: "FT-01-01", sender: pSun, parsed: directive(strings.Repeat("请", 17)+"联系13712345678上报", time.Time{})})
-	for _, code := range []string{"FT-01-01-01", "FT-01-01-02"} {
-		e.ok(msg{chat: code, sender: pYing, parsed: report(errandID(t, e.reply(d)), "无", nil)})
-	}
+	d := e.ok(msg{chat: "FT", sender: pLin, parsed: directive(strings.Repeat("请", 17)+"联系13712345678上报", time.Time{})})
+	e.ok(msg{chat: "FT-01-01", sender: pSun, parsed: report(errandID(t, e.reply(d)), "无", nil)})
+	e.ok(msg{chat: "FT-02-01", sender: pHe, parsed: report(errandID(t, e.reply(d)), "无", nil)})
 	var completion bool
 	for _, p := range everyPost(e) {
 		if m := rawNumber.FindString(p.Text); m != "" {

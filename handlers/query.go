@@ -36,6 +36,8 @@ func (h *Handlers) Query(ctx context.Context, c *bot.Context) error {
 		text, err = h.rankingAnswer(ctx, c)
 	case parse.TopicErrands:
 		text, err = h.errandsAnswer(ctx, c)
+	case parse.TopicDirective:
+		text, err = h.progressAnswer(ctx, c, q.Directive())
 	default:
 		return invalid(texts.Help)
 	}

@@ -5,41 +5,68 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
 // CreateDirective stores a directive and one target per group of
-// targetGroupIDs (duplicates ignored; at least one is required) in one
-// transaction. Replaying the message returns the directive it made.
+// targetGroupIDs, each waiting for an answer (duplicates ignored; at least
+// one is required) in one transaction. Replaying the message returns the
+// directive it made.
 func (db *DB) CreateDirective(ctx context.Context, d Directive, targetGroupIDs []int64) (*Directive, error) {
+	targets := make([]DirectiveTarget, len(targetGroupIDs))
+	for i, id := range targetGroupIDs {
+		targets[i] = DirectiveTarget{GroupID: id}
+	}
+	return db.CreateDirectiveTo(ctx, d, targets)
+}
+
+// CreateDirectiveTo stores a directive and its targets (by GroupID, with
+// InfoOnly; a group named twice is one target, waiting for an answer if
+// either says so; at least one is required) in one transaction. A
+// directive is stored open, in ScopeUnits unless it says otherwise.
+// Replaying the message returns the directive it made.
+func (db *DB) CreateDirectiveTo(ctx context.Context, d Directive, targets []DirectiveTarget) (*Directive, error) {
 	if d.NodeID == 0 || d.GroupID == 0 || d.AuthorID == 0 || d.MessageID == 0 {
 		return nil, errors.New("store: create directive: node, group, author and message are required")
 	}
 	if err := validText("text", d.Text, 1024, true); err != nil {
 		return nil, fmt.Errorf("store: create directive: %w", err)
 	}
-	seen := map[int64]bool{}
-	var targets []int64
-	for _, id := range targetGroupIDs {
-		if id != 0 && !seen[id] {
-			seen[id] = true
-			targets = append(targets, id)
-		}
+	switch d.Scope {
+	case "":
+		d.Scope = ScopeUnits
+	case ScopeUnits, ScopeAll:
+	default:
+		return nil, fmt.Errorf("store: create directive: unknown scope %q", d.Scope)
 	}
-	if len(targets) == 0 {
+	at := map[int64]int{}
+	var rows []DirectiveTarget
+	for _, t := range targets {
+		if t.GroupID == 0 {
+			continue
+		}
+		if i, dup := at[t.GroupID]; dup {
+			rows[i].InfoOnly = rows[i].InfoOnly && t.InfoOnly
+			continue
+		}
+		at[t.GroupID] = len(rows)
+		rows = append(rows, DirectiveTarget{GroupID: t.GroupID, InfoOnly: t.InfoOnly})
+	}
+	if len(rows) == 0 {
 		return nil, errors.New("store: create directive: no target groups")
 	}
 	if d.Deadline != nil {
 		t := d.Deadline.UTC()
 		d.Deadline = &t
 	}
-	d.ID = 0
+	d.ID, d.Status = 0, DirectiveOpen
+	d.WithdrawnBy, d.WithdrawnAt, d.WithdrawnMessageID = nil, nil, nil
 	out, err := createOnce(ctx, db, d.MessageID, d, nil, func(tx *gorm.DB, saved *Directive) error {
-		rows := make([]DirectiveTarget, len(targets))
-		for i, g := range targets {
-			rows[i] = DirectiveTarget{DirectiveID: saved.ID, GroupID: g}
+		for i := range rows {
+			rows[i].DirectiveID = saved.ID
 		}
 		return tx.CreateInBatches(rows, 500).Error
 	})
@@ -65,13 +92,15 @@ func (db *DB) DirectiveTargetOf(ctx context.Context, id, groupID int64) (*Direct
 	return &t, nil
 }
 
-// LatestOpenDirective returns the newest directive sent to group groupID
-// that the group has not answered yet, or ErrNotFound.
+// LatestOpenDirective returns the newest open (not withdrawn) directive
+// sent to group groupID for an answer that the group has not answered yet,
+// or ErrNotFound.
 func (db *DB) LatestOpenDirective(ctx context.Context, groupID int64) (*Directive, error) {
 	var d Directive
 	err := db.q(ctx).
 		Joins("JOIN directive_targets ON directive_targets.directive_id = directives.id").
-		Where("directive_targets.group_id = ? AND directive_targets.reported_at IS NULL", groupID).
+		Where("directive_targets.group_id = ? AND directive_targets.reported_at IS NULL AND directive_targets.info_only = ?", groupID, false).
+		Where("directives.status = ?", DirectiveOpen).
 		Order("directives.id DESC").First(&d).Error
 	if err != nil {
 		return nil, notFound(err, fmt.Sprintf("open directive for group %d", groupID))
@@ -90,11 +119,12 @@ func (db *DB) DirectiveReportByMessage(ctx context.Context, messageID int64) (*D
 	return &r, nil
 }
 
-// DirectiveProgress is how far the answers to a directive have come.
+// DirectiveProgress is how far the answers to a directive have come,
+// counted over the target groups it waits for (not the InfoOnly ones).
 type DirectiveProgress struct {
 	DirectiveID int64
-	Total       int // target groups
-	Reported    int // target groups that have answered
+	Total       int // target groups that are to answer
+	Reported    int // of those, the groups that have answered
 	Sum         int // the sum, over groups, of each group's latest count
 	Counted     int // groups whose answers carried a count
 }
@@ -109,12 +139,21 @@ type ReportResult struct {
 	Progress DirectiveProgress
 }
 
+// ErrDirectiveWithdrawn is returned for a report to a withdrawn directive.
+var ErrDirectiveWithdrawn = fmt.Errorf("directive withdrawn: %w", ErrConflict)
+
+// ErrNoReportExpected is returned for a report from a group that got a
+// directive to read only (InfoOnly).
+var ErrNoReportExpected = errors.New("the directive expects no report from this group")
+
 // AddDirectiveReport stores a group's answer to a directive and marks the
 // group's target reported at its first answer. Reports to one directive are
 // serialised (the directive row is locked) so that progress is exact when
-// the last groups answer at once. A group the directive did not go to gets
-// ErrNotFound. Replaying the message returns the report it made (with First
-// as it is now known: false).
+// the last groups answer at once, and so that a report and a withdrawal at
+// once are ordered. A group the directive did not go to gets ErrNotFound, a
+// group it went to only to read ErrNoReportExpected, a withdrawn directive
+// ErrDirectiveWithdrawn. Replaying the message returns the report it made
+// (with First as it is now known: false), even after a withdrawal.
 func (db *DB) AddDirectiveReport(ctx context.Context, r DirectiveReport) (*ReportResult, error) {
 	if r.DirectiveID == 0 || r.GroupID == 0 || r.PersonID == 0 || r.MessageID == 0 {
 		return nil, errors.New("store: directive report: directive, group, person and message are required")
@@ -131,6 +170,9 @@ func (db *DB) AddDirectiveReport(ctx context.Context, r DirectiveReport) (*Repor
 		}
 		err := tx.Where("message_id = ?", r.MessageID).First(&out.Report).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
+			if d.Status == DirectiveWithdrawn {
+				return ErrDirectiveWithdrawn
+			}
 			err = addReport(tx, r, &out)
 		}
 		if err != nil {
@@ -150,6 +192,9 @@ func addReport(tx *gorm.DB, r DirectiveReport, out *ReportResult) error {
 	var t DirectiveTarget
 	if err := tx.Where("directive_id = ? AND group_id = ?", r.DirectiveID, r.GroupID).First(&t).Error; err != nil {
 		return notFound(err, fmt.Sprintf("directive %d in group %d", r.DirectiveID, r.GroupID))
+	}
+	if t.InfoOnly {
+		return ErrNoReportExpected
 	}
 	out.Report = r
 	out.Report.ID = 0
@@ -175,7 +220,7 @@ func directiveProgress(tx *gorm.DB, id int64) (DirectiveProgress, error) {
 	}
 	err := tx.Model(&DirectiveTarget{}).
 		Select("COUNT(*) AS total, COUNT(reported_at) AS reported").
-		Where("directive_id = ?", id).Scan(&counts).Error
+		Where("directive_id = ? AND info_only = ?", id, false).Scan(&counts).Error
 	if err != nil {
 		return p, err
 	}
@@ -197,14 +242,84 @@ func directiveProgress(tx *gorm.DB, id int64) (DirectiveProgress, error) {
 	return p, nil
 }
 
-// DirectiveLaggards returns the target groups of directive #id that have not
-// answered yet, by id: the groups to name (点名).
+// DirectiveLaggards returns the target groups of directive #id that are to
+// answer and have not yet, by id: the groups to name (点名).
 func (db *DB) DirectiveLaggards(ctx context.Context, id int64) ([]Group, error) {
 	var out []Group
 	// "groups" is reserved in MySQL 8: select through a subquery instead
 	// of naming the table in a join.
 	g := db.q(ctx)
-	waiting := g.Model(&DirectiveTarget{}).Select("group_id").Where("directive_id = ? AND reported_at IS NULL", id)
+	waiting := g.Model(&DirectiveTarget{}).Select("group_id").
+		Where("directive_id = ? AND reported_at IS NULL AND info_only = ?", id, false)
 	err := g.Where("id IN (?)", waiting).Order("id").Find(&out).Error
 	return out, err
+}
+
+// DirectiveTargets returns the targets of directive #id, by group id.
+func (db *DB) DirectiveTargets(ctx context.Context, id int64) ([]DirectiveTarget, error) {
+	var out []DirectiveTarget
+	err := db.q(ctx).Where("directive_id = ?", id).Order("group_id").Find(&out).Error
+	return out, err
+}
+
+// LatestDirectiveFrom returns the newest directive sent from group groupID
+// — the newest open one when there is one — or ErrNotFound: what a leader
+// asking 进度 without a number means.
+func (db *DB) LatestDirectiveFrom(ctx context.Context, groupID int64) (*Directive, error) {
+	var ds []Directive
+	g := db.q(ctx)
+	err := g.Where("group_id = ? AND status = ?", groupID, DirectiveOpen).Order("id DESC").Limit(1).Find(&ds).Error
+	if err == nil && len(ds) == 0 {
+		err = g.Where("group_id = ?", groupID).Order("id DESC").Limit(1).Find(&ds).Error
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(ds) == 0 {
+		return nil, fmt.Errorf("directive from group %d: %w", groupID, ErrNotFound)
+	}
+	return &ds[0], nil
+}
+
+// DirectiveStateError is returned when a directive cannot be withdrawn
+// because it already was; it carries the directive as it stands (who
+// withdrew it, when) and wraps ErrConflict.
+type DirectiveStateError struct{ Directive Directive }
+
+func (e *DirectiveStateError) Error() string {
+	return fmt.Sprintf("directive %d is %s: %v", e.Directive.ID, e.Directive.Status, ErrConflict)
+}
+
+// Unwrap makes errors.Is(err, ErrConflict) hold.
+func (e *DirectiveStateError) Unwrap() error { return ErrConflict }
+
+// WithdrawDirective marks directive #id withdrawn by person, from message
+// messageID, at at — one UPDATE conditional on the directive being open,
+// so of two withdrawals one wins and the other gets a *DirectiveStateError.
+// Replaying the message returns the directive it withdrew.
+func (db *DB) WithdrawDirective(ctx context.Context, id, personID, messageID int64, at time.Time) (*Directive, error) {
+	if id <= 0 || personID == 0 || messageID == 0 {
+		return nil, errors.New("store: withdraw directive: id, person and message are required")
+	}
+	at = at.UTC()
+	var out Directive
+	err := db.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&Directive{}).Where("id = ? AND status = ?", id, DirectiveOpen).
+			Updates(map[string]any{"status": DirectiveWithdrawn, "withdrawn_by": personID,
+				"withdrawn_at": at, "withdrawn_message_id": messageID})
+		if res.Error != nil {
+			return res.Error
+		}
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&out, id).Error; err != nil {
+			return notFound(err, "directive "+strconv.FormatInt(id, 10))
+		}
+		if res.RowsAffected == 0 && (out.WithdrawnMessageID == nil || *out.WithdrawnMessageID != messageID) {
+			return &DirectiveStateError{Directive: out}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: withdraw directive %d: %w", id, err)
+	}
+	return &out, nil
 }

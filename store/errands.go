@@ -217,10 +217,11 @@ func (db *DB) stepErrand(ctx context.Context, id, personID, messageID int64, act
 
 // ErrandQuery selects active errands (open or claimed) for the 待办 list.
 // The conditions are alternatives: an errand matches when it is open at one
-// of OpenAt, claimed by ClaimerID, or requested by RequesterID (and still
-// active).
+// of OpenAt, active at one of ActiveAt, claimed by ClaimerID, or requested
+// by RequesterID (and still active).
 type ErrandQuery struct {
 	OpenAt      []int64 // node ids: open errands there wait for an agent
+	ActiveAt    []int64 // node ids: open and claimed-not-done errands there (a commander's subtree)
 	ClaimerID   int64   // claimed errands this person is running
 	RequesterID int64   // active errands this person asked for
 	Limit       int     // at most this many (default 50)
@@ -236,6 +237,9 @@ func (db *DB) ActiveErrands(ctx context.Context, q ErrandQuery) ([]Errand, error
 	cond := g.Where("1 = 0")
 	if len(q.OpenAt) > 0 {
 		cond = cond.Or("status = ? AND node_id IN ?", ErrandOpen, q.OpenAt)
+	}
+	if len(q.ActiveAt) > 0 {
+		cond = cond.Or("status IN ? AND node_id IN ?", []string{ErrandOpen, ErrandClaimed}, q.ActiveAt)
 	}
 	if q.ClaimerID != 0 {
 		cond = cond.Or("status = ? AND claimer_id = ?", ErrandClaimed, q.ClaimerID)

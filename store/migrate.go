@@ -49,6 +49,7 @@ var migrations = []migration{
 	{6, "reply handles of messages", func(tx *gorm.DB) error {
 		return addColumns(tx, &InboundMessage{}, "ReplyURL", "ReplyUntil")
 	}},
+	{10, "directive scopes, withdrawals, and targets that answer", migrateDirectiveScope},
 }
 
 // Each step after the first brings an older database to the shape the
@@ -271,4 +272,18 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 // outbox item's lease.
 func migrateOutboxLeaseOwner(tx *gorm.DB) error {
 	return addColumns(tx, &OutboxItem{}, "LeaseOwner")
+}
+
+// migrateDirectiveScope adds the columns of version 10: a directive's scope
+// and withdrawal, and which of its targets it waits for. Directives made
+// before went to every group below and waited for every one: the defaults
+// (units, open, no target InfoOnly) keep them as they were.
+func migrateDirectiveScope(tx *gorm.DB) error {
+	if err := addColumns(tx, &Directive{}, "Scope", "Status", "WithdrawnBy", "WithdrawnAt", "WithdrawnMessageID"); err != nil {
+		return err
+	}
+	if err := addIndexes(tx, &Directive{}, "WithdrawnMessageID"); err != nil {
+		return err
+	}
+	return addColumns(tx, &DirectiveTarget{}, "InfoOnly")
 }

@@ -257,7 +257,19 @@ type ScoreEvent struct {
 	VerifiedAt      *time.Time
 }
 
-// Directive is an order sent down from a node to every descendant group.
+// Directive scopes: how far down a directive goes (MESSAGES.md).
+const (
+	ScopeUnits = "units" // the unit groups, who answer
+	ScopeAll   = "all"   // the landlord + tenant groups too, for their information
+)
+
+// Directive statuses.
+const (
+	DirectiveOpen      = "open"
+	DirectiveWithdrawn = "withdrawn" // 撤回: reports are refused from then on
+)
+
+// Directive is an order sent down from a node to the groups below it.
 type Directive struct {
 	ID        int64  `gorm:"primaryKey"`
 	NodeID    int64  `gorm:"not null;index"`
@@ -267,15 +279,26 @@ type Directive struct {
 	Deadline  *time.Time
 	MessageID int64 `gorm:"not null;uniqueIndex"`
 	CreatedAt time.Time
+	// Scope is ScopeUnits or ScopeAll.
+	Scope string `gorm:"size:8;not null;default:'units'"`
+	// Status is DirectiveOpen or DirectiveWithdrawn; a withdrawal keeps
+	// who, when and from which message.
+	Status             string `gorm:"size:16;not null;default:'open'"`
+	WithdrawnBy        *int64
+	WithdrawnAt        *time.Time
+	WithdrawnMessageID *int64 `gorm:"uniqueIndex"`
 }
 
-// DirectiveTarget is one descendant group a directive went to; ReportedAt is
-// set by its first report.
+// DirectiveTarget is one group a directive went to; ReportedAt is set by
+// its first report. InfoOnly marks a group that got the directive to read
+// (a landlord + tenant group of a 全体通知): the directive waits for the
+// answers of the others only (the unit groups).
 type DirectiveTarget struct {
 	ID          int64 `gorm:"primaryKey"`
 	DirectiveID int64 `gorm:"not null;uniqueIndex:ux_directive_target"`
 	GroupID     int64 `gorm:"not null;uniqueIndex:ux_directive_target;index"`
 	ReportedAt  *time.Time
+	InfoOnly    bool `gorm:"not null;default:false"`
 }
 
 // DirectiveReport is a group's answer to a directive.

@@ -228,6 +228,8 @@ var keptColumns = map[string]string{
 
 	"errands.category":     "an errand category word",
 	"errands.status":       "a status word",
+	"directives.scope":     "a directive's scope word (units, all)",
+	"directives.status":    "a directive's status word (open, withdrawn)",
 	"errand_events.action": "an action word",
 
 	"score_events.status": "a status word",

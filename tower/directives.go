@@ -17,16 +17,23 @@ const MaxDirectiveText = 1024
 // DirectiveSent is what SendDirective did.
 type DirectiveSent struct {
 	Directive store.Directive
-	Groups    int // target groups it went to
+	Groups    int      // target groups it went to
+	Answering int      // of those, the unit groups that are to answer
+	Informed  int      // of those, the landlord + tenant groups told to read it
+	Unbound   []string // units below with no group: nobody there got it
 	Here      []Note
 }
 
 // SendDirective sends an order down the chain from the act's node: only a
-// commander or leader of that node may. It goes to every group of every
-// node below (one target each; the act's own group excluded), posted with
-// its #N and deadline. A deadline already past is refused: nobody could
-// meet it, so it is a typo.
-func (t *Tower) SendDirective(ctx context.Context, act Act, text string, deadline time.Time) (*DirectiveSent, error) {
+// commander or leader of that node may. It goes to the groups
+// DirectiveTargets names for scope (store.ScopeUnits or ScopeAll; ""
+// is units): one target each, the act's own group excluded, posted with
+// its #N and deadline; the unit groups are asked to answer, the landlord +
+// tenant groups of a 全体通知 only told. A deadline already past is
+// refused: nobody could meet it, so it is a typo. A text that starts with
+// "#N" is refused too: it names an old directive (进度 #N, 撤回 指令 #N),
+// and an old directive's number never starts a new one.
+func (t *Tower) SendDirective(ctx context.Context, act Act, text, scope string, deadline time.Time) (*DirectiveSent, error) {
 	if err := needNode(act); err != nil {
 		return nil, err
 	}
@@ -34,8 +41,18 @@ func (t *Tower) SendDirective(ctx context.Context, act Act, text string, deadlin
 	if text == "" {
 		return nil, invalid(texts.DirectiveFormat)
 	}
+	if id, ok := leadingRef(text); ok {
+		return nil, invalid(fmt.Sprintf(texts.DirectiveStartsWithRef, id, id))
+	}
 	if err := fits(texts.FieldDirective, text, MaxDirectiveText); err != nil {
 		return nil, err
+	}
+	switch scope {
+	case "":
+		scope = store.ScopeUnits
+	case store.ScopeUnits, store.ScopeAll:
+	default:
+		return nil, fmt.Errorf("tower: unknown directive scope %q", scope)
 	}
 	var due *time.Time
 	if !deadline.IsZero() {
@@ -59,34 +76,47 @@ func (t *Tower) SendDirective(ctx context.Context, act Act, text string, deadlin
 		if err != nil {
 			return err
 		}
-		all, err := t.st.GroupsOfNodes(ctx, nodeIDs(below)...)
+		answer, read := DirectiveTargets(scope, below)
+		if len(answer) == 0 && scope == store.ScopeUnits {
+			return invalid(texts.DirectiveNoUnits)
+		}
+		answering, unbound, err := t.targetGroups(ctx, act, answer)
 		if err != nil {
 			return err
 		}
-		var groups []store.Group
-		var ids []int64
-		for _, g := range all {
-			if act.Group == nil || g.ID != act.Group.ID {
-				groups = append(groups, g)
-				ids = append(ids, g.ID)
-			}
+		informed, _, err := t.targetGroups(ctx, act, read)
+		if err != nil {
+			return err
 		}
-		if len(groups) == 0 {
+		targets := make([]store.DirectiveTarget, 0, len(answering)+len(informed))
+		for _, g := range answering {
+			targets = append(targets, store.DirectiveTarget{GroupID: g.ID})
+		}
+		for _, g := range informed {
+			targets = append(targets, store.DirectiveTarget{GroupID: g.ID, InfoOnly: true})
+		}
+		if len(targets) == 0 {
 			return invalid(texts.NoGroupsBelow)
 		}
 		var groupID int64
 		if act.Group != nil {
 			groupID = act.Group.ID
 		}
-		d, err := t.st.CreateDirective(ctx, store.Directive{NodeID: act.Node.ID, GroupID: groupID,
-			AuthorID: act.By.ID, Text: text, Deadline: due, MessageID: act.Message}, ids)
+		d, err := t.st.CreateDirectiveTo(ctx, store.Directive{NodeID: act.Node.ID, GroupID: groupID,
+			AuthorID: act.By.ID, Text: text, Scope: scope, Deadline: due, MessageID: act.Message}, targets)
 		if err != nil {
 			return err
 		}
-		res.Directive, res.Groups = *d, len(groups)
-		post := fmt.Sprintf(texts.DirectivePost, d.ID, act.Node.Name, d.Text, dueLabel(d.Deadline, act.At), d.ID)
-		for _, g := range groups {
+		*res = DirectiveSent{Directive: *d, Groups: len(targets), Answering: len(answering),
+			Informed: len(informed), Unbound: unbound}
+		due := dueLabel(d.Deadline, act.At)
+		post := fmt.Sprintf(texts.DirectivePost, d.ID, act.Node.Name, d.Text, due, d.ID)
+		for _, g := range answering {
 			out.to(g, store.FactOrigin("directive", d.ID), post, false, nil)
+		}
+		notice := fmt.Sprintf(texts.DirectiveNoticePost, d.ID, act.Node.Name, d.Text, due)
+		for _, g := range informed {
+			out.to(g, store.FactOrigin("directive", d.ID), notice, false, nil)
 		}
 		return nil
 	})
@@ -145,10 +175,18 @@ func (t *Tower) AnswerDirective(ctx context.Context, act Act, a Answer) (*Direct
 		}
 		rr, err := t.st.AddDirectiveReport(ctx, store.DirectiveReport{DirectiveID: d.ID, GroupID: act.Group.ID,
 			PersonID: act.By.ID, Text: a.Text, Count: a.Count, MessageID: act.Message})
-		if errors.Is(err, store.ErrNotFound) {
+		switch {
+		case errors.Is(err, store.ErrNotFound):
 			return invalid(fmt.Sprintf(texts.DirectiveNotHere, d.ID))
-		}
-		if err != nil {
+		case errors.Is(err, store.ErrNoReportExpected):
+			return invalid(fmt.Sprintf(texts.ReportNotExpected, d.ID))
+		case errors.Is(err, store.ErrDirectiveWithdrawn):
+			latest, lerr := t.st.DirectiveByID(ctx, d.ID)
+			if lerr != nil {
+				return lerr
+			}
+			return t.withdrawnRefusal(ctx, latest, act.At, texts.ReportToWithdrawn, err)
+		case err != nil:
 			return err
 		}
 		res.Directive, res.Progress = *d, rr.Progress
@@ -204,6 +242,9 @@ func (t *Tower) answeredDirective(ctx context.Context, act Act, id int64) (*stor
 	} else if err != nil {
 		return nil, err
 	}
+	// Whether it is still open is decided under the directive's lock
+	// (store.AddDirectiveReport), so that a report racing a withdrawal is
+	// either counted or refused.
 	return d, nil
 }
 

@@ -234,6 +234,14 @@ func (t *Tower) endErrand(ctx context.Context, act Act, id int64, action string)
 				return err
 			}
 		}
+		if action == store.ErrandActionCancel && e.ClaimerID == nil {
+			// Cancelled while open (a requester's withdrawal, or a
+			// commander's): the agents it was announced to stop looking.
+			if err := t.tellAnnounced(ctx, out, e, fmt.Sprintf(texts.CancelledForAgents, e.ID,
+				texts.ErrandSummary(e, 16), act.By.Name)); err != nil {
+				return err
+			}
+		}
 		if e.ClaimerID != nil && *e.ClaimerID != act.By.ID {
 			return t.tellClaimer(ctx, out, e, action, toClaimer)
 		}
@@ -376,18 +384,25 @@ type ErrandLine struct {
 
 // ErrandsFor lists person's 待办 (at most limit): errands they are running,
 // errands waiting for an agent at or below nodes where they are an errand
-// agent or commander, and their own requests not yet finished, oldest
-// first.
+// agent, every errand not yet done at or below nodes where they are a
+// commander — open, or claimed and still being run: a commander answers
+// for the errands of her subtree — and their own requests not yet
+// finished, oldest first.
 func (t *Tower) ErrandsFor(ctx context.Context, personID int64, limit int) ([]ErrandLine, error) {
 	ms, err := t.st.MembershipsOf(ctx, personID)
 	if err != nil {
 		return nil, err
 	}
-	openAt, err := t.reach(ctx, ms, true, store.RoleErrandAgent, store.RoleCommander)
+	openAt, err := t.reach(ctx, ms, true, store.RoleErrandAgent)
 	if err != nil {
 		return nil, err
 	}
-	list, err := t.st.ActiveErrands(ctx, store.ErrandQuery{OpenAt: openAt, ClaimerID: personID, RequesterID: personID, Limit: limit})
+	activeAt, err := t.reach(ctx, ms, true, store.RoleCommander)
+	if err != nil {
+		return nil, err
+	}
+	list, err := t.st.ActiveErrands(ctx, store.ErrandQuery{OpenAt: openAt, ActiveAt: activeAt, ClaimerID: personID,
+		RequesterID: personID, Limit: limit})
 	if err != nil {
 		return nil, err
 	}
@@ -401,4 +416,50 @@ func (t *Tower) ErrandsFor(ctx context.Context, personID int64, limit int) ([]Er
 		}
 	}
 	return out, nil
+}
+
+// tellAnnounced posts text about errand e to the groups its announcement
+// went to, mentioning whom it mentioned (the outbox keeps both, keyed by
+// the errand). An announcement folded into the requester's own group's
+// reply left no post of its own: then the errand's reach is found again as
+// OpenErrand found it (its agents, else the commanders above).
+func (t *Tower) tellAnnounced(ctx context.Context, out *posts, e *store.Errand, text string) error {
+	origin := store.FactOrigin("errand", e.ID, "cancel", "agents")
+	items, err := t.st.OutboxByMessage(ctx, e.MessageID)
+	if err != nil {
+		return err
+	}
+	announce := store.FactOrigin("errand", e.ID, "announce")
+	told := false
+	for _, it := range items {
+		if it.Origin != announce {
+			continue
+		}
+		g, err := t.groupOf(ctx, it.GroupID)
+		if err != nil {
+			return err
+		}
+		if g != nil {
+			out.to(*g, origin, text, false, it.Mentions)
+			told = true
+		}
+	}
+	if told {
+		return nil
+	}
+	to, err := t.nearestReachable(ctx, e.NodeID, store.RoleErrandAgent, false)
+	if err == nil && to == nil {
+		to, err = t.nearestReachable(ctx, e.NodeID, store.RoleCommander, true)
+	}
+	if err != nil || to == nil {
+		return err
+	}
+	for _, g := range to.Groups {
+		ids, names, err := t.mentions(ctx, g.Platform, to.People...)
+		if err != nil {
+			return err
+		}
+		out.to(g, origin, names+" "+text, false, ids)
+	}
+	return nil
 }

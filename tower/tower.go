@@ -62,12 +62,18 @@ type Store interface {
 	LandlordScore(ctx context.Context, landlordID int64, base int, since time.Time) (int, error)
 	LandlordRanking(ctx context.Context, nodeID int64, base int, since time.Time) ([]store.LandlordStanding, error)
 
-	CreateDirective(ctx context.Context, d store.Directive, targetGroupIDs []int64) (*store.Directive, error)
+	CreateDirectiveTo(ctx context.Context, d store.Directive, targets []store.DirectiveTarget) (*store.Directive, error)
 	DirectiveByID(ctx context.Context, id int64) (*store.Directive, error)
 	DirectiveTargetOf(ctx context.Context, id, groupID int64) (*store.DirectiveTarget, error)
 	LatestOpenDirective(ctx context.Context, groupID int64) (*store.Directive, error)
 	DirectiveReportByMessage(ctx context.Context, messageID int64) (*store.DirectiveReport, error)
 	AddDirectiveReport(ctx context.Context, r store.DirectiveReport) (*store.ReportResult, error)
+	DirectiveTargets(ctx context.Context, id int64) ([]store.DirectiveTarget, error)
+	DirectiveProgressOf(ctx context.Context, id int64) (store.DirectiveProgress, error)
+	DirectiveLaggards(ctx context.Context, id int64) ([]store.Group, error)
+	LatestDirectiveFrom(ctx context.Context, groupID int64) (*store.Directive, error)
+	WithdrawDirective(ctx context.Context, id, personID, messageID int64, at time.Time) (*store.Directive, error)
+	OutboxByMessage(ctx context.Context, id int64) ([]store.OutboxItem, error)
 
 	RecordDisinfection(ctx context.Context, d store.Disinfection) (*store.Disinfection, error)
 }

@@ -135,12 +135,54 @@ const measures = "辆个户人间家处起件名"
 // inside dates and times do not count. 无 or 没有 standing alone, with no
 // number anywhere, is 0.
 func countOf(text string) *int {
-	var (
-		measured, plain int
-		mv, pv          int64
-		decimal         bool
-	)
-	plainDecimal := false
+	r := readNumbers(text)
+	var c int64
+	switch {
+	case r.measured == 1:
+		c = r.mv
+		if r.decimal {
+			return nil
+		}
+	case r.measured > 1:
+		return nil
+	case r.plain == 1:
+		c = r.pv
+		if r.plainDecimal {
+			return nil
+		}
+	case r.plain > 1:
+		return nil
+	default:
+		if !standsAlone(text, "无") && !standsAlone(text, "没有") {
+			return nil
+		}
+	}
+	if c > 1e9 {
+		return nil
+	}
+	n := int(c)
+	return &n
+}
+
+// reportNumbers are the numbers of a report outside dates and times: how
+// many stand before a measure word (measured) and how many do not (plain),
+// the last of each, and whether it was a decimal.
+type reportNumbers struct {
+	measured, plain       int
+	mv, pv                int64
+	decimal, plainDecimal bool
+}
+
+// NumbersInReport returns how many numbers the text of a report holds,
+// dates and times left out: with a nil count from Parse, more than zero
+// means the count could not be read (several numbers compete, or a
+// decimal), not that none was given.
+func NumbersInReport(text string) int {
+	n := readNumbers(normalize(text))
+	return n.measured + n.plain
+}
+
+func readNumbers(text string) (r reportNumbers) {
 	for i := 0; i < len(text); {
 		if !isDigit(text[i]) {
 			i++
@@ -159,41 +201,16 @@ func countOf(text string) *int {
 		for k < len(text) && text[k] == ' ' {
 			k++
 		}
-		if r, _ := utf8.DecodeRuneInString(text[k:]); k < len(text) && strings.ContainsRune(measures, r) {
-			measured++
-			mv, decimal = v, isDecimal
+		if m, _ := utf8.DecodeRuneInString(text[k:]); k < len(text) && strings.ContainsRune(measures, m) {
+			r.measured++
+			r.mv, r.decimal = v, isDecimal
 		} else {
-			plain++
-			pv, plainDecimal = v, isDecimal
+			r.plain++
+			r.pv, r.plainDecimal = v, isDecimal
 		}
 		i = e
 	}
-	var c int64
-	switch {
-	case measured == 1:
-		c = mv
-		if decimal {
-			return nil
-		}
-	case measured > 1:
-		return nil
-	case plain == 1:
-		c = pv
-		if plainDecimal {
-			return nil
-		}
-	case plain > 1:
-		return nil
-	default:
-		if !standsAlone(text, "无") && !standsAlone(text, "没有") {
-			return nil
-		}
-	}
-	if c > 1e9 {
-		return nil
-	}
-	n := int(c)
-	return &n
+	return r
 }
 
 // standsAlone reports whether word is a whole field of text.

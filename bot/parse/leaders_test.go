@@ -165,3 +165,19 @@ func mustNow(t *testing.T) time.Time {
 	}
 	return now
 }
+
+func TestNumbersInReport(t *testing.T) {
+	for text, want := range map[string]int{
+		"僵尸车5辆,已通知2个车主": 2,
+		"僵尸车3辆":         1,
+		"2月24日已排查完毕":    0,
+		"今天18:00前已排查,无": 0,
+		"已排查完毕":         0,
+		"僵尸车 3.5 辆":     1,
+		"３辆和４辆":         2, // full-width digits count too
+	} {
+		if got := NumbersInReport(text); got != want {
+			t.Errorf("NumbersInReport(%q) = %d, want %d", text, got, want)
+		}
+	}
+}
