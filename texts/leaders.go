@@ -37,7 +37,7 @@ const (
 	// figure could not be read (several numbers, or none): it is kept as
 	// text but not added to the total, and the sender learns how to write
 	// it so that it counts.
-	ReportNoCount = "。注意:未能识别数量(写了多个数字或没有数字),本条未计入合计;如需计入,请只写一个数量再发一次,例如:回复 #%d 僵尸车5辆"
+	ReportNoCount = "。注意:未能识别数量(数字不止一个或不是整数),本条未计入合计;如需计入,请只写一个数量再发一次,例如:回复 #%d 僵尸车5辆"
 )
 
 // Progress (进度 #N, 未上报).
