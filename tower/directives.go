@@ -95,6 +95,9 @@ func (t *Tower) SendDirective(ctx context.Context, act Act, text, scope string, 
 		for _, g := range informed {
 			targets = append(targets, store.DirectiveTarget{GroupID: g.ID, InfoOnly: true})
 		}
+		if len(targets) == 0 && len(unbound) > 0 {
+			return invalid(texts.NoGroupsBelow + fmt.Sprintf(texts.DirectiveUnbound, texts.NameList(unbound, 10)))
+		}
 		if len(targets) == 0 {
 			return invalid(texts.NoGroupsBelow)
 		}

@@ -59,10 +59,14 @@ var leaderKeywords = [...]keyword{
 
 	{word: "进度", kind: KindQuery, topic: TopicDirective}, {word: "指令进度", kind: KindQuery, topic: TopicDirective},
 	{word: "未上报", kind: KindQuery, topic: TopicDirective},
+	// How leaders ask it in their own words (issue 9).
+	{word: "哪些单元还没上报", kind: KindQuery, topic: TopicDirective}, {word: "哪些单元没上报", kind: KindQuery, topic: TopicDirective},
+	{word: "谁还没上报", kind: KindQuery, topic: TopicDirective}, {word: "谁没上报", kind: KindQuery, topic: TopicDirective},
 
 	{word: "未报体温", kind: KindQuery, topic: TopicUnreported}, {word: "体温未报", kind: KindQuery, topic: TopicUnreported},
 	{word: "未上报体温", kind: KindQuery, topic: TopicUnreported}, {word: "谁没报体温", kind: KindQuery, topic: TopicUnreported},
 	{word: "谁还没报体温", kind: KindQuery, topic: TopicUnreported},
+	{word: "谁没上报体温", kind: KindQuery, topic: TopicUnreported}, {word: "谁还没上报体温", kind: KindQuery, topic: TopicUnreported},
 
 	{word: "全体指令", kind: KindDirective}, {word: "全体通知", kind: KindDirective},
 	{word: "通知全体", kind: KindDirective},

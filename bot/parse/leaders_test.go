@@ -51,6 +51,11 @@ func TestProgressQuery(t *testing.T) {
 		{in: "指令进度", want: p("0")},
 		{in: "未上报", want: p("0")},
 		{in: "未上报?", want: p("0")},
+		{in: "哪些单元还没上报?", want: p("0")},
+		{in: "谁还没上报", want: p("0")},
+		{in: "谁没上报 #3", want: p("3")},
+		{in: "谁没上报体温", want: `{"kind":"query","topic":"unreported"}`},
+		{in: "谁没上报的", want: `{"kind":"none"}`}, // glued: chat
 		{in: "进度 #5", want: p("5")},
 		{in: "进度 5", want: p("5")},
 		{in: "进度 5号", want: p("5")},
