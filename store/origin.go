@@ -37,6 +37,21 @@ func FactOrigin(kind string, id int64, what ...string) Origin {
 	return Origin(s)
 }
 
+// AnswersMessage reports whether the post is a message's own answer —
+// its reply or its error reply (MessageOrigin) — rather than a post about
+// a fact or a job.
+func (o Origin) AnswersMessage() bool { return strings.HasPrefix(string(o), "msg:") }
+
+// FailedPostOrigin is the origin of the alert that outbox item id could
+// not be delivered: one alert per failed post and group it goes to.
+func FailedPostOrigin(id int64) Origin { return FactOrigin(failedPostKind, id) }
+
+// AlertsFailedPost reports whether the post is such an alert, whose own
+// failure alerts nobody (an alert about an alert would never end).
+func (o Origin) AlertsFailedPost() bool { return strings.HasPrefix(string(o), failedPostKind+":") }
+
+const failedPostKind = "post_failed"
+
 // UserIDs are platform user ids, as an outbox post mentions them. They are
 // stored joined by commas (ids never contain one: Value refuses it).
 type UserIDs []string

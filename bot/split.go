@@ -1,0 +1,93 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// Text limits of the platforms (PLATFORMS.md): the most bytes of UTF-8
+// one text message may hold. A channel splits a longer post with
+// SplitText.
+const (
+	WeComTextLimit    = 2048
+	DingTalkTextLimit = 4096
+)
+
+// SplitText cuts text into parts of at most limit bytes each, for a
+// platform that refuses longer messages. It cuts between lines when it
+// can, so that a list stays readable, and inside a line only when that
+// one line is longer than limit — then between characters, never inside a
+// UTF-8 sequence. The newline a cut falls on is dropped, and so are blank
+// lines at the start of a part (a part is never empty or blank). Text
+// within the limit comes back whole, as the only part; empty or blank
+// text gives no parts. A limit below utf8.UTFMax is taken as utf8.UTFMax,
+// so that any one character fits.
+func SplitText(text string, limit int) []string {
+	limit = max(limit, utf8.UTFMax)
+	if len(text) <= limit {
+		if strings.TrimSpace(text) == "" {
+			return nil
+		}
+		return []string{text}
+	}
+	var parts []string
+	var cur strings.Builder
+	flush := func() {
+		if strings.TrimSpace(cur.String()) != "" {
+			parts = append(parts, cur.String())
+		}
+		cur.Reset()
+	}
+	for line := range strings.SplitSeq(text, "\n") {
+		if cur.Len() == 0 && strings.TrimSpace(line) == "" {
+			continue // a part never starts with a blank line
+		}
+		if cur.Len() > 0 && cur.Len()+1+len(line) <= limit {
+			cur.WriteByte('\n')
+			cur.WriteString(line)
+			continue
+		}
+		flush()
+		for len(line) > limit {
+			cut := limit
+			for cut > 0 && !utf8.RuneStart(line[cut]) {
+				cut--
+			}
+			parts = append(parts, line[:cut])
+			line = line[cut:]
+		}
+		cur.WriteString(line)
+	}
+	flush()
+	return parts
+}
+
+// SendParts sends text through send in parts of at most limit bytes
+// (SplitText), one after the other, and stops at the first part that
+// fails: the error it returns wraps send's (so a *SendError's retry-after
+// or permanence still reaches the sender) and says which part failed.
+//
+// A channel's Send calls it for a text longer than its platform allows.
+// The item counts as sent only when every part went: on an error the
+// sender retries the whole item later, so the parts before the failed
+// one are sent again on the retry — a reader may see those parts twice,
+// never a part missing, and never the parts out of order. A channel for
+// which repeating is worse than waiting can make a failure after the
+// first part permanent.
+func SendParts(ctx context.Context, text string, limit int, send func(ctx context.Context, part string) error) error {
+	parts := SplitText(text, limit)
+	if len(parts) == 0 {
+		return &SendError{Err: fmt.Errorf("bot: nothing to send: the text is blank"), Permanent: true}
+	}
+	for i, p := range parts {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("bot: part %d of %d not sent: %w", i+1, len(parts), err)
+		}
+		if err := send(ctx, p); err != nil {
+			return fmt.Errorf("bot: part %d of %d: %w", i+1, len(parts), err)
+		}
+	}
+	return nil
+}
