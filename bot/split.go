@@ -20,7 +20,7 @@ const (
 // can, so that a list stays readable, and inside a line only when that
 // one line is longer than limit — then between characters, never inside a
 // UTF-8 sequence. The newline a cut falls on is dropped, and so are blank
-// lines at the start of a part (a part is never empty or blank). Text
+// lines at the start or end of a part (a part is never empty or blank). Text
 // within the limit comes back whole, as the only part; empty or blank
 // text gives no parts. A limit below utf8.UTFMax is taken as utf8.UTFMax,
 // so that any one character fits.
@@ -35,8 +35,16 @@ func SplitText(text string, limit int) []string {
 	var parts []string
 	var cur strings.Builder
 	flush := func() {
-		if strings.TrimSpace(cur.String()) != "" {
-			parts = append(parts, cur.String())
+		p := cur.String()
+		for { // blank lines at the end of a part go with the cut
+			i := strings.LastIndexByte(p, '\n')
+			if i < 0 || strings.TrimSpace(p[i+1:]) != "" {
+				break
+			}
+			p = p[:i]
+		}
+		if strings.TrimSpace(p) != "" {
+			parts = append(parts, p)
 		}
 		cur.Reset()
 	}
