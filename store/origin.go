@@ -1,7 +1,9 @@
 package store
 
 import (
+	"crypto/sha256"
 	"database/sql/driver"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -51,6 +53,19 @@ func FailedPostOrigin(id int64) Origin { return FactOrigin(failedPostKind, id) }
 func (o Origin) AlertsFailedPost() bool { return strings.HasPrefix(string(o), failedPostKind+":") }
 
 const failedPostKind = "post_failed"
+
+// UnboundChatOrigin is the origin of the one notice in group id, bound to
+// no node, that asks a commander to 绑定 it: said once per group, ever.
+func UnboundChatOrigin(groupID int64) Origin { return FactOrigin("unbound_chat", groupID) }
+
+// UnregisteredOrigin is the origin of the hint that tells an account in
+// no roster entry how to register (登记), on day (YYYY-MM-DD): with the
+// group, once per account, chat and day. The account is named by a digest
+// of its id, which may be long and hold any character.
+func UnregisteredOrigin(platform, userID, day string) Origin {
+	sum := sha256.Sum256([]byte(platform + "\x00" + userID))
+	return Origin("unregistered:" + day + ":" + hex.EncodeToString(sum[:12]))
+}
 
 // UserIDs are platform user ids, as an outbox post mentions them. They are
 // stored joined by commas (ids never contain one: Value refuses it).
