@@ -201,6 +201,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 			MaxAttempts: cfg.Outbox.MaxAttempts,
 			RetryBase:   cfg.Outbox.RetryBase,
 			Quiet:       bot.QuietHours{From: quietFrom, To: quietTo, Location: loc},
+			Memo:        kvs,
 			OnGiveUp: func(ctx context.Context, g bot.GaveUp) error {
 				return domain.AlertFailedPost(ctx, g.Item, g.Group, g.Item.Attempts+1)
 			},

@@ -39,6 +39,12 @@ type Delivery struct {
 	Reply store.ReplyHandle
 
 	route *Route // where Via reports the route taken, for the sender's metrics
+
+	// partsDone is how many parts of a long item (SendParts) an earlier
+	// attempt delivered; parts is where SendParts reports how many are
+	// delivered now, for the sender to remember when the send fails.
+	partsDone int
+	parts     *int
 }
 
 // Route is the way a channel delivered an item, as /metrics counts sends.
@@ -209,6 +215,12 @@ type SenderConfig struct {
 	// day, until they end (QuietHours; zero: none).
 	Quiet QuietHours
 
+	// Memo, when set, remembers how many parts of a long item a failed
+	// send delivered (Delivery.SendParts), so that its retry goes on from
+	// the first part not delivered instead of sending them all again. kv
+	// (Redis across replicas) is one; what it forgets is sent again.
+	Memo PartsMemo
+
 	// OnGiveUp, when set, hears of each item the sender gives up on — its
 	// last attempt failed, or it can never be sent — in the unit of work
 	// that marks it failed: what it queues (the alert to the commander)
@@ -226,6 +238,16 @@ type SenderConfig struct {
 	Now    func() time.Time
 	Logger *slog.Logger
 }
+
+// PartsMemo is what SenderConfig.Memo needs: kv.Store's Get and Set.
+type PartsMemo interface {
+	Get(ctx context.Context, key string) (value string, ok bool, err error)
+	Set(ctx context.Context, key, value string, ttl time.Duration) error
+}
+
+// partsMemoTTL is how long the memo of a failed long item's delivered
+// parts is kept: longer than the longest wait between two attempts.
+const partsMemoTTL = 24 * time.Hour
 
 // GaveUp is an outbox item a sender gave up on, for SenderConfig.OnGiveUp.
 type GaveUp struct {
@@ -489,14 +511,17 @@ func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem, replie
 		sctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
 		start := time.Now()
 		var route Route
-		d := Delivery{Item: it, Group: *g, route: &route}
+		parts := 0
+		d := Delivery{Item: it, Group: *g, route: &route, parts: &parts}
 		if it.MessageID != nil {
 			d.Reply = replies[*it.MessageID]
 		}
+		d.partsDone = s.partsDone(ctx, it)
 		err = s.ch.Send(sctx, d)
 		took := time.Since(start)
 		cancel()
 		if err != nil {
+			s.rememberParts(ctx, it, d.partsDone, parts)
 			var se *SendError
 			permanent, after := false, time.Duration(0)
 			if errors.As(err, &se) {
@@ -569,6 +594,38 @@ func (s *Sender) failed(ctx context.Context, it store.OutboxItem, g *store.Group
 		return next, false
 	}
 	return next, !giveUp
+}
+
+// partsMemoKey is the memo key of item id's delivered parts.
+func partsMemoKey(id int64) string { return "outbox:parts:" + strconv.FormatInt(id, 10) }
+
+// partsDone is how many parts of it an earlier attempt delivered, as the
+// memo remembers (0 on a first attempt, without a memo, or when it cannot
+// be read: then every part is sent).
+func (s *Sender) partsDone(ctx context.Context, it store.OutboxItem) int {
+	if s.cfg.Memo == nil || it.Attempts == 0 {
+		return 0
+	}
+	v, ok, err := s.cfg.Memo.Get(ctx, partsMemoKey(it.ID))
+	if err != nil {
+		s.log.Warn("parts memo unavailable; sending every part", "outbox_id", it.ID, "err", err)
+	}
+	n, _ := strconv.Atoi(v)
+	if !ok || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// rememberParts records, after a failed send, how many parts of it are
+// delivered when the send got further than the attempt before.
+func (s *Sender) rememberParts(ctx context.Context, it store.OutboxItem, before, now int) {
+	if s.cfg.Memo == nil || now <= before {
+		return
+	}
+	if err := s.cfg.Memo.Set(ctx, partsMemoKey(it.ID), strconv.Itoa(now), partsMemoTTL); err != nil {
+		s.log.Warn("remember the parts delivered; the retry sends them again", "outbox_id", it.ID, "parts", now, "err", err)
+	}
 }
 
 // routeLabel is the route a channel reported, or "unknown" when it

@@ -293,3 +293,70 @@ func TestBurstToOneRobot(t *testing.T) {
 		t.Logf("100 posts in %s of test time, %d requests", took, robot.requests)
 	})
 }
+
+// partsChannel sends each item in parts of limit bytes and refuses, once,
+// the part failOnce names, as a robot over its limit would.
+type partsChannel struct {
+	mu       sync.Mutex
+	limit    int
+	failOnce string
+	got      []string
+}
+
+func (*partsChannel) Platform() Platform { return Sandbox }
+
+func (c *partsChannel) Send(ctx context.Context, d Delivery) error {
+	return d.SendParts(ctx, c.limit, func(_ context.Context, part string) error {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if part == c.failOnce {
+			c.failOnce = ""
+			return &SendError{Err: errors.New("errcode 45009"), RetryAfter: time.Minute}
+		}
+		c.got = append(c.got, part)
+		return nil
+	})
+}
+
+// TestSenderResumesALongPost: a post sent in three parts whose second
+// part is refused is retried from that part — with the memo, the reader
+// sees each part once; without one, the first part twice (the documented
+// cost), and never a part missing.
+func TestSenderResumesALongPost(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		for _, withMemo := range []bool{true, false} {
+			a, _ := outboxFixture(t, db)
+			ctx := context.Background()
+			clk := &clock{t: time.Now().Add(time.Hour)}
+			origin := "long:" + strconv.FormatBool(withMemo)
+			if err := NewStoreOutbox(db).Enqueue(ctx, post(a, origin, "第一段\n第二段\n第三段", false)); err != nil {
+				t.Fatal(err)
+			}
+			ch := &partsChannel{limit: len("第一段"), failOnce: "第二段"}
+			cfg := SenderConfig{Now: clk.Now}
+			mem := kv.NewMemory(clk.Now)
+			if withMemo {
+				cfg.Memo = mem
+			}
+			s := NewSender(cfg, db, mem, ch)
+			for range 3 {
+				if _, err := s.Drain(ctx); err != nil {
+					t.Fatal(err)
+				}
+				clk.Add(2 * time.Minute)
+			}
+			want := "第一段|第二段|第三段"
+			if !withMemo {
+				want = "第一段|第一段|第二段|第三段"
+			}
+			if got := strings.Join(ch.got, "|"); got != want {
+				t.Fatalf("memo %v: the reader saw %s; want %s", withMemo, got, want)
+			}
+			for _, it := range statusOf(t, db, a) {
+				if it.Origin == store.Origin(origin) && (it.Status != store.OutboxSent || it.Attempts != 1) {
+					t.Fatalf("memo %v: item %s after %d attempts; want sent after one failure", withMemo, it.Status, it.Attempts)
+				}
+			}
+		}
+	})
+}

@@ -72,29 +72,41 @@ func SplitText(text string, limit int) []string {
 	return parts
 }
 
-// SendParts sends text through send in parts of at most limit bytes
-// (SplitText), one after the other, and stops at the first part that
-// fails: the error it returns wraps send's (so a *SendError's retry-after
-// or permanence still reaches the sender) and says which part failed.
+// SendParts sends the item's text through send in parts of at most limit
+// bytes (SplitText), one after the other, and stops at the first part
+// that fails: the error it returns wraps send's (so a *SendError's
+// retry-after or permanence still reaches the sender) and says which part
+// failed. A channel's Send calls it with its platform's limit; a text
+// within the limit is one part, sent as is.
 //
-// A channel's Send calls it for a text longer than its platform allows.
-// The item counts as sent only when every part went: on an error the
-// sender retries the whole item later, so the parts before the failed
-// one are sent again on the retry — a reader may see those parts twice,
-// never a part missing, and never the parts out of order. A channel for
-// which repeating is worse than waiting can make a failure after the
-// first part permanent.
-func SendParts(ctx context.Context, text string, limit int, send func(ctx context.Context, part string) error) error {
-	parts := SplitText(text, limit)
+// The item counts as sent only when every part went; on an error the
+// sender retries the item later. The parts delivered before the failure
+// are not sent again on the retry while the sender's memo
+// (SenderConfig.Memo: kv) remembers how many there were, so a reader sees
+// every part once and in order. A part may be seen twice when the memo
+// forgets (no memo, a Redis outage, the in-memory kv of a restarted
+// process), when the process stops between a part's delivery and the
+// failure being recorded, or — the failing part itself — when the
+// platform delivered it but its answer was lost (a timeout). Never is a
+// part skipped, nor are parts sent out of order.
+func (d Delivery) SendParts(ctx context.Context, limit int, send func(ctx context.Context, part string) error) error {
+	parts := SplitText(d.Item.Text, limit)
 	if len(parts) == 0 {
 		return &SendError{Err: fmt.Errorf("bot: nothing to send: the text is blank"), Permanent: true}
 	}
-	for i, p := range parts {
+	start := d.partsDone
+	if start >= len(parts) {
+		start = 0 // the memo does not fit this text: send it all
+	}
+	for i := start; i < len(parts); i++ {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("bot: part %d of %d not sent: %w", i+1, len(parts), err)
 		}
-		if err := send(ctx, p); err != nil {
+		if err := send(ctx, parts[i]); err != nil {
 			return fmt.Errorf("bot: part %d of %d: %w", i+1, len(parts), err)
+		}
+		if d.parts != nil {
+			*d.parts = i + 1
 		}
 	}
 	return nil

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/towerbot/towerbot/store"
 )
 
 func TestSplitTextKeepsLinesWhole(t *testing.T) {
@@ -78,30 +80,44 @@ func TestSendPartsStopsAtTheFirstFailure(t *testing.T) {
 	ctx := context.Background()
 	var got []string
 	limited := &SendError{Err: errors.New("errcode 45009"), RetryAfter: time.Minute}
-	err := SendParts(ctx, "一\n二\n三\n四", len("一\n二"), func(_ context.Context, part string) error {
+	done := 0
+	d := Delivery{Item: store.OutboxItem{Text: "一\n二\n三\n四"}, parts: &done}
+	err := d.SendParts(ctx, len("一\n二"), func(_ context.Context, part string) error {
 		if strings.HasPrefix(part, "三") {
 			return limited
 		}
 		got = append(got, part)
 		return nil
 	})
-	if strings.Join(got, "|") != "一\n二" {
-		t.Fatalf("sent %q; want only the first part, before the failure", got)
+	if strings.Join(got, "|") != "一\n二" || done != 1 {
+		t.Fatalf("sent %q, %d parts reported; want only the first part, before the failure", got, done)
 	}
 	var se *SendError
 	if !errors.As(err, &se) || se.RetryAfter != time.Minute || !strings.Contains(err.Error(), "part 2 of 2") {
 		t.Fatalf("err = %v; want the platform's SendError, naming part 2 of 2", err)
 	}
 
+	// A retry that knows one part went sends the rest.
 	got = nil
-	if err := SendParts(ctx, "一\n二\n三", 3, func(_ context.Context, part string) error {
+	d.partsDone = 1
+	if err := d.SendParts(ctx, len("一\n二"), func(_ context.Context, part string) error {
+		got = append(got, part)
+		return nil
+	}); err != nil || strings.Join(got, "|") != "三\n四" || done != 2 {
+		t.Fatalf("retry sent %q (%v), %d reported; want the second part only", got, err, done)
+	}
+
+	got = nil
+	short := Delivery{Item: store.OutboxItem{Text: "一\n二\n三"}}
+	if err := short.SendParts(ctx, 3, func(_ context.Context, part string) error {
 		got = append(got, part)
 		return nil
 	}); err != nil || strings.Join(got, "|") != "一|二|三" {
 		t.Fatalf("sent %q, %v; want three parts in order", got, err)
 	}
 
-	err = SendParts(ctx, " \n", 10, func(context.Context, string) error { t.Fatal("sent a blank part"); return nil })
+	blank := Delivery{Item: store.OutboxItem{Text: " \n"}}
+	err = blank.SendParts(ctx, 10, func(context.Context, string) error { t.Fatal("sent a blank part"); return nil })
 	if !errors.As(err, &se) || !se.Permanent {
 		t.Fatalf("blank text: %v; want a permanent SendError", err)
 	}
