@@ -14,9 +14,9 @@ import (
 // quiet hours at all.
 //
 // Never held: urgent posts (a fever alert must reach the commanders at
-// once) and a message's own answer (its reply or error reply: the sender
-// has just written and waits for it, and the platform's reply handle
-// would expire by morning).
+// once) and a message's own answer (its reply or error reply, or the
+// notice it drew: the sender has just written and waits for it, and the
+// platform's reply handle would expire by morning).
 type QuietHours struct {
 	From, To time.Duration
 	Location *time.Location

@@ -40,9 +40,17 @@ func FactOrigin(kind string, id int64, what ...string) Origin {
 }
 
 // AnswersMessage reports whether the post is a message's own answer —
-// its reply or its error reply (MessageOrigin) — rather than a post about
-// a fact or a job.
-func (o Origin) AnswersMessage() bool { return strings.HasPrefix(string(o), "msg:") }
+// its reply or its error reply (MessageOrigin), or the notice it drew in
+// its chat (UnboundChatOrigin, UnregisteredOrigin) — rather than a post
+// about a fact or a job.
+func (o Origin) AnswersMessage() bool {
+	for _, p := range [...]string{"msg:", unboundChatKind + ":", unregisteredKind + ":"} {
+		if strings.HasPrefix(string(o), p) {
+			return true
+		}
+	}
+	return false
+}
 
 // FailedPostOrigin is the origin of the alert that outbox item id could
 // not be delivered: one alert per failed post and group it goes to.
@@ -56,7 +64,7 @@ const failedPostKind = "post_failed"
 
 // UnboundChatOrigin is the origin of the one notice in group id, bound to
 // no node, that asks a commander to 绑定 it: said once per group, ever.
-func UnboundChatOrigin(groupID int64) Origin { return FactOrigin("unbound_chat", groupID) }
+func UnboundChatOrigin(groupID int64) Origin { return FactOrigin(unboundChatKind, groupID) }
 
 // UnregisteredOrigin is the origin of the hint that tells an account in
 // no roster entry how to register (登记), on day (YYYY-MM-DD): with the
@@ -64,8 +72,13 @@ func UnboundChatOrigin(groupID int64) Origin { return FactOrigin("unbound_chat",
 // of its id, which may be long and hold any character.
 func UnregisteredOrigin(platform, userID, day string) Origin {
 	sum := sha256.Sum256([]byte(platform + "\x00" + userID))
-	return Origin("unregistered:" + day + ":" + hex.EncodeToString(sum[:12]))
+	return Origin(unregisteredKind + ":" + day + ":" + hex.EncodeToString(sum[:12]))
 }
+
+const (
+	unboundChatKind  = "unbound_chat"
+	unregisteredKind = "unregistered"
+)
 
 // UserIDs are platform user ids, as an outbox post mentions them. They are
 // stored joined by commas (ids never contain one: Value refuses it).

@@ -108,3 +108,27 @@ func TestRegisterIdentity(t *testing.T) {
 		}
 	})
 }
+
+// A message's own answers — its reply, its error reply, the notices it
+// drew — are told apart from posts about facts and jobs.
+func TestOriginAnswersMessage(t *testing.T) {
+	for o, want := range map[store.Origin]bool{
+		store.MessageOrigin(7, "reply"):                         true,
+		store.MessageOrigin(7, "error"):                         true,
+		store.UnboundChatOrigin(3):                              true,
+		store.UnregisteredOrigin("wecom", "wx-1", "2020-02-24"): true,
+		store.FactOrigin("fever", 1, "37.5"):                    false,
+		store.FailedPostOrigin(9):                               false,
+		"job:daily-digest:2020-02-24":                           false,
+	} {
+		if got := o.AnswersMessage(); got != want {
+			t.Errorf("%s.AnswersMessage() = %v; want %v", o, got, want)
+		}
+	}
+	if !store.FailedPostOrigin(9).AlertsFailedPost() || store.MessageOrigin(9, "reply").AlertsFailedPost() {
+		t.Error("AlertsFailedPost does not tell the alert of a failed post apart")
+	}
+	if a, b := store.UnregisteredOrigin("wecom", "wx-1", "2020-02-24"), store.UnregisteredOrigin("dingtalk", "wx-1", "2020-02-24"); a == b || len(a) > 128 {
+		t.Errorf("unregistered origins %q, %q: want them apart and short", a, b)
+	}
+}
