@@ -951,6 +951,19 @@ func TestEngineHandlesBatches(t *testing.T) {
 			}
 		}
 	}
+	// Observe hears of a handling just after its unit commits, so a
+	// message seen handled in the store may not have been observed yet.
+	waitObserved := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			mu.Lock()
+			got := len(handled)
+			mu.Unlock()
+			if got >= n || time.Now().After(deadline) {
+				return
+			}
+		}
+	}
 	batches := func() []int {
 		mu.Lock()
 		defer mu.Unlock()
@@ -967,6 +980,7 @@ func TestEngineHandlesBatches(t *testing.T) {
 	ids := send("a", "refuse", "b", "c")
 	close(gate)
 	waitDone(append(gateID, ids...))
+	waitObserved(5)
 	if got := fmt.Sprint(batches()); got != "[1 4 4 4 4]" {
 		t.Fatalf("batch sizes %s; want the gate alone, then the four together", got)
 	}
@@ -988,6 +1002,7 @@ func TestEngineHandlesBatches(t *testing.T) {
 	ids = send("d", "fail", "e")
 	close(gate)
 	waitDone(append(gateID, ids...))
+	waitObserved(4)
 	if got := fmt.Sprint(batches()); got != "[1 1 1 1]" {
 		t.Fatalf("batch sizes %s; want each alone after the batch failed", got)
 	}

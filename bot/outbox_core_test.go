@@ -360,3 +360,49 @@ func TestSenderResumesALongPost(t *testing.T) {
 		}
 	})
 }
+
+// TestRetryHoldsBackLaterPostsButNotAnswers: while a digest waits for its
+// retry, a later announcement to the same group waits behind it (order),
+// but a message's reply does not (it has a route of its own), nor does a
+// fever alert.
+func TestRetryHoldsBackLaterPostsButNotAnswers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		a, _ := outboxFixture(t, db)
+		ctx := context.Background()
+		clk := &clock{t: time.Now().Add(time.Hour)}
+		ob := NewStoreOutbox(db)
+		if err := ob.Enqueue(ctx, post(a, "job:digest:1", "汇总", false)); err != nil {
+			t.Fatal(err)
+		}
+		failing := true
+		ch := &fakeChannel{fail: func(d Delivery) error {
+			if d.Item.Text == "汇总" && failing {
+				return &SendError{Err: errors.New("errcode 45009"), RetryAfter: 10 * time.Minute}
+			}
+			return nil
+		}}
+		s := NewSender(SenderConfig{Now: clk.Now}, db, kv.NewMemory(clk.Now), ch)
+		if _, err := s.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := ob.Enqueue(ctx, post(a, "errand:5", "新代办 #5", false), post(a, string(store.MessageOrigin(9, "reply")), "已登记", false),
+			post(a, "fever:2:38.0", "发热预警", true)); err != nil {
+			t.Fatal(err)
+		}
+		clk.Add(time.Minute)
+		if _, err := s.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(ch.texts()); got != "[发热预警 已登记]" {
+			t.Fatalf("while the digest waits: sent %s; want the alert and the reply only", got)
+		}
+		failing = false
+		clk.Add(10 * time.Minute)
+		if _, err := s.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(ch.texts()); got != "[发热预警 已登记 汇总 新代办 #5]" {
+			t.Fatalf("after the retry: sent %s; want the digest, then the announcement", got)
+		}
+	})
+}

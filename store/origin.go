@@ -44,12 +44,30 @@ func FactOrigin(kind string, id int64, what ...string) Origin {
 // its chat (UnboundChatOrigin, UnregisteredOrigin) — rather than a post
 // about a fact or a job.
 func (o Origin) AnswersMessage() bool {
-	for _, p := range [...]string{"msg:", unboundChatKind + ":", unregisteredKind + ":"} {
+	for _, p := range answerPrefixes {
 		if strings.HasPrefix(string(o), p) {
 			return true
 		}
 	}
 	return false
+}
+
+// answerPrefixes start the origins of a message's own answers.
+var answerPrefixes = [...]string{"msg:", unboundChatKind + ":", unregisteredKind + ":"}
+
+// answerSQL is AnswersMessage as an SQL condition on column (the prefixes
+// hold no LIKE wildcard).
+func answerSQL(column string) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, p := range answerPrefixes {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteString(column + " LIKE '" + p + "%'")
+	}
+	b.WriteByte(')')
+	return b.String()
 }
 
 // FailedPostOrigin is the origin of the alert that outbox item id could
