@@ -23,8 +23,9 @@ import (
 //     anything else gets, once in the chat's life, the notice that a
 //     commander should bind it — and nothing after, so that a chat the
 //     bot was added to early is not answered message by message;
-//   - a sender not in the roster is told how to register, once a day in
-//     each chat, and otherwise refused without an answer.
+//   - a sender not in the roster is told how to register, once a day
+//     (in the first chat they write in), and otherwise refused without an
+//     answer.
 //
 // Chit-chat (kind none) reaches this only when it @-mentions the bot (see
 // bot.Router.Serve): it draws the same two notices, and nothing else.
@@ -56,7 +57,7 @@ func (h *Handlers) Authorise(next bot.HandlerFunc) bot.HandlerFunc {
 				c.Detail = "sender not in the roster"
 				return refused(texts.UnknownSender)
 			}
-			return askToRegister(ctx, c)
+			return h.askToRegister(ctx, c)
 		}
 		return next(ctx, c)
 	}

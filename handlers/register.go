@@ -27,18 +27,21 @@ func (h *Handlers) RegisterAccount(ctx context.Context, c *bot.Context) error {
 }
 
 // askToRegister tells a sender in no roster entry how to register, once a
-// day in each chat (store.UnregisteredOrigin keys the post), mentioning
-// them; the message is refused without an answer of its own (chit-chat
-// that mentions the bot stays none).
-func askToRegister(ctx context.Context, c *bot.Context) error {
+// day (store.UnregisteredOrigin keys the post: in the first chat they
+// write in that day), mentioning them; the message is refused without an
+// answer of its own (chit-chat that mentions the bot stays none).
+func (h *Handlers) askToRegister(ctx context.Context, c *bot.Context) error {
 	c.Outcome, c.Detail = unlessChat(c, store.OutcomeRefused), "sender not in the roster"
 	if c.Group == nil || c.Message == nil || c.Message.SenderID == "" {
 		return nil // nowhere to say it
 	}
 	day := c.Now.Format("2006-01-02")
+	origin := store.UnregisteredOrigin(string(c.Message.Platform), c.Message.SenderID, day)
+	if told, err := h.t.Said(ctx, origin); err != nil || told {
+		return err
+	}
 	id := c.LogID
-	item := store.OutboxItem{Origin: store.UnregisteredOrigin(string(c.Message.Platform), c.Message.SenderID, day),
-		GroupID: c.Group.ID, MessageID: &id, Platform: c.Group.Platform, Text: texts.RegisterHint}
+	item := store.OutboxItem{Origin: origin, GroupID: c.Group.ID, MessageID: &id, Platform: c.Group.Platform, Text: texts.RegisterHint}
 	if ids := (store.UserIDs{c.Message.SenderID}); validMention(ids) {
 		item.Mentions = ids
 	}

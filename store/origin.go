@@ -85,8 +85,10 @@ const failedPostKind = "post_failed"
 func UnboundChatOrigin(groupID int64) Origin { return FactOrigin(unboundChatKind, groupID) }
 
 // UnregisteredOrigin is the origin of the hint that tells an account in
-// no roster entry how to register (登记), on day (YYYY-MM-DD): with the
-// group, once per account, chat and day. The account is named by a digest
+// no roster entry how to register (登记), on day (YYYY-MM-DD): once per
+// account and day, in the first chat it writes in that day (the sender
+// checks OutboxHasOrigin first; the key keeps it once per chat even when
+// two chats race). The account is named by a digest
 // of its id, which may be long and hold any character.
 func UnregisteredOrigin(platform, userID, day string) Origin {
 	sum := sha256.Sum256([]byte(platform + "\x00" + userID))

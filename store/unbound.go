@@ -47,3 +47,14 @@ func (db *DB) RecordChat(ctx context.Context, platform, chatID, name string) (*G
 	}
 	return out, nil
 }
+
+// OutboxHasOrigin reports whether a post with origin was ever queued, to
+// any group: how a notice meant once per person (not once per group) is
+// kept to one. It reads the outbox's unique key by its first column.
+func (db *DB) OutboxHasOrigin(ctx context.Context, origin Origin) (bool, error) {
+	var ids []int64
+	if err := db.q(ctx).Model(&OutboxItem{}).Where("origin = ?", origin).Limit(1).Pluck("id", &ids).Error; err != nil {
+		return false, fmt.Errorf("store: outbox origin: %w", err)
+	}
+	return len(ids) > 0, nil
+}

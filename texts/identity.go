@@ -6,7 +6,7 @@ package texts
 
 // Registration (登记 姓名 手机号).
 const (
-	// RegisterHint is told, once a day in each chat, to a sender whose
+	// RegisterHint is told, once a day, to a sender whose
 	// account is in no roster entry.
 	RegisterHint = "您好,您的账号还未登记,暂不能使用此功能。请发送「登记 姓名 手机号」完成登记,例如:登记 张三 13800000000(姓名和手机号须与社区名册一致)。"
 	// Registered: the account now belongs to the roster person named;

@@ -10,6 +10,13 @@ import (
 	"github.com/towerbot/towerbot/texts"
 )
 
+// Said reports whether a post with origin was ever queued, to any group
+// (store.UnregisteredOrigin: the sender has been told today how to
+// register, wherever).
+func (t *Tower) Said(ctx context.Context, origin store.Origin) (bool, error) {
+	return t.st.OutboxHasOrigin(ctx, origin)
+}
+
 // Register links the platform account (platform, userID) that sent
 // message messageID to the roster person with that name and phone (登记),
 // so the directory knows the account from then on. It returns what was
