@@ -49,6 +49,9 @@ var migrations = []migration{
 	{6, "reply handles of messages", func(tx *gorm.DB) error {
 		return addColumns(tx, &InboundMessage{}, "ReplyURL", "ReplyUntil")
 	}},
+	{11, "identities registered by message", func(tx *gorm.DB) error {
+		return addColumns(tx, &Identity{}, "MessageID")
+	}},
 }
 
 // Each step after the first brings an older database to the shape the

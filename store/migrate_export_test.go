@@ -11,3 +11,7 @@ func Exec(ctx context.Context, db *DB, stmt string) error {
 func QueryIn(ctx context.Context, db *DB, dest any, query string) error {
 	return db.q(ctx).Raw(query).Scan(dest).Error
 }
+
+// MigrationSteps is how many steps the schema history has (their numbers
+// may have gaps).
+func MigrationSteps() int { return len(migrations) }
