@@ -227,7 +227,6 @@ var keptColumns = map[string]string{
 	"inbound_messages.outcome":         "an outcome word",
 	"outbox_items.lease_owner":         "the name of the sender holding a post's lease (a host or pod name)",
 	"inbound_messages.lease_owner":     "the name of the replica handling the message (a host or pod name)",
-	"inbound_messages.reply_url":       "the platform's reply handle for the message (a session URL that expires within hours), no personal data",
 
 	"errands.category":     "an errand category word",
 	"errands.status":       "a status word",
