@@ -57,6 +57,7 @@ func (h *Handlers) routes() map[parse.Kind]bot.HandlerFunc {
 		parse.KindQuery:           h.Query,
 		parse.KindBind:            h.Bind,
 		parse.KindDirectiveCancel: h.DirectiveCancel,
+		parse.KindRegister:        h.RegisterAccount,
 	}
 }
 

@@ -50,6 +50,9 @@ var migrations = []migration{
 		return addColumns(tx, &InboundMessage{}, "ReplyURL", "ReplyUntil")
 	}},
 	{10, "directive scopes, withdrawals, and targets that answer", migrateDirectiveScope},
+	{11, "identities registered by message", func(tx *gorm.DB) error {
+		return addColumns(tx, &Identity{}, "MessageID")
+	}},
 }
 
 // Each step after the first brings an older database to the shape the

@@ -12,6 +12,6 @@ func QueryIn(ctx context.Context, db *DB, dest any, query string) error {
 	return db.q(ctx).Raw(query).Scan(dest).Error
 }
 
-// MigrationSteps is how many steps the schema history holds (their
-// numbers may have gaps).
+// MigrationSteps is how many steps the schema history has (their numbers
+// may have gaps).
 func MigrationSteps() int { return len(migrations) }

@@ -165,6 +165,8 @@ func (p *parser) kind(kw keyword, body int, strict bool) Result {
 		return p.bind(body, strict)
 	case KindDirectiveCancel:
 		return p.directiveCancel(kw, body)
+	case KindRegister:
+		return p.register(body, strict)
 	}
 	return none()
 }

@@ -34,6 +34,7 @@ var Kinds = []Kind{
 	KindErrandClaim, KindErrandDone, KindErrandCancel, KindScore, KindScoreVerify,
 	KindDisinfection, KindDirective, KindDirectiveReport, KindQuery, KindBind,
 	KindDirectiveCancel,
+	KindRegister,
 }
 
 // Result is the outcome of parsing one message. Exactly the field that
@@ -55,6 +56,7 @@ type Result struct {
 	Query           *Query
 	Bind            *Bind
 	DirectiveCancel *DirectiveCancel
+	Register        *Register
 }
 
 // Invalid says which kind the sender meant and how to write it correctly.
@@ -222,6 +224,8 @@ func (r Result) payload() any {
 		return r.Bind
 	case KindDirectiveCancel:
 		return r.DirectiveCancel
+	case KindRegister:
+		return r.Register
 	}
 	return nil
 }

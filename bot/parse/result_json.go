@@ -114,6 +114,11 @@ func (r Result) AppendJSON(b []byte) []byte {
 			b = append(b, `,"directive_id":`...)
 			b = strconv.AppendInt(b, v.DirectiveID, 10)
 		}
+	case KindRegister:
+		if v := r.Register; v != nil {
+			b = appendField(b, "name", v.Name)
+			b = appendField(b, "phone", v.Phone)
+		}
 	}
 	return append(b, '}')
 }
@@ -183,6 +188,9 @@ func (r *Result) UnmarshalJSON(data []byte) error {
 	case KindDirectiveCancel:
 		r.DirectiveCancel = new(DirectiveCancel)
 		payload = r.DirectiveCancel
+	case KindRegister:
+		r.Register = new(Register)
+		payload = r.Register
 	default:
 		return fmt.Errorf("parse: unknown kind %q", head.Kind)
 	}
