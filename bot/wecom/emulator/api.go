@@ -184,6 +184,7 @@ func (e *Emulator) gettoken(w http.ResponseWriter, r *http.Request) {
 	token := randomHex(16)
 	e.mu.Lock()
 	e.tokens[token] = e.cfg.Now().Add(2 * time.Hour)
+	e.issued++
 	e.mu.Unlock()
 	writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200})
 }

@@ -111,6 +111,7 @@ type Emulator struct {
 	tokens  map[string]time.Time    // access token → expiry
 	seen    []Seen
 	failing int // robot posts still to answer 500 (FailRobot)
+	issued  int // access tokens handed out
 }
 
 type replyHandle struct {
@@ -370,6 +371,13 @@ func (e *Emulator) Seen(chatID string) []Seen {
 		}
 	}
 	return out
+}
+
+// TokensIssued counts the access tokens gettoken has handed out.
+func (e *Emulator) TokensIssued() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.issued
 }
 
 // FailRobot makes the next n robot webhook posts answer HTTP 500.
