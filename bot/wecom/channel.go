@@ -382,7 +382,7 @@ func (c *Channel) do(ctx context.Context, method, endpoint, api string, body, ou
 // check turns a non-zero errcode into a *bot.SendError: 45009 (over the
 // rate limit) waits RateLimitWait and a little; a busy or crowded WeCom is
 // tried again on the sender's backoff; anything else (an invalid webhook
-// key, a dissolved chat, a refused secret) will not get better.
+// key, a dissolved chat, a wrong secret) will not get better.
 func (c *Channel) check(api string, ans util.CommonError) error {
 	if ans.ErrCode == errcodeOK {
 		return nil
@@ -392,7 +392,12 @@ func (c *Channel) check(api string, ans util.CommonError) error {
 	case ans.ErrCode == errcodeRateLimit:
 		jitter := rand.N(c.cfg.RateLimitWait/6 + 1)
 		return &bot.SendError{Err: err, RetryAfter: c.cfg.RateLimitWait + jitter}
-	case ans.ErrCode == errcodeBusy || ans.ErrCode == errcodeConcurrency || tokenInvalid(ans.ErrCode):
+	case ans.ErrCode == errcodeBusy || ans.ErrCode == errcodeConcurrency:
+		return &bot.SendError{Err: err}
+	case tokenInvalid(ans.ErrCode) && api != "gettoken":
+		// Refused again right after a new token was fetched: WeCom may
+		// not have it everywhere yet. (From gettoken, 40001 is a wrong
+		// secret, which no retry mends.)
 		return &bot.SendError{Err: err}
 	}
 	return &bot.SendError{Err: err, Permanent: true}
