@@ -35,8 +35,8 @@ type channelFixture struct {
 	em   *emulator.Emulator
 	base string // the emulator's URL
 	ch   *wecom.Channel
-	kv  kv.Store
-	clk *clock
+	kv   kv.Store
+	clk  *clock
 }
 
 func newChannelFixture(t *testing.T, perMinute int) *channelFixture {
