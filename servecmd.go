@@ -122,10 +122,12 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		observeHandled  func(bot.Handled)
 		observeReceived func(bot.Received)
 		observeSent     func(bot.Sent)
+		observeCallback func(bot.Platform, string)
 	)
 	if cfg.Metrics.Enabled {
 		met = metrics.New(db, metrics.Config{Logger: logger.With("part", "metrics")})
 		observeHandled, observeReceived, observeSent = met.ObserveHandled, met.ObserveReceived, met.ObserveSent
+		observeCallback = met.ObserveCallback
 	}
 
 	engine, err := bot.NewEngine(bot.EngineConfig{
@@ -160,8 +162,16 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		channels = append(channels, sb)
 		mux.Handle("/", sb.Handler())
 	}
-	if cfg.WeCom.Enabled || cfg.DingTalk.Enabled {
-		logger.Warn("the WeCom and DingTalk channels are not part of this build yet; their settings are ignored")
+	if cfg.WeCom.Enabled {
+		ch, callbacks, err := wecomChannel(cfg.WeCom, engine, kvs, observeCallback, logger.With("part", "wecom"))
+		if err != nil {
+			return fmt.Errorf("wecom: %w", err)
+		}
+		channels = append(channels, ch)
+		mux.Handle("/callback/wecom/", callbacks)
+	}
+	if cfg.DingTalk.Enabled {
+		logger.Warn("the DingTalk channel is not part of this build yet; its settings are ignored")
 	}
 
 	var ready atomic.Bool

@@ -59,6 +59,7 @@ type Metrics struct {
 	handleSeconds *prometheus.HistogramVec
 	sends         *prometheus.CounterVec
 	sendSeconds   *prometheus.HistogramVec
+	callbacks     *prometheus.CounterVec
 }
 
 // latencyBuckets are the histogram buckets, in seconds, of a message's
@@ -107,9 +108,13 @@ func New(st Store, cfg Config) *Metrics {
 			Help:    "Time a channel took to send one outbox item, failed sends included, by platform.",
 			Buckets: latencyBuckets,
 		}, []string{"platform"}),
+		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "callbacks_total",
+			Help: "Platform callbacks answered, by platform and result (verified, accepted, ignored, unauthorized, malformed, too_large, busy, error).",
+		}, []string{"platform", "result"}),
 	}
 	m.reg.MustRegister(
-		m.received, m.duplicates, m.handled, m.retries, m.handleSeconds, m.sends, m.sendSeconds,
+		m.received, m.duplicates, m.handled, m.retries, m.handleSeconds, m.sends, m.sendSeconds, m.callbacks,
 		newBacklog(st, cfg.DBTimeout, cfg.Logger),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -161,6 +166,12 @@ func (m *Metrics) ObserveSent(s bot.Sent) {
 	if s.Duration > 0 { // the item reached the channel
 		m.sendSeconds.WithLabelValues(string(s.Platform)).Observe(s.Duration.Seconds())
 	}
+}
+
+// ObserveCallback counts one platform callback and what it came to; a
+// channel's callbacks call it (through main's wiring) for every request.
+func (m *Metrics) ObserveCallback(platform bot.Platform, result string) {
+	m.callbacks.WithLabelValues(string(platform), result).Inc()
 }
 
 // kindLabel is the kind label of a handling: its parsed kind, or
