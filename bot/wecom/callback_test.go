@@ -140,7 +140,7 @@ func TestTemperatureListStoredOnceAndAnsweredInPlace(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newTower(t, db, fixtureOptions{maxSkew: 5 * time.Minute})
 		ctx := context.Background()
-		list := "#体温接龙\n1. 张三 36.5\n2、李四 36.8℃"
+		list := "#体温接龙\n1. 张三 36.5\n2、李四 37.8℃"
 		sent, err := f.em.Say(ctx, emulator.Say{ChatID: landlordChat, UserID: "yingtianxi", Text: list, Copies: 3})
 		if err != nil || !sent.Delivered() {
 			t.Fatalf("Say: %+v, %v", sent, err)
@@ -160,6 +160,11 @@ func TestTemperatureListStoredOnceAndAnsweredInPlace(t *testing.T) {
 		seen := f.waitSeen(t, landlordChat, 1)
 		if seen[0].Route != "response_url" || !strings.Contains(seen[0].Text, "2 人体温") {
 			t.Fatalf("the group saw %+v", seen)
+		}
+		// The fever alert it caused goes up to the unit's group by its
+		// robot, never through the message's response_url.
+		if up := f.waitSeen(t, unitChat, 1); up[0].Route != "robot" || !strings.Contains(up[0].Text, "李四 37.8") {
+			t.Fatalf("the unit's group saw %+v", up)
 		}
 		g, err := db.GroupByChat(ctx, "wecom", landlordChat)
 		if err != nil || g.NodeID == nil {

@@ -149,14 +149,20 @@ func (c *Channel) Send(ctx context.Context, d bot.Delivery) error {
 
 // reply posts the item through the response_url of the message it
 // answers. done false means it did not, and the group's own route is to
-// be used: no handle, expired, a host not allowed, too long for one
-// message, already used (it works once), or refused by WeCom.
+// be used: no handle, a post to another chat than the message's,
+// expired, a host not allowed, too long for one message, already used (it
+// works once), or refused by WeCom.
 func (c *Channel) reply(ctx context.Context, d bot.Delivery) (done bool, err error) {
 	h := d.Reply
 	if h.URL == "" {
 		return false, nil
 	}
 	log := c.log.With("outbox_id", d.Item.ID, "group_id", d.Group.ID)
+	if h.ChatID != d.Group.ChatID {
+		// The post goes elsewhere (an alert the message caused, for the
+		// group above): the handle would put it in the message's chat.
+		return false, nil
+	}
 	if !h.Until.IsZero() && !c.cfg.Now().Before(h.Until) {
 		log.Debug("response_url expired; posting to the group instead")
 		return false, nil

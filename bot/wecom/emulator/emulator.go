@@ -170,6 +170,14 @@ func New(cfg Config) (*Emulator, error) {
 	return e, nil
 }
 
+// SetBot sets towerbot's base URL, for when it is known only after the
+// emulator listens.
+func (e *Emulator) SetBot(bot string) {
+	e.mu.Lock()
+	e.cfg.Bot = bot
+	e.mu.Unlock()
+}
+
 // SetBase sets the emulator's own base URL, once it listens.
 func (e *Emulator) SetBase(base string) {
 	e.mu.Lock()
@@ -338,7 +346,10 @@ func (e *Emulator) SignedRequest(ctx context.Context, path string, c *wecom.Cryp
 	} else {
 		body, _ = json.Marshal(map[string]string{"encrypt": enc})
 	}
-	u := strings.TrimRight(e.cfg.Bot, "/") + path + "?msg_signature=" + c.Signature(ts, nonce, enc) + "&timestamp=" + ts + "&nonce=" + nonce
+	e.mu.Lock()
+	botURL := e.cfg.Bot
+	e.mu.Unlock()
+	u := strings.TrimRight(botURL, "/") + path + "?msg_signature=" + c.Signature(ts, nonce, enc) + "&timestamp=" + ts + "&nonce=" + nonce
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return nil, err

@@ -18,7 +18,8 @@ import (
 //	/as USERID|NAME  say things as this member
 //	/dm              say things 1:1 to the app instead of in a group
 //	/seen            what the chosen group has seen
-//	anything else    is said
+//	anything else    is said; a line ending in \ goes on on the next line
+//	                 (a 接龙 list: one line per person)
 func (e *Emulator) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 	var chat, user string
 	if len(e.cfg.Groups) > 0 {
@@ -35,7 +36,8 @@ func (e *Emulator) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "%s as %s> ", where, user)
 	}
-	fmt.Fprintln(out, "WeCom emulator: type a message, or /groups, /in N, /as USERID, /dm, /seen")
+	fmt.Fprintln(out, "WeCom emulator: type a message (end a line with \\ to go on on the next), or /groups, /in N, /as USERID, /dm, /seen")
+	var pending []string // lines of a message that goes on
 	prompt()
 	lines := make(chan string)
 	go func() {
@@ -55,6 +57,15 @@ func (e *Emulator) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 				return nil
 			}
 			line = strings.TrimSpace(l)
+		}
+		if more, ok := strings.CutSuffix(line, "\\"); ok {
+			pending = append(pending, strings.TrimSpace(more))
+			fmt.Fprint(out, "  … ")
+			continue
+		}
+		if len(pending) > 0 {
+			line = strings.Join(append(pending, line), "\n")
+			pending = nil
 		}
 		cmd, arg, _ := strings.Cut(line, " ")
 		arg = strings.TrimSpace(arg)
