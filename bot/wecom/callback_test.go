@@ -3,16 +3,20 @@ package wecom_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/towerbot/towerbot/bot"
 	"github.com/towerbot/towerbot/bot/wecom"
 	"github.com/towerbot/towerbot/bot/wecom/emulator"
+	"github.com/towerbot/towerbot/kv"
 	"github.com/towerbot/towerbot/store"
 	"github.com/towerbot/towerbot/store/storetest"
 )
@@ -234,5 +238,50 @@ func TestAppMessageThroughTheEmulator(t *testing.T) {
 	m := f.waitHandled(t, sent.MsgID)
 	if m.ChatID != "" || m.SenderID != "zhangsan" || m.Text != "体温 36.6" {
 		t.Fatalf("stored %+v", m)
+	}
+}
+
+// While towerbot does not answer 200 the emulator tries again, as WeCom
+// does (three tries in all); the message is stored once.
+func TestEmulatorRetriesUntilAnswered(t *testing.T) {
+	f := newTower(t, storetest.SQLite(t), fixtureOptions{unavailable: 2})
+	sent, err := f.em.Say(context.Background(), emulator.Say{ChatID: landlordChat, UserID: "yingtianxi", Text: "体温 张三 36.5"})
+	if err != nil || !sent.Delivered() {
+		t.Fatalf("Say: %+v, %v", sent, err)
+	}
+	if got := sent.Tries[0]; len(got) != 3 || got[0] != 503 || got[1] != 503 || got[2] != 200 {
+		t.Fatalf("tries %v, want 503 503 200", got)
+	}
+	if ms := f.inbound(t, ""); len(ms) != 1 {
+		t.Fatalf("%d messages stored, want 1", len(ms))
+	}
+}
+
+// A receiver that cannot take the message (the engine is not running)
+// answers 503, so that WeCom tries again; nothing is stored.
+func TestBusyEngineAnswers503(t *testing.T) {
+	db := storetest.SQLite(t)
+	engine, err := bot.NewEngine(bot.EngineConfig{}, db, kv.NewMemory(time.Now), bot.NewRouter(), bot.NewStoreOutbox(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var results []string
+	cb, err := wecom.NewCallbacks(wecom.CallbackConfig{CorpID: corpID, AppToken: appToken, AppAESKey: appAESKey,
+		Observe: func(r string) { results = append(results, r) }}, engine) // never started
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(cb.Handler())
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+"/callback/wecom/app?"+vecPostQuery, "text/xml", strings.NewReader(vecPostBody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || len(results) != 1 || results[0] != wecom.ResultBusy {
+		t.Fatalf("%d, results %v; want 503 and busy", resp.StatusCode, results)
+	}
+	if _, err := db.InboundByID(context.Background(), 1); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a message was stored: %v", err)
 	}
 }

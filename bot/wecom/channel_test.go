@@ -3,6 +3,7 @@ package wecom_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/towerbot/towerbot/bot"
 	"github.com/towerbot/towerbot/bot/wecom"
 	"github.com/towerbot/towerbot/bot/wecom/emulator"
+	"github.com/towerbot/towerbot/internal/testenv"
 	"github.com/towerbot/towerbot/kv"
 	"github.com/towerbot/towerbot/store"
 	"github.com/towerbot/towerbot/store/storetest"
@@ -40,6 +42,12 @@ type channelFixture struct {
 }
 
 func newChannelFixture(t *testing.T, perMinute int) *channelFixture {
+	return newChannelFixtureOn(t, perMinute, nil)
+}
+
+// newChannelFixtureOn is newChannelFixture over the kv store kvs (nil: a
+// memory store on the fixture's clock).
+func newChannelFixtureOn(t *testing.T, perMinute int, kvs kv.Store) *channelFixture {
 	t.Helper()
 	clk := &clock{now: time.Date(2026, 2, 24, 8, 0, 0, 0, time.UTC)}
 	em, err := emulator.New(emulator.Config{CorpID: corpID, AgentID: agentID, Secret: secret, Groups: emulatorGroups(),
@@ -50,7 +58,9 @@ func newChannelFixture(t *testing.T, perMinute int) *channelFixture {
 	srv := httptest.NewServer(em.Handler())
 	t.Cleanup(srv.Close)
 	em.SetBase(srv.URL)
-	kvs := kv.NewMemory(clk.Now)
+	if kvs == nil {
+		kvs = kv.NewMemory(clk.Now)
+	}
 	ch, err := wecom.NewChannel(wecom.ChannelConfig{APIBase: srv.URL, ReplyHosts: []string{"127.0.0.1"},
 		CorpID: corpID, AgentID: agentID, Secret: secret, Now: clk.Now}, kvs)
 	if err != nil {
@@ -228,43 +238,100 @@ func TestRobotErrors(t *testing.T) {
 // an access token fetched once and shared through kv, and fetched anew
 // once when WeCom refuses it.
 func TestAppchatWithCachedToken(t *testing.T) {
+	eachKV(t, func(t *testing.T, open func() kv.Store) {
+		f := newChannelFixtureOn(t, 20, open())
+		ctx := context.Background()
+		g := store.Group{ID: 8, Platform: "wecom", ChatID: unitChat, Name: "方塘村一区"}
+		for i := range 3 {
+			if err := f.ch.Send(ctx, bot.Delivery{Item: store.OutboxItem{ID: int64(i + 1), Text: "通知"}, Group: g}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Another replica's channel, over its own connection to the same
+		// kv, uses the same token.
+		other, err := wecom.NewChannel(wecom.ChannelConfig{APIBase: f.base, CorpID: corpID, AgentID: agentID, Secret: secret}, open())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := other.Send(ctx, bot.Delivery{Item: store.OutboxItem{ID: 3, Text: "通知"}, Group: g}); err != nil {
+			t.Fatal(err)
+		}
+		if n := f.em.TokensIssued(); n != 1 {
+			t.Fatalf("%d tokens fetched for four posts by two replicas, want 1", n)
+		}
+		f.em.ExpireTokens()
+		if err := f.ch.Send(ctx, bot.Delivery{Item: store.OutboxItem{ID: 4, Text: "通知"}, Group: g}); err != nil {
+			t.Fatalf("after the token was revoked: %v", err)
+		}
+		if n := f.em.TokensIssued(); n != 2 {
+			t.Fatalf("%d tokens fetched, want 2", n)
+		}
+		seen := f.em.Seen(unitChat)
+		if len(seen) != 5 || seen[4].Route != "appchat" {
+			t.Fatalf("the chat saw %+v", seen)
+		}
+
+		// A wrong secret is not worth retrying.
+		bad, err := wecom.NewChannel(wecom.ChannelConfig{APIBase: f.base, CorpID: corpID, AgentID: agentID + 1, Secret: "wrong"}, open())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if se := sendErr(t, bad.Send(ctx, bot.Delivery{Item: store.OutboxItem{ID: 5, Text: "通知"}, Group: g})); !se.Permanent || strings.Contains(se.Error(), "wrong") {
+			t.Fatalf("a wrong secret: %v (permanent, and never naming the secret)", se)
+		}
+	})
+}
+
+// A response_url works once: a second post answering the same message in
+// its chat goes by the robot, and a post with mentions tags them.
+func TestResponseURLUsedOnce(t *testing.T) {
 	f := newChannelFixture(t, 20)
 	ctx := context.Background()
-	g := store.Group{ID: 8, Platform: "wecom", ChatID: unitChat, Name: "方塘村一区"}
-	for i := range 3 {
-		if err := f.ch.Send(ctx, bot.Delivery{Item: store.OutboxItem{ID: int64(i + 1), Text: "通知"}, Group: g}); err != nil {
+	reply := store.ReplyHandle{URL: f.em.NewResponseURL(landlordChat, false), Until: f.clk.Now().Add(time.Hour), ChatID: landlordChat}
+	for i, text := range []string{"第一条", "第二条"} {
+		d := bot.Delivery{Item: store.OutboxItem{ID: int64(i + 1), Text: text, Mentions: store.UserIDs{"zhangsan"}}, Group: robotGroup(), Reply: reply}
+		if err := f.ch.Send(ctx, d); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// Another replica's channel over the same kv uses the same token.
-	other, err := wecom.NewChannel(wecom.ChannelConfig{APIBase: f.base, CorpID: corpID, AgentID: agentID, Secret: secret}, f.kv)
-	if err != nil {
-		t.Fatal(err)
+	seen := f.em.Seen(landlordChat)
+	if len(seen) != 2 || seen[0].Route != "response_url" || seen[1].Route != "robot" {
+		t.Fatalf("the group saw %+v", seen)
 	}
-	if err := other.Send(ctx, bot.Delivery{Item: store.OutboxItem{ID: 3, Text: "通知"}, Group: g}); err != nil {
-		t.Fatal(err)
+	if seen[0].MsgType != "markdown" || !strings.Contains(seen[0].Text, "<@zhangsan>") || len(seen[1].Mentions) != 1 {
+		t.Fatalf("mentions: %+v", seen)
 	}
-	if n := f.em.TokensIssued(); n != 1 {
-		t.Fatalf("%d tokens fetched for four posts by two replicas, want 1", n)
-	}
-	f.em.ExpireTokens()
-	if err := f.ch.Send(ctx, bot.Delivery{Item: store.OutboxItem{ID: 4, Text: "通知"}, Group: g}); err != nil {
-		t.Fatalf("after the token was revoked: %v", err)
-	}
-	if n := f.em.TokensIssued(); n != 2 {
-		t.Fatalf("%d tokens fetched, want 2", n)
-	}
-	seen := f.em.Seen(unitChat)
-	if len(seen) != 5 || seen[4].Route != "appchat" {
-		t.Fatalf("the chat saw %+v", seen)
-	}
+}
 
-	// A wrong secret is not worth retrying.
-	bad, err := wecom.NewChannel(wecom.ChannelConfig{APIBase: f.base, CorpID: corpID, AgentID: agentID, Secret: "wrong"}, kv.NewMemory(time.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if se := sendErr(t, bad.Send(ctx, bot.Delivery{Item: store.OutboxItem{ID: 5, Text: "通知"}, Group: g})); !se.Permanent || strings.Contains(se.Error(), "wrong") {
-		t.Fatalf("a wrong secret: %v (permanent, and never naming the secret)", se)
-	}
+// eachKV runs fn on the memory kv and on Redis; open returns a new
+// connection (a replica) to the same store each time.
+func eachKV(t *testing.T, fn func(t *testing.T, open func() kv.Store)) {
+	t.Run("memory", func(t *testing.T) {
+		m := kv.NewMemory(time.Now)
+		fn(t, func() kv.Store { return m })
+	})
+	t.Run("redis", func(t *testing.T) {
+		prefix := fmt.Sprintf("towerbot-test:wecom:%d:", time.Now().UnixNano())
+		open := func() kv.Store {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			r, err := kv.NewRedis(ctx, kv.RedisOptions{Addr: testenv.RedisAddr(), Prefix: prefix})
+			if err != nil {
+				if testenv.RequireServices() {
+					t.Fatalf("Redis unreachable: %v (TOWERBOT_REQUIRE_SERVICES=1)", err)
+				}
+				t.Skipf("SKIPPING REDIS TESTS: Redis unreachable: %v", err)
+			}
+			t.Cleanup(func() {
+				// Every key the channel sets expires; the token's is the
+				// longest-lived, so it goes now.
+				for _, id := range []int{agentID, agentID + 1} {
+					r.Delete(context.Background(), fmt.Sprintf("wecom:access-token:%s:%d", corpID, id))
+				}
+				r.Close()
+			})
+			return r
+		}
+		fn(t, open)
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,6 +87,9 @@ type fixtureOptions struct {
 	replyHosts []string
 	perMinute  int
 	noSender   bool
+	// unavailable answers the first callbacks 503 before they reach
+	// towerbot, as a proxy in front of it would while it restarts.
+	unavailable int
 }
 
 func newTower(t *testing.T, db *store.DB, opt fixtureOptions) *tower_ {
@@ -118,7 +122,20 @@ func newTower(t *testing.T, db *store.DB, opt fixtureOptions) *tower_ {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv = httptest.NewServer(cb.Handler())
+	var mu sync.Mutex
+	refuse := opt.unavailable
+	h := cb.Handler()
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		down := refuse > 0
+		refuse--
+		mu.Unlock()
+		if down {
+			http.Error(w, "restarting", http.StatusServiceUnavailable)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
 
 	f.em, err = emulator.New(emulator.Config{Bot: f.srv.URL, CorpID: corpID, AppToken: appToken, AppAESKey: appAESKey,
 		BotToken: botToken, BotAESKey: botAESKey, AgentID: agentID, Secret: secret, Groups: emulatorGroups(),

@@ -262,7 +262,7 @@ func (e *Emulator) Say(ctx context.Context, s Say) (Sent, error) {
 		}
 		sent.ResponseURL = s.ResponseURL
 		if sent.ResponseURL == "" {
-			sent.ResponseURL = e.newReply(s.ChatID, s.ReplyExpired)
+			sent.ResponseURL = e.NewResponseURL(s.ChatID, s.ReplyExpired)
 		}
 		m := wecom.BotMessage{MsgID: sent.MsgID, AIBotID: "aibot-emulator", ChatID: s.ChatID, ChatType: "group",
 			ResponseURL: sent.ResponseURL, MsgType: "text", CreateTime: now.Unix()}
@@ -357,8 +357,9 @@ func (e *Emulator) SignedRequest(ctx context.Context, path string, c *wecom.Cryp
 	return req, nil
 }
 
-// newReply hands out a response_url for a message said in chatID.
-func (e *Emulator) newReply(chatID string, expired bool) string {
+// NewResponseURL hands out a response_url for a message said in chatID,
+// as WeCom does with each AI bot callback (tests use it directly).
+func (e *Emulator) NewResponseURL(chatID string, expired bool) string {
 	code := randomID()
 	until := e.cfg.Now().Add(e.cfg.ReplyValidity)
 	if expired {
