@@ -335,3 +335,60 @@ func eachKV(t *testing.T, fn func(t *testing.T, open func() kv.Store)) {
 		fn(t, open)
 	})
 }
+
+// A burst of 100 posts to one group's robot is delivered in order within
+// its 20 posts a minute, none lost and none refused: the sender's limit
+// (a kv window shared by replicas) keeps every post under the robot's.
+func TestBurstOfHundredPostsToOneRobot(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if _, err := db.ApplyRoster(ctx, testRoster()); err != nil {
+			t.Fatal(err)
+		}
+		g, err := db.GroupByChat(ctx, "wecom", landlordChat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := newChannelFixture(t, 20)
+		f.clk.now = time.Now().UTC()
+		start := f.clk.Now()
+		var items []store.OutboxItem
+		for i := range 100 {
+			items = append(items, store.OutboxItem{Origin: store.Origin(fmt.Sprintf("burst:%d", i)), GroupID: g.ID, Platform: "wecom", Text: fmt.Sprintf("第%d条", i+1)})
+		}
+		if err := db.EnqueueOutbox(ctx, items...); err != nil {
+			t.Fatal(err)
+		}
+		s := bot.NewSender(bot.SenderConfig{PerMinute: 20, Batch: 200, Now: f.clk.Now}, db, f.kv, f.ch)
+		for pass := 0; len(f.em.Seen(landlordChat)) < 100; pass++ {
+			if pass > 500 {
+				t.Fatalf("after %d passes the group saw %d posts", pass, len(f.em.Seen(landlordChat)))
+			}
+			if _, err := s.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+			f.clk.Add(5 * time.Second)
+		}
+		seen := f.em.Seen(landlordChat)
+		for i, p := range seen {
+			if want := fmt.Sprintf("第%d条", i+1); p.Text != want || p.Route != "robot" {
+				t.Fatalf("post %d is %q by %s, want %q by the robot", i+1, p.Text, p.Route, want)
+			}
+			if i >= 20 && p.At.Sub(seen[i-20].At) < time.Minute {
+				t.Fatalf("posts %d and %d less than a minute apart: 21 in a minute", i-19, i+1)
+			}
+		}
+		if took := seen[99].At.Sub(start); took < 4*time.Minute {
+			t.Fatalf("100 posts in %s: over the limit", took)
+		}
+		left, err := db.OutboxForGroup(ctx, g.ID, 200)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range left {
+			if it.Status != store.OutboxSent || it.Attempts != 0 {
+				t.Fatalf("item %s: %s after %d failed attempts (%s)", it.Origin, it.Status, it.Attempts, it.LastError)
+			}
+		}
+	})
+}
