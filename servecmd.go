@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,7 +88,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		logger.Info("applied migration", "step", step)
 	}
 	if cfg.Demo {
-		if err := loadDemo(ctx, db, logger); err != nil {
+		if err := loadDemo(ctx, db, demoPlatforms(cfg), logger); err != nil {
 			return err
 		}
 	}
@@ -255,10 +256,17 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	return nil
 }
 
+// demoPlatforms are the platforms whose demo groups are loaded: those whose
+// channel is enabled. A group of another would gather posts in the outbox
+// that nothing ever sends.
+func demoPlatforms(cfg config.Config) map[string]bool {
+	return map[string]bool{string(bot.WeCom): cfg.WeCom.Enabled, string(bot.DingTalk): cfg.DingTalk.Enabled}
+}
+
 // loadDemo applies the demo roster when the database has no nodes yet, so
-// that a fresh `make run` has groups to chat in; an existing roster is
-// never touched.
-func loadDemo(ctx context.Context, db *store.DB, logger *slog.Logger) error {
+// that a fresh `make run` has groups to chat in, with the groups of the
+// platforms in platforms; an existing roster is never touched.
+func loadDemo(ctx context.Context, db *store.DB, platforms map[string]bool, logger *slog.Logger) error {
 	nodes, err := db.Nodes(ctx)
 	if err != nil {
 		return err
@@ -269,6 +277,9 @@ func loadDemo(ctx context.Context, db *store.DB, logger *slog.Logger) error {
 	r, err := demo.Roster()
 	if err != nil {
 		return fmt.Errorf("demo roster: %w", err)
+	}
+	for i := range r.Nodes {
+		r.Nodes[i].Groups = slices.DeleteFunc(r.Nodes[i].Groups, func(g store.RosterGroup) bool { return !platforms[g.Platform] })
 	}
 	stats, err := db.ApplyRoster(ctx, r)
 	if err != nil {

@@ -7,7 +7,8 @@
 // agents, all in 方塘村's group. Every phone number is fictitious
 // (138000000xx). For `towerbot emulate wecom`, every node has a WeCom
 // group (chat id wr-CODE, robot webhook key demo-CODE) and every person a
-// WeCom userid (u and the last two digits of their phone).
+// WeCom userid (u and the last two digits of their phone); serve loads a
+// platform's groups only when its channel is enabled.
 //
 // The roster is kept as CSV files in this folder — reviewable text in the
 // format `towerbot import` reads — and embedded in the binary.
