@@ -285,3 +285,40 @@ func TestBusyEngineAnswers503(t *testing.T) {
 		t.Fatalf("a message was stored: %v", err)
 	}
 }
+
+// The emulator's own HTTP API drives the same flow: a member says
+// something through POST /emulator/say, and GET /emulator/seen shows the
+// answer the group got.
+func TestEmulatorHTTPAPI(t *testing.T) {
+	f := newTower(t, storetest.SQLite(t), fixtureOptions{maxSkew: 5 * time.Minute})
+	resp, err := http.Post(f.emSrv.URL+"/emulator/say", "application/json",
+		strings.NewReader(`{"chatid":"`+landlordChat+`","userid":"yingtianxi","text":"体温 张三 36.5"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent emulator.Sent
+	err = json.NewDecoder(resp.Body).Decode(&sent)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || !sent.Delivered() {
+		t.Fatalf("POST /emulator/say: %d %+v %v", resp.StatusCode, sent, err)
+	}
+	f.waitSeen(t, landlordChat, 1)
+	resp, err = http.Get(f.emSrv.URL + "/emulator/seen?chatid=" + landlordChat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []emulator.Seen
+	err = json.NewDecoder(resp.Body).Decode(&seen)
+	resp.Body.Close()
+	if err != nil || len(seen) != 1 || seen[0].Route != "response_url" || !strings.Contains(seen[0].Text, "1 人体温") {
+		t.Fatalf("GET /emulator/seen: %+v %v", seen, err)
+	}
+	resp, err = http.Post(f.emSrv.URL+"/emulator/say", "application/json", strings.NewReader(`{"chatid":"nowhere","userid":"x","text":"hi"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a group the emulator does not know: %d", resp.StatusCode)
+	}
+}

@@ -74,12 +74,11 @@ func emulatorGroups() []emulator.Group {
 // real engine, handlers, domain and store, and the channel sending through
 // a sender — with the emulator standing in for WeCom.
 type tower_ struct {
-	db      *store.DB
-	kv      kv.Store
-	srv     *httptest.Server // towerbot
-	em      *emulator.Emulator
-	emSrv   *httptest.Server
-	results chan string // what each callback came to
+	db    *store.DB
+	kv    kv.Store
+	srv   *httptest.Server // towerbot
+	em    *emulator.Emulator
+	emSrv *httptest.Server
 }
 
 type fixtureOptions struct {
@@ -92,7 +91,7 @@ type fixtureOptions struct {
 	unavailable int
 }
 
-func newTower(t *testing.T, db *store.DB, opt fixtureOptions) *tower_ {
+func newTower(t testing.TB, db *store.DB, opt fixtureOptions) *tower_ {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := db.ApplyRoster(ctx, testRoster()); err != nil {
@@ -113,11 +112,10 @@ func newTower(t *testing.T, db *store.DB, opt fixtureOptions) *tower_ {
 	if err := engine.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	f := &tower_{db: db, kv: kvs, results: make(chan string, 100)}
+	f := &tower_{db: db, kv: kvs}
 	cb, err := wecom.NewCallbacks(wecom.CallbackConfig{
 		CorpID: corpID, AppToken: appToken, AppAESKey: appAESKey, BotToken: botToken, BotAESKey: botAESKey,
 		MaxSkew: opt.maxSkew,
-		Observe: func(r string) { f.results <- r },
 	}, engine)
 	if err != nil {
 		t.Fatal(err)
