@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -60,12 +62,23 @@ func TestWeComEndToEnd(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 
-	const vecGet = "msg_signature=5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3&timestamp=1409659589&nonce=263014780&echostr=P9nAzCzyDtyTWESHep1vC5X9xho%2FqYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp%2B4RPcs8TgAE7OaBO%2BFZXvnaqQ%3D%3D"
-	if status, body := get("/callback/wecom/app?" + vecGet); status != 200 || body != "1616140317555161061" {
+	var vec struct {
+		GetQuery  string `json:"get_query"`
+		GetEcho   string `json:"get_echo"`
+		PostQuery string `json:"post_query"`
+		PostBody  string `json:"post_body"`
+	}
+	raw, err := os.ReadFile("bot/wecom/testdata/official_vectors.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &vec); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := get("/callback/wecom/app?" + vec.GetQuery); status != 200 || body != vec.GetEcho {
 		t.Fatalf("the official GET vector: %d %q", status, body)
 	}
-	const vecPost = "<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName><Encrypt><![CDATA[RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo+rtK1I9qca6aM/wvqnLSV5zEPeusUiX5L5X/0lWfrf0QADHHhGd3QczcdCUpj911L3vg3W/sYYvuJTs3TUUkSUXxaccAS0qhxchrRYt66wiSpGLYL42aM6A8dTT+6k4aSknmPj48kzJs8qLjvd4Xgpue06DOdnLxAUHzM6+kDZ+HMZfJYuR+LtwGc2hgf5gsijff0ekUNXZiqATP7PF5mZxZ3Izoun1s4zG4LUMnvw2r+KqCKIw+3IQH03v+BCA9nMELNqbSf6tiWSrXJB3LAVGUcallcrw8V2t9EL4EhzJWrQUax5wLVMNS0+rUPA3k22Ncx4XXZS9o0MBH27Bo6BpNelZpS+/uh9KsNlY6bHCmJU9p8g7m3fVKn28H3KDYA5Pl/T8Z1ptDAVe0lXdQ2YoyyH2uyPIGHBZZIs2pDBS8R07+qN+E7Q==]]></Encrypt><AgentID><![CDATA[218]]></AgentID></xml>"
-	resp, err := http.Post(s.base+"/callback/wecom/app?msg_signature=477715d11cdb4164915debcba66cb864d751f3e6&timestamp=1409659813&nonce=1372623149", "text/xml", strings.NewReader(vecPost))
+	resp, err := http.Post(s.base+"/callback/wecom/app?"+vec.PostQuery, "text/xml", strings.NewReader(vec.PostBody))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +86,7 @@ func TestWeComEndToEnd(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("the official POST vector: %d", resp.StatusCode)
 	}
-	forged, err := http.Post(s.base+"/callback/wecom/app?msg_signature=0000000000000000000000000000000000000000&timestamp=1409659813&nonce=1372623149", "text/xml", strings.NewReader(vecPost))
+	forged, err := http.Post(s.base+"/callback/wecom/app?msg_signature=0000000000000000000000000000000000000000&timestamp=1409659813&nonce=1372623149", "text/xml", strings.NewReader(vec.PostBody))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,22 +21,18 @@ import (
 	"github.com/towerbot/towerbot/store/storetest"
 )
 
-// The official sample vectors (PLATFORMS.md), against the running server.
-const (
-	vecGetQuery    = "msg_signature=5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3&timestamp=1409659589&nonce=263014780&echostr=P9nAzCzyDtyTWESHep1vC5X9xho%2FqYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp%2B4RPcs8TgAE7OaBO%2BFZXvnaqQ%3D%3D"
-	vecPostQuery   = "msg_signature=477715d11cdb4164915debcba66cb864d751f3e6&timestamp=1409659813&nonce=1372623149"
-	vecPostEncrypt = "RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo+rtK1I9qca6aM/wvqnLSV5zEPeusUiX5L5X/0lWfrf0QADHHhGd3QczcdCUpj911L3vg3W/sYYvuJTs3TUUkSUXxaccAS0qhxchrRYt66wiSpGLYL42aM6A8dTT+6k4aSknmPj48kzJs8qLjvd4Xgpue06DOdnLxAUHzM6+kDZ+HMZfJYuR+LtwGc2hgf5gsijff0ekUNXZiqATP7PF5mZxZ3Izoun1s4zG4LUMnvw2r+KqCKIw+3IQH03v+BCA9nMELNqbSf6tiWSrXJB3LAVGUcallcrw8V2t9EL4EhzJWrQUax5wLVMNS0+rUPA3k22Ncx4XXZS9o0MBH27Bo6BpNelZpS+/uh9KsNlY6bHCmJU9p8g7m3fVKn28H3KDYA5Pl/T8Z1ptDAVe0lXdQ2YoyyH2uyPIGHBZZIs2pDBS8R07+qN+E7Q=="
-	vecPostBody    = "<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName><Encrypt><![CDATA[" + vecPostEncrypt + "]]></Encrypt><AgentID><![CDATA[218]]></AgentID></xml>"
-)
+// vec are the official sample vectors (PLATFORMS.md), sent to the running
+// server.
+var vec = wecom.OfficialVectors
 
 func TestOfficialVectorsAgainstServer(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newTower(t, db, fixtureOptions{}) // freshness off: the vectors are from 2014
-		status, body := f.do(t, http.MethodGet, "/callback/wecom/app?"+vecGetQuery, "")
-		if status != http.StatusOK || body != "1616140317555161061" {
+		status, body := f.do(t, http.MethodGet, "/callback/wecom/app?"+vec.GetQuery, "")
+		if status != http.StatusOK || body != vec.GetEcho {
 			t.Fatalf("GET vector: %d %q, want 200 and the bare echostr", status, body)
 		}
-		status, body = f.do(t, http.MethodPost, "/callback/wecom/app?"+vecPostQuery, vecPostBody)
+		status, body = f.do(t, http.MethodPost, "/callback/wecom/app?"+vec.PostQuery, vec.PostBody)
 		if status != http.StatusOK {
 			t.Fatalf("POST vector: %d %q", status, body)
 		}
@@ -46,11 +42,11 @@ func TestOfficialVectorsAgainstServer(t *testing.T) {
 		}
 		m := ms[0]
 		if m.Platform != "wecom" || m.SenderID != "mycreate" || m.Text != "hello" || m.ChatID != "" || !m.Mentioned ||
-			!strings.Contains(string(m.Raw), vecPostEncrypt) {
+			!strings.Contains(string(m.Raw), vec.PostEncrypt) {
 			t.Fatalf("stored %+v", m)
 		}
 		// WeCom's retry of the same callback: acknowledged, not stored again.
-		if status, _ := f.do(t, http.MethodPost, "/callback/wecom/app?"+vecPostQuery, vecPostBody); status != http.StatusOK {
+		if status, _ := f.do(t, http.MethodPost, "/callback/wecom/app?"+vec.PostQuery, vec.PostBody); status != http.StatusOK {
 			t.Fatalf("retried vector: %d", status)
 		}
 		if n := len(f.inbound(t, "")); n != 1 {
@@ -86,15 +82,15 @@ func TestRefusedCallbacksStoreNothing(t *testing.T) {
 			name, method, path, body string
 			status                   int
 		}{
-			{"the official vector, five minutes of skew allowed", http.MethodPost, "/callback/wecom/app?" + vecPostQuery, vecPostBody, http.StatusUnauthorized},
-			{"the official GET vector, stale", http.MethodGet, "/callback/wecom/app?" + vecGetQuery, "", http.StatusUnauthorized},
+			{"the official vector, five minutes of skew allowed", http.MethodPost, "/callback/wecom/app?" + vec.PostQuery, vec.PostBody, http.StatusUnauthorized},
+			{"the official GET vector, stale", http.MethodGet, "/callback/wecom/app?" + vec.GetQuery, "", http.StatusUnauthorized},
 			{"forged signature", http.MethodPost, forged, okBody, http.StatusUnauthorized},
 			{"no signature", http.MethodPost, "/callback/wecom/app?timestamp=1&nonce=2", okBody, http.StatusBadRequest},
 			{"another corp's receive-id", http.MethodPost, otherCorpPath, otherCorpBody, http.StatusUnauthorized},
 			{"the app's keys on the AI bot's URL", http.MethodPost, appOnBotPath, appOnBotBody, http.StatusUnauthorized},
-			{"envelope not XML", http.MethodPost, "/callback/wecom/app?" + vecPostQuery, "<xml><Encrypt>", http.StatusBadRequest},
-			{"envelope not JSON", http.MethodPost, "/callback/wecom/bot?" + vecPostQuery, "{", http.StatusBadRequest},
-			{"envelope without ciphertext", http.MethodPost, "/callback/wecom/bot?" + vecPostQuery, `{"encrypt":""}`, http.StatusBadRequest},
+			{"envelope not XML", http.MethodPost, "/callback/wecom/app?" + vec.PostQuery, "<xml><Encrypt>", http.StatusBadRequest},
+			{"envelope not JSON", http.MethodPost, "/callback/wecom/bot?" + vec.PostQuery, "{", http.StatusBadRequest},
+			{"envelope without ciphertext", http.MethodPost, "/callback/wecom/bot?" + vec.PostQuery, `{"encrypt":""}`, http.StatusBadRequest},
 			{"decrypted JSON malformed", http.MethodPost, badJSONPath, badJSONBody, http.StatusBadRequest},
 			{"decrypted XML malformed", http.MethodPost, badXMLPath, badXMLBody, http.StatusBadRequest},
 			{"group message without chatid", http.MethodPost, noChatPath, noChatBody, http.StatusBadRequest},
@@ -273,7 +269,7 @@ func TestBusyEngineAnswers503(t *testing.T) {
 	}
 	srv := httptest.NewServer(cb.Handler())
 	defer srv.Close()
-	resp, err := http.Post(srv.URL+"/callback/wecom/app?"+vecPostQuery, "text/xml", strings.NewReader(vecPostBody))
+	resp, err := http.Post(srv.URL+"/callback/wecom/app?"+vec.PostQuery, "text/xml", strings.NewReader(vec.PostBody))
 	if err != nil {
 		t.Fatal(err)
 	}

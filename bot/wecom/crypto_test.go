@@ -9,7 +9,7 @@ import (
 
 func vectorCrypto(t testing.TB) *Crypto {
 	t.Helper()
-	c, err := NewCrypto(vecToken, vecAESKey)
+	c, err := NewCrypto(vec.Token, vec.AESKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -18,29 +18,29 @@ func vectorCrypto(t testing.TB) *Crypto {
 
 func TestOfficialGetVector(t *testing.T) {
 	c := vectorCrypto(t)
-	q, err := url.ParseQuery(vecGetQuery)
+	q, err := url.ParseQuery(vec.GetQuery)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Verify(q.Get("msg_signature"), q.Get("timestamp"), q.Get("nonce"), q.Get("echostr")); err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
-	msg, err := c.Decrypt(q.Get("echostr"), vecCorpID)
+	msg, err := c.Decrypt(q.Get("echostr"), vec.CorpID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(msg) != vecGetEcho {
-		t.Fatalf("echostr = %q, want %q", msg, vecGetEcho)
+	if string(msg) != vec.GetEcho {
+		t.Fatalf("echostr = %q, want %q", msg, vec.GetEcho)
 	}
 }
 
 func TestOfficialPostVector(t *testing.T) {
 	c := vectorCrypto(t)
-	q, _ := url.ParseQuery(vecPostQuery)
-	if err := c.Verify(q.Get("msg_signature"), q.Get("timestamp"), q.Get("nonce"), vecPostEncrypt); err != nil {
+	q, _ := url.ParseQuery(vec.PostQuery)
+	if err := c.Verify(q.Get("msg_signature"), q.Get("timestamp"), q.Get("nonce"), vec.PostEncrypt); err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
-	msg, err := c.Decrypt(vecPostEncrypt, vecCorpID)
+	msg, err := c.Decrypt(vec.PostEncrypt, vec.CorpID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,22 +52,22 @@ func TestOfficialPostVector(t *testing.T) {
 	}
 	// Encryption is deterministic given the 16 random bytes: the sample's
 	// reproduce its ciphertext exactly.
-	again, err := c.Encrypt(msg, vecCorpID, []byte(vecPostRandom))
+	again, err := c.Encrypt(msg, vec.CorpID, []byte(vec.PostRandom))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again != vecPostEncrypt {
-		t.Fatalf("Encrypt with the sample's random bytes:\n got %s\nwant %s", again, vecPostEncrypt)
+	if again != vec.PostEncrypt {
+		t.Fatalf("Encrypt with the sample's random bytes:\n got %s\nwant %s", again, vec.PostEncrypt)
 	}
 }
 
 func TestCryptoRefuses(t *testing.T) {
 	c := vectorCrypto(t)
-	sealed, err := c.Encrypt([]byte("hello"), vecCorpID, nil)
+	sealed, err := c.Encrypt([]byte("hello"), vec.CorpID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := NewCrypto(vecToken, "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
+	other, err := NewCrypto(vec.Token, "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,21 +80,21 @@ func TestCryptoRefuses(t *testing.T) {
 		{"wrong signature", ErrSignature, func() error { return c.Verify(strings.Repeat("0", 40), "1", "2", sealed) }},
 		{"other timestamp", ErrSignature, func() error { return c.Verify(sig, "3", "2", sealed) }},
 		{"other token", ErrSignature, func() error {
-			o, _ := NewCrypto("other", vecAESKey)
+			o, _ := NewCrypto("other", vec.AESKey)
 			return o.Verify(sig, "1", "2", sealed)
 		}},
 		{"other receive-id", ErrReceiveID, func() error { _, err := c.Decrypt(sealed, "wwother"); return err }},
 		{"empty receive-id expected", ErrReceiveID, func() error { _, err := c.Decrypt(sealed, ""); return err }},
 		{"other key", ErrCiphertext, func() error {
-			_, err := other.Decrypt(sealed, vecCorpID)
+			_, err := other.Decrypt(sealed, vec.CorpID)
 			if errors.Is(err, ErrReceiveID) { // a wrong key may, rarely, leave valid padding
 				return ErrCiphertext
 			}
 			return err
 		}},
-		{"not base64", ErrCiphertext, func() error { _, err := c.Decrypt("%%%", vecCorpID); return err }},
-		{"not whole blocks", ErrCiphertext, func() error { _, err := c.Decrypt("AAAA", vecCorpID); return err }},
-		{"empty", ErrCiphertext, func() error { _, err := c.Decrypt("", vecCorpID); return err }},
+		{"not base64", ErrCiphertext, func() error { _, err := c.Decrypt("%%%", vec.CorpID); return err }},
+		{"not whole blocks", ErrCiphertext, func() error { _, err := c.Decrypt("AAAA", vec.CorpID); return err }},
+		{"empty", ErrCiphertext, func() error { _, err := c.Decrypt("", vec.CorpID); return err }},
 	} {
 		if err := tc.got(); !errors.Is(err, tc.err) {
 			t.Errorf("%s: err = %v, want %v", tc.name, err, tc.err)
@@ -107,7 +107,7 @@ func TestCryptoRefuses(t *testing.T) {
 
 func TestCryptoRoundTrip(t *testing.T) {
 	c := vectorCrypto(t)
-	for _, rid := range []string{"", vecCorpID} {
+	for _, rid := range []string{"", vec.CorpID} {
 		for n := range 70 { // every padding length, and a whole extra block
 			msg := []byte(strings.Repeat("温", n))
 			sealed, err := c.Encrypt(msg, rid, nil)
@@ -123,12 +123,12 @@ func TestCryptoRoundTrip(t *testing.T) {
 }
 
 func TestDecodeAESKey(t *testing.T) {
-	for _, k := range []string{"", "short", vecAESKey + "A", strings.Repeat("!", 43)} {
+	for _, k := range []string{"", "short", vec.AESKey + "A", strings.Repeat("!", 43)} {
 		if _, err := DecodeAESKey(k); err == nil {
 			t.Errorf("DecodeAESKey(%q) accepted", k)
 		}
 	}
-	if _, err := NewCrypto("", vecAESKey); err == nil {
+	if _, err := NewCrypto("", vec.AESKey); err == nil {
 		t.Error("NewCrypto accepted an empty token")
 	}
 }
@@ -136,7 +136,7 @@ func TestDecodeAESKey(t *testing.T) {
 // FuzzDecrypt: any ciphertext is refused or opened, never a panic; what
 // opens re-seals to itself.
 func FuzzDecrypt(f *testing.F) {
-	f.Add(vecPostEncrypt, vecCorpID)
+	f.Add(vec.PostEncrypt, vec.CorpID)
 	f.Add("AAAAAAAAAAAAAAAAAAAAAA==", "")
 	f.Add("", "")
 	c := vectorCrypto(f)

@@ -10,8 +10,8 @@ import (
 )
 
 func fuzzCallbacks(t testing.TB) *Callbacks {
-	c, err := NewCallbacks(CallbackConfig{CorpID: vecCorpID, AppToken: vecToken, AppAESKey: vecAESKey,
-		BotToken: vecToken, BotAESKey: vecAESKey, Now: func() time.Time { return time.Unix(1409659813, 0) }}, nopReceiver{})
+	c, err := NewCallbacks(CallbackConfig{CorpID: vec.CorpID, AppToken: vec.Token, AppAESKey: vec.AESKey,
+		BotToken: vec.Token, BotAESKey: vec.AESKey, Now: func() time.Time { return time.Unix(1409659813, 0) }}, nopReceiver{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,7 +20,7 @@ func fuzzCallbacks(t testing.TB) *Callbacks {
 
 // FuzzEnvelopes: any body is read as an envelope or refused, never a panic.
 func FuzzEnvelopes(f *testing.F) {
-	f.Add([]byte(vecPostBody))
+	f.Add([]byte(vec.PostBody))
 	f.Add([]byte(`{"encrypt":"abc"}`))
 	f.Add([]byte(`<xml><Encrypt><![CDATA[x]]></Encrypt></xml><xml/>`))
 	f.Add([]byte(`{"encrypt":"a"} {"encrypt":"b"}`))

@@ -1,17 +1,44 @@
 package wecom
 
-// The official sample vectors of WXBizMsgCrypt (PLATFORMS.md), shared by
-// the unit tests and the tests against the running server.
-const (
-	vecToken  = "QDG6eK"
-	vecCorpID = "wx5823bf96d3bd56c7"
-	vecAESKey = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
-
-	vecGetQuery = "msg_signature=5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3&timestamp=1409659589&nonce=263014780&echostr=P9nAzCzyDtyTWESHep1vC5X9xho%2FqYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp%2B4RPcs8TgAE7OaBO%2BFZXvnaqQ%3D%3D"
-	vecGetEcho  = "1616140317555161061"
-
-	vecPostQuery   = "msg_signature=477715d11cdb4164915debcba66cb864d751f3e6&timestamp=1409659813&nonce=1372623149"
-	vecPostEncrypt = "RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo+rtK1I9qca6aM/wvqnLSV5zEPeusUiX5L5X/0lWfrf0QADHHhGd3QczcdCUpj911L3vg3W/sYYvuJTs3TUUkSUXxaccAS0qhxchrRYt66wiSpGLYL42aM6A8dTT+6k4aSknmPj48kzJs8qLjvd4Xgpue06DOdnLxAUHzM6+kDZ+HMZfJYuR+LtwGc2hgf5gsijff0ekUNXZiqATP7PF5mZxZ3Izoun1s4zG4LUMnvw2r+KqCKIw+3IQH03v+BCA9nMELNqbSf6tiWSrXJB3LAVGUcallcrw8V2t9EL4EhzJWrQUax5wLVMNS0+rUPA3k22Ncx4XXZS9o0MBH27Bo6BpNelZpS+/uh9KsNlY6bHCmJU9p8g7m3fVKn28H3KDYA5Pl/T8Z1ptDAVe0lXdQ2YoyyH2uyPIGHBZZIs2pDBS8R07+qN+E7Q=="
-	vecPostBody    = "<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName><Encrypt><![CDATA[" + vecPostEncrypt + "]]></Encrypt><AgentID><![CDATA[218]]></AgentID></xml>"
-	vecPostRandom  = "0960688932c47ef1"
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
 )
+
+// Vectors are WeCom's official WXBizMsgCrypt sample vectors
+// (PLATFORMS.md), kept in testdata/official_vectors.json for the unit
+// tests here, the tests against the running server and the end-to-end
+// test of towerbot serve.
+type Vectors struct {
+	Token       string `json:"token"`
+	CorpID      string `json:"corp_id"`
+	AESKey      string `json:"aes_key"`
+	GetQuery    string `json:"get_query"`
+	GetEcho     string `json:"get_echo"`
+	PostQuery   string `json:"post_query"`
+	PostEncrypt string `json:"post_encrypt"`
+	PostBody    string `json:"post_body"`
+	PostRandom  string `json:"post_random"`
+}
+
+// OfficialVectors are the vectors, read once for every test of the
+// package (and of wecom_test).
+var OfficialVectors = mustLoadVectors()
+
+// vec is OfficialVectors under a short name.
+var vec = OfficialVectors
+
+func mustLoadVectors() Vectors {
+	_, here, _, _ := runtime.Caller(0)
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(here), "testdata", "official_vectors.json"))
+	if err != nil {
+		panic(err)
+	}
+	var v Vectors
+	if err := json.Unmarshal(b, &v); err != nil {
+		panic(err)
+	}
+	return v
+}
