@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -392,3 +393,66 @@ func TestBurstOfHundredPostsToOneRobot(t *testing.T) {
 		}
 	})
 }
+
+// Neither the channel nor the callbacks write a key, a token or a secret
+// to their logs, whatever fails.
+func TestSecretsNeverLogged(t *testing.T) {
+	var logs strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	f := newChannelFixture(t, 20)
+	ctx := context.Background()
+	ch, err := wecom.NewChannel(wecom.ChannelConfig{APIBase: f.base, CorpID: corpID, AgentID: agentID, Secret: "s3cret-never-logged", Logger: logger}, f.kv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := store.Group{ID: 8, Platform: "wecom", ChatID: unitChat}
+	ch.Send(ctx, bot.Delivery{Item: store.OutboxItem{ID: 1, Text: "通知"}, Group: g})
+	hook := robotGroup()
+	hook.Webhook = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=hook-key-never-logged"
+	ch.Send(ctx, bot.Delivery{Item: store.OutboxItem{ID: 2, Text: "通知"}, Group: hook,
+		Reply: store.ReplyHandle{URL: "https://evil.example/steal?code=x", ChatID: landlordChat}})
+
+	cb, err := wecom.NewCallbacks(wecom.CallbackConfig{CorpID: corpID, AppToken: "app-token-never-logged", AppAESKey: appAESKey,
+		BotToken: "bot-token-never-logged", BotAESKey: botAESKey, MaxSkew: time.Minute, Logger: logger}, nil)
+	if err == nil {
+		t.Fatal("NewCallbacks took no receiver")
+	}
+	cb, err = wecom.NewCallbacks(wecom.CallbackConfig{CorpID: corpID, AppToken: "app-token-never-logged", AppAESKey: appAESKey,
+		BotToken: "bot-token-never-logged", BotAESKey: botAESKey, MaxSkew: time.Minute, Logger: logger}, nopReceiver{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(cb.Handler())
+	defer srv.Close()
+	for _, path := range []string{"/callback/wecom/app?" + vec.PostQuery, "/callback/wecom/bot?" + vec.PostQuery} {
+		resp, err := http.Post(srv.URL+path, "text/xml", strings.NewReader(vec.PostBody))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if logs.Len() == 0 {
+		t.Fatal("nothing was logged: the test proves nothing")
+	}
+	for _, secret := range []string{"s3cret-never-logged", "hook-key-never-logged", "app-token-never-logged", "bot-token-never-logged",
+		appAESKey, botAESKey, "access_token"} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("the logs show %q:\n%s", secret, logs.String())
+		}
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+type nopReceiver struct{}
+
+func (nopReceiver) Receive(context.Context, bot.Message) error { return nil }
