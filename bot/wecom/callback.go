@@ -32,6 +32,8 @@ type Receiver interface {
 	Receive(ctx context.Context, msg bot.Message) error
 }
 
+var _ Receiver = (*bot.Engine)(nil)
+
 // CallbackConfig sets up the callbacks. An endpoint whose token is empty
 // is not served (404).
 type CallbackConfig struct {
@@ -375,12 +377,15 @@ type BotMessage struct {
 		UserID string `json:"userid"`
 		Name   string `json:"name,omitempty"`
 	} `json:"from"`
-	ResponseURL string `json:"response_url,omitempty"`
-	MsgType     string `json:"msgtype"`
-	Text        *struct {
-		Content string `json:"content"`
-	} `json:"text,omitempty"`
-	CreateTime int64 `json:"create_time,omitempty"`
+	ResponseURL string   `json:"response_url,omitempty"`
+	MsgType     string   `json:"msgtype"`
+	Text        *BotText `json:"text,omitempty"`
+	CreateTime  int64    `json:"create_time,omitempty"`
+}
+
+// BotText is the text of an AI bot message, @-mention of the bot included.
+type BotText struct {
+	Content string `json:"content"`
 }
 
 // botMessage maps an AI bot callback to a message: a group @-message

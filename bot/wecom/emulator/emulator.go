@@ -267,9 +267,7 @@ func (e *Emulator) Say(ctx context.Context, s Say) (Sent, error) {
 		m := wecom.BotMessage{MsgID: sent.MsgID, AIBotID: "aibot-emulator", ChatID: s.ChatID, ChatType: "group",
 			ResponseURL: sent.ResponseURL, MsgType: "text", CreateTime: now.Unix()}
 		m.From.UserID, m.From.Name = s.UserID, name
-		m.Text = &struct {
-			Content string `json:"content"`
-		}{Content: "@towerbot " + s.Text}
+		m.Text = &wecom.BotText{Content: "@towerbot " + s.Text}
 		payload, _ = json.Marshal(m)
 		path, crypto, receiveID = "/callback/wecom/bot", e.bot, ""
 	} else {
