@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/towerbot/towerbot/bot/wecom"
+	"github.com/towerbot/towerbot/store"
 	"github.com/towerbot/towerbot/store/storetest"
 )
 
@@ -30,11 +31,17 @@ func BenchmarkDecrypt(b *testing.B) {
 }
 
 // BenchmarkCallbackAck: signed AI bot callbacks, each a new message, posted
-// by 8 clients over loopback to the real callbacks on the real engine and
-// store (SQLite): verified,
-// decrypted, stored and acknowledged. It reports the acknowledgement p99.
+// by 4×GOMAXPROCS clients over loopback to the real callbacks on the real
+// engine and store (SQLite, MariaDB): verified, decrypted, stored and
+// acknowledged. It reports the acknowledgement p99.
 func BenchmarkCallbackAck(b *testing.B) {
-	f := newTowerB(b)
+	for _, driver := range []string{store.DriverSQLite, store.DriverMySQL} {
+		b.Run(driver, func(b *testing.B) { benchmarkCallbackAck(b, storetest.Open(b, driver)) })
+	}
+}
+
+func benchmarkCallbackAck(b *testing.B, db *store.DB) {
+	f := newTowerB(b, db)
 	var seq atomic.Int64
 	lat := make(chan time.Duration, b.N+64)
 	b.SetParallelism(4) // 4 × GOMAXPROCS clients
@@ -77,8 +84,8 @@ type benchTower struct {
 	botCrypto *wecom.Crypto
 }
 
-func newTowerB(b *testing.B) benchTower {
-	f := newTower(b, storetest.SQLite(b), fixtureOptions{noSender: true})
+func newTowerB(b *testing.B, db *store.DB) benchTower {
+	f := newTower(b, db, fixtureOptions{noSender: true})
 	c, _ := wecom.NewCrypto(botToken, botAESKey)
 	return benchTower{tower_: f, botCrypto: c}
 }
