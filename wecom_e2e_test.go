@@ -111,9 +111,8 @@ func TestWeComEndToEnd(t *testing.T) {
 	}
 	_, metrics := get("/metrics")
 	for _, want := range []string{
-		`towerbot_callbacks_total{platform="wecom",result="verified"} 1`,
-		`towerbot_callbacks_total{platform="wecom",result="accepted"} 4`, // the vector and three copies
-		`towerbot_callbacks_total{platform="wecom",result="unauthorized"} 1`,
+		`towerbot_callbacks_total{platform="wecom",result="accepted"} 5`, // the URL verification, the vector and three copies
+		`towerbot_callbacks_total{platform="wecom",result="refused"} 1`,
 		`towerbot_messages_received_total{platform="wecom"} 2`,
 		`towerbot_messages_duplicates_total{platform="wecom"} 2`,
 	} {
