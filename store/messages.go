@@ -414,10 +414,12 @@ func (db *DB) CountPending(ctx context.Context) (pending, retried int64, err err
 }
 
 // ReplyHandle is where a reply to a stored message may be posted, and until
-// when (zero: unknown).
+// when (zero: unknown). ChatID is the chat the message came from: the
+// handle reaches that chat only.
 type ReplyHandle struct {
-	URL   string
-	Until time.Time
+	URL    string
+	Until  time.Time
+	ChatID string
 }
 
 // ReplyHandles returns the reply handles of the given messages, keyed by
@@ -432,13 +434,14 @@ func (db *DB) ReplyHandles(ctx context.Context, messageIDs []int64) (map[int64]R
 		ID         int64
 		ReplyURL   string
 		ReplyUntil *time.Time
+		ChatID     string
 	}
-	if err := db.q(ctx).Model(&InboundMessage{}).Select("id, reply_url, reply_until").
+	if err := db.q(ctx).Model(&InboundMessage{}).Select("id, reply_url, reply_until, chat_id").
 		Where("id IN ? AND reply_url <> ''", messageIDs).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("store: reply handles: %w", err)
 	}
 	for _, r := range rows {
-		h := ReplyHandle{URL: r.ReplyURL}
+		h := ReplyHandle{URL: r.ReplyURL, ChatID: r.ChatID}
 		if r.ReplyUntil != nil {
 			h.Until = r.ReplyUntil.UTC()
 		}
