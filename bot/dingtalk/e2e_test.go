@@ -80,7 +80,21 @@ type stackOptions struct {
 	sessionHosts []string // default: the emulator's host
 	sessionTTL   time.Duration
 	perMinute    int
+	maxText      int
+	retryBase    time.Duration // the sender's (default 1h: a failed send is not retried during a test)
+	clock        *clock        // of the emulator, the channel and kv (default: the real one)
 }
+
+// clock is a time tests move by hand.
+type clock struct{ ns atomic.Int64 }
+
+func newClock() *clock {
+	c := &clock{}
+	c.ns.Store(time.Now().UnixNano())
+	return c
+}
+func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 func newStack(t *testing.T, db *store.DB, opt stackOptions) *stack {
 	t.Helper()
@@ -88,7 +102,14 @@ func newStack(t *testing.T, db *store.DB, opt stackOptions) *stack {
 	if _, err := db.ApplyRoster(ctx, towerRoster()); err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{t: t, ctx: ctx, db: db, kv: kv.NewMemory(time.Now), results: map[string]*atomic.Int64{}}
+	now := time.Now
+	if opt.clock != nil {
+		now = opt.clock.Now
+	}
+	if opt.retryBase == 0 {
+		opt.retryBase = time.Hour
+	}
+	s := &stack{t: t, ctx: ctx, db: db, kv: kv.NewMemory(now), results: map[string]*atomic.Int64{}}
 	for _, r := range []string{dingtalk.ResultOK, dingtalk.ResultUnauthorized, dingtalk.ResultMalformed, dingtalk.ResultTooLarge, dingtalk.ResultBusy} {
 		s.results[r] = new(atomic.Int64)
 	}
@@ -108,7 +129,7 @@ func newStack(t *testing.T, db *store.DB, opt stackOptions) *stack {
 	s.botURL = botSrv.URL
 
 	s.emu = emulator.New(emulator.Config{Bot: botSrv.URL, AppKey: appKey, AppSecret: appSecret,
-		SessionTTL: opt.sessionTTL, PerMinute: opt.perMinute, RetryWait: 10 * time.Millisecond})
+		SessionTTL: opt.sessionTTL, PerMinute: opt.perMinute, RetryWait: 10 * time.Millisecond, Now: now})
 	for _, n := range towerRoster().Nodes {
 		g := emulator.Group{ID: n.Groups[0].ChatID, Name: n.Name}
 		if n.Code == "FT-01" {
@@ -150,7 +171,7 @@ func newStack(t *testing.T, db *store.DB, opt stackOptions) *stack {
 		hosts = []string{u.Host}
 	}
 	s.ch, err = dingtalk.New(dingtalk.Config{AppKey: appKey, AppSecret: appSecret, APIBase: emuSrv.URL,
-		WebhookBase: emuSrv.URL, SessionHosts: hosts, State: s.kv,
+		WebhookBase: emuSrv.URL, SessionHosts: hosts, State: s.kv, MaxTextBytes: opt.maxText, Now: now,
 		ObserveCallback: func(r string) { s.results[r].Add(1) }}, engine)
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +179,7 @@ func newStack(t *testing.T, db *store.DB, opt stackOptions) *stack {
 	h := s.ch.Handler()
 	handler.Store(&h)
 
-	sender := bot.NewSender(bot.SenderConfig{Poll: 20 * time.Millisecond, RetryBase: time.Hour}, db, s.kv, s.ch)
+	sender := bot.NewSender(bot.SenderConfig{Poll: 20 * time.Millisecond, RetryBase: opt.retryBase}, db, s.kv, s.ch)
 	outbox.Notify(bot.DingTalk, sender.Wake)
 	sendCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
