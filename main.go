@@ -38,6 +38,7 @@ func commands() []command {
 		{"import", "import a roster (xlsx or csv): nodes, people, houses", runImport},
 		{"migrate", "bring the database to the latest schema", runMigrate},
 		{"purge", "blank personal data older than retention.personal_days", runPurge},
+		{"emulate", "run a local stand-in for a chat platform (dingtalk) against a running bot", runEmulate},
 	}
 }
 

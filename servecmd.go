@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/towerbot/towerbot/bot"
+	"github.com/towerbot/towerbot/bot/dingtalk"
 	"github.com/towerbot/towerbot/bot/parse"
 	"github.com/towerbot/towerbot/bot/sandbox"
 	"github.com/towerbot/towerbot/config"
@@ -160,8 +161,16 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		channels = append(channels, sb)
 		mux.Handle("/", sb.Handler())
 	}
-	if cfg.WeCom.Enabled || cfg.DingTalk.Enabled {
-		logger.Warn("the WeCom and DingTalk channels are not part of this build yet; their settings are ignored")
+	if cfg.WeCom.Enabled {
+		logger.Warn("the WeCom channel is not part of this build yet; its settings are ignored")
+	}
+	if cfg.DingTalk.Enabled {
+		ding, err := newDingTalk(cfg.DingTalk, engine, kvs, met, logger.With("part", "dingtalk"))
+		if err != nil {
+			return err
+		}
+		channels = append(channels, ding)
+		mux.Handle(dingtalk.CallbackPath, ding.Handler())
 	}
 
 	var ready atomic.Bool

@@ -59,6 +59,7 @@ type Metrics struct {
 	handleSeconds *prometheus.HistogramVec
 	sends         *prometheus.CounterVec
 	sendSeconds   *prometheus.HistogramVec
+	callbacks     *prometheus.CounterVec
 }
 
 // latencyBuckets are the histogram buckets, in seconds, of a message's
@@ -107,9 +108,10 @@ func New(st Store, cfg Config) *Metrics {
 			Help:    "Time a channel took to send one outbox item, failed sends included, by platform.",
 			Buckets: latencyBuckets,
 		}, []string{"platform"}),
+		callbacks: newCallbacks(),
 	}
 	m.reg.MustRegister(
-		m.received, m.duplicates, m.handled, m.retries, m.handleSeconds, m.sends, m.sendSeconds,
+		m.received, m.duplicates, m.handled, m.retries, m.handleSeconds, m.sends, m.sendSeconds, m.callbacks,
 		newBacklog(st, cfg.DBTimeout, cfg.Logger),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -5,7 +5,9 @@
 // each with a commander who is also its grid worker; ten landlords, each
 // with a landlord node, a house and two or three tenants; and three errand
 // agents, all in 方塘村's group. Every phone number is fictitious
-// (138000000xx).
+// (138000000xx). Every node has a DingTalk group (cid + its code) and
+// every person a DingTalk account (dt + their phone), which `towerbot
+// emulate dingtalk` plays.
 //
 // The roster is kept as CSV files in this folder — reviewable text in the
 // format `towerbot import` reads — and embedded in the binary.
