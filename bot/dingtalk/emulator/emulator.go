@@ -338,7 +338,13 @@ func (e *Emulator) Post(ctx context.Context, p Post) (Result, error) {
 func (e *Emulator) deliver(ctx context.Context, body []byte) (status, tries int, err error) {
 	for tries = 1; ; tries++ {
 		status, err = e.postOnce(ctx, body)
-		if status == http.StatusOK || tries >= e.cfg.Tries {
+		if status == http.StatusOK {
+			return status, tries, nil
+		}
+		if tries >= e.cfg.Tries {
+			if err == nil {
+				err = fmt.Errorf("emulator: the bot answered HTTP %d %d times", status, tries)
+			}
 			return status, tries, err
 		}
 		select {
