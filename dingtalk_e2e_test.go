@@ -79,18 +79,20 @@ func TestDingTalkThroughServe(t *testing.T) {
 
 func TestEmulateCommandLine(t *testing.T) {
 	for _, tt := range []struct {
-		args []string
-		code int
+		args  []string
+		code  int
+		stdin string
 	}{
-		{nil, 2},
-		{[]string{"-h"}, 0},
-		{[]string{"icq"}, 2},
-		{[]string{"dingtalk", "-h"}, 0},
-		{[]string{"dingtalk", "extra"}, 2},
-		{[]string{"dingtalk", "--roster", filepath.Join(t.TempDir(), "missing.csv")}, 1},
+		{nil, 2, ""},
+		{[]string{"-h"}, 0, ""},
+		{[]string{"icq"}, 2, ""},
+		{[]string{"dingtalk", "-h"}, 0, ""},
+		{[]string{"dingtalk", "extra"}, 2, ""},
+		{[]string{"dingtalk", "--roster", filepath.Join(t.TempDir(), "missing.csv")}, 1, ""},
+		{[]string{"dingtalk", "--addr", "127.0.0.1:0", "--bot", "http://127.0.0.1:1"}, 0, "/groups\n/quit\n"},
 	} {
 		var stderr bytes.Buffer
-		if code := run(context.Background(), append([]string{"emulate"}, tt.args...), strings.NewReader(""), io.Discard, &stderr); code != tt.code {
+		if code := run(context.Background(), append([]string{"emulate"}, tt.args...), strings.NewReader(tt.stdin), io.Discard, &stderr); code != tt.code {
 			t.Errorf("towerbot emulate %q: exit %d, want %d\n%s", tt.args, code, tt.code, stderr.String())
 		}
 	}

@@ -119,27 +119,17 @@ func runEmulateDingTalk(ctx context.Context, args []string, stdin io.Reader, std
 	select {
 	case <-ctx.Done():
 	case err := <-done:
-		if err != nil {
+		switch {
+		case errors.Is(err, io.EOF):
+			// The input ended without /quit (a script, </dev/null): the
+			// emulator is driven through its API, so it serves until stopped.
+			<-ctx.Done()
+		case err != nil:
 			fmt.Fprintf(stderr, "towerbot emulate dingtalk: %v\n", err)
 			return 1
 		}
-		if stdinClosed(stdin) {
-			// Driven through the API (no terminal): serve until stopped.
-			<-ctx.Done()
-		}
 	}
 	return 0
-}
-
-// stdinClosed reports whether in is not a terminal the user typed /quit
-// into, but input that simply ended (a script, /dev/null).
-func stdinClosed(in io.Reader) bool {
-	f, ok := in.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice == 0
 }
 
 // readRoster reads the roster files, or returns the demo roster.

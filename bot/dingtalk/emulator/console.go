@@ -18,8 +18,8 @@ go on typing on the next line (a 接龙 list). Commands:
 
 // Console runs the emulator from a terminal: it reads lines from in and
 // posts them to the bot as the chosen person in the chosen group, until
-// in ends, ctx ends or /quit. What the groups see is printed to Config.Out
-// as it arrives.
+// /quit (nil), the end of in (io.EOF) or the end of ctx. What the groups
+// see is printed to Config.Out as it arrives.
 func (e *Emulator) Console(ctx context.Context, in io.Reader, out io.Writer) error {
 	var group, as string
 	if gs := e.Groups(); len(gs) > 0 {
@@ -108,5 +108,8 @@ func (e *Emulator) Console(ctx context.Context, in io.Reader, out io.Writer) err
 		}
 		prompt()
 	}
-	return sc.Err()
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	return io.EOF
 }
