@@ -391,3 +391,48 @@ func TestRefusedCallbacksStoreNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestAPictureIsStoredAndLeftQuiet: a message that is not text is
+// acknowledged and kept (raw body and all) for the record; with no text
+// to act on, the bot stays quiet rather than chatting back.
+func TestAPictureIsStoredAndLeftQuiet(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s := newStack(t, db, stackOptions{})
+		body := `{"msgId":"pic1","msgtype":"picture","content":{"downloadCode":"d","pictureDownloadCode":"p"},
+			"conversationId":"cidFT01A","conversationType":"2","senderStaffId":"dt06","senderNick":"应天喜","isInAtList":true,
+			"createAt":` + strconv.FormatInt(time.Now().UnixMilli(), 10) + `}`
+		ts := time.Now().UnixMilli()
+		req, _ := http.NewRequest(http.MethodPost, s.botURL+dingtalk.CallbackPath, strings.NewReader(body))
+		req.Header.Set("timestamp", strconv.FormatInt(ts, 10))
+		req.Header.Set("sign", dingtalk.Sign(appSecret, ts))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("HTTP %d", resp.StatusCode)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			msgs := s.history("cidFT01A")
+			if len(msgs) == 1 && msgs[0].Outcome != store.OutcomePending {
+				if msgs[0].Outcome != store.OutcomeNone || msgs[0].Text != "" {
+					t.Fatalf("picture: %+v, want stored with no text, outcome none", msgs[0])
+				}
+				m, err := db.InboundByID(s.ctx, msgs[0].ID)
+				if err != nil || string(m.Raw) != body {
+					t.Fatalf("raw body not kept: %q (%v)", m.Raw, err)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("picture not handled: %+v", msgs)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if seen := s.emu.Seen("cidFT01A"); len(seen) != 0 {
+			t.Fatalf("the bot answered a picture: %+v", seen)
+		}
+	})
+}
