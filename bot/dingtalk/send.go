@@ -47,17 +47,14 @@ const partsTTL = 48 * time.Hour
 // A text longer than MaxTextBytes is sent in parts split on line
 // boundaries; the item is delivered only when every part is. The parts
 // already delivered are counted in State, so a retry sends only the rest.
-// The people in Item.Mentions (DingTalk user ids, from the roster's
-// accounts) are @-mentioned in the last part where the route allows it.
+// The people in Item.Mentions (DingTalk user ids: the domain takes them
+// from the roster's accounts) are @-mentioned in the last part where the
+// route allows it (the robot webhooks; groupMessages/send cannot).
 func (c *Channel) Send(ctx context.Context, d bot.Delivery) error {
 	mentions := []string(d.Item.Mentions)
-	var suffix string
-	for _, id := range mentions {
-		if !strings.Contains(d.Item.Text, "@"+id) {
-			suffix += " @" + id
-		}
-	}
-	parts := SplitLines(d.Item.Text, c.cfg.MaxTextBytes-len(suffix))
+	// Room is kept in every part for the @ words of the mentions, which
+	// the last part carries.
+	parts := SplitLines(d.Item.Text, c.cfg.MaxTextBytes-len(mentionWords("", mentions)))
 	partsKey := "dingtalk:parts:" + strconv.FormatInt(d.Item.ID, 10)
 	done := 0
 	if len(parts) > 1 {
@@ -69,7 +66,7 @@ func (c *Channel) Send(ctx context.Context, d bot.Delivery) error {
 	for i := done; i < len(parts); i++ {
 		text, at := parts[i], []string(nil)
 		if i == len(parts)-1 {
-			text, at = text+suffix, mentions
+			at = mentions
 		}
 		var err error
 		if session {
@@ -168,12 +165,25 @@ type WebhookAnswer struct {
 	Errmsg  string `json:"errmsg"`
 }
 
-// postWebhook posts a text to a robot webhook (custom robot or session)
-// and checks its errcode.
+// mentionWords is what DingTalk needs in a text to show its @-mentions:
+// " @id" for each mentioned user id the text does not have yet.
+func mentionWords(text string, at []string) string {
+	var b strings.Builder
+	for _, id := range at {
+		if !strings.Contains(text, "@"+id) {
+			b.WriteString(" @" + id)
+		}
+	}
+	return b.String()
+}
+
+// postWebhook posts a text to a robot webhook (custom robot or session),
+// @-mentioning the user ids in at (atUserIds, and "@id" in the text, as
+// DingTalk wants both), and checks its errcode.
 func (c *Channel) postWebhook(ctx context.Context, hook, text string, at []string) error {
 	var m webhookMessage
 	m.MsgType = "text"
-	m.Text.Content = text
+	m.Text.Content = text + mentionWords(text, at)
 	if len(at) > 0 {
 		m.At = &struct {
 			AtUserIDs []string `json:"atUserIds"`
@@ -221,7 +231,8 @@ type APIError struct {
 const TokenHeader = "x-acs-dingtalk-access-token"
 
 // sendAPI posts text to a group through robot/groupMessages/send, getting
-// a new access token once when DingTalk refuses the cached one.
+// a new access token once when DingTalk refuses the cached one. Its
+// sampleText has no @-mentions: the names in the text stand for them.
 func (c *Channel) sendAPI(ctx context.Context, chatID, text string) error {
 	param, _ := json.Marshal(map[string]string{"content": text})
 	body, _ := json.Marshal(GroupMessage{MsgParam: string(param), MsgKey: "sampleText",

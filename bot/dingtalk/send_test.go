@@ -216,6 +216,13 @@ func TestAccessTokenIsSharedAndRefreshed(t *testing.T) {
 	if seen := s.emu.Seen("cidFT"); len(seen) != 6 {
 		t.Fatalf("the group saw %d posts, want 6", len(seen))
 	}
+	// groupMessages/send cannot @ anyone: no bare user ids in the text.
+	if err := s.send(g, store.ReplyHandle{}, "@楼志明 请核实", "dt03"); err != nil {
+		t.Fatal(err)
+	}
+	if seen := s.emu.Seen("cidFT"); seen[6].Text != "@楼志明 请核实" {
+		t.Fatalf("through the API the group saw %q", seen[6].Text)
+	}
 	// Wrong credentials are not retried: they will not get better.
 	wrong, _ := dingtalk.New(dingtalk.Config{AppKey: "other", AppSecret: "x", APIBase: s.emuURL, State: s.kv, Now: clk.Now}, refuseAll{})
 	var se *bot.SendError
