@@ -64,7 +64,7 @@ func towerRoster() store.Roster {
 // the bot's callback server with the real engine, handlers and store, and
 // a sender draining the DingTalk outbox through the channel.
 type stack struct {
-	t       *testing.T
+	t       testing.TB
 	ctx     context.Context
 	db      *store.DB
 	kv      kv.Store
@@ -96,7 +96,7 @@ func newClock() *clock {
 func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
 func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
-func newStack(t *testing.T, db *store.DB, opt stackOptions) *stack {
+func newStack(t testing.TB, db *store.DB, opt stackOptions) *stack {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := db.ApplyRoster(ctx, towerRoster()); err != nil {
