@@ -1,6 +1,7 @@
 package dingtalk
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,7 +78,7 @@ var errMalformed = errors.New("dingtalk: malformed callback")
 // conversation type, a conversation id for a group and a sender.
 func DecodeCallback(body []byte) (*Callback, error) {
 	var cb Callback
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&cb); err != nil {
 		return nil, fmt.Errorf("%w: %v", errMalformed, err)
 	}
