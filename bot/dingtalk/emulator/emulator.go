@@ -170,6 +170,14 @@ func (e *Emulator) SetBaseURL(u string) {
 	e.mu.Unlock()
 }
 
+// SetBot sets the bot's base URL (Config.Bot) when it is known only once
+// the emulator runs: the bot's settings name the emulator's address.
+func (e *Emulator) SetBot(u string) {
+	e.mu.Lock()
+	e.cfg.Bot = u
+	e.mu.Unlock()
+}
+
 // AddGroup adds (or replaces) a group.
 func (e *Emulator) AddGroup(g Group) {
 	e.mu.Lock()
@@ -363,7 +371,10 @@ func (e *Emulator) deliver(ctx context.Context, body []byte) (status, tries int,
 }
 
 func (e *Emulator) postOnce(ctx context.Context, body []byte) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(e.cfg.Bot, "/")+dingtalk.CallbackPath, bytes.NewReader(body))
+	e.mu.Lock()
+	botURL := e.cfg.Bot
+	e.mu.Unlock()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(botURL, "/")+dingtalk.CallbackPath, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
 	}
