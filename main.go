@@ -38,7 +38,7 @@ func commands() []command {
 		{"import", "import a roster (xlsx or csv): nodes, people, houses", runImport},
 		{"migrate", "bring the database to the latest schema", runMigrate},
 		{"purge", "blank personal data older than retention.personal_days", runPurge},
-		{"emulate", "stand in for a chat platform on this machine (emulate wecom --bot URL)", runEmulate},
+		{"emulate", "stand in for a chat platform on this machine (emulate wecom|dingtalk --bot URL)", runEmulate},
 	}
 }
 
