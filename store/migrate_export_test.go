@@ -11,3 +11,9 @@ func Exec(ctx context.Context, db *DB, stmt string) error {
 func QueryIn(ctx context.Context, db *DB, dest any, query string) error {
 	return db.q(ctx).Raw(query).Scan(dest).Error
 }
+
+// Steps is how many migration steps there are (versions may have gaps).
+func Steps() int { return len(migrations) }
+
+// LatestVersion is the version of the last migration step.
+func LatestVersion() int { return migrations[len(migrations)-1].Version }

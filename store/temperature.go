@@ -27,6 +27,9 @@ type TemperatureLog struct {
 	ReporterID int64
 	MessageID  int64
 	Entries    []TemperatureEntry
+	// People ties names of Entries to the roster's tenants they stand for
+	// (see Temperature.PersonID); a name not in it is tied to nobody.
+	People map[string]int64
 }
 
 // Plausible body temperatures. The parser accepts 35.0–42.0; the store
@@ -88,6 +91,7 @@ func (db *DB) RecordTemperatures(ctx context.Context, log TemperatureLog) ([]Tem
 	// Last value per name wins.
 	var names []string
 	last := map[string]float64{}
+	who := map[string]*int64{}
 	for _, e := range log.Entries {
 		name := strings.TrimSpace(e.Name)
 		if err := validText("name", name, 64, true); err != nil {
@@ -100,6 +104,9 @@ func (db *DB) RecordTemperatures(ctx context.Context, log TemperatureLog) ([]Tem
 			names = append(names, name)
 		}
 		last[name] = e.Celsius
+		if id, ok := log.People[name]; ok && id > 0 {
+			who[name] = &id
+		}
 	}
 	// A fixed order of row locks keeps two copies of one list, written at
 	// once, from deadlocking on MySQL.
@@ -119,7 +126,7 @@ func (db *DB) RecordTemperatures(ctx context.Context, log TemperatureLog) ([]Tem
 		}
 		for _, name := range names {
 			r, found := byName[name]
-			r, err := upsertTemperature(tx, db.Now(), log, name, last[name], r, found)
+			r, err := upsertTemperature(tx, db.Now(), log, name, last[name], who[name], r, found)
 			if err != nil {
 				return err
 			}
@@ -139,20 +146,20 @@ func (db *DB) RecordTemperatures(ctx context.Context, log TemperatureLog) ([]Tem
 // fails on the unique key, and the unit of work runs again and updates.
 // (The insert cannot use ON CONFLICT's affected-row count: MariaDB's
 // RETURNING makes gorm report a row either way.)
-func upsertTemperature(tx *gorm.DB, now time.Time, log TemperatureLog, name string, celsius float64, cur Temperature, found bool) (Temperature, error) {
+func upsertTemperature(tx *gorm.DB, now time.Time, log TemperatureLog, name string, celsius float64, person *int64, cur Temperature, found bool) (Temperature, error) {
 	if !found {
 		row := Temperature{NodeID: log.NodeID, Name: name, Day: log.Day, Celsius: celsius,
-			ReporterID: log.ReporterID, MessageID: log.MessageID}
+			ReporterID: log.ReporterID, MessageID: log.MessageID, PersonID: person}
 		return row, tx.Create(&row).Error
 	}
 	row := cur
 	if row.MessageID > log.MessageID {
 		return row, nil // a newer report holds the day's value
 	}
-	row.Celsius, row.ReporterID, row.MessageID, row.UpdatedAt = celsius, log.ReporterID, log.MessageID, now
+	row.Celsius, row.ReporterID, row.MessageID, row.UpdatedAt, row.PersonID = celsius, log.ReporterID, log.MessageID, now, person
 	err := tx.Model(&Temperature{}).Where("id = ?", row.ID).
 		Updates(map[string]any{"celsius": celsius, "reporter_id": log.ReporterID,
-			"message_id": log.MessageID, "updated_at": now}).Error
+			"message_id": log.MessageID, "updated_at": now, "person_id": person}).Error
 	return row, err
 }
 
