@@ -182,3 +182,95 @@ func (db *DB) DisinfectedNodes(ctx context.Context, day string) ([]int64, error)
 	err := db.q(ctx).Model(&Disinfection{}).Distinct("node_id").Where("day = ?", day).Pluck("node_id", &out).Error
 	return out, wrapErr("store: disinfected", err)
 }
+
+// LandlordAt is a landlord and a node where they are one.
+type LandlordAt struct {
+	PersonID int64
+	Name     string
+	NodeID   int64
+}
+
+// AllLandlords returns every landlord membership with the landlord's name,
+// by person then node: what the weekly ranking assigns to its scopes in
+// memory.
+func (db *DB) AllLandlords(ctx context.Context) ([]LandlordAt, error) {
+	var out []LandlordAt
+	err := db.q(ctx).Model(&Membership{}).
+		Select("memberships.person_id AS person_id, people.name AS name, memberships.node_id AS node_id").
+		Joins("JOIN people ON people.id = memberships.person_id").
+		Where("memberships.role = ?", RoleLandlord).
+		Order("memberships.person_id, memberships.node_id").Scan(&out).Error
+	return out, wrapErr("store: landlords", err)
+}
+
+// ScoreDelta is one approved score change.
+type ScoreDelta struct {
+	LandlordID int64
+	Delta      int
+	CreatedAt  time.Time
+}
+
+// ApprovedDeltas returns the approved score events created at or after
+// since, oldest first: only approved events count in a score.
+func (db *DB) ApprovedDeltas(ctx context.Context, since time.Time) ([]ScoreDelta, error) {
+	var out []ScoreDelta
+	err := db.q(ctx).Model(&ScoreEvent{}).Select("landlord_id, delta, created_at").
+		Where("status = ? AND created_at >= ?", ScoreApproved, since.UTC()).
+		Order("created_at, id").Scan(&out).Error
+	return out, wrapErr("store: approved deltas", err)
+}
+
+// QuarantinesEnding returns the returns whose quarantine ends in [from,
+// to), by node then name.
+func (db *DB) QuarantinesEnding(ctx context.Context, from, to time.Time) ([]TenantReturn, error) {
+	var out []TenantReturn
+	err := db.q(ctx).Where("quarantine_end >= ? AND quarantine_end < ?", from.UTC(), to.UTC()).
+		Order("node_id, name, id").Find(&out).Error
+	return out, wrapErr("store: quarantines ending", err)
+}
+
+// OverdueErrands returns the errands open since before unclaimedBefore or
+// claimed since before undoneBefore (the claim is a claimed errand's last
+// update), oldest first.
+func (db *DB) OverdueErrands(ctx context.Context, unclaimedBefore, undoneBefore time.Time) ([]Errand, error) {
+	var out []Errand
+	err := db.q(ctx).Where("(status = ? AND created_at < ?) OR (status = ? AND updated_at < ?)",
+		ErrandOpen, unclaimedBefore.UTC(), ErrandClaimed, undoneBefore.UTC()).
+		Order("id").Find(&out).Error
+	return out, wrapErr("store: overdue errands", err)
+}
+
+// SilentTarget is a target group that has not answered a directive past
+// its deadline.
+type SilentTarget struct {
+	Directive Directive
+	GroupID   int64
+}
+
+// SilentTargets returns, for the directives whose deadline passed in
+// [from, to), the target groups that have not answered, by directive then
+// group.
+func (db *DB) SilentTargets(ctx context.Context, from, to time.Time) ([]SilentTarget, error) {
+	var ds []Directive
+	if err := db.q(ctx).Where("deadline >= ? AND deadline < ?", from.UTC(), to.UTC()).Order("id").Find(&ds).Error; err != nil {
+		return nil, fmt.Errorf("store: silent targets: %w", err)
+	}
+	if len(ds) == 0 {
+		return nil, nil
+	}
+	byID := make(map[int64]Directive, len(ds))
+	ids := make([]int64, len(ds))
+	for i, d := range ds {
+		byID[d.ID], ids[i] = d, d.ID
+	}
+	var ts []DirectiveTarget
+	if err := db.q(ctx).Where("directive_id IN ? AND reported_at IS NULL", ids).
+		Order("directive_id, group_id").Find(&ts).Error; err != nil {
+		return nil, fmt.Errorf("store: silent targets: %w", err)
+	}
+	out := make([]SilentTarget, len(ts))
+	for i, t := range ts {
+		out[i] = SilentTarget{Directive: byID[t.DirectiveID], GroupID: t.GroupID}
+	}
+	return out, nil
+}

@@ -160,3 +160,15 @@ func (db *DB) LastJobRun(ctx context.Context, job string, t time.Time) (*JobRun,
 	}
 	return &out[0], nil
 }
+
+// JobOrigin is the origin of a post a scheduled job makes at one firing
+// (firing: the firing's key, see schedule.Firing.Key), refined by what it
+// is about (a part number, a node): a firing run again posts nothing
+// twice.
+func JobOrigin(job, firing string, what ...string) Origin {
+	s := "job:" + job + ":" + firing
+	for _, w := range what {
+		s += ":" + w
+	}
+	return Origin(s)
+}

@@ -48,7 +48,8 @@ var migrations = []migration{
 	{5, "outbox lease owners", migrateOutboxLeaseOwner},
 	{6, "reply handles of messages", func(tx *gorm.DB) error {
 		return addColumns(tx, &InboundMessage{}, "ReplyURL", "ReplyUntil")
-	}}, {9, "job runs' attempts, replicas, outcomes and posts; temperatures matched to tenants", migrateJobsAndCoverage},
+	}},
+	{9, "job runs' attempts, replicas, outcomes and posts; temperatures matched to tenants", migrateJobsAndCoverage},
 }
 
 // Each step after the first brings an older database to the shape the
