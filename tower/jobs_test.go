@@ -1,0 +1,260 @@
+package tower_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/towerbot/towerbot/config"
+	"github.com/towerbot/towerbot/store"
+	"github.com/towerbot/towerbot/store/storetest"
+	"github.com/towerbot/towerbot/tower"
+)
+
+// clock is a settable clock for the store, so that records are created at
+// the times of the story a test tells.
+type clock struct{ at atomic.Pointer[time.Time] }
+
+func (c *clock) now() time.Time { return *c.at.Load() }
+func (c *clock) set(t time.Time) { c.at.Store(&t) }
+
+// eachClocked is storetest.Each with the store on clock c.
+func eachClocked(t *testing.T, fn func(t *testing.T, db *store.DB, c *clock)) {
+	for _, driver := range []string{store.DriverSQLite, store.DriverMySQL} {
+		t.Run(driver, func(t *testing.T) {
+			c := &clock{}
+			c.set(monday)
+			fn(t, storetest.Open(t, driver, store.WithClock(c.now)), c)
+		})
+	}
+}
+
+// city is the jobs' tower: two communities, three units, seven landlords
+// and eight tenants — two of them called 张三, at different houses.
+//
+//	JD 北苑街道 (1)                 周指挥
+//	├─ FT 方塘村 (2)                陈主任, secretary 吴书记
+//	│  ├─ FT-01 方塘一单元 (3)      孙队长
+//	│  │  ├─ FT-01-A 应家 (4)       应天喜; 张三 李四 王五
+//	│  │  ├─ FT-01-B 楼家 (4)       楼国强; 赵六 孙七
+//	│  │  └─ FT-01-C 许家 (4)       许文
+//	│  └─ FT-02 方塘二单元 (3)      钱队长
+//	│     ├─ FT-02-A 何家 (4)       何美丽; 周八
+//	│     ├─ FT-02-B 黄家 (4)       黄平
+//	│     └─ FT-02-C 钟家 (4)       钟亮
+//	└─ XY 新园社区 (2)              林主任, secretary 林书记
+//	   └─ XY-01 新园一单元 (3)      郑队长
+//	      └─ XY-01-A 金家 (4)       金大明; 张三 郑九
+type city struct {
+	t      *testing.T
+	ctx    context.Context
+	db     *store.DB
+	clock  *clock
+	tw     *tower.Tower
+	nodes  map[string]store.Node
+	groups map[string]store.Group
+	people map[string]store.Person // by name@node code
+	seq    atomic.Int64
+}
+
+func newCity(t *testing.T, db *store.DB, c *clock, rules config.Rules) *city {
+	t.Helper()
+	ctx := context.Background()
+	var r store.Roster
+	node := func(code, name string, tier int, parent string) {
+		r.Nodes = append(r.Nodes, store.RosterNode{Code: code, Name: name, Tier: tier, ParentCode: parent,
+			Groups: []store.RosterGroup{{Platform: "wecom", ChatID: "wr-" + code, Name: name + "群"}}})
+	}
+	phone := 0
+	person := func(name, role, code string) {
+		phone++
+		p := fmt.Sprintf("139%08d", phone)
+		r.People = append(r.People, store.RosterPerson{Name: name, Phone: p,
+			Roles: []store.RosterRole{{NodeCode: code, Role: role}}, Identities: map[string]string{"wecom": "u" + p}})
+	}
+	node("JD", "北苑街道", 1, "")
+	node("FT", "方塘村", 2, "JD")
+	node("FT-01", "方塘一单元", 3, "FT")
+	node("FT-01-A", "应家", 4, "FT-01")
+	node("FT-01-B", "楼家", 4, "FT-01")
+	node("FT-01-C", "许家", 4, "FT-01")
+	node("FT-02", "方塘二单元", 3, "FT")
+	node("FT-02-A", "何家", 4, "FT-02")
+	node("FT-02-B", "黄家", 4, "FT-02")
+	node("FT-02-C", "钟家", 4, "FT-02")
+	node("XY", "新园社区", 2, "JD")
+	node("XY-01", "新园一单元", 3, "XY")
+	node("XY-01-A", "金家", 4, "XY-01")
+	for _, p := range [][3]string{
+		{"周指挥", store.RoleCommander, "JD"}, {"陈主任", store.RoleCommander, "FT"}, {"吴书记", store.RoleSecretary, "FT"},
+		{"孙队长", store.RoleCommander, "FT-01"}, {"钱队长", store.RoleCommander, "FT-02"},
+		{"林主任", store.RoleCommander, "XY"}, {"林书记", store.RoleSecretary, "XY"}, {"郑队长", store.RoleCommander, "XY-01"},
+		{"应天喜", store.RoleLandlord, "FT-01-A"}, {"楼国强", store.RoleLandlord, "FT-01-B"}, {"许文", store.RoleLandlord, "FT-01-C"},
+		{"何美丽", store.RoleLandlord, "FT-02-A"}, {"黄平", store.RoleLandlord, "FT-02-B"}, {"钟亮", store.RoleLandlord, "FT-02-C"},
+		{"金大明", store.RoleLandlord, "XY-01-A"},
+		{"张三", store.RoleTenant, "FT-01-A"}, {"李四", store.RoleTenant, "FT-01-A"}, {"王五", store.RoleTenant, "FT-01-A"},
+		{"赵六", store.RoleTenant, "FT-01-B"}, {"孙七", store.RoleTenant, "FT-01-B"}, {"周八", store.RoleTenant, "FT-02-A"},
+		{"张三", store.RoleTenant, "XY-01-A"}, {"郑九", store.RoleTenant, "XY-01-A"},
+	} {
+		person(p[0], p[1], p[2])
+	}
+	if _, err := db.ApplyRoster(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	tw, err := tower.New(rules, db, outbox{db}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &city{t: t, ctx: ctx, db: db, clock: c, tw: tw, nodes: map[string]store.Node{}, groups: map[string]store.Group{},
+		people: map[string]store.Person{}}
+	for _, rn := range r.Nodes {
+		n, err := db.NodeByCode(ctx, rn.Code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := db.GroupByChat(ctx, "wecom", "wr-"+rn.Code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.nodes[rn.Code], w.groups[rn.Code] = *n, *g
+	}
+	for _, rp := range r.People {
+		p, err := db.PersonByIdentity(ctx, "wecom", rp.Identities["wecom"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.people[rp.Name+"@"+rp.Roles[0].NodeCode] = *p
+	}
+	return w
+}
+
+// act is the person name@home acting in the group of node code at at.
+func (w *city) act(who, code string, at time.Time) tower.Act {
+	w.t.Helper()
+	w.clock.set(at)
+	n, g, p := w.nodes[code], w.groups[code], w.people[who]
+	if p.ID == 0 {
+		w.t.Fatalf("no person %s", who)
+	}
+	m := &store.InboundMessage{Platform: "wecom", PlatformMsgID: fmt.Sprintf("m%d", w.seq.Add(1)),
+		ChatID: g.ChatID, Text: "t", ReceivedAt: at}
+	if _, err := w.db.SaveInbound(w.ctx, m); err != nil {
+		w.t.Fatal(err)
+	}
+	return tower.Act{By: p, Node: &n, Group: &g, Message: m.ID, At: at}
+}
+
+func (w *city) posts(code string) []store.OutboxItem {
+	w.t.Helper()
+	items, err := w.db.OutboxForGroup(w.ctx, w.groups[code].ID, 0)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return items
+}
+
+// jobPosts returns the posts of job queued for the group of node code.
+func (w *city) jobPosts(code, job string) []store.OutboxItem {
+	var out []store.OutboxItem
+	for _, it := range w.posts(code) {
+		if strings.HasPrefix(string(it.Origin), "job:"+job+":") {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+func must[T any](t *testing.T) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+// day tells Monday's story: temperatures (a fever, a passer-by, one 张三
+// at each of two houses), two returns (one arrived today from Hubei, one
+// whose quarantine ends tomorrow), an errand nobody claimed, a directive
+// one unit answered, one disinfection.
+func (w *city) day() {
+	t := w.t
+	at := func(h, m int) time.Time { return time.Date(2020, 2, 24, h, m, 0, 0, shanghai) }
+	rec := func(who, code string, when time.Time, readings ...tower.Reading) {
+		t.Helper()
+		if _, err := w.tw.RecordTemperatures(w.ctx, w.act(who, code, when), tower.TemperatureReport{Readings: readings}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec("应天喜@FT-01-A", "FT-01-A", at(8, 0), tower.Reading{Name: "张三", Celsius: 36.5}, tower.Reading{Name: "李四", Celsius: 38.1},
+		tower.Reading{Name: "路人甲", Celsius: 36.6})
+	rec("楼国强@FT-01-B", "FT-01-B", at(8, 10), tower.Reading{Name: "赵六", Celsius: 36.4})
+	rec("金大明@XY-01-A", "XY-01-A", at(8, 20), tower.Reading{Name: "张三", Celsius: 36.7})
+	// Yesterday's reading of 周八 does not count today.
+	if _, err := w.tw.RecordTemperatures(w.ctx, w.act("何美丽@FT-02-A", "FT-02-A", at(8, 30)),
+		tower.TemperatureReport{Date: at(8, 0).AddDate(0, 0, -1), Readings: []tower.Reading{{Name: "周八", Celsius: 36.2}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.tw.RecordReturn(w.ctx, w.act("楼国强@FT-01-B", "FT-01-B", at(9, 0)),
+		tower.Return{Name: "王强", Origin: "湖北武汉", Arrived: at(7, 0), HasClock: true, HealthCode: "green"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.tw.RecordReturn(w.ctx, w.act("何美丽@FT-02-A", "FT-02-A", at(9, 5)),
+		tower.Return{Name: "刘芳", Origin: "浙江温州", Arrived: at(10, 0).AddDate(0, 0, -13), HasClock: true, HealthCode: "green"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.tw.OpenErrand(w.ctx, w.act("孙队长@FT-01", "FT-01", at(9, 30)),
+		tower.ErrandRequest{Category: "medicine", Beneficiary: "沈奶奶", Detail: "降压药"}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := w.tw.SendDirective(w.ctx, w.act("陈主任@FT", "FT", at(10, 0)), "请各单元上报僵尸车排查情况", at(18, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	five := 5
+	if _, err := w.tw.AnswerDirective(w.ctx, w.act("孙队长@FT-01", "FT-01", at(11, 0)),
+		tower.Answer{Directive: d.Directive.ID, Text: "僵尸车5辆", Count: &five}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.tw.RecordDisinfection(w.ctx, w.act("应天喜@FT-01-A", "FT-01-A", at(12, 0)), "楼道"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var (
+	evening = time.Date(2020, 2, 24, 20, 0, 0, 0, shanghai)
+	threads = 4
+)
+
+// The day's figures, counted set-based, say what happened: coverage by
+// person (the passer-by is a reading, not a tenant; each 张三 counts at
+// their own house), the fever, the return by province, quarantines, the
+// overdue errand, the directive's silent targets, disinfection per house.
+func TestDayFigures(t *testing.T) {
+	eachClocked(t, func(t *testing.T, db *store.DB, c *clock) {
+		w := newCity(t, db, c, config.Default().Rules)
+		w.day()
+		c.set(evening)
+		d := must[*tower.DayFigures](t)(w.tw.DayFigures(w.ctx, evening))
+		jd := d.Figures(w.nodes["JD"].ID)
+		t.Logf("JD: %v", jd)
+		want := tower.Figures{Expected: 8, Reported: 4, Readings: 5, Fevers: 1, Returns: 1, ByProvince: map[string]int{"湖北": 1},
+			InQuarantine: 2, QuarantineEnding: 1, ErrandsOpened: 1, ErrandsOverdue: 1,
+			DirectivesAnswered: 1, DirectivesOutstanding: 7, Disinfected: 1, DisinfectionMissing: 6}
+		if !jd.Equal(want) {
+			t.Fatalf("JD figures\n got %v\nwant %v", jd, want)
+		}
+		ft := d.Figures(w.nodes["FT"].ID)
+		if ft.Expected != 6 || ft.Reported != 3 || ft.Readings != 4 || ft.InQuarantine != 2 {
+			t.Fatalf("FT figures %v", ft)
+		}
+		xy := d.Figures(w.nodes["XY-01-A"].ID)
+		if xy.Expected != 2 || xy.Reported != 1 {
+			t.Fatalf("金家: %v (its 张三 reported, 郑九 did not)", xy)
+		}
+	})
+}
