@@ -4,11 +4,15 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/towerbot/towerbot/bot/schedule"
 	"github.com/towerbot/towerbot/config"
+	"github.com/towerbot/towerbot/jobs"
+	"github.com/towerbot/towerbot/kv"
 	"github.com/towerbot/towerbot/store"
 	"github.com/towerbot/towerbot/store/storetest"
 	"github.com/towerbot/towerbot/tower"
@@ -255,6 +259,107 @@ func TestDayFigures(t *testing.T) {
 		xy := d.Figures(w.nodes["XY-01-A"].ID)
 		if xy.Expected != 2 || xy.Reported != 1 {
 			t.Fatalf("金家: %v (its 张三 reported, 郑九 did not)", xy)
+		}
+	})
+}
+
+// runJob runs job for the firing at through a scheduler of every job,
+// as `towerbot job run` and serve do, n times at once (a replica each,
+// sharing the database and nothing else), and returns how many ran it.
+func (w *city) runJob(job string, at time.Time, n int) int {
+	w.t.Helper()
+	var ran atomic.Int32
+	var wg sync.WaitGroup
+	for i := range n {
+		s, err := schedule.New(schedule.Config{Location: shanghai, Replica: fmt.Sprintf("r%d", i)}, w.db, kv.NewMemory(time.Now))
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		for _, j := range jobs.All(w.tw) {
+			if err := s.Add(j, config.Off); err != nil {
+				w.t.Fatal(err)
+			}
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := s.Run(w.ctx, job, at, false)
+			if err == nil {
+				err = res.Err
+			}
+			if err != nil {
+				w.t.Error(err)
+			}
+			if res.Ran {
+				ran.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return int(ran.Load())
+}
+
+// The daily digest goes once to every group of tiers 1–3 — run four times
+// at once — and says the figures DayFigures counts: the totals, a line per
+// child, fever names to the sub-district and communities only.
+func TestDailyDigest(t *testing.T) {
+	eachClocked(t, func(t *testing.T, db *store.DB, c *clock) {
+		w := newCity(t, db, c, config.Default().Rules)
+		w.day()
+		c.set(evening)
+		if n := w.runJob(tower.JobDailyDigest, evening, threads); n != 1 {
+			t.Fatalf("the digest ran %d times", n)
+		}
+		d := must[*tower.DayFigures](t)(w.tw.DayFigures(w.ctx, evening))
+		for code, n := range w.nodes {
+			ps := w.jobPosts(code, tower.JobDailyDigest)
+			if n.Tier == store.TierLandlord {
+				if len(ps) != 0 {
+					t.Fatalf("a landlord group got the digest: %+v", ps)
+				}
+				continue
+			}
+			if len(ps) != 1 {
+				t.Fatalf("%s got %d digests", code, len(ps))
+			}
+			f := d.Figures(n.ID)
+			pct, _ := f.Coverage()
+			text := ps[0].Text
+			for _, want := range []string{
+				"【每日汇总】" + n.Name + " 2月24日",
+				fmt.Sprintf("体温:已报 %d/%d 人(%d%%),共登记 %d 人,发热 %d 人", f.Reported, f.Expected, pct, f.Readings, f.Fevers),
+				fmt.Sprintf("代办:新增 %d,办理中 %d,今日完成 %d,超时 %d", f.ErrandsOpened, f.ErrandsClaimed, f.ErrandsDone, f.ErrandsOverdue),
+				fmt.Sprintf("指令:已回复 %d/%d,未回复 %d", f.DirectivesAnswered, f.DirectivesAnswered+f.DirectivesOutstanding, f.DirectivesOutstanding),
+				fmt.Sprintf("消毒:已确认 %d/%d 户,未确认 %d 户", f.Disinfected, f.Disinfected+f.DisinfectionMissing, f.DisinfectionMissing),
+			} {
+				if !strings.Contains(text, want) {
+					t.Fatalf("%s digest lacks %q:\n%s", code, want, text)
+				}
+			}
+			if names := strings.Contains(text, "李四 38.1℃(应家)"); names != (n.Tier <= store.TierCommunity && f.Fevers > 0) {
+				t.Fatalf("%s (tier %d) digest names the fever: %v\n%s", code, n.Tier, names, text)
+			}
+		}
+		jd := w.jobPosts("JD", tower.JobDailyDigest)[0].Text
+		for _, want := range []string{
+			"体温:已报 4/8 人(50%),共登记 5 人,发热 1 人",
+			"返回:今日 1 人(湖北 1)",
+			"隔离:在隔离 2 人,明日解除 1 人",
+			"· 方塘村:体温 50%,发热 1,返回 1,隔离 2,代办超时 1,指令未回复 7,消毒未确认 5",
+			"· 新园社区:体温 50%,发热 0,返回 0,隔离 0,代办超时 0,指令未回复 0,消毒未确认 1",
+		} {
+			if !strings.Contains(jd, want) {
+				t.Fatalf("JD digest lacks %q:\n%s", want, jd)
+			}
+		}
+		t.Log(jd)
+		if n := w.runJob(tower.JobDailyDigest, evening, 2); n != 0 {
+			t.Fatal("the digest ran again")
+		}
+		// 汇总 in the community's group says the digest's figures.
+		sum := must[string](t)(w.tw.Summary(w.ctx, w.nodes["FT"], evening))
+		if sum != w.jobPosts("FT", tower.JobDailyDigest)[0].Text {
+			t.Fatalf("汇总 differs from the digest:\n%s\n---\n%s", sum, w.jobPosts("FT", tower.JobDailyDigest)[0].Text)
 		}
 	})
 }
