@@ -363,3 +363,58 @@ func TestDailyDigest(t *testing.T) {
 		}
 	})
 }
+
+// The weekly 红黑榜 ranks the sub-district's landlords by approved changes
+// only: the top three (a tie at the cut-off named whole) and the bottom
+// three, each with the week's change and red-list weeks this year, and the
+// reward per point.
+func TestWeeklyRanking(t *testing.T) {
+	eachClocked(t, func(t *testing.T, db *store.DB, c *clock) {
+		rules := config.Default().Rules
+		rules.RewardPerPoint = 10
+		w := newCity(t, db, c, rules)
+		score := func(who, landlord string, delta int, at time.Time) {
+			t.Helper()
+			home := strings.SplitN(who, "@", 2)[1]
+			if _, err := w.tw.ProposeScore(w.ctx, w.act(who, home, at), tower.ScoreChange{Landlord: landlord, Delta: delta, Reason: "测试"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		lastWeek := monday.AddDate(0, 0, -12) // before the previous firing
+		score("吴书记@FT", "应天喜", 2, lastWeek)
+		score("吴书记@FT", "应天喜", 1, monday.Add(-2*time.Hour)) // this week: +1
+		score("吴书记@FT", "楼国强", 2, lastWeek)
+		score("吴书记@FT", "许文", 2, lastWeek)
+		score("孙队长@FT-01", "许文", 6, lastWeek) // pending: never counts
+		score("吴书记@FT", "何美丽", -1, lastWeek)
+		score("吴书记@FT", "黄平", -2, lastWeek)
+		score("吴书记@FT", "钟亮", -3, lastWeek)
+		firing := time.Date(2020, 2, 24, 8, 0, 0, 0, shanghai)
+		c.set(firing)
+		if n := w.runJob(tower.JobWeeklyRanking, firing, threads); n != 1 {
+			t.Fatalf("ran %d times", n)
+		}
+		ps := w.jobPosts("JD", tower.JobWeeklyRanking)
+		if len(ps) != 1 {
+			t.Fatalf("JD got %d rankings", len(ps))
+		}
+		want := "红黑榜(北苑街道,2020年)\n" +
+			"红榜 五好房东(高于12分):\n" +
+			"1. 应天喜 15分(本周+1),本年上红榜 2 周,奖励 30 元\n" +
+			"2. 楼国强 14分,本年上红榜 2 周,奖励 20 元\n" +
+			"2. 许文 14分,本年上红榜 2 周,奖励 20 元\n" +
+			"黑榜 拖拉机房东(低于12分):\n" +
+			"1. 钟亮 9分\n" +
+			"2. 黄平 10分\n" +
+			"3. 何美丽 11分\n" +
+			"奖励标准:每高于基准 1 分奖励 10 元。"
+		if ps[0].Text != want {
+			t.Fatalf("ranking:\n%s\nwant:\n%s", ps[0].Text, want)
+		}
+		for _, code := range []string{"FT", "FT-01", "FT-01-A"} {
+			if n := len(w.jobPosts(code, tower.JobWeeklyRanking)); n != 0 {
+				t.Fatalf("%s got the sub-district's ranking", code)
+			}
+		}
+	})
+}
