@@ -22,7 +22,7 @@ import (
 // the times of the story a test tells.
 type clock struct{ at atomic.Pointer[time.Time] }
 
-func (c *clock) now() time.Time { return *c.at.Load() }
+func (c *clock) now() time.Time  { return *c.at.Load() }
 func (c *clock) set(t time.Time) { c.at.Store(&t) }
 
 // eachClocked is storetest.Each with the store on clock c.
@@ -415,6 +415,134 @@ func TestWeeklyRanking(t *testing.T) {
 			if n := len(w.jobPosts(code, tower.JobWeeklyRanking)); n != 0 {
 				t.Fatalf("%s got the sub-district's ranking", code)
 			}
+		}
+	})
+}
+
+// The morning reminder names, in each landlord group, exactly the tenants
+// who have not reported today, @-mentioned; a group where all reported
+// hears nothing; after the deadline it says the deadline passed.
+func TestTemperatureReminder(t *testing.T) {
+	eachClocked(t, func(t *testing.T, db *store.DB, c *clock) {
+		w := newCity(t, db, c, config.Default().Rules)
+		w.day()
+		morning := time.Date(2020, 2, 24, 8, 30, 0, 0, shanghai)
+		c.set(morning)
+		if n := w.runJob(tower.JobTemperatureReminder, morning, threads); n != 1 {
+			t.Fatalf("ran %d times", n)
+		}
+		want := map[string][]string{
+			"FT-01-A": {"王五"},
+			"FT-01-B": {"孙七"},
+			"FT-02-A": {"周八"},
+			"XY-01-A": {"郑九"},
+		}
+		for code, n := range w.nodes {
+			ps := w.jobPosts(code, tower.JobTemperatureReminder)
+			names, due := want[code]
+			if !due {
+				if len(ps) != 0 {
+					t.Fatalf("%s (tier %d) reminded: %+v", code, n.Tier, ps)
+				}
+				continue
+			}
+			if len(ps) != 1 {
+				t.Fatalf("%s got %d reminders", code, len(ps))
+			}
+			var ids store.UserIDs
+			for _, name := range names {
+				ids = append(ids, "u"+w.people[name+"@"+code].Phone)
+			}
+			text := "体温提醒:以下租客今天还未报体温,请在 10:00 前报告:@" + strings.Join(names, " @")
+			if ps[0].Text != text || strings.Join(ps[0].Mentions, ",") != strings.Join(ids, ",") {
+				t.Fatalf("%s reminder %q %v, want %q %v", code, ps[0].Text, ps[0].Mentions, text, ids)
+			}
+		}
+		late := time.Date(2020, 2, 24, 10, 30, 0, 0, shanghai)
+		c.set(late)
+		w.runJob(tower.JobTemperatureReminder, late, 1)
+		ps := w.jobPosts("FT-02-A", tower.JobTemperatureReminder)
+		if len(ps) != 2 || !strings.HasPrefix(ps[1].Text, "体温提醒:已过 10:00,以下租客今天仍未报体温") {
+			t.Fatalf("after the deadline: %+v", ps)
+		}
+		// 未报体温 in the unit's group lists the same people, by house.
+		list := must[[]tower.Unreported](t)(w.tw.NotReported(w.ctx, w.nodes["FT-01"], late))
+		if got := tower.SayNotReported(list, late); got != "今天(2月24日)还未报体温 2 人:\n应家:王五\n楼家:孙七" {
+			t.Fatalf("未报体温: %q", got)
+		}
+	})
+}
+
+// Quarantines ending tomorrow go to the landlord's and the unit's groups.
+func TestQuarantineReminder(t *testing.T) {
+	eachClocked(t, func(t *testing.T, db *store.DB, c *clock) {
+		w := newCity(t, db, c, config.Default().Rules)
+		w.day()
+		nine := time.Date(2020, 2, 24, 9, 0, 0, 0, shanghai).Add(time.Hour)
+		c.set(nine)
+		if n := w.runJob(tower.JobQuarantineReminder, nine, threads); n != 1 {
+			t.Fatalf("ran %d times", n)
+		}
+		text := "隔离提醒:以下人员居家隔离明天(2月25日)期满,请安排解除隔离前的健康核查:刘芳(何家,2月11日返回)"
+		for _, code := range []string{"FT-02-A", "FT-02"} {
+			ps := w.jobPosts(code, tower.JobQuarantineReminder)
+			if len(ps) != 1 || ps[0].Text != text {
+				t.Fatalf("%s: %+v", code, ps)
+			}
+		}
+		for _, code := range []string{"FT", "JD", "FT-01-B", "FT-01"} {
+			if ps := w.jobPosts(code, tower.JobQuarantineReminder); len(ps) != 0 {
+				t.Fatalf("%s told: %+v", code, ps)
+			}
+		}
+	})
+}
+
+// The overdue sweep re-announces the unclaimed errand in its group and one
+// tier up — once, however often it runs — names the directive's silent
+// units with their commanders @-mentioned in the directive's group, and
+// reminds the houses without disinfection.
+func TestOverdueSweep(t *testing.T) {
+	eachClocked(t, func(t *testing.T, db *store.DB, c *clock) {
+		w := newCity(t, db, c, config.Default().Rules)
+		w.day()
+		for _, h := range []int{19, 20} {
+			at := time.Date(2020, 2, 24, h, 0, 0, 0, shanghai)
+			c.set(at)
+			if n := w.runJob(tower.JobOverdue, at, threads); n != 1 {
+				t.Fatalf("%d:00 ran %d times", h, n)
+			}
+		}
+		overdue := func(code string) []store.OutboxItem {
+			var out []store.OutboxItem
+			for _, it := range w.posts(code) {
+				if strings.HasPrefix(string(it.Origin), "overdue") || strings.HasPrefix(string(it.Origin), "disinfection-missing") {
+					out = append(out, it)
+				}
+			}
+			return out
+		}
+		errand := "代办超时:#1 配药「降压药」已 9小时 无人接单,请代办员尽快接单(回复「接单 #1」)。"
+		if ps := overdue("FT-01"); len(ps) != 1 || ps[0].Text != errand {
+			t.Fatalf("the errand's own group: %+v", ps)
+		}
+		ft := overdue("FT")
+		if len(ft) != 2 || ft[0].Text != errand+"(方塘一单元 上报)" {
+			t.Fatalf("one tier up: %+v", ft)
+		}
+		dir := ft[1].Text
+		if !strings.HasPrefix(dir, "指令 #1「请各单元上报僵尸车排查情况」已过截止时间(2月24日 18:00),以下单元尚未回复:") ||
+			!strings.Contains(dir, "方塘二单元 @钱队长") || strings.Contains(dir, "方塘一单元") ||
+			!strings.Contains(strings.Join(ft[1].Mentions, ","), "u"+w.people["钱队长@FT-02"].Phone) {
+			t.Fatalf("directive laggards: %q %v", dir, ft[1].Mentions)
+		}
+		for _, code := range []string{"FT-01-B", "FT-02-A", "XY-01-A"} {
+			if ps := overdue(code); len(ps) != 1 || !strings.HasPrefix(ps[0].Text, "消毒提醒") {
+				t.Fatalf("%s: %+v", code, ps)
+			}
+		}
+		if ps := overdue("FT-01-A"); len(ps) != 0 {
+			t.Fatalf("a disinfected house reminded: %+v", ps)
 		}
 	})
 }

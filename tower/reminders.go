@@ -225,7 +225,7 @@ func (t *Tower) overdueErrand(ctx context.Context, e store.Errand, at time.Time)
 	var text string
 	if e.Status == store.ErrandOpen {
 		text = fmt.Sprintf(texts.ErrandOverdueOpen, e.ID, texts.CategoryLabel(e.Category), e.Detail,
-			texts.FormatHours(at.Sub(e.CreatedAt)), e.ID)
+			texts.FormatHours(at.Sub(e.CreatedAt).Truncate(time.Hour)), e.ID)
 	} else {
 		claimer := ""
 		if e.ClaimerID != nil {
@@ -234,7 +234,7 @@ func (t *Tower) overdueErrand(ctx context.Context, e store.Errand, at time.Time)
 			}
 		}
 		text = fmt.Sprintf(texts.ErrandOverdueClaimed, e.ID, texts.CategoryLabel(e.Category), e.Detail, claimer,
-			texts.FormatHours(at.Sub(e.UpdatedAt)), e.ID)
+			texts.FormatHours(at.Sub(e.UpdatedAt).Truncate(time.Hour)), e.ID)
 	}
 	origin := store.FactOrigin("overdue", e.ID, e.Status)
 	var out []store.OutboxItem
