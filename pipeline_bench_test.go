@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,6 +69,7 @@ func benchmarkPipeline(b *testing.B, driver string) {
 	b.ResetTimer()
 	for range b.N {
 		before := counters()
+		cpu0 := cpuNow()
 		start := time.Now()
 		lat := drive(pipelineBatch, func(i int) error {
 			m := mix.message(i)
@@ -75,7 +78,12 @@ func benchmarkPipeline(b *testing.B, driver string) {
 			if err != nil {
 				return err
 			}
+			// Read to the end: only then does the client reuse the
+			// connection, as a platform's keep-alive callbacks do.
 			defer resp.Body.Close()
+			if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+				return err
+			}
 			if resp.StatusCode != http.StatusOK {
 				return fmt.Errorf("POST %s: %d", m.Text, resp.StatusCode)
 			}
@@ -83,10 +91,12 @@ func benchmarkPipeline(b *testing.B, driver string) {
 		}, b)
 		elapsed := time.Since(start)
 		after := counters()
+		cpu1 := cpuNow()
 		rate := float64(pipelineBatch) / elapsed.Seconds()
 
 		b.StopTimer()
 		raw := rawInserts(b, driver, dsn, pipelineBatch)
+		cpu2 := cpuNow()
 		b.StartTimer()
 
 		p99 := lat[len(lat)*99/100]
@@ -98,6 +108,7 @@ func benchmarkPipeline(b *testing.B, driver string) {
 				per("statements"), per("reads"), per("commits"), per("fsyncs"))
 		}
 		fmt.Println(line)
+		fmt.Println(cpuLine(driver, cpu0, cpu1, cpu2, pipelineBatch))
 		b.ReportMetric(rate, "msg/s")
 		b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
 		b.ReportMetric(rate/raw, "ratio")
@@ -285,6 +296,55 @@ func serverCounters(tb testing.TB, driver, dsn string) func() map[string]int64 {
 			"fsyncs":     v["Innodb_data_fsyncs"] + v["Innodb_os_log_fsyncs"],
 		}
 	}
+}
+
+// cpuTimes is the CPU time used so far by this process (towerbot and the
+// load generator) and by the local database server, when one runs here.
+type cpuTimes struct{ self, db time.Duration }
+
+// cpuNow reads the CPU time of this process and of a local mariadbd or
+// mysqld (0 when none runs on this machine). On a machine where other work
+// competes for the cores, throughput varies from run to run while CPU time
+// per message holds: it says what a quiet machine would do.
+func cpuNow() cpuTimes {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	t := cpuTimes{self: time.Duration(ru.Utime.Nano() + ru.Stime.Nano())}
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		comm, err := os.ReadFile(filepath.Join("/proc", d.Name(), "comm"))
+		if err != nil || (strings.TrimSpace(string(comm)) != "mariadbd" && strings.TrimSpace(string(comm)) != "mysqld") {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// Fields after the parenthesised command: utime and stime are the
+		// 12th and 13th, in clock ticks (100 a second on Linux).
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(f) > 12 {
+			u, _ := strconv.ParseInt(f[11], 10, 64)
+			s, _ := strconv.ParseInt(f[12], 10, 64)
+			t.db += time.Duration(u+s) * 10 * time.Millisecond
+		}
+	}
+	return t
+}
+
+// cpuLine says how much CPU a message took against a raw insert: this
+// process (server and load generator) and, on MySQL, the local server.
+func cpuLine(driver string, before, mid, after cpuTimes, n int) string {
+	us := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(n) }
+	line := fmt.Sprintf("cpu %s: per message %.0f µs here", driver, us(mid.self-before.self))
+	raw := fmt.Sprintf("per raw insert %.0f µs here", us(after.self-mid.self))
+	if driver == store.DriverMySQL && after.db > 0 {
+		line += fmt.Sprintf(" + %.0f µs database", us(mid.db-before.db))
+		raw += fmt.Sprintf(" + %.0f µs database", us(after.db-mid.db))
+		total := func(a, b cpuTimes) float64 { return us(b.self - a.self + b.db - a.db) }
+		return fmt.Sprintf("%s; %s; cpu ratio %.2f", line, raw, total(mid, after)/total(before, mid))
+	}
+	return line + "; " + raw
 }
 
 // rssMB is this process's resident set size in MB (Linux), 0 elsewhere.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"os"
 	"runtime/debug"
@@ -82,7 +83,7 @@ type KV interface {
 
 // EngineConfig sets up an Engine. Zero fields take the defaults noted.
 type EngineConfig struct {
-	Workers   int // messages handled at once (default 8)
+	Workers   int // workers, each handling one batch at a time (default 4)
 	QueueSize int // acknowledged messages waiting for a worker (default 1024)
 
 	// StoreBatch is the most arriving messages stored in one transaction
@@ -166,10 +167,15 @@ type Engine struct {
 	// record the order in which they run.
 	trace func(name string, mw Middleware) Middleware
 
-	slots    chan struct{}              // one token per queued (or reserved) message
-	queue    chan *store.InboundMessage // messages waiting for a worker
-	arrivals chan *arrival              // messages waiting to be stored (storeLoop)
-	stored   chan struct{}              // closed when storeLoop has ended
+	slots chan struct{} // one token per queued (or reserved) message
+	// queues hold the messages waiting for a worker, one queue per worker:
+	// a chat's messages all go to one worker (queueFor), so they are
+	// handled in the order they came and never contend with each other
+	// for the same rows (a 接龙 list copied and extended by each tenant
+	// updates the same temperatures) from two transactions at once.
+	queues   []chan *store.InboundMessage
+	arrivals chan *arrival // messages waiting to be stored (storeLoop)
+	stored   chan struct{} // closed when storeLoop has ended
 
 	mu      sync.Mutex
 	closed  bool
@@ -208,7 +214,7 @@ func NewEngine(cfg EngineConfig, st MessageStore, kv KV, router *Router, outbox 
 	if st == nil || kv == nil || router == nil || outbox == nil {
 		return nil, errors.New("bot: NewEngine needs a store, a kv, a router and an outbox")
 	}
-	orDefault(&cfg.Workers, 8)
+	orDefault(&cfg.Workers, 4)
 	orDefault(&cfg.QueueSize, 1024)
 	orDefault(&cfg.StoreBatch, 64)
 	orDefault(&cfg.HandleBatch, 16)
@@ -249,7 +255,7 @@ func NewEngine(cfg EngineConfig, st MessageStore, kv KV, router *Router, outbox 
 		outbox:      outbox,
 		log:         cfg.Logger,
 		slots:       make(chan struct{}, cfg.QueueSize),
-		queue:       make(chan *store.InboundMessage, cfg.QueueSize),
+		queues:      makeQueues(cfg.Workers, cfg.QueueSize),
 		arrivals:    make(chan *arrival, cfg.StoreBatch),
 		stored:      make(chan struct{}),
 		waiters:     make(map[int64]chan Handling),
@@ -258,6 +264,25 @@ func NewEngine(cfg EngineConfig, st MessageStore, kv KV, router *Router, outbox 
 		stopSweep:   make(chan struct{}),
 		sweeperDone: make(chan struct{}),
 	}, nil
+}
+
+// makeQueues makes n worker queues, each able to hold every queued
+// message (the slots bound the total), so queueing never blocks.
+func makeQueues(n, size int) []chan *store.InboundMessage {
+	qs := make([]chan *store.InboundMessage, n)
+	for i := range qs {
+		qs[i] = make(chan *store.InboundMessage, size)
+	}
+	return qs
+}
+
+// queueFor is the queue of m's chat: the same chat, the same worker.
+func (e *Engine) queueFor(m *store.InboundMessage) chan *store.InboundMessage {
+	h := fnv.New32a()
+	h.Write([]byte(m.Platform))
+	h.Write([]byte{0})
+	h.Write([]byte(m.ChatID))
+	return e.queues[h.Sum32()%uint32(len(e.queues))]
 }
 
 // defaultReplica is the host name (the pod name in Kubernetes), or a
@@ -288,9 +313,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.workCtx, e.workStop = context.WithCancel(context.WithoutCancel(ctx))
 	e.mu.Unlock()
 	go e.storeLoop()
-	for range e.cfg.Workers {
+	for _, q := range e.queues {
 		e.workers.Add(1)
-		go e.work()
+		go e.work(q)
 	}
 	go func() {
 		defer close(e.sweeperDone)
@@ -455,7 +480,7 @@ func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (int64, <-c
 		e.waiters[row.ID] = done
 	}
 	e.mu.Unlock()
-	e.queue <- row // cannot block: a slot was reserved
+	e.queueFor(row) <- row // cannot block: a slot was reserved
 	queued = true
 	e.received(msg.Platform, false)
 	return row.ID, done, nil
@@ -668,7 +693,7 @@ func (e *Engine) take(m *store.InboundMessage, wait bool) bool {
 	e.mu.Lock()
 	e.inflight[m.ID] = true
 	e.mu.Unlock()
-	e.queue <- m
+	e.queueFor(m) <- m
 	return true
 }
 
@@ -696,7 +721,9 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		// queue is empty.
 		close(e.stopSweep)
 		<-e.sweeperDone
-		close(e.queue)
+		for _, q := range e.queues {
+			close(q)
+		}
 		e.workers.Wait()
 		close(stopped)
 	}()
@@ -711,18 +738,18 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	}
 }
 
-// work is one worker: it handles queued messages until the queue closes —
-// what is queued when it looks, up to HandleBatch, in one transaction
-// (handleBatch), one message alone as it comes.
-func (e *Engine) work() {
+// work is one worker: it handles the messages of its queue until the
+// queue closes — what is queued when it looks, up to HandleBatch, in one
+// transaction (handleBatch), one message alone as it comes.
+func (e *Engine) work(queue chan *store.InboundMessage) {
 	defer e.workers.Done()
-	for m := range e.queue {
+	for m := range queue {
 		<-e.slots
 		batch := []*store.InboundMessage{m}
 	more:
 		for len(batch) < e.cfg.HandleBatch {
 			select {
-			case n, ok := <-e.queue:
+			case n, ok := <-queue:
 				if !ok {
 					break more
 				}

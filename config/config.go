@@ -32,7 +32,10 @@ type Config struct {
 	// Demo loads the demo roster (deployments/demo) when the database has
 	// no nodes yet, so a fresh `make run` has something to chat with.
 	Demo bool `yaml:"demo"`
-	// Workers bounds how many messages are handled at once.
+	// Workers is how many workers handle messages, each a batch at a time
+	// in one transaction; a chat's messages all go to one worker. Fewer
+	// workers make bigger batches (fewer statements and commits per
+	// message); more keep one slow chat from holding up as many others.
 	Workers int `yaml:"workers"`
 	// QueueSize bounds how many acknowledged messages may wait for a
 	// worker; past it, callbacks are answered with a retryable error.
@@ -263,7 +266,7 @@ func Default() Config {
 		DataDir:   "./data",
 		Timezone:  "Asia/Shanghai",
 		Demo:      true,
-		Workers:   8,
+		Workers:   4,
 		QueueSize: 1024,
 		HTTP: HTTP{
 			Addr:           "127.0.0.1:8080",

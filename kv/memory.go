@@ -12,6 +12,15 @@ import (
 // again (most dedupe marks).
 const sweepEvery = time.Minute
 
+// MemoryMaxValues bounds the keys a Memory holds (dedupe marks, locks,
+// cached tokens), about 20 MB at most. Past it the oldest key set goes
+// first, expired or not: everything kv holds has the database as its
+// backstop (a dropped dedupe mark leaves the unique key to dedupe), and
+// a platform retries a message within minutes, far less than the time
+// 100,000 newer marks take to arrive. So memory does not grow with the
+// number of messages handled.
+const MemoryMaxValues = 100_000
+
 // Memory is the Store of the embedded set-up: one process, no Redis. It
 // keeps nothing across restarts, which is fine because the database is the
 // backstop for everything kv does. It starts no goroutine: expired entries
@@ -21,6 +30,9 @@ type Memory struct {
 
 	mu        sync.Mutex
 	values    map[string]memValue
+	order     []setKey // keys in the order they were set, oldest first (may hold keys since dropped or set again)
+	seq       uint64   // counts sets: which set of a key an order entry is
+	max       int      // most values held (MemoryMaxValues)
 	windows   map[string]*memWindow
 	lastSweep time.Time
 	closed    bool
@@ -29,6 +41,20 @@ type Memory struct {
 type memValue struct {
 	value   string
 	expires time.Time
+	seq     uint64 // the set that made it (see setKey)
+}
+
+// setKey is one set of a key: an entry of the order stands for the value
+// only while the value's seq is still its own.
+type setKey struct {
+	key string
+	seq uint64
+}
+
+// current reports whether k is the set that made the value now held.
+func (m *Memory) current(k setKey) bool {
+	v, ok := m.values[k.key]
+	return ok && v.seq == k.seq
 }
 
 // memWindow is a sliding log: the times of the events still in the window,
@@ -46,6 +72,7 @@ func NewMemory(now func() time.Time) *Memory {
 	return &Memory{
 		now:       now,
 		values:    make(map[string]memValue),
+		max:       MemoryMaxValues,
 		windows:   make(map[string]*memWindow),
 		lastSweep: now(),
 	}
@@ -87,6 +114,31 @@ func (m *Memory) sweep(now time.Time) {
 	}
 }
 
+// put sets key to v, dropping the oldest keys when the store is full.
+func (m *Memory) put(key string, v memValue) {
+	m.seq++
+	v.seq = m.seq
+	m.values[key] = v
+	m.order = append(m.order, setKey{key, v.seq})
+	for len(m.values) > m.max && len(m.order) > 0 {
+		if m.current(m.order[0]) {
+			delete(m.values, m.order[0].key)
+		}
+		m.order = m.order[1:]
+	}
+	// The order also lists keys dropped or set again since: rebuild it
+	// from what is held before it grows to twice the bound.
+	if len(m.order) > 2*m.max {
+		kept := make([]setKey, 0, len(m.values))
+		for _, k := range m.order {
+			if m.current(k) {
+				kept = append(kept, k)
+			}
+		}
+		m.order = kept
+	}
+}
+
 // live returns key's value when it has not expired, dropping it when it has.
 func (m *Memory) live(key string, now time.Time) (memValue, bool) {
 	v, ok := m.values[key]
@@ -110,7 +162,7 @@ func (m *Memory) SetNX(_ context.Context, key string, ttl time.Duration) (bool, 
 	if _, ok := m.live(key, now); ok {
 		return false, nil
 	}
-	m.values[key] = memValue{value: "1", expires: now.Add(ttl)}
+	m.put(key, memValue{value: "1", expires: now.Add(ttl)})
 	return true, nil
 }
 
@@ -142,7 +194,7 @@ func (m *Memory) Lock(_ context.Context, key string, ttl time.Duration) (func(co
 		return noRelease, false, nil
 	}
 	token := rand.Text()
-	m.values[key] = memValue{value: token, expires: now.Add(ttl)}
+	m.put(key, memValue{value: token, expires: now.Add(ttl)})
 	release := func(context.Context) error {
 		now, err := m.begin()
 		if err != nil {
@@ -218,7 +270,7 @@ func (m *Memory) Set(_ context.Context, key, value string, ttl time.Duration) er
 		return err
 	}
 	defer m.mu.Unlock()
-	m.values[key] = memValue{value: value, expires: now.Add(ttl)}
+	m.put(key, memValue{value: value, expires: now.Add(ttl)})
 	return nil
 }
 

@@ -81,3 +81,34 @@ func BenchmarkMemoryAllow(b *testing.B) {
 		m.Allow(ctx, fmt.Sprintf("robot:%d", i%1000), 20, time.Minute)
 	}
 }
+
+// TestMemoryIsBounded proves that marks that have not expired are bounded
+// too: past MemoryMaxValues the oldest go first, deleted and re-set keys
+// included, and the newest stay.
+func TestMemoryIsBounded(t *testing.T) {
+	ctx := context.Background()
+	m := NewMemory(newClock().Now)
+	m.max = 100
+	for i := range 1000 {
+		key := fmt.Sprintf("dedupe:%d", i)
+		if _, err := m.SetNX(ctx, key, 24*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 { // deleted and set again: one key, not two
+			m.Delete(ctx, key)
+			m.Set(ctx, key, "stored:1", 24*time.Hour)
+		}
+	}
+	if got := len(m.values); got != 100 {
+		t.Fatalf("values held = %d; want the bound, 100", got)
+	}
+	if len(m.order) > 2*m.max {
+		t.Fatalf("order holds %d keys; want at most %d", len(m.order), 2*m.max)
+	}
+	for i := range 1000 {
+		_, ok, _ := m.Get(ctx, fmt.Sprintf("dedupe:%d", i))
+		if want := i >= 900; ok != want {
+			t.Fatalf("dedupe:%d held = %v; want %v (only the newest 100)", i, ok, want)
+		}
+	}
+}

@@ -83,14 +83,29 @@ func (db *DB) SaveInbounds(ctx context.Context, ms []*InboundMessage) (created [
 		prepareInbound(db, m)
 	}
 	created = make([]bool, len(ms))
+	// Duplicates are rare (kv dedupes ahead of the store): first insert
+	// the batch without looking; only when the unique key refuses a row
+	// does the unit run again, reading the stored rows first.
+	optimistic := true
 	err = db.tx(ctx, func(tx *gorm.DB) error {
 		clear(created)
 		type key struct{ platform, id string }
+		stored := map[key]InboundMessage{}
+		if optimistic {
+			// A refused row fails the unit, which runs again below.
+			optimistic = false
+			if err := insertInbounds(tx, ms); err != nil {
+				return err
+			}
+			for i := range created {
+				created[i] = true
+			}
+			return nil
+		}
 		byPlatform := map[string][]string{}
 		for _, m := range ms {
 			byPlatform[m.Platform] = append(byPlatform[m.Platform], m.PlatformMsgID)
 		}
-		stored := map[key]InboundMessage{}
 		for pl, ids := range byPlatform {
 			var rows []InboundMessage
 			if err := tx.Where("platform = ? AND platform_msg_id IN ?", pl, ids).Find(&rows).Error; err != nil {
@@ -411,6 +426,23 @@ func (db *DB) CountPending(ctx context.Context) (pending, retried int64, err err
 		return 0, 0, fmt.Errorf("store: count pending: %w", err)
 	}
 	return row.Pending, row.Retried, nil
+}
+
+// insertInbounds inserts ms as new rows, in multi-row statements, and sets
+// their ids; the unique key refuses the whole call if any is stored.
+func insertInbounds(tx *gorm.DB, ms []*InboundMessage) error {
+	rows := make([]InboundMessage, len(ms))
+	for i, m := range ms {
+		rows[i] = *m
+		rows[i].ID = 0
+	}
+	if err := tx.CreateInBatches(&rows, chunk).Error; err != nil {
+		return err
+	}
+	for i, m := range ms {
+		m.ID = rows[i].ID
+	}
+	return nil
 }
 
 // ReplyHandle is where a reply to a stored message may be posted, and until

@@ -94,10 +94,12 @@ func purgeTargets() []purgeTarget {
 			// A pending message is still to be handled (after a crash the
 			// engine replays it), so it keeps its text until it is.
 			table: "inbound_messages",
-			where: "received_at < ? AND outcome <> '" + OutcomePending + "' AND (text <> '' OR raw IS NOT NULL OR parsed <> '')",
+			// The reply handle is a platform session link, long expired
+			// by then: it goes with the text.
+			where: "received_at < ? AND outcome <> '" + OutcomePending + "' AND (text <> '' OR raw IS NOT NULL OR parsed <> '' OR reply_url <> '')",
 			arg:   utcArg,
 			stat:  messagesStat,
-			blank: map[string]any{"text": "", "raw": nil, "parsed": ""},
+			blank: map[string]any{"text": "", "raw": nil, "parsed": "", "reply_url": ""},
 		},
 		{
 			// Group nicknames often carry a phone ("3栋王五138…"); the

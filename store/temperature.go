@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -124,14 +125,35 @@ func (db *DB) RecordTemperatures(ctx context.Context, log TemperatureLog) ([]Tem
 		for _, r := range cur {
 			byName[r.Name] = r
 		}
+		now := db.Now()
+		var fresh []Temperature
+		var replaced []Temperature
 		for _, name := range names {
 			r, found := byName[name]
-			r, err := upsertTemperature(tx, db.Now(), log, name, last[name], who[name], r, found)
-			if err != nil {
+			switch {
+			case !found:
+				fresh = append(fresh, Temperature{NodeID: log.NodeID, Name: name, Day: log.Day, Celsius: last[name], PersonID: who[name],
+					ReporterID: log.ReporterID, MessageID: log.MessageID})
+			case r.MessageID > log.MessageID:
+				rows = append(rows, r) // a newer report holds the day's value
+			default:
+				r.Celsius, r.ReporterID, r.MessageID, r.UpdatedAt, r.PersonID = last[name], log.ReporterID, log.MessageID, now, who[name]
+				replaced = append(replaced, r)
+			}
+		}
+		if err := replaceTemperatures(tx, replaced, log, now); err != nil {
+			return err
+		}
+		// New names in one multi-row insert. A rival insert of the same
+		// person fails on the unique key, and the unit of work runs again
+		// and replaces instead.
+		if len(fresh) > 0 {
+			if err := tx.Create(&fresh).Error; err != nil {
 				return err
 			}
-			rows = append(rows, r)
 		}
+		rows = append(append(rows, replaced...), fresh...)
+		slices.SortFunc(rows, func(a, b Temperature) int { return strings.Compare(a.Name, b.Name) })
 		return nil
 	})
 	if err != nil {
@@ -140,27 +162,31 @@ func (db *DB) RecordTemperatures(ctx context.Context, log TemperatureLog) ([]Tem
 	return rows, nil
 }
 
-// upsertTemperature inserts a reading (no record yet: !found), or replaces
-// the day's reading cur when it comes from this or an earlier message, and
-// returns the row as it now stands. A rival insert of the same person
-// fails on the unique key, and the unit of work runs again and updates.
-// (The insert cannot use ON CONFLICT's affected-row count: MariaDB's
-// RETURNING makes gorm report a row either way.)
-func upsertTemperature(tx *gorm.DB, now time.Time, log TemperatureLog, name string, celsius float64, person *int64, cur Temperature, found bool) (Temperature, error) {
-	if !found {
-		row := Temperature{NodeID: log.NodeID, Name: name, Day: log.Day, Celsius: celsius,
-			ReporterID: log.ReporterID, MessageID: log.MessageID, PersonID: person}
-		return row, tx.Create(&row).Error
+// replaceTemperatures writes the new readings of rows, all from log's
+// message, in one statement: a list of many names costs one round trip,
+// not one per name.
+func replaceTemperatures(tx *gorm.DB, rows []Temperature, log TemperatureLog, now time.Time) error {
+	if len(rows) == 0 {
+		return nil
 	}
-	row := cur
-	if row.MessageID > log.MessageID {
-		return row, nil // a newer report holds the day's value
+	var cases, people strings.Builder
+	args := make([]any, 0, 4*len(rows)+len(rows)+3)
+	var personArgs []any
+	ids := make([]int64, len(rows))
+	cases.WriteString("CASE id")
+	people.WriteString("CASE id")
+	for i, r := range rows {
+		cases.WriteString(" WHEN ? THEN ?")
+		people.WriteString(" WHEN ? THEN ?")
+		args = append(args, r.ID, r.Celsius)
+		personArgs = append(personArgs, r.ID, r.PersonID)
+		ids[i] = r.ID
 	}
-	row.Celsius, row.ReporterID, row.MessageID, row.UpdatedAt, row.PersonID = celsius, log.ReporterID, log.MessageID, now, person
-	err := tx.Model(&Temperature{}).Where("id = ?", row.ID).
-		Updates(map[string]any{"celsius": celsius, "reporter_id": log.ReporterID,
-			"message_id": log.MessageID, "updated_at": now, "person_id": person}).Error
-	return row, err
+	cases.WriteString(" END")
+	people.WriteString(" END")
+	args = append(append(args, personArgs...), log.ReporterID, log.MessageID, now, ids)
+	return tx.Exec("UPDATE temperatures SET celsius = "+cases.String()+", person_id = "+people.String()+
+		", reporter_id = ?, message_id = ?, updated_at = ? WHERE id IN ?", args...).Error
 }
 
 // MarkFeverAlerted records that the reading of temperature row id was
