@@ -3,12 +3,14 @@ package schedule_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/towerbot/towerbot/bot/schedule"
+	"github.com/towerbot/towerbot/internal/testenv"
 	"github.com/towerbot/towerbot/kv"
 	"github.com/towerbot/towerbot/store"
 	"github.com/towerbot/towerbot/store/storetest"
@@ -212,5 +214,51 @@ func TestAddChecksSchedules(t *testing.T) {
 	}
 	if l := s.List(); len(l) != 1 || !l[0].Next.IsZero() {
 		t.Fatalf("list: %+v", l)
+	}
+}
+
+// Two replicas sharing a MariaDB and a Redis (a client each) fire the
+// same digest at once: the Redis lock stops one before it reaches the
+// database, and the firing runs once.
+func TestFiringRunsOnceOnRedis(t *testing.T) {
+	ctx := context.Background()
+	addr := testenv.RedisAddr()
+	if err := testenv.PingRedis(ctx, addr); err != nil {
+		if testenv.RequireServices() {
+			t.Fatalf("redis at %s: %v", addr, err)
+		}
+		t.Skipf("redis at %s: %v", addr, err)
+	}
+	db := storetest.Open(t, store.DriverMySQL)
+	prefix := fmt.Sprintf("towerbot-test-%d:", time.Now().UnixNano())
+	c := &counter{gate: make(chan struct{})}
+	jobs := map[string]schedule.Job{"daily-digest": c.job("daily-digest")}
+	specs := map[string]string{"daily-digest": "0 20 * * *"}
+	var reps []*schedule.Scheduler
+	for i := range 2 {
+		r, err := kv.NewRedis(ctx, kv.RedisOptions{Addr: addr, Prefix: prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		reps = append(reps, newScheduler(t, db, r, fmt.Sprintf("r%d", i), evening, jobs, specs))
+	}
+	results := make([]schedule.Result, 2)
+	var wg sync.WaitGroup
+	for i, s := range reps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if results[i], err = s.Run(ctx, "daily-digest", evening, false); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(c.gate)
+	wg.Wait()
+	if c.runs != 1 || results[0].Ran == results[1].Ran {
+		t.Fatalf("runs %d, results %+v", c.runs, results)
 	}
 }
