@@ -262,3 +262,38 @@ func TestFiringRunsOnceOnRedis(t *testing.T) {
 		t.Fatalf("runs %d, results %+v", c.runs, results)
 	}
 }
+
+// Started, the scheduler fires a job at its schedule's times, each firing
+// keyed by the time it was scheduled for, and stops when its context ends.
+func TestStartFires(t *testing.T) {
+	db := storetest.SQLite(t)
+	fired := make(chan schedule.Firing, 16)
+	s, err := schedule.New(schedule.Config{Location: shanghai, Replica: "r1"}, db, kv.NewMemory(time.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := schedule.Job{Name: "overdue", Run: func(ctx context.Context, f schedule.Firing) (int, error) {
+		fired <- f
+		return 0, nil
+	}}
+	if err := s.Add(job, "@every 1s"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.Start(ctx)
+	var f schedule.Firing
+	select {
+	case f = <-fired:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no firing within 30 s of an every-second schedule")
+	}
+	cancel()
+	s.Wait()
+	if f.At.Nanosecond() != 0 || f.Attempt != 1 || f.At.Location() != shanghai {
+		t.Fatalf("firing %+v", f)
+	}
+	runs, err := db.RecentJobRuns(context.Background(), 10)
+	if err != nil || len(runs) == 0 || !runs[len(runs)-1].ScheduledAt.Equal(f.At) {
+		t.Fatalf("runs %+v, %v", runs, err)
+	}
+}
