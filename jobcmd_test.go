@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -92,5 +94,37 @@ func TestJobCommand(t *testing.T) {
 				t.Fatalf("bad --at: exit %d", code)
 			}
 		})
+	}
+}
+
+// scheduleOff is the environment that keeps a test's `serve` from running
+// scheduled jobs by the wall clock (and catching up at start), whose posts
+// would land in the groups a test reads at whatever hour it runs.
+func scheduleOff() []string {
+	return []string{"TOWERBOT_JOBS_CATCH_UP=0s", "TOWERBOT_JOBS_DAILY_DIGEST_SCHEDULE=-", "TOWERBOT_JOBS_WEEKLY_RANKING_SCHEDULE=-",
+		"TOWERBOT_JOBS_OVERDUE_SCHEDULE=-", "TOWERBOT_JOBS_TEMPERATURE_REMINDER_SCHEDULE=-", "TOWERBOT_JOBS_QUARANTINE_REMINDER_SCHEDULE=-"}
+}
+
+// serve runs the schedule: a job on an every-second schedule is run and
+// recorded while it serves, and `towerbot job runs` from another process
+// lists it.
+func TestServeRunsTheSchedule(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	cfg := fmt.Sprintf("data_dir: %s\ndemo: true\nreplica: serve-1\nhttp:\n  addr: 127.0.0.1:0\nlog:\n  level: warn\n", dataDir)
+	startServe(t, cfg, []string{"TOWERBOT_JOBS_OVERDUE_SCHEDULE=@every 1s"})
+	env := []string{"TOWERBOT_DATA_DIR=" + dataDir, "TOWERBOT_DEMO=false"}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, out, errOut := runWithEnv(t, jobWithEnv, env, "runs")
+		if code != 0 {
+			t.Fatalf("job runs exited %d: %s", code, errOut)
+		}
+		if strings.Contains(out, "overdue") && strings.Contains(out, "serve-1") && strings.Contains(out, " ok ") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no overdue run recorded within 30 s:\n%s", out)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
