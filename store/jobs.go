@@ -30,7 +30,8 @@ type JobClaim struct {
 // A firing whose run failed, or whose run is stale (c.StaleAfter), is
 // claimed again as the same attempt, with one conditional update: the
 // retry posts under the same origins, so whatever the failed run queued is
-// not queued twice. A forced claim takes the next attempt.
+// not queued twice. A forced claim takes the next attempt, unless the
+// latest is still running (and not stale).
 func (db *DB) ClaimJobRun(ctx context.Context, c JobClaim) (*JobRun, error) {
 	if c.Job == "" || utf8.RuneCountInString(c.Job) > 64 {
 		return nil, fmt.Errorf("store: claim job run: job name %q must be 1 to 64 characters", c.Job)
@@ -46,8 +47,11 @@ func (db *DB) ClaimJobRun(ctx context.Context, c JobClaim) (*JobRun, error) {
 			return nil, fmt.Errorf("store: claim job run %s: %w", c.Job, err)
 		}
 		now := storedTime(db.Now())
+		stale := last.Outcome == JobRunning && c.StaleAfter > 0 && last.StartedAt.Before(now.Add(-c.StaleAfter))
+		if last.ID != 0 && c.Force && last.Outcome == JobRunning && !stale {
+			return nil, nil // a forced run never runs beside one still running
+		}
 		if last.ID != 0 && !c.Force {
-			stale := last.Outcome == JobRunning && c.StaleAfter > 0 && last.StartedAt.Before(now.Add(-c.StaleAfter))
 			if last.Outcome != JobFailed && !stale {
 				return nil, nil
 			}
