@@ -109,6 +109,8 @@ const (
 	ErrandEscalated         = "(%s 上报)"
 	DirectiveOverdue        = "指令 #%d「%s」已过截止时间(%s),以下单元尚未回复:%s 请尽快回复。"
 	DisinfectionRemind      = "消毒提醒:今天(%s)还没有确认公共区域消毒,请消毒后发送「消毒 区域」确认。"
+	// To the secretaries: names, the day, the landlords (房东(房屋)).
+	DisinfectionDeduction = "%s 消毒未确认:以下房东 %s 未确认公共区域消毒(当天已提醒):%s。按十二分制应扣 1 分,请核实后发送「扣分 姓名 1 未按时消毒」。"
 	// Who has not reported today (未报体温).
 	NotReportedNone = "今天(%s)应报体温的租客都已报告。"
 	NotReported     = "今天(%s)还未报体温 %d 人:%s"
