@@ -26,7 +26,7 @@ const (
 // the rest.
 const maxFeverNames = 20
 
-// DigestTiers are the tiers whose groups get the daily digest: the
+// digestTier reports whether the groups of tier get the daily digest: the
 // sub-district, communities and units. A landlord's group is one house;
 // its tenants hear the temperature reminder instead.
 func digestTier(tier int) bool { return tier >= store.TierSubDistrict && tier <= store.TierUnit }

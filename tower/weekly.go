@@ -3,7 +3,6 @@ package tower
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -34,8 +33,8 @@ type rankState struct {
 }
 
 // standings ranks a scope's landlords as of at: base plus the approved
-// changes created in [cycle start of at, at), best first, ties by name,
-// then id — the store's LandlordRanking order.
+// changes created in [cycle start of at, at), in the order of every
+// ranking (store.SortStandings).
 func (r *rankState) standings(scope int64, at time.Time) []store.LandlordStanding {
 	from := r.cycleFrom(at)
 	sum := map[int64]int{}
@@ -48,22 +47,8 @@ func (r *rankState) standings(scope int64, at time.Time) []store.LandlordStandin
 	for _, l := range r.scopes[scope] {
 		out = append(out, store.LandlordStanding{PersonID: l.PersonID, Name: l.Name, NodeID: l.NodeID, Score: r.base + sum[l.PersonID]})
 	}
-	sortStandings(out)
+	store.SortStandings(out)
 	return out
-}
-
-// sortStandings orders standings best first, ties by name, then id.
-func sortStandings(s []store.LandlordStanding) {
-	sort.Slice(s, func(i, j int) bool {
-		a, b := s[i], s[j]
-		if a.Score != b.Score {
-			return a.Score > b.Score
-		}
-		if a.Name != b.Name {
-			return a.Name < b.Name
-		}
-		return a.PersonID < b.PersonID
-	})
 }
 
 // WeeklyTables draws the 红黑榜 of every ranking scope (the nodes of
