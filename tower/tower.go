@@ -88,7 +88,6 @@ type FigureStore interface {
 	DirectiveCounts(ctx context.Context, dayStart, issuedSince time.Time) ([]store.DirectiveCount, error)
 	DisinfectedNodes(ctx context.Context, day string) ([]int64, error)
 
-	AllLandlords(ctx context.Context) ([]store.LandlordAt, error)
 	ApprovedDeltas(ctx context.Context, since time.Time) ([]store.ScoreDelta, error)
 	QuarantinesEnding(ctx context.Context, from, to time.Time) ([]store.TenantReturn, error)
 	OverdueErrands(ctx context.Context, unclaimedBefore, undoneBefore time.Time) ([]store.Errand, error)
