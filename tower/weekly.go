@@ -54,8 +54,8 @@ func (r *rankState) standings(scope int64, at time.Time) []store.LandlordStandin
 // WeeklyTables draws the 红黑榜 of every ranking scope (the nodes of
 // rules.ranking_tier) as of at, set-based: the landlords (from the
 // directory) and the approved changes since the start of the year (or of
-// the cycle, if earlier, one query) are read once, and every scope and every earlier week of the year is ranked
-// in memory. A landlord counts once per scope (at the first of their
+// the cycle, if earlier, one query) are read once, and every scope and
+// every earlier week of the year is ranked in memory. A landlord counts once per scope (at the first of their
 // houses by code); only approved changes count (derived, never stored).
 // The red-list weeks of the year are the firings at the same weekday and
 // time as at, going back a week at a time within at's year.
