@@ -50,6 +50,9 @@ var migrations = []migration{
 		return addColumns(tx, &InboundMessage{}, "ReplyURL", "ReplyUntil")
 	}},
 	{9, "job runs' attempts, replicas, outcomes and posts; temperatures matched to tenants", migrateJobsAndCoverage},
+	{11, "identities registered by message", func(tx *gorm.DB) error {
+		return addColumns(tx, &Identity{}, "MessageID")
+	}},
 }
 
 // Each step after the first brings an older database to the shape the

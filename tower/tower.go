@@ -41,6 +41,8 @@ type Store interface {
 	Atomic(ctx context.Context, fn func(ctx context.Context) error) error
 	Directory
 	BindGroup(ctx context.Context, platform, chatID, name string, nodeID int64) (*store.Group, error)
+	RegisterIdentity(ctx context.Context, platform, userID, name, phone string, messageID int64) (*store.Registration, error)
+	OutboxHasOrigin(ctx context.Context, origin store.Origin) (bool, error)
 	InboundByID(ctx context.Context, id int64) (*store.InboundMessage, error)
 
 	RecordTemperatures(ctx context.Context, log store.TemperatureLog) ([]store.Temperature, error)
