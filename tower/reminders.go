@@ -167,7 +167,7 @@ func (t *Tower) QuarantineReminder(ctx context.Context, at time.Time, firing str
 	for _, id := range order {
 		g := groupOf[id]
 		text := fmt.Sprintf(texts.QuarantineEnding, texts.DateLabel(tomorrow, at), joinNames(byGroup[id]))
-		items = append(items, splitPost(g, JobQuarantineReminder, firing, text)...)
+		items = append(items, jobPost(g, JobQuarantineReminder, firing, text))
 	}
 	return t.enqueue(ctx, items)
 }
@@ -439,10 +439,8 @@ func (t *Tower) proposeDisinfectionDeductions(ctx context.Context, at time.Time)
 				return nil, err
 			}
 			text := fmt.Sprintf(texts.DisinfectionDeduction, names, texts.DateLabel(yesterday, at), joinNames(a.landlord))
-			for i, part := range texts.Split(text, texts.MaxPostBytes) {
-				out = append(out, store.OutboxItem{Origin: store.FactOrigin("disinfection-deduction", id, day(yesterday), fmt.Sprint(i+1)),
-					GroupID: g.ID, Platform: g.Platform, Mentions: ids, Text: part})
-			}
+			out = append(out, store.OutboxItem{Origin: store.FactOrigin("disinfection-deduction", id, day(yesterday)),
+				GroupID: g.ID, Platform: g.Platform, Mentions: ids, Text: text})
 		}
 	}
 	return out, nil

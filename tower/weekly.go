@@ -221,7 +221,7 @@ func (t *Tower) WeeklyRanking(ctx context.Context, at time.Time, firing string) 
 		}
 		text := tab.Say(t.rules.ScoreCycle, at, t.rules.ScoreBase, t.rules.RewardPerPoint)
 		for _, g := range groups {
-			items = append(items, splitPost(g, JobWeeklyRanking, firing, text)...)
+			items = append(items, jobPost(g, JobWeeklyRanking, firing, text))
 		}
 	}
 	return t.enqueue(ctx, items)
