@@ -522,6 +522,11 @@ func TestOverdueSweep(t *testing.T) {
 			}
 			return out
 		}
+		// The 20:00 sweep found nothing new to say: it counts no posts.
+		runs := must[[]store.JobRun](t)(db.RecentJobRuns(w.ctx, 2))
+		if len(runs) != 2 || runs[0].Posts != 0 || runs[1].Posts != 11 {
+			t.Fatalf("posts counted by the sweeps: %+v", runs)
+		}
 		errand := "代办超时:#1 配药「降压药」已 9小时 无人接单,请代办员尽快接单(回复「接单 #1」)。"
 		if ps := overdue("FT-01"); len(ps) != 1 || ps[0].Text != errand {
 			t.Fatalf("the errand's own group: %+v", ps)
