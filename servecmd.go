@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,7 +88,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		logger.Info("applied migration", "step", step)
 	}
 	if cfg.Demo {
-		if err := loadDemo(ctx, db, logger); err != nil {
+		if err := loadDemo(ctx, db, demoPlatforms(cfg), logger); err != nil {
 			return err
 		}
 	}
@@ -128,10 +129,12 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		observeHandled  func(bot.Handled)
 		observeReceived func(bot.Received)
 		observeSent     func(bot.Sent)
+		observeCallback bot.CallbackObserver
 	)
 	if cfg.Metrics.Enabled {
 		met = metrics.New(db, metrics.Config{Logger: logger.With("part", "metrics")})
 		observeHandled, observeReceived, observeSent = met.ObserveHandled, met.ObserveReceived, met.ObserveSent
+		observeCallback = met.ObserveCallback
 	}
 
 	engine, err := bot.NewEngine(bot.EngineConfig{
@@ -166,8 +169,16 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		channels = append(channels, sb)
 		mux.Handle("/", sb.Handler())
 	}
-	if cfg.WeCom.Enabled || cfg.DingTalk.Enabled {
-		logger.Warn("the WeCom and DingTalk channels are not part of this build yet; their settings are ignored")
+	if cfg.WeCom.Enabled {
+		ch, callbacks, err := wecomChannel(cfg.WeCom, engine, kvs, observeCallback, logger.With("part", "wecom"))
+		if err != nil {
+			return fmt.Errorf("wecom: %w", err)
+		}
+		channels = append(channels, ch)
+		mux.Handle("/callback/wecom/", callbacks)
+	}
+	if cfg.DingTalk.Enabled {
+		logger.Warn("the DingTalk channel is not part of this build yet; its settings are ignored")
 	}
 
 	var ready atomic.Bool
@@ -263,10 +274,17 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	return nil
 }
 
+// demoPlatforms are the platforms whose demo groups are loaded: those whose
+// channel is enabled. A group of another would gather posts in the outbox
+// that nothing ever sends.
+func demoPlatforms(cfg config.Config) map[string]bool {
+	return map[string]bool{string(bot.WeCom): cfg.WeCom.Enabled, string(bot.DingTalk): cfg.DingTalk.Enabled}
+}
+
 // loadDemo applies the demo roster when the database has no nodes yet, so
-// that a fresh `make run` has groups to chat in; an existing roster is
-// never touched.
-func loadDemo(ctx context.Context, db *store.DB, logger *slog.Logger) error {
+// that a fresh `make run` has groups to chat in, with the groups of the
+// platforms in platforms; an existing roster is never touched.
+func loadDemo(ctx context.Context, db *store.DB, platforms map[string]bool, logger *slog.Logger) error {
 	nodes, err := db.Nodes(ctx)
 	if err != nil {
 		return err
@@ -277,6 +295,9 @@ func loadDemo(ctx context.Context, db *store.DB, logger *slog.Logger) error {
 	r, err := demo.Roster()
 	if err != nil {
 		return fmt.Errorf("demo roster: %w", err)
+	}
+	for i := range r.Nodes {
+		r.Nodes[i].Groups = slices.DeleteFunc(r.Nodes[i].Groups, func(g store.RosterGroup) bool { return !platforms[g.Platform] })
 	}
 	stats, err := db.ApplyRoster(ctx, r)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -235,21 +236,46 @@ type Retention struct {
 	PersonalDays int `yaml:"personal_days"`
 }
 
-// WeCom is the 企业微信 channel: the AI bot / app callback and the API.
-// Group robot webhooks are per group and live in the database.
+// WeCom is the 企业微信 channel: the self-built app's and the AI bot's
+// callbacks, and the posts (response_url replies, group robot webhooks,
+// appchat). Group robot webhooks are per group and live in the database.
 type WeCom struct {
 	Enabled bool `yaml:"enabled"`
-	// CorpID is the company id (the receive-id checked in app callbacks).
+	// CorpID is the company id: the receive-id checked in app callbacks,
+	// and with AgentID and Secret what gets appchat's access token.
 	CorpID string `yaml:"corp_id"`
-	// AgentID is the self-built app's id, for app messages.
+	// AgentID is the self-built app's id, for appchat.
 	AgentID int `yaml:"agent_id"`
-	// APIURL is the API base; tests point it at an httptest server.
-	APIURL string `yaml:"api_url"`
-	// Token and EncodingAESKey verify and decrypt callbacks (WXBizMsgCrypt).
-	Token          Secret `yaml:"token" secret:"true"`
-	EncodingAESKey Secret `yaml:"encoding_aes_key" secret:"true"`
-	// Secret is the app secret, exchanged for access tokens.
+	// APIBase is where webhooks, gettoken and appchat are called; the
+	// WeCom emulator (towerbot emulate wecom) stands in for it.
+	APIBase string `yaml:"api_base"`
+	// ReplyHosts are the hosts, comma-separated, that an AI bot message's
+	// response_url may point at; a reply handle elsewhere is never
+	// followed (no request forgery).
+	ReplyHosts string `yaml:"reply_hosts"`
+	// MaxSkew is how far a callback's timestamp may be from now; 0 turns
+	// the check off.
+	MaxSkew time.Duration `yaml:"max_skew"`
+	// Token and AESKey verify and decrypt the app's callbacks
+	// (WXBizMsgCrypt); BotToken and BotAESKey the AI bot's.
+	Token     Secret `yaml:"token" secret:"true"`
+	AESKey    Secret `yaml:"aes_key" secret:"true"`
+	BotToken  Secret `yaml:"bot_token" secret:"true"`
+	BotAESKey Secret `yaml:"bot_aes_key" secret:"true"`
+	// Secret is the app secret, exchanged for access tokens (appchat).
 	Secret Secret `yaml:"secret" secret:"true"`
+}
+
+// ReplyHostList is ReplyHosts split at commas, lower-cased, without
+// blanks.
+func (w WeCom) ReplyHostList() []string {
+	var hosts []string
+	for _, h := range strings.Split(w.ReplyHosts, ",") {
+		if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts
 }
 
 // DingTalk is the 钉钉 channel: the enterprise robot callback and the OpenAPI.
@@ -312,8 +338,9 @@ func Default() Config {
 			RetryBase:   30 * time.Second,
 		},
 		Retention: Retention{PersonalDays: 60},
-		WeCom:     WeCom{APIURL: "https://qyapi.weixin.qq.com"},
-		DingTalk:  DingTalk{APIURL: "https://api.dingtalk.com"},
+		WeCom: WeCom{APIBase: "https://qyapi.weixin.qq.com", ReplyHosts: "qyapi.weixin.qq.com",
+			MaxSkew: 5 * time.Minute},
+		DingTalk: DingTalk{APIURL: "https://api.dingtalk.com"},
 	}
 }
 

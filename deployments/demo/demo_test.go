@@ -24,7 +24,9 @@ func TestDemoRoster(t *testing.T) {
 	}
 	want := store.RosterStats{
 		Nodes:       store.RosterCount{Created: 17},
+		Groups:      store.RosterCount{Created: 17}, // a WeCom group with its robot for every node
 		People:      store.RosterCount{Created: 47}, // 13 staff and agents, 10 landlords, 24 tenants
+		Identities:  store.RosterCount{Created: 47}, // a WeCom userid for everyone
 		Memberships: store.RosterCount{Created: 51}, // unit commanders are grid workers too
 		Houses:      store.RosterCount{Created: 10},
 		Rooms:       store.RosterCount{Created: 22},
