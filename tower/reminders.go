@@ -181,8 +181,10 @@ func (t *Tower) QuarantineReminder(ctx context.Context, at time.Time, firing str
 //     and status (keyed by the errand, not the firing): an errand does not
 //     nag every hour, and is announced again once claimed and overdue again.
 //   - a directive whose deadline passed within the last week names, in the
-//     directive's own group, the target groups that have not answered,
-//     @-mentioning the commanders of their nodes: once a day per directive.
+//     directive's own group, the target groups of units (and tiers above)
+//     that have not answered, @-mentioning the commanders of their nodes:
+//     once a day per directive. Landlord groups a directive reached are not
+//     named: 点名 is of units.
 //   - a landlord node without a disinfection today is reminded once a day
 //     in its group, at the first sweep after rules.temperature_deadline;
 //     the next day, when yesterday's is still missing, the deduction is put
@@ -294,8 +296,13 @@ func (t *Tower) overdueDirectives(ctx context.Context, at time.Time) ([]store.Ou
 		if err != nil {
 			return nil, err
 		}
-		if g == nil {
+		if g == nil || g.NodeID == nil {
 			continue
+		}
+		if n, err := t.st.NodeByID(ctx, *g.NodeID); err != nil {
+			return nil, err
+		} else if n.Tier >= store.TierLandlord {
+			continue // 点名 names units; a landlord's group is told by its unit
 		}
 		p := byDirective[s.Directive.ID]
 		if p == nil {
