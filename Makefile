@@ -48,11 +48,13 @@ lint: ## gofmt check and go vet
 	@files=$$(gofmt -l .); if [ -n "$$files" ]; then echo "gofmt would change:"; echo "$$files"; exit 1; fi
 	$(GO) vet ./...
 
-fuzz: ## fuzz the message parser, the personal-number masker and the WeCom callbacks for FUZZTIME each (default 30s)
+fuzz: ## fuzz the message parser, the personal-number masker, the text splitter and the WeCom and DingTalk callbacks for FUZZTIME each (default 30s)
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./bot/parse
 	$(GO) test -run '^$$' -fuzz '^FuzzMask$$' -fuzztime $(FUZZTIME) ./pii
 	for f in FuzzDecrypt FuzzVerify FuzzEnvelopes FuzzMessages; do \
 		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./bot/wecom || exit 1; done
+	$(GO) test -run '^$$' -fuzz '^FuzzCallback$$' -fuzztime $(FUZZTIME) ./bot/dingtalk
+	$(GO) test -run '^$$' -fuzz '^FuzzSplitText$$' -fuzztime $(FUZZTIME) ./bot
 
 corpus: build ## check `towerbot parse` against the shared corpus of worked examples
 	python3 $(SHARED)/tools/corpuscheck.py --bin $(BIN) $(SHARED)/corpus/messages.jsonl

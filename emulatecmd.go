@@ -5,35 +5,46 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 )
 
-// emulators are the platform stand-ins of `towerbot emulate PLATFORM`, by
-// platform name. Each takes the arguments after the platform, and the
-// environment (for the keys it shares with towerbot).
-var emulators = map[string]func(ctx context.Context, args, environ []string, stdin io.Reader, stdout, stderr io.Writer) int{
-	"wecom": runEmulateWeCom,
+// emulators are the platforms `towerbot emulate` stands in for, each a
+// local emulator with a command of its own. Each takes the arguments after
+// the platform and the environment (for the keys it shares with towerbot).
+var emulators = []struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args, environ []string, stdin io.Reader, stdout, stderr io.Writer) int
+}{
+	{"dingtalk", "DingTalk: signed enterprise robot callbacks, sessionWebhooks, robot webhooks, groupMessages/send",
+		func(ctx context.Context, args, _ []string, stdin io.Reader, stdout, stderr io.Writer) int {
+			return runEmulateDingTalk(ctx, args, stdin, stdout, stderr)
+		}},
+	{"wecom", "WeCom: encrypted app and AI bot callbacks, response_urls, robot webhooks, appchat", runEmulateWeCom},
 }
 
-// runEmulate is `towerbot emulate PLATFORM --bot URL`: a local stand-in for
+// runEmulate is `towerbot emulate PLATFORM [flags]`: a local stand-in for
 // a chat platform, for trying towerbot on one machine (see README).
 func runEmulate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	var names []string
-	for name := range emulators {
-		names = append(names, name)
+	usage := func() {
+		fmt.Fprintln(stderr, "usage: towerbot emulate <platform> [flags]\n\nRuns a local stand-in for a chat platform, talking to a running towerbot.\n\nplatforms:")
+		for _, e := range emulators {
+			fmt.Fprintf(stderr, "  %-9s %s\n", e.name, e.summary)
+		}
+		fmt.Fprintln(stderr, "\nRun 'towerbot emulate <platform> -h' for its flags.")
 	}
-	sort.Strings(names)
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintf(stderr, "usage: towerbot emulate PLATFORM --bot URL [flags]\n\nplatforms: %v\nRun 'towerbot emulate PLATFORM -h' for its flags.\n", names)
+		usage()
 		if len(args) == 0 {
 			return 2
 		}
 		return 0
 	}
-	run, ok := emulators[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "towerbot emulate: unknown platform %q (use one of %v)\n", args[0], names)
-		return 2
+	for _, e := range emulators {
+		if e.name == args[0] {
+			return e.run(ctx, args[1:], os.Environ(), stdin, stdout, stderr)
+		}
 	}
-	return run(ctx, args[1:], os.Environ(), stdin, stdout, stderr)
+	fmt.Fprintf(stderr, "towerbot emulate: unknown platform %q\n", args[0])
+	usage()
+	return 2
 }

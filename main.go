@@ -40,7 +40,7 @@ func commands() []command {
 		{"purge", "blank personal data older than retention.personal_days", runPurge},
 		{"seed", "generate a made-up tower at city or village scale (and time the jobs over it)", runSeed},
 		{"job", "list, run (once per firing) and show scheduled jobs: digest, ranking, reminders", runJob},
-		{"emulate", "stand in for a chat platform on this machine (emulate wecom --bot URL)", runEmulate},
+		{"emulate", "stand in for a chat platform on this machine (emulate wecom|dingtalk --bot URL)", runEmulate},
 	}
 }
 

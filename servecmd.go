@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/towerbot/towerbot/bot"
+	"github.com/towerbot/towerbot/bot/dingtalk"
 	"github.com/towerbot/towerbot/bot/parse"
 	"github.com/towerbot/towerbot/bot/sandbox"
 	"github.com/towerbot/towerbot/config"
@@ -178,7 +179,12 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		mux.Handle("/callback/wecom/", callbacks)
 	}
 	if cfg.DingTalk.Enabled {
-		logger.Warn("the DingTalk channel is not part of this build yet; its settings are ignored")
+		ding, err := newDingTalk(cfg.DingTalk, engine, kvs, observeCallback, logger.With("part", "dingtalk"))
+		if err != nil {
+			return fmt.Errorf("dingtalk: %w", err)
+		}
+		channels = append(channels, ding)
+		mux.Handle(dingtalk.CallbackPath, ding.Handler())
 	}
 
 	var ready atomic.Bool

@@ -155,3 +155,28 @@ func TestQuietHours(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSplitText: every part within the limit and UTF-8, nothing lost.
+func FuzzSplitText(f *testing.F) {
+	f.Add("1. 张三 36.5\n2. 李四 36.8\n3. 王五 37.9", 12)
+	f.Add(strings.Repeat("很长的一行", 50), 7)
+	f.Fuzz(func(t *testing.T, text string, max int) {
+		if !utf8.ValidString(text) || max < 4 || max > 1<<16 {
+			return
+		}
+		parts := SplitText(text, max)
+		var total int
+		for _, p := range parts {
+			if len(p) > max {
+				t.Fatalf("part of %d bytes over %d", len(p), max)
+			}
+			if !utf8.ValidString(p) {
+				t.Fatalf("part %q is not UTF-8", p)
+			}
+			total += len(strings.ReplaceAll(p, "\n", ""))
+		}
+		if total != len(strings.ReplaceAll(text, "\n", "")) {
+			t.Fatalf("characters lost: %q → %q", text, parts)
+		}
+	})
+}

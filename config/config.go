@@ -268,9 +268,12 @@ type WeCom struct {
 
 // ReplyHostList is ReplyHosts split at commas, lower-cased, without
 // blanks.
-func (w WeCom) ReplyHostList() []string {
+func (w WeCom) ReplyHostList() []string { return hostList(w.ReplyHosts) }
+
+// hostList is a comma-separated list of hosts, lower-cased, without blanks.
+func hostList(s string) []string {
 	var hosts []string
-	for _, h := range strings.Split(w.ReplyHosts, ",") {
+	for _, h := range strings.Split(s, ",") {
 		if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
 			hosts = append(hosts, h)
 		}
@@ -278,17 +281,37 @@ func (w WeCom) ReplyHostList() []string {
 	return hosts
 }
 
-// DingTalk is the 钉钉 channel: the enterprise robot callback and the OpenAPI.
+// DingTalk is the 钉钉 channel: the enterprise robot callback
+// (POST /callback/dingtalk) and the sends: replies through the message's
+// sessionWebhook, posts through robot/groupMessages/send or a group's
+// custom robot webhook.
 type DingTalk struct {
 	Enabled bool `yaml:"enabled"`
-	// RobotCode names the robot in groupMessages/send (often the app key).
+	// RobotCode names the robot in groupMessages/send (empty: the app key,
+	// which it is for the robot of an internal app).
 	RobotCode string `yaml:"robot_code"`
-	// APIURL is the OpenAPI base; tests point it at an httptest server.
-	APIURL string `yaml:"api_url"`
-	// AppKey and AppSecret get access tokens; AppSecret also signs callbacks.
-	AppKey    Secret `yaml:"app_key" secret:"true"`
-	AppSecret Secret `yaml:"app_secret" secret:"true"`
+	// APIBase is the OpenAPI base (access tokens, groupMessages/send); the
+	// emulator's address in tests and demos.
+	APIBase string `yaml:"api_base"`
+	// WebhookBase, when set, stands in for the scheme and host of the
+	// groups' custom robot webhooks (oapi.dingtalk.com): the emulator's
+	// address in demos; empty in production.
+	WebhookBase string `yaml:"webhook_base"`
+	// SessionHosts are the hosts (host or host:port, separated by commas)
+	// a message's sessionWebhook may point at; a reply handle on any other
+	// host is never followed.
+	SessionHosts string `yaml:"session_hosts"`
+	// AppKey and AppSecret get access tokens; AppSecret also verifies
+	// callbacks. RobotSecret signs posts to custom robot webhooks whose
+	// URL carries no secret of its own.
+	AppKey      Secret `yaml:"app_key" secret:"true"`
+	AppSecret   Secret `yaml:"app_secret" secret:"true"`
+	RobotSecret Secret `yaml:"robot_secret" secret:"true"`
 }
+
+// SessionHostList is SessionHosts split at commas, lower-cased, without
+// blanks.
+func (d DingTalk) SessionHostList() []string { return hostList(d.SessionHosts) }
 
 // Default returns the embedded set-up: everything a fresh clone needs to run
 // with no file and no environment.
@@ -340,7 +363,7 @@ func Default() Config {
 		Retention: Retention{PersonalDays: 60},
 		WeCom: WeCom{APIBase: "https://qyapi.weixin.qq.com", ReplyHosts: "qyapi.weixin.qq.com",
 			MaxSkew: 5 * time.Minute},
-		DingTalk: DingTalk{APIURL: "https://api.dingtalk.com"},
+		DingTalk: DingTalk{APIBase: "https://api.dingtalk.com", SessionHosts: "oapi.dingtalk.com,api.dingtalk.com"},
 	}
 }
 

@@ -364,7 +364,8 @@ func TestValidateListsEveryProblem(t *testing.T) {
 	c.WeCom.Enabled = true
 	c.WeCom.AESKey = "short"
 	c.DingTalk.Enabled = true
-	c.DingTalk.APIURL = "api.dingtalk.com"
+	c.DingTalk.APIBase = "api.dingtalk.com"
+	c.DingTalk.SessionHosts = "oapi.dingtalk.com, https://evil.example/x"
 
 	err := c.Validate()
 	var ps Problems
@@ -374,7 +375,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 	want := []string{
 		"timezone", "workers", "http.addr", "db.driver", "redis.addr", "redis.prefix", "log.format",
 		"rules.fever_celsius", "rules.score_cycle", "outbox.per_minute", "outbox.retry_base",
-		"retention.personal_days", "wecom.token", "wecom.aes_key", "wecom.corp_id", "dingtalk.api_url", "dingtalk.app_key", "dingtalk.app_secret",
+		"retention.personal_days", "wecom.token", "wecom.aes_key", "wecom.corp_id", "dingtalk.api_base", "dingtalk.session_hosts", "dingtalk.app_key", "dingtalk.app_secret",
 	}
 	if got := ps.Keys(); !slices.Equal(got, want) {
 		t.Errorf("problem keys =\n %q\nwant\n %q", got, want)

@@ -180,8 +180,22 @@ func (c Config) problems() Problems {
 	}
 
 	ps = append(ps, c.WeCom.problems()...)
-	if msg := checkURL(c.DingTalk.APIURL); msg != "" {
-		add("dingtalk.api_url", "%s", msg)
+	if msg := checkURL(c.DingTalk.APIBase); msg != "" {
+		add("dingtalk.api_base", "%s", msg)
+	}
+	if c.DingTalk.WebhookBase != "" {
+		if msg := checkURL(c.DingTalk.WebhookBase); msg != "" {
+			add("dingtalk.webhook_base", "%s (or leave it empty to post to the webhooks as they are)", msg)
+		}
+	}
+	for _, h := range c.DingTalk.SessionHostList() {
+		bad := strings.ContainsAny(h, "/@?# \t")
+		if !bad && strings.Contains(h, ":") {
+			bad = checkHostPort(h, false) != ""
+		}
+		if bad {
+			add("dingtalk.session_hosts", "%q is not a host name or host:port (like oapi.dingtalk.com)", h)
+		}
 	}
 	if c.DingTalk.Enabled {
 		if c.DingTalk.AppKey == "" {
@@ -189,6 +203,9 @@ func (c Config) problems() Problems {
 		}
 		if c.DingTalk.AppSecret == "" {
 			add("dingtalk.app_secret", "is required when dingtalk.enabled is true (set TOWERBOT_DINGTALK_APP_SECRET)")
+		}
+		if len(c.DingTalk.SessionHostList()) == 0 {
+			add("dingtalk.session_hosts", "is empty: no reply could go back through its sessionWebhook (default oapi.dingtalk.com,api.dingtalk.com)")
 		}
 	}
 	return ps
