@@ -61,25 +61,37 @@ func (t *Tower) notReported(ctx context.Context, nodes []store.Node, at time.Tim
 	return out, nil
 }
 
-// SayNotReported writes NotReported's answer.
+// maxUnreportedHouses is how many houses SayNotReported lists by name
+// before it counts the rest: a sub-district's answer stays readable.
+const maxUnreportedHouses = 50
+
+// SayNotReported writes NotReported's answer: the count, then a line per
+// house naming its tenants (the first maxUnreportedHouses houses; the rest
+// counted).
 func SayNotReported(list []Unreported, at time.Time) string {
 	date := texts.DateLabel(at, at)
 	n := 0
 	var parts []string
-	for _, u := range list {
+	for i, u := range list {
+		n += len(u.Tenants)
+		if i >= maxUnreportedHouses {
+			continue
+		}
 		var names []string
 		for _, p := range u.Tenants {
 			names = append(names, p.Name)
 		}
-		n += len(names)
 		parts = append(parts, fmt.Sprintf(texts.NotReportedAt, u.Node.Name, joinNames(names)))
 	}
 	if n == 0 {
 		return fmt.Sprintf(texts.NotReportedNone, date)
 	}
-	s := fmt.Sprintf(texts.NotReported, date, n, "")
+	s := fmt.Sprintf(texts.NotReported, date, n)
 	for _, p := range parts {
 		s += "\n" + p
+	}
+	if more := len(list) - maxUnreportedHouses; more > 0 {
+		s += "\n" + fmt.Sprintf(texts.NotReportedMore, more)
 	}
 	return s
 }
