@@ -199,6 +199,7 @@ func startServe(t testing.TB, cfgText string, environ []string) *served {
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	environ = append(scheduleOff(), environ...) // the caller's settings win
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout := newLineWatcher("towerbot: listening on ")
 	stderr := &lockedBuffer{}

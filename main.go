@@ -38,6 +38,8 @@ func commands() []command {
 		{"import", "import a roster (xlsx or csv): nodes, people, houses", runImport},
 		{"migrate", "bring the database to the latest schema", runMigrate},
 		{"purge", "blank personal data older than retention.personal_days", runPurge},
+		{"seed", "generate a made-up tower at city or village scale (and time the jobs over it)", runSeed},
+		{"job", "list, run (once per firing) and show scheduled jobs: digest, ranking, reminders", runJob},
 		{"emulate", "stand in for a chat platform on this machine (emulate wecom|dingtalk --bot URL)", runEmulate},
 	}
 }

@@ -116,6 +116,12 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		return err
 	}
 	handlers.New(domain, logger.With("part", "handlers")).Register(router)
+	// The scheduled jobs, over the same domain and outbox; every replica
+	// runs the schedule, and each firing runs once (bot/schedule).
+	sched, err := newJobScheduler(cfg, db, kvs, domain, logger)
+	if err != nil {
+		return err
+	}
 
 	// The hooks stay nil without metrics: the engine and the senders then
 	// report nothing.
@@ -231,6 +237,10 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		go func() { defer sending.Done(); s.Run(sendCtx) }()
 	}
 
+	schedCtx, stopSchedule := context.WithCancel(ctx)
+	defer stopSchedule()
+	sched.Start(schedCtx)
+
 	ready.Store(true)
 	logger.Info("towerbot ready", "addr", ln.Addr().String(), "db", cfg.DB.Driver,
 		"kv", map[bool]string{true: "memory", false: "redis"}[cfg.Redis.Addr == ""], "sandbox", cfg.Sandbox.Enabled)
@@ -246,6 +256,8 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	// what is queued, then send what that queued.
 	ready.Store(false)
 	logger.Info("towerbot stopping")
+	stopSchedule()
+	sched.Wait()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {

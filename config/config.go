@@ -57,6 +57,7 @@ type Config struct {
 	Messages  Messages  `yaml:"messages"`
 	Outbox    Outbox    `yaml:"outbox"`
 	Retention Retention `yaml:"retention"`
+	Jobs      Jobs      `yaml:"jobs"`
 	WeCom     WeCom     `yaml:"wecom"`
 	DingTalk  DingTalk  `yaml:"dingtalk"`
 }
@@ -175,6 +176,20 @@ type Rules struct {
 	// ListSize is how many landlords each half of the red/black list names;
 	// a tie at the cut-off is named whole, never split.
 	ListSize int `yaml:"list_size"`
+	// ErrandUnclaimedHours and ErrandUndoneHours are how long an errand
+	// may wait for an agent, and a claimed one to be done, before it is
+	// overdue: re-announced and escalated one tier up.
+	ErrandUnclaimedHours int `yaml:"errand_unclaimed_hours"`
+	ErrandUndoneHours    int `yaml:"errand_undone_hours"`
+	// RankingTier is the tier whose nodes each rank their landlords in the
+	// weekly red/black list (1: the sub-district).
+	RankingTier int `yaml:"ranking_tier"`
+	// RewardPerPoint is the reward in yuan per point above the base that
+	// the red/black list states (0: none).
+	RewardPerPoint float64 `yaml:"reward_per_point"`
+	// TemperatureDeadline is the time of day (HH:MM) by which the day's
+	// temperatures are due: the reminder fires before and after it.
+	TemperatureDeadline string `yaml:"temperature_deadline"`
 }
 
 // LateReturnAfter is LateReturnHours as a duration.
@@ -327,7 +342,14 @@ func Default() Config {
 			ScoreCycle:      CycleYear,
 			DuplicateWindow: 10 * time.Minute,
 			ListSize:        3,
+
+			ErrandUnclaimedHours: 4,
+			ErrandUndoneHours:    24,
+			RankingTier:          1,
+			RewardPerPoint:       0,
+			TemperatureDeadline:  "10:00",
 		},
+		Jobs: defaultJobs(),
 		Messages: Messages{
 			RetryBase:   10 * time.Second,
 			RetryMax:    2 * time.Minute,

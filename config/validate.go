@@ -152,6 +152,7 @@ func (c Config) problems() Problems {
 	}
 
 	ps = append(ps, c.Rules.Validate()...)
+	ps = append(ps, c.Jobs.problems()...)
 	if len(c.Replica) > 64 || strings.ContainsAny(c.Replica, " \t\n") {
 		add("replica", "%q must be a name of at most 64 characters without spaces", c.Replica)
 	}
@@ -238,6 +239,7 @@ func (r Rules) Validate() Problems {
 		add("duplicate_window", "%s is out of range (use 0s, which turns the check off, up to 24h)", r.DuplicateWindow)
 	}
 	between("list_size", r.ListSize, 1, 50)
+	r.jobRuleProblems(add)
 	return ps
 }
 

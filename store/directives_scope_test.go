@@ -211,8 +211,12 @@ func TestMigrateDirectiveScope(t *testing.T) {
 				}
 			}
 			applied, err := db.Migrate(ctx)
-			if err != nil || len(applied) == 0 || !strings.HasPrefix(applied[0], "10 ") {
-				t.Fatalf("applied %v, %v; want version 10", applied, err)
+			ten := false
+			for _, a := range applied {
+				ten = ten || strings.HasPrefix(a, "10 ")
+			}
+			if err != nil || !ten {
+				t.Fatalf("applied %v, %v; want version 10 among them", applied, err)
 			}
 			d, err := db.DirectiveByID(ctx, 1)
 			if err != nil || d.Scope != store.ScopeUnits || d.Status != store.DirectiveOpen || d.WithdrawnBy != nil {

@@ -64,3 +64,33 @@ func TestJobRunStartsOncePerFiring(t *testing.T) {
 		}
 	})
 }
+
+// A forced run waits for none: it is refused while the firing's latest run
+// is still running, and takes the next attempt once it ended; a run left
+// running past StaleAfter is taken back as the same attempt.
+func TestJobRunForceAndStale(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		firing := time.Date(2020, 2, 24, 12, 0, 0, 0, time.UTC)
+		first, err := db.ClaimJobRun(ctx, store.JobClaim{Job: "overdue", ScheduledAt: firing, Replica: "a"})
+		if err != nil || first == nil || first.Attempt != 1 {
+			t.Fatalf("first claim: %+v, %v", first, err)
+		}
+		if run, err := db.ClaimJobRun(ctx, store.JobClaim{Job: "overdue", ScheduledAt: firing, Replica: "b", Force: true}); run != nil || err != nil {
+			t.Fatalf("forced beside a running one: %+v, %v", run, err)
+		}
+		// The first run's process died: long after, it is stale and taken back.
+		time.Sleep(5 * time.Millisecond)
+		back, err := db.ClaimJobRun(ctx, store.JobClaim{Job: "overdue", ScheduledAt: firing, Replica: "c", StaleAfter: time.Millisecond})
+		if err != nil || back == nil || back.Attempt != 1 || back.Replica != "c" {
+			t.Fatalf("stale run taken back: %+v, %v", back, err)
+		}
+		if err := db.FinishJob(ctx, back, 4, nil); err != nil {
+			t.Fatal(err)
+		}
+		forced, err := db.ClaimJobRun(ctx, store.JobClaim{Job: "overdue", ScheduledAt: firing, Replica: "b", Force: true})
+		if err != nil || forced == nil || forced.Attempt != 2 {
+			t.Fatalf("forced after the end: %+v, %v", forced, err)
+		}
+	})
+}

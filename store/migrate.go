@@ -49,6 +49,7 @@ var migrations = []migration{
 	{6, "reply handles of messages", func(tx *gorm.DB) error {
 		return addColumns(tx, &InboundMessage{}, "ReplyURL", "ReplyUntil")
 	}},
+	{9, "job runs' attempts, replicas, outcomes and posts; temperatures matched to tenants", migrateJobsAndCoverage},
 	{10, "directive scopes, withdrawals, and targets that answer", migrateDirectiveScope},
 	{11, "identities registered by message", func(tx *gorm.DB) error {
 		return addColumns(tx, &Identity{}, "MessageID")
@@ -275,6 +276,47 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 // outbox item's lease.
 func migrateOutboxLeaseOwner(tx *gorm.DB) error {
 	return addColumns(tx, &OutboxItem{}, "LeaseOwner")
+}
+
+// migrateJobsAndCoverage (step 9) records who ran each job run, how it
+// ended and how many posts it queued, and lets a forced re-run of a firing
+// be recorded beside it (the unique key gains the attempt); and it ties
+// each temperature reading to the roster's tenant it names, with the
+// covering index a day's figures are counted from. Readings stored before
+// are matched as new ones are: to the one tenant of the reading's node who
+// has that name (none when two have it).
+func migrateJobsAndCoverage(tx *gorm.DB) error {
+	m := tx.Migrator()
+	rekey := !m.HasColumn(&JobRun{}, "Attempt")
+	if err := addColumns(tx, &JobRun{}, "Attempt", "Replica", "Outcome", "Posts"); err != nil {
+		return err
+	}
+	if rekey && m.HasIndex(&JobRun{}, "ux_job_run") {
+		if err := m.DropIndex(&JobRun{}, "ux_job_run"); err != nil {
+			return fmt.Errorf("drop index ux_job_run: %w", err)
+		}
+	}
+	if err := addIndexes(tx, &JobRun{}, "ux_job_run"); err != nil {
+		return err
+	}
+	// Runs recorded before: finished ones ended as their error says.
+	if err := tx.Exec("UPDATE job_runs SET outcome = CASE WHEN error = '' THEN ? ELSE ? END WHERE finished_at IS NOT NULL AND outcome = ?",
+		JobOK, JobFailed, JobRunning).Error; err != nil {
+		return err
+	}
+	if err := addColumns(tx, &Temperature{}, "PersonID"); err != nil {
+		return err
+	}
+	if err := addIndexes(tx, &Temperature{}, "ix_temperature_cover"); err != nil {
+		return err
+	}
+	return tx.Exec(`UPDATE temperatures SET person_id = (
+		SELECT MIN(m.person_id) FROM memberships m JOIN people p ON p.id = m.person_id
+		WHERE m.node_id = temperatures.node_id AND m.role = ? AND p.name = temperatures.name)
+	WHERE person_id IS NULL AND (
+		SELECT COUNT(*) FROM memberships m JOIN people p ON p.id = m.person_id
+		WHERE m.node_id = temperatures.node_id AND m.role = ? AND p.name = temperatures.name) = 1`,
+		RoleTenant, RoleTenant).Error
 }
 
 // migrateDirectiveScope adds the columns of version 10: a directive's scope

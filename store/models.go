@@ -159,10 +159,10 @@ type InboundMessage struct {
 // the newer message, so a copied 接龙 list counts each person once.
 type Temperature struct {
 	ID      int64   `gorm:"primaryKey"`
-	NodeID  int64   `gorm:"not null;uniqueIndex:ux_temperature"`
+	NodeID  int64   `gorm:"not null;uniqueIndex:ux_temperature;index:ix_temperature_cover,priority:2"`
 	Name    string  `gorm:"size:64;not null;uniqueIndex:ux_temperature"`
-	Day     string  `gorm:"size:10;not null;uniqueIndex:ux_temperature;index"` // YYYY-MM-DD, Asia/Shanghai
-	Celsius float64 `gorm:"not null"`
+	Day     string  `gorm:"size:10;not null;uniqueIndex:ux_temperature;index;index:ix_temperature_cover,priority:1"` // YYYY-MM-DD, Asia/Shanghai
+	Celsius float64 `gorm:"not null;index:ix_temperature_cover,priority:4"`
 	// AlertedCelsius is the highest reading of the day already alerted up
 	// the chain (0: none): a reading is alerted only when it is a fever
 	// above it, so a list copied all day alerts a fever once and a rising
@@ -170,8 +170,12 @@ type Temperature struct {
 	AlertedCelsius float64 `gorm:"not null;default:0"`
 	ReporterID     int64   `gorm:"not null"`
 	MessageID      int64   `gorm:"not null;index"`
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// PersonID is the roster's tenant of the node the name stands for, when
+	// exactly one tenant there has it (nil otherwise): how a day's coverage
+	// and "who has not reported" match readings to the people expected.
+	PersonID  *int64 `gorm:"index:ix_temperature_cover,priority:3"`
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // TenantReturn records a tenant arriving back, with the quarantine end.
@@ -360,12 +364,25 @@ type OutboxItem struct {
 	SentAt     *time.Time
 }
 
-// JobRun marks one firing of a scheduled job: unique (job, scheduled time),
-// so a firing happens once whichever replica runs it.
+// Job run outcomes.
+const (
+	JobRunning = "running" // claimed, not finished (or its process died: see ClaimJobRun)
+	JobOK      = "ok"
+	JobFailed  = "error"
+)
+
+// JobRun marks one run of a firing of a scheduled job: unique (job,
+// scheduled time, attempt), so a firing happens once whichever replica
+// runs it. Attempt 1 is the firing itself; a forced re-run (towerbot job
+// run --force) is the next attempt, recorded beside it.
 type JobRun struct {
 	ID          int64     `gorm:"primaryKey"`
-	Job         string    `gorm:"size:64;not null;uniqueIndex:ux_job_run"`
-	ScheduledAt time.Time `gorm:"not null;uniqueIndex:ux_job_run"`
+	Job         string    `gorm:"size:64;not null;uniqueIndex:ux_job_run,priority:1"`
+	ScheduledAt time.Time `gorm:"not null;uniqueIndex:ux_job_run,priority:2"`
+	Attempt     int       `gorm:"not null;default:1;uniqueIndex:ux_job_run,priority:3"`
+	Replica     string    `gorm:"size:64;not null;default:''"` // who ran it
+	Outcome     string    `gorm:"size:16;not null;default:'running'"`
+	Posts       int       `gorm:"not null;default:0"` // posts the run handed to the outbox
 	StartedAt   time.Time
 	FinishedAt  *time.Time
 	Error       string `gorm:"size:512;not null;default:''"`

@@ -244,7 +244,9 @@ var keptColumns = map[string]string{
 	"outbox_items.mentions": "platform account ids to mention (see identities.user_id)",
 	"outbox_items.status":   "a status word",
 
-	"job_runs.job": "a job name",
+	"job_runs.job":     "a job name",
+	"job_runs.replica": "a replica (host or pod) name",
+	"job_runs.outcome": "an outcome word",
 }
 
 // PurgePersonalData enforces the retention of personal data (DESIGN.md:

@@ -28,6 +28,9 @@ type TemperatureLog struct {
 	ReporterID int64
 	MessageID  int64
 	Entries    []TemperatureEntry
+	// People ties names of Entries to the roster's tenants they stand for
+	// (see Temperature.PersonID); a name not in it is tied to nobody.
+	People map[string]int64
 }
 
 // Plausible body temperatures. The parser accepts 35.0–42.0; the store
@@ -89,6 +92,7 @@ func (db *DB) RecordTemperatures(ctx context.Context, log TemperatureLog) ([]Tem
 	// Last value per name wins.
 	var names []string
 	last := map[string]float64{}
+	who := map[string]*int64{}
 	for _, e := range log.Entries {
 		name := strings.TrimSpace(e.Name)
 		if err := validText("name", name, 64, true); err != nil {
@@ -101,6 +105,9 @@ func (db *DB) RecordTemperatures(ctx context.Context, log TemperatureLog) ([]Tem
 			names = append(names, name)
 		}
 		last[name] = e.Celsius
+		if id, ok := log.People[name]; ok && id > 0 {
+			who[name] = &id
+		}
 	}
 	// A fixed order of row locks keeps two copies of one list, written at
 	// once, from deadlocking on MySQL.
@@ -125,12 +132,12 @@ func (db *DB) RecordTemperatures(ctx context.Context, log TemperatureLog) ([]Tem
 			r, found := byName[name]
 			switch {
 			case !found:
-				fresh = append(fresh, Temperature{NodeID: log.NodeID, Name: name, Day: log.Day, Celsius: last[name],
+				fresh = append(fresh, Temperature{NodeID: log.NodeID, Name: name, Day: log.Day, Celsius: last[name], PersonID: who[name],
 					ReporterID: log.ReporterID, MessageID: log.MessageID})
 			case r.MessageID > log.MessageID:
 				rows = append(rows, r) // a newer report holds the day's value
 			default:
-				r.Celsius, r.ReporterID, r.MessageID, r.UpdatedAt = last[name], log.ReporterID, log.MessageID, now
+				r.Celsius, r.ReporterID, r.MessageID, r.UpdatedAt, r.PersonID = last[name], log.ReporterID, log.MessageID, now, who[name]
 				replaced = append(replaced, r)
 			}
 		}
@@ -162,18 +169,23 @@ func replaceTemperatures(tx *gorm.DB, rows []Temperature, log TemperatureLog, no
 	if len(rows) == 0 {
 		return nil
 	}
-	var cases strings.Builder
-	args := make([]any, 0, 2*len(rows)+len(rows)+3)
+	var cases, people strings.Builder
+	args := make([]any, 0, 4*len(rows)+len(rows)+3)
+	var personArgs []any
 	ids := make([]int64, len(rows))
 	cases.WriteString("CASE id")
+	people.WriteString("CASE id")
 	for i, r := range rows {
 		cases.WriteString(" WHEN ? THEN ?")
+		people.WriteString(" WHEN ? THEN ?")
 		args = append(args, r.ID, r.Celsius)
+		personArgs = append(personArgs, r.ID, r.PersonID)
 		ids[i] = r.ID
 	}
 	cases.WriteString(" END")
-	args = append(args, log.ReporterID, log.MessageID, now, ids)
-	return tx.Exec("UPDATE temperatures SET celsius = "+cases.String()+
+	people.WriteString(" END")
+	args = append(append(args, personArgs...), log.ReporterID, log.MessageID, now, ids)
+	return tx.Exec("UPDATE temperatures SET celsius = "+cases.String()+", person_id = "+people.String()+
 		", reporter_id = ?, message_id = ?, updated_at = ? WHERE id IN ?", args...).Error
 }
 

@@ -106,4 +106,29 @@
 //     moving it would leave that node without a group, and fever alerts
 //     would skip it. A group changes node by re-importing the roster.
 //     Binding it to the node it has says so.
+//   - Scheduled jobs (DailyDigest, WeeklyRanking, OverdueSweep,
+//     TemperatureReminder, QuarantineReminder) queue all their posts in one
+//     unit of work, keyed by the firing (store.JobOrigin) or, where a post
+//     must not repeat across firings, by its fact (an overdue errand by the
+//     errand and its status; a silent directive and a missing disinfection
+//     by the day): a job run again posts nothing twice.
+//   - A day's figures (DayFigures): temperatures expected from the roster's
+//     tenants, each at their landlord node, matched by person (a reading's
+//     name must be that of exactly one tenant of its node); directives in
+//     force are those with a deadline at or after the day's start and those
+//     without one issued within a week, counted by target unit group; a
+//     landlord node is "disinfected" with a record of the day. The digest goes to
+//     tiers 1–3 (a landlord's group is one house: it gets the reminder);
+//     fever names only in tier 1–2 groups, whose members are leaders and
+//     commanders — a unit's group also holds landlords and shop heads.
+//   - Missing disinfection: reminded in the landlord's group the same day
+//     (after rules.temperature_deadline); the next day the deduction is put
+//     to the secretaries above, who raise it with a 扣分 line. The sweep
+//     raises no score event itself: every score change points to the
+//     person and the message behind it (留痕), and a job has neither.
+//   - Weekly ranking: each node of rules.ranking_tier ranks the landlords
+//     below it; a landlord counts once per scope. The week's change is the
+//     approved changes created in the 7 days before the firing; red-list
+//     weeks count the weekly lists of the year at the firing's weekday and
+//     time, recomputed from the approved changes (derived, never stored).
 package tower

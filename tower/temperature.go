@@ -80,6 +80,16 @@ func (t *Tower) RecordTemperatures(ctx context.Context, act Act, rep Temperature
 		if err := fits(texts.FieldName, name, 64); err != nil {
 			return nil, err
 		}
+		person, err := t.tenantNamed(ctx, act.Node.ID, name)
+		if err != nil {
+			return nil, err
+		}
+		if person != nil {
+			if log.People == nil {
+				log.People = map[string]int64{}
+			}
+			log.People[name] = *person
+		}
 		log.Entries = append(log.Entries, store.TemperatureEntry{Name: name, Celsius: r.Celsius})
 		if _, seen := last[name]; !seen {
 			order = append(order, name)
@@ -163,4 +173,26 @@ func checkLogDay(date, now time.Time) error {
 		return invalid(fmt.Sprintf(texts.TemperatureTooOld, texts.DateLabel(date, now), MaxLogAge))
 	}
 	return nil
+}
+
+// tenantNamed is the id of the one tenant of node called name, nil when
+// no tenant, or more than one, has that name there: a reading is tied to a
+// person only when the name says who, so two tenants of one name are never
+// counted as one (coverage then counts neither; see DigestFigures).
+func (t *Tower) tenantNamed(ctx context.Context, nodeID int64, name string) (*int64, error) {
+	found, err := t.st.PeopleNamed(ctx, name, store.RoleTenant, []int64{nodeID})
+	if err != nil {
+		return nil, err
+	}
+	var id int64
+	for _, p := range found {
+		if id != 0 && p.ID != id {
+			return nil, nil
+		}
+		id = p.ID
+	}
+	if id == 0 {
+		return nil, nil
+	}
+	return &id, nil
 }

@@ -23,6 +23,7 @@ type Directory interface {
 	NodeByCode(ctx context.Context, code string) (*store.Node, error)
 	Ancestors(ctx context.Context, id int64) ([]store.Node, error)
 	Descendants(ctx context.Context, id int64) ([]store.Node, error)
+	Nodes(ctx context.Context) ([]store.Node, error)
 	PersonByID(ctx context.Context, id int64) (*store.Person, error)
 	IdentitiesOf(ctx context.Context, personID int64) ([]store.Identity, error)
 	MembershipsOf(ctx context.Context, personID int64) ([]store.Membership, error)
@@ -78,6 +79,28 @@ type Store interface {
 	OutboxByMessage(ctx context.Context, id int64) ([]store.OutboxItem, error)
 
 	RecordDisinfection(ctx context.Context, d store.Disinfection) (*store.Disinfection, error)
+
+	FigureStore
+}
+
+// FigureStore is the grouped passes a day's figures and the scheduled
+// jobs read: each one table, once, for the whole tower.
+type FigureStore interface {
+	TemperatureCounts(ctx context.Context, day string, fever float64) ([]store.TemperatureCount, error)
+	ReportedOn(ctx context.Context, day string) (map[int64][]int64, error)
+	FeversOnDay(ctx context.Context, day string, celsius float64) ([]store.Temperature, error)
+	TenantCounts(ctx context.Context) ([]store.NodeCount, error)
+	ReturnCounts(ctx context.Context, from, to time.Time) ([]store.ReturnCount, error)
+	QuarantineCounts(ctx context.Context, at, endFrom, endTo time.Time) ([]store.QuarantineCount, error)
+	ErrandCounts(ctx context.Context, w store.ErrandWindow) ([]store.ErrandCount, error)
+	DirectiveCounts(ctx context.Context, dayStart, issuedSince time.Time) ([]store.DirectiveCount, error)
+	DisinfectedNodes(ctx context.Context, day string) ([]int64, error)
+
+	ApprovedDeltas(ctx context.Context, since time.Time) ([]store.ScoreDelta, error)
+	QuarantinesEnding(ctx context.Context, from, to time.Time) ([]store.TenantReturn, error)
+	OverdueErrands(ctx context.Context, unclaimedBefore, undoneBefore time.Time) ([]store.Errand, error)
+	SilentTargets(ctx context.Context, from, to time.Time) ([]store.SilentTarget, error)
+	NotQueued(ctx context.Context, items []store.OutboxItem) ([]store.OutboxItem, error)
 }
 
 var (
