@@ -253,3 +253,44 @@ func TestProgressIsNeverANewDirective(t *testing.T) {
 		t.Fatalf("withdrawal: %q (%s), %+v", m.Outcome, m.Detail, posts)
 	}
 }
+
+func summaryOf(date time.Time) parse.Result {
+	q := &parse.Query{Topic: parse.TopicSummary}
+	if !date.IsZero() {
+		q.Date = parse.Moment{Time: date}
+	}
+	return parse.Result{Kind: parse.KindQuery, Query: q}
+}
+
+// 汇总 gives the digest's figures of the group's subtree for the day asked;
+// 未报体温 names exactly the tenants below who have not reported today.
+func TestSummaryAndNotReported(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnvWith(t, db)
+		e.ok(msg{chat: "FT-01-01-01", sender: pYing, parsed: temperature(monday, parse.TempEntry{Name: "租客甲", Celsius: 38.1})})
+
+		left := e.reply(e.ok(msg{chat: "FT-01-01", sender: pSun, parsed: query(parse.TopicUnreported, "")}))
+		mustContain(t, "未报体温", left, "还未报体温 2 人", "应家:租客乙", "刘家:租客丙")
+		if strings.Contains(left, "租客甲") {
+			t.Errorf("a tenant who reported is named: %q", left)
+		}
+		// Below 下朱一单元 nobody is expected today.
+		none := e.reply(e.ok(msg{chat: "FT-02-01", sender: pHe, parsed: query(parse.TopicUnreported, "")}))
+		mustContain(t, "nobody below", none, "都已报告")
+
+		today := e.reply(e.ok(msg{chat: "FT", sender: pLin, parsed: summaryOf(time.Time{})}))
+		mustContain(t, "汇总", today, "【每日汇总】", "已报 1/3 人", "发热 1 人", "方塘村", "下朱村")
+		// The sub-district's group names the fever; a unit's group, where
+		// landlords sit, does not.
+		mustContain(t, "fever named above", today, "租客甲")
+		unit := e.reply(e.ok(msg{chat: "FT-01-01", sender: pSun, parsed: summaryOf(time.Time{})}))
+		mustContain(t, "unit", unit, "已报 1/3 人")
+		if strings.Contains(unit, "租客甲") {
+			t.Errorf("a unit's summary names the fever: %q", unit)
+		}
+		// A past day's figures, not today's; a day to come is refused.
+		yesterday := e.reply(e.ok(msg{chat: "FT", sender: pLin, parsed: summaryOf(monday.AddDate(0, 0, -1))}))
+		mustContain(t, "yesterday", yesterday, "已报 0/3 人")
+		e.fails(msg{chat: "FT", sender: pLin, parsed: summaryOf(monday.AddDate(0, 0, 1))}, bot.CodeInvalid, "还没到")
+	})
+}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/towerbot/towerbot/bot"
 	"github.com/towerbot/towerbot/bot/parse"
 	"github.com/towerbot/towerbot/texts"
+	"github.com/towerbot/towerbot/tower"
 )
 
 // errandListSize is how many errands a 待办 answer lists: a phone screen.
@@ -38,6 +40,13 @@ func (h *Handlers) Query(ctx context.Context, c *bot.Context) error {
 		text, err = h.errandsAnswer(ctx, c)
 	case parse.TopicDirective:
 		text, err = h.progressAnswer(ctx, c, q.Directive())
+	case parse.TopicSummary:
+		text, err = h.summaryAnswer(ctx, c, q.Date)
+	case parse.TopicUnreported:
+		var list []tower.Unreported
+		if list, err = h.t.NotReported(ctx, *c.Node, c.Now); err == nil {
+			text = tower.SayNotReported(list, c.Now)
+		}
 	default:
 		return invalid(texts.Help)
 	}
@@ -45,6 +54,25 @@ func (h *Handlers) Query(ctx context.Context, c *bot.Context) error {
 		return err
 	}
 	return reply(ctx, c, nil, text)
+}
+
+// summaryAnswer is 汇总: the figures of the group's subtree for the day
+// asked (today when none) — the daily digest's, as it would read now.
+func (h *Handlers) summaryAnswer(ctx context.Context, c *bot.Context, date parse.Moment) (string, error) {
+	at := c.Now
+	if !date.IsZero() {
+		loc := c.Now.Location()
+		d := date.Time.In(loc)
+		day := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc)
+		today := time.Date(c.Now.Year(), c.Now.Month(), c.Now.Day(), 0, 0, 0, 0, loc)
+		if day.After(today) {
+			return "", invalid(fmt.Sprintf(texts.SummaryNotYet, texts.DateLabel(day, c.Now)))
+		}
+		if day.Before(today) {
+			at = day.Add(24*time.Hour - time.Second) // as the day ended
+		}
+	}
+	return h.t.Summary(ctx, *c.Node, at)
 }
 
 // scoreAnswer gives the score of the landlords called name within the

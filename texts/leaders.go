@@ -81,3 +81,6 @@ func NameList(names []string, max int) string {
 // CancelledForAgents tells the errand agents an errand was announced to
 // that it was withdrawn or cancelled before anyone claimed it.
 const CancelledForAgents = "代办 #%d(%s)已由 %s 取消,无需再接单。"
+
+// SummaryNotYet answers 汇总 for a day still to come.
+const SummaryNotYet = "%s还没到,没有可汇总的数据。发送「汇总」看今天的,或「汇总 2月24日」看过去某天的。"
