@@ -50,6 +50,7 @@ var migrations = []migration{
 		return addColumns(tx, &InboundMessage{}, "ReplyURL", "ReplyUntil")
 	}},
 	{9, "job runs' attempts, replicas, outcomes and posts; temperatures matched to tenants", migrateJobsAndCoverage},
+	{12, "dashboard accounts, login throttles, sessions, invites, export log", migrateDashboard},
 }
 
 // Each step after the first brings an older database to the shape the
