@@ -166,6 +166,9 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		channels = append(channels, sb)
 		mux.Handle("/", sb.Handler())
 	}
+	if err := mountDashboard(ctx, cfg, mux, db, dir, domain, logger, stdout); err != nil {
+		return fmt.Errorf("dashboard: %w", err)
+	}
 	if cfg.WeCom.Enabled || cfg.DingTalk.Enabled {
 		logger.Warn("the WeCom and DingTalk channels are not part of this build yet; their settings are ignored")
 	}
