@@ -443,6 +443,14 @@ func (d *Dashboard) verify(w http.ResponseWriter, r *http.Request, p *page) {
 		ReceivedAt: now}
 	var res *tower.ScoreVerified
 	errRepeated := errors.New("repeated")
+	repeated := func() bool {
+		_, err := d.cfg.DB.InboundByPlatformID(ctx, msg.Platform, msg.PlatformMsgID)
+		return err == nil
+	}
+	if repeated() {
+		d.renderQueue(w, r, p, "", texts.DashVerifyRepeated)
+		return
+	}
 	err = d.cfg.DB.Atomic(ctx, func(ctx context.Context) error {
 		created, err := d.cfg.DB.SaveInbound(ctx, &msg)
 		if err != nil {
@@ -461,7 +469,8 @@ func (d *Dashboard) verify(w http.ResponseWriter, r *http.Request, p *page) {
 	})
 	var te *tower.Error
 	switch {
-	case errors.Is(err, errRepeated):
+	case errors.Is(err, errRepeated) || (err != nil && !errors.As(err, &te) && repeated()):
+		// The same form, sent twice at once: the other request gave the verdict.
 		d.renderQueue(w, r, p, "", texts.DashVerifyRepeated)
 		return
 	case errors.As(err, &te):

@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // The reads of the leaders' dashboard: each limited to the node ids (or
@@ -197,4 +200,15 @@ func (db *DB) PeopleByIDs(ctx context.Context, ids []int64) (map[int64]Person, e
 		out[p.ID] = p
 	}
 	return out, nil
+}
+
+// InboundByPlatformID returns the stored message with the platform's id
+// (ErrNotFound when there is none).
+func (db *DB) InboundByPlatformID(ctx context.Context, platform, id string) (*InboundMessage, error) {
+	var m InboundMessage
+	err := db.q(ctx).Where("platform = ? AND platform_msg_id = ?", platform, id).Take(&m).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, fmt.Errorf("store: message %s/%s: %w", platform, id, ErrNotFound)
+	}
+	return &m, err
 }
