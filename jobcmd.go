@@ -26,7 +26,8 @@ const jobUsage = `usage: towerbot job list [--config FILE]
        towerbot job runs [--config FILE] [--limit N]
 
 list: the jobs, their schedules (jobs.* in the config) and next firings.
-run:  runs job NAME for the firing at --at (default: now) — once: the same
+run:  runs job NAME for the firing at --at (default: its latest scheduled
+      firing, or now for a job with no schedule) — once: the same
       job for the same --at runs once however often, and from however many
       processes, it is asked for (a serve replica's schedule included),
       unless --force runs it again. Its posts are queued in the outbox for
@@ -59,7 +60,7 @@ func jobWithEnv(ctx context.Context, args, environ []string, stdout, stderr io.W
 	define := func(fs *flag.FlagSet) {
 		switch verb {
 		case "run":
-			fs.StringVar(&at, "at", "", "the firing's scheduled `TIME`, RFC 3339 (2020-02-24T20:00:00+08:00); default now")
+			fs.StringVar(&at, "at", "", "the firing's scheduled `TIME`, RFC 3339 (2020-02-24T20:00:00+08:00); default the job's latest scheduled firing")
 			fs.BoolVar(&force, "force", false, "run again even if this firing ran")
 		case "runs":
 			fs.IntVar(&limit, "limit", 20, "how many runs to list")
@@ -129,10 +130,12 @@ func jobWithEnv(ctx context.Context, args, environ []string, stdout, stderr io.W
 		w.Flush()
 		return 0
 	}
-	if when.IsZero() {
-		when = time.Now()
-	}
 	name := rest[0]
+	if when.IsZero() {
+		if when, err = sched.Latest(name, time.Now()); err != nil && !errors.Is(err, schedule.ErrUnknownJob) {
+			return fail(err)
+		}
+	}
 	res, err := sched.Run(ctx, name, when, force)
 	if errors.Is(err, schedule.ErrUnknownJob) {
 		fmt.Fprintf(stderr, "towerbot job run: unknown job %q (towerbot job list names them)\n", name)

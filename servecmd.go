@@ -200,6 +200,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		srv.Close()
 		return err
 	}
+	quietFrom, quietTo, _ := config.ParseQuietHours(cfg.Outbox.QuietHours) // Validate checked it
 	sendCtx, stopSenders := context.WithCancel(context.WithoutCancel(ctx))
 	var senders []*bot.Sender
 	var sending sync.WaitGroup
@@ -208,8 +209,13 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 			PerMinute:   cfg.Outbox.PerMinute,
 			MaxAttempts: cfg.Outbox.MaxAttempts,
 			RetryBase:   cfg.Outbox.RetryBase,
-			Observe:     observeSent,
-			Logger:      logger.With("part", "outbox"),
+			Quiet:       bot.QuietHours{From: quietFrom, To: quietTo, Location: loc},
+			Memo:        kvs,
+			OnGiveUp: func(ctx context.Context, g bot.GaveUp) error {
+				return domain.AlertFailedPost(ctx, g.Item, g.Group, g.Item.Attempts+1)
+			},
+			Observe: observeSent,
+			Logger:  logger.With("part", "outbox"),
 		}, dir, kvs, ch)
 		outbox.Notify(ch.Platform(), s.Wake)
 		senders = append(senders, s)

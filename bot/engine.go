@@ -63,6 +63,7 @@ type MessageStore interface {
 	DueInbound(ctx context.Context, now, afterDue time.Time, afterID int64, limit int) ([]store.InboundMessage, error)
 	LeasedInbound(ctx context.Context, owner string, afterID int64, limit int) ([]store.InboundMessage, error)
 	GroupByChat(ctx context.Context, platform, chatID string) (*store.Group, error)
+	RecordChat(ctx context.Context, platform, chatID, name string) (*store.Group, error)
 	NodeByID(ctx context.Context, id int64) (*store.Node, error)
 	PersonByIdentity(ctx context.Context, platform, userID string) (*store.Person, error)
 }
@@ -1146,8 +1147,11 @@ func (e *Engine) logMW(next HandlerFunc) HandlerFunc {
 }
 
 // identifyMW finds the message's group, its node and the sender in the
-// roster, and parses the text at c.Now (the message's receipt time). Unknown groups and
-// senders stay nil: the handlers' authorisation decides what they may do.
+// roster, and parses the text at c.Now (the message's receipt time). A
+// chat seen for the first time is recorded as a group bound to no node,
+// so that its messages are attributed to it and the bot can answer there
+// (asking for a 绑定); an unknown sender stays nil. The handlers'
+// authorisation decides what either may do.
 func (e *Engine) identifyMW(next HandlerFunc) HandlerFunc {
 	return func(ctx context.Context, c *Context) error {
 		m := c.Message
@@ -1164,7 +1168,11 @@ func (e *Engine) identifyMW(next HandlerFunc) HandlerFunc {
 					}
 					c.Node = n
 				}
-			case !errors.Is(err, store.ErrNotFound):
+			case errors.Is(err, store.ErrNotFound):
+				if c.Group, err = e.st.RecordChat(ctx, string(m.Platform), m.ChatID, ""); err != nil {
+					return fmt.Errorf("record a new chat: %w", err)
+				}
+			default:
 				return fmt.Errorf("identify group: %w", err)
 			}
 		}

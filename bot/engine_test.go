@@ -297,21 +297,44 @@ func TestEngineOutcomes(t *testing.T) {
 	}
 }
 
+// A message from a chat never seen and a sender in no roster entry: the
+// chat is recorded as a group bound to no node (once, however many
+// messages come from it), so the message is attributed to it; the sender
+// stays unknown.
 func TestEngineUnknownSenderAndChat(t *testing.T) {
-	var got *Context
-	f := newEngineFixture(t, storetest.SQLite(t), EngineConfig{}, func(r *Router) {
-		r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error { got = c; return nil })
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		var got *Context
+		f := newEngineFixture(t, db, EngineConfig{}, func(r *Router) {
+			r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error { got = c; return nil })
+		})
+		f.start(t)
+		before, err := db.DirectoryVersionOf(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var groupID int64
+		for i := range 2 {
+			m := f.msg("应天喜", "temperature")
+			m.ChatID, m.SenderID = "nowhere", "99999"
+			row := f.handle(t, m)
+			if got == nil || got.Sender != nil || got.Node != nil || got.Group == nil ||
+				got.Group.ChatID != "nowhere" || got.Group.NodeID != nil {
+				t.Fatalf("message %d: context %+v; want no sender or node, and the chat recorded unbound", i, got)
+			}
+			if i == 0 {
+				groupID = got.Group.ID
+			}
+			if got.Group.ID != groupID {
+				t.Fatalf("message %d: group %d; want the chat's one group %d", i, got.Group.ID, groupID)
+			}
+			if row.Outcome != store.OutcomeOK || row.GroupID == nil || *row.GroupID != groupID || row.PersonID != nil {
+				t.Fatalf("row %+v", row)
+			}
+		}
+		if after, err := db.DirectoryVersionOf(context.Background()); err != nil || after != before+1 {
+			t.Fatalf("directory version %d → %d (%v); want one bump for the one new chat", before, after, err)
+		}
 	})
-	f.start(t)
-	m := f.msg("应天喜", "temperature")
-	m.ChatID, m.SenderID = "nowhere", "99999"
-	row := f.handle(t, m)
-	if got == nil || got.Sender != nil || got.Group != nil || got.Node != nil {
-		t.Fatalf("context %+v; want no sender, group or node", got)
-	}
-	if row.Outcome != store.OutcomeOK || row.GroupID != nil || row.PersonID != nil {
-		t.Fatalf("row %+v", row)
-	}
 }
 
 func TestEngineRejectsMalformedMessages(t *testing.T) {
@@ -928,6 +951,19 @@ func TestEngineHandlesBatches(t *testing.T) {
 			}
 		}
 	}
+	// Observe hears of a handling just after its unit commits, so a
+	// message seen handled in the store may not have been observed yet.
+	waitObserved := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			mu.Lock()
+			got := len(handled)
+			mu.Unlock()
+			if got >= n || time.Now().After(deadline) {
+				return
+			}
+		}
+	}
 	batches := func() []int {
 		mu.Lock()
 		defer mu.Unlock()
@@ -944,6 +980,7 @@ func TestEngineHandlesBatches(t *testing.T) {
 	ids := send("a", "refuse", "b", "c")
 	close(gate)
 	waitDone(append(gateID, ids...))
+	waitObserved(5)
 	if got := fmt.Sprint(batches()); got != "[1 4 4 4 4]" {
 		t.Fatalf("batch sizes %s; want the gate alone, then the four together", got)
 	}
@@ -965,6 +1002,7 @@ func TestEngineHandlesBatches(t *testing.T) {
 	ids = send("d", "fail", "e")
 	close(gate)
 	waitDone(append(gateID, ids...))
+	waitObserved(4)
 	if got := fmt.Sprint(batches()); got != "[1 1 1 1]" {
 		t.Fatalf("batch sizes %s; want each alone after the batch failed", got)
 	}

@@ -37,6 +37,35 @@ type Delivery struct {
 	// channel is not a ReplyChannel. A channel uses it while Until has not
 	// passed and falls back to the group's own route after.
 	Reply store.ReplyHandle
+
+	route *Route // where Via reports the route taken, for the sender's metrics
+
+	// partsDone is how many parts of a long item (SendParts) an earlier
+	// attempt delivered; parts is where SendParts reports how many are
+	// delivered now, for the sender to remember when the send fails.
+	partsDone int
+	parts     *int
+}
+
+// Route is the way a channel delivered an item, as /metrics counts sends.
+type Route string
+
+// The routes a channel reports through Delivery.Via.
+const (
+	RouteReply   Route = "reply"   // the message's own reply handle (sessionWebhook, response_url)
+	RouteRobot   Route = "robot"   // the group's robot webhook
+	RouteAPI     Route = "api"     // the platform's API (DingTalk groupMessages/send, WeCom appchat)
+	RouteSandbox Route = "sandbox" // the sandbox web chat
+)
+
+// Via tells the sender which route the channel took for the item (or
+// tried, when the send fails): call it in Send before returning. A
+// channel that never calls it has its sends counted under route
+// "unknown".
+func (d Delivery) Via(r Route) {
+	if d.route != nil {
+		*d.route = r
+	}
 }
 
 // ReplyChannel is a Channel that can answer a message through the handle
@@ -79,6 +108,7 @@ type OutboxStore interface {
 	MarkOutboxRetry(ctx context.Context, id int64, leasedUntil time.Time, errText string, next time.Time, giveUp bool) error
 	DeferOutbox(ctx context.Context, items []store.OutboxItem, until time.Time) (int, error)
 	GroupByID(ctx context.Context, id int64) (*store.Group, error)
+	Atomic(ctx context.Context, fn func(ctx context.Context) error) error
 	ReplyHandles(ctx context.Context, messageIDs []int64) (map[int64]store.ReplyHandle, error)
 }
 
@@ -181,6 +211,26 @@ type SenderConfig struct {
 	// send and the mark that follows it both happen within the lease.
 	SendTimeout time.Duration
 
+	// Quiet holds the posts that can wait during the quiet hours of the
+	// day, until they end (QuietHours; zero: none).
+	Quiet QuietHours
+
+	// Memo, when set, remembers how many parts of a long item a failed
+	// send delivered (Delivery.SendParts), so that its retry goes on from
+	// the first part not delivered instead of sending them all again. kv
+	// (Redis across replicas) is one; what it forgets is sent again.
+	Memo PartsMemo
+
+	// OnGiveUp, when set, hears of each item the sender gives up on — its
+	// last attempt failed, or it can never be sent — in the unit of work
+	// that marks it failed: what it queues (the alert to the commander)
+	// commits with the mark, and when it fails the mark is undone, so the
+	// item comes back when its lease ends and is given up on again. It is
+	// not called for an item that is itself such an alert
+	// (store.Origin.AlertsFailedPost), so an alert that cannot be sent
+	// does not raise another.
+	OnGiveUp func(ctx context.Context, g GaveUp) error
+
 	// Observe, when set, hears what became of each item the sender took
 	// up (metrics).
 	Observe func(Sent)
@@ -189,11 +239,32 @@ type SenderConfig struct {
 	Logger *slog.Logger
 }
 
+// PartsMemo is what SenderConfig.Memo needs: kv.Store's Get and Set.
+type PartsMemo interface {
+	Get(ctx context.Context, key string) (value string, ok bool, err error)
+	Set(ctx context.Context, key, value string, ttl time.Duration) error
+}
+
+// partsMemoTTL is how long the memo of a failed long item's delivered
+// parts is kept: longer than the longest wait between two attempts.
+const partsMemoTTL = 24 * time.Hour
+
+// GaveUp is an outbox item a sender gave up on, for SenderConfig.OnGiveUp.
+type GaveUp struct {
+	Item  store.OutboxItem
+	Group *store.Group // nil when the group no longer exists
+	Err   error        // the last failure
+}
+
 // Sent describes what became of one outbox item a sender took up, for
 // metrics.
 type Sent struct {
 	Platform Platform
-	Result   string // SendDelivered, SendRetry, SendFailed or SendDeferred
+	Result   string // SendDelivered, SendRetry, SendFailed, SendDeferred or SendHeld
+	// Route is the way the channel sent it, or tried to (Delivery.Via;
+	// "unknown" when the channel did not say); "" when the item never
+	// reached the channel.
+	Route Route
 	// Duration is how long the channel's Send took; zero when the item
 	// never reached the channel (deferred, or failed because its group is
 	// gone).
@@ -206,6 +277,7 @@ const (
 	SendRetry     = "retry"    // the send failed and is tried again after a wait
 	SendFailed    = "failed"   // failed for good: a permanent error, or the last attempt
 	SendDeferred  = "deferred" // held back by the group's rate limit: sent later, no attempt counted
+	SendHeld      = "held"     // held back by the quiet hours until they end, no attempt counted
 )
 
 // Limiter is the rate limit the sender asks before each send: at most
@@ -296,6 +368,8 @@ func (s *Sender) Drain(ctx context.Context) (int, error) {
 	if len(items) == 0 {
 		return 0, nil
 	}
+	leased := len(items)
+	items = s.holdQuiet(ctx, items)
 	// Urgent items first; within a group, in the order leased (the store
 	// leases oldest first), so one group's posts keep their order.
 	var order []int64
@@ -335,7 +409,37 @@ func (s *Sender) Drain(ctx context.Context) (int, error) {
 		}(byGroup[gid])
 	}
 	wg.Wait()
-	return len(items), nil
+	return leased, nil
+}
+
+// holdQuiet defers the items the quiet hours hold (QuietHours.Holds)
+// until they end, when now is in them, and returns the items to send now.
+// An item whose deferral fails stays leased and comes back when its lease
+// ends: it is not sent now either.
+func (s *Sender) holdQuiet(ctx context.Context, items []store.OutboxItem) []store.OutboxItem {
+	end, quiet := s.cfg.Quiet.Until(s.cfg.Now())
+	if !quiet {
+		return items
+	}
+	var now, held []store.OutboxItem
+	for _, it := range items {
+		if s.cfg.Quiet.Holds(it) {
+			held = append(held, it)
+		} else {
+			now = append(now, it)
+		}
+	}
+	if len(held) == 0 {
+		return items
+	}
+	if _, err := s.st.DeferOutbox(ctx, held, end.UTC()); err != nil {
+		s.log.Error("hold posts for the quiet hours", "items", len(held), "err", err)
+	}
+	for range held {
+		s.observe(SendHeld, "", 0)
+	}
+	s.log.Debug("quiet hours: posts held", "items", len(held), "until", end)
+	return now
 }
 
 // sendGroup sends one group's leased items in order. It stops at the
@@ -345,7 +449,7 @@ func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem, replie
 	g, err := s.st.GroupByID(ctx, items[0].GroupID)
 	if errors.Is(err, store.ErrNotFound) {
 		for _, it := range items {
-			s.failed(ctx, it, fmt.Errorf("group %d: %w", it.GroupID, err), true, 0, 0)
+			s.failed(ctx, it, nil, fmt.Errorf("group %d: %w", it.GroupID, err), true, 0, "", 0)
 		}
 		return
 	}
@@ -387,7 +491,7 @@ func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem, replie
 			// back when the lease ends, as do the group's later items.
 			s.log.Debug("group over its rate limit; deferring", "group_id", g.ID, "outbox_id", it.ID, "free_in", wait)
 			for range items[i:] {
-				s.observe(SendDeferred, 0)
+				s.observe(SendDeferred, "", 0)
 			}
 			return
 		}
@@ -406,20 +510,24 @@ func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem, replie
 		}
 		sctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
 		start := time.Now()
-		d := Delivery{Item: it, Group: *g}
+		var route Route
+		parts := 0
+		d := Delivery{Item: it, Group: *g, route: &route, parts: &parts}
 		if it.MessageID != nil {
 			d.Reply = replies[*it.MessageID]
 		}
+		d.partsDone = s.partsDone(ctx, it)
 		err = s.ch.Send(sctx, d)
 		took := time.Since(start)
 		cancel()
 		if err != nil {
+			s.rememberParts(ctx, it, d.partsDone, parts)
 			var se *SendError
 			permanent, after := false, time.Duration(0)
 			if errors.As(err, &se) {
 				permanent, after = se.Permanent, se.RetryAfter
 			}
-			if next, retry := s.failed(ctx, it, err, permanent, after, took); retry {
+			if next, retry := s.failed(ctx, it, g, err, permanent, after, routeLabel(route), took); retry {
 				// The group's later items wait for the retry, so they
 				// do not overtake it when their lease ends.
 				if _, derr := s.st.DeferOutbox(ctx, items[i+1:], next); derr != nil {
@@ -428,7 +536,7 @@ func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem, replie
 			}
 			return
 		}
-		s.observe(SendDelivered, took)
+		s.observe(SendDelivered, routeLabel(route), took)
 		sent = append(sent, it)
 	}
 }
@@ -443,11 +551,13 @@ func (s *Sender) leaseLost(it store.OutboxItem, what string, err error) {
 	s.log.Error(what, "outbox_id", it.ID, "err", err)
 }
 
-// failed records a failed attempt, whose Send took took (0 when not
-// sent): a retry after the backoff (or the platform's retry-after, when
-// longer), or failed for good. It returns when the item is due again and
-// whether it will be retried at all.
-func (s *Sender) failed(ctx context.Context, it store.OutboxItem, err error, permanent bool, after, took time.Duration) (time.Time, bool) {
+// failed records a failed attempt at an item of group g (nil when the
+// group is gone), whose Send took took by route (0 and "" when not sent):
+// a retry after the backoff (or the platform's retry-after, when longer),
+// or failed for good — then OnGiveUp hears of it in the same unit of
+// work. It returns when the item is due again and whether it will be
+// retried at all.
+func (s *Sender) failed(ctx context.Context, it store.OutboxItem, g *store.Group, err error, permanent bool, after time.Duration, route Route, took time.Duration) (time.Time, bool) {
 	attempt := it.Attempts + 1
 	delay := s.backoff(attempt)
 	if after > delay {
@@ -455,24 +565,82 @@ func (s *Sender) failed(ctx context.Context, it store.OutboxItem, err error, per
 	}
 	giveUp := permanent || attempt >= s.cfg.MaxAttempts
 	if giveUp {
-		s.observe(SendFailed, took)
+		s.observe(SendFailed, route, took)
 		s.log.Error("outbox item failed for good", "outbox_id", it.ID, "group_id", it.GroupID, "attempts", attempt, "err", err)
 	} else {
-		s.observe(SendRetry, took)
+		s.observe(SendRetry, route, took)
 		s.log.Warn("outbox send failed; will retry", "outbox_id", it.ID, "group_id", it.GroupID, "attempts", attempt, "retry_in", delay, "err", err)
 	}
 	next := s.cfg.Now().UTC().Add(delay)
-	if merr := s.st.MarkOutboxRetry(ctx, it.ID, it.NextAttemptAt, truncate(err.Error(), 500), next, giveUp); merr != nil {
+	mark := func(ctx context.Context) error {
+		return s.st.MarkOutboxRetry(ctx, it.ID, it.NextAttemptAt, truncate(err.Error(), 500), next, giveUp)
+	}
+	var merr error
+	if giveUp && s.cfg.OnGiveUp != nil && !it.Origin.AlertsFailedPost() {
+		merr = s.st.Atomic(ctx, func(ctx context.Context) error {
+			if err := mark(ctx); err != nil {
+				return err
+			}
+			if aerr := s.cfg.OnGiveUp(ctx, GaveUp{Item: it, Group: g, Err: err}); aerr != nil {
+				return fmt.Errorf("alert on a failed post: %w", aerr)
+			}
+			return nil
+		})
+	} else {
+		merr = mark(ctx)
+	}
+	if merr != nil {
 		s.leaseLost(it, "record failed send", merr)
 		return next, false
 	}
 	return next, !giveUp
 }
 
-// observe tells Observe what became of an item.
-func (s *Sender) observe(result string, took time.Duration) {
+// partsMemoKey is the memo key of item id's delivered parts.
+func partsMemoKey(id int64) string { return "outbox:parts:" + strconv.FormatInt(id, 10) }
+
+// partsDone is how many parts of it an earlier attempt delivered, as the
+// memo remembers (0 on a first attempt, without a memo, or when it cannot
+// be read: then every part is sent).
+func (s *Sender) partsDone(ctx context.Context, it store.OutboxItem) int {
+	if s.cfg.Memo == nil || it.Attempts == 0 {
+		return 0
+	}
+	v, ok, err := s.cfg.Memo.Get(ctx, partsMemoKey(it.ID))
+	if err != nil {
+		s.log.Warn("parts memo unavailable; sending every part", "outbox_id", it.ID, "err", err)
+	}
+	n, _ := strconv.Atoi(v)
+	if !ok || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// rememberParts records, after a failed send, how many parts of it are
+// delivered when the send got further than the attempt before.
+func (s *Sender) rememberParts(ctx context.Context, it store.OutboxItem, before, now int) {
+	if s.cfg.Memo == nil || now <= before {
+		return
+	}
+	if err := s.cfg.Memo.Set(ctx, partsMemoKey(it.ID), strconv.Itoa(now), partsMemoTTL); err != nil {
+		s.log.Warn("remember the parts delivered; the retry sends them again", "outbox_id", it.ID, "parts", now, "err", err)
+	}
+}
+
+// routeLabel is the route a channel reported, or "unknown" when it
+// reported none.
+func routeLabel(r Route) Route {
+	if r == "" {
+		return "unknown"
+	}
+	return r
+}
+
+// observe tells Observe what became of an item sent (or not) by route.
+func (s *Sender) observe(result string, route Route, took time.Duration) {
 	if s.cfg.Observe != nil {
-		s.cfg.Observe(Sent{Platform: s.ch.Platform(), Result: result, Duration: took})
+		s.cfg.Observe(Sent{Platform: s.ch.Platform(), Result: result, Route: route, Duration: took})
 	}
 }
 

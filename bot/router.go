@@ -73,20 +73,36 @@ func (r *Router) Handles(kind parse.Kind) bool {
 
 // Serve runs c through the Use middleware and the handler of c.Parsed.Kind.
 // A message of kind none, or of a kind with no handler, runs nothing: its
-// outcome is none and the bot stays quiet. An invalid message with no
-// handler of its own gets the parser's hint as an invalid-coded error, so
-// the sender always learns the right format.
+// outcome is none and the bot stays quiet — except that chit-chat which
+// @-mentions the bot runs the Use middleware (with no handler after it),
+// so that what they say to whoever addresses the bot (a chat to bind, an
+// account to register) is said on the platforms where every message the
+// bot gets in a group is an @-mention. An invalid message with no handler
+// of its own gets the parser's hint as an invalid-coded error, so the
+// sender always learns the right format.
 func (r *Router) Serve(ctx context.Context, c *Context) error {
 	kind := c.Parsed.Kind
 	h, ok := r.routes[kind]
 	if !ok && kind == parse.KindInvalid {
 		h, ok = invalidHint, true
 	}
+	if kind == parse.KindNone && c.Message != nil && c.Message.Mentioned && len(r.mws) > 0 {
+		return Chain(addressedChat, r.mws...)(ctx, c)
+	}
 	if !ok || kind == parse.KindNone {
 		c.Outcome = store.OutcomeNone
 		return nil
 	}
 	return Chain(h, r.mws...)(ctx, c)
+}
+
+// addressedChat ends the middleware run for chit-chat that @-mentions the
+// bot: nothing to do, and nothing to say.
+func addressedChat(_ context.Context, c *Context) error {
+	if c.Outcome == "" {
+		c.Outcome = store.OutcomeNone
+	}
+	return nil
 }
 
 // invalidHint answers an invalid message with the parser's hint.

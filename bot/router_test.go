@@ -78,6 +78,21 @@ func TestRouterServe(t *testing.T) {
 			}
 		})
 	}
+	t.Run("chit-chat that mentions the bot runs the middleware only", func(t *testing.T) {
+		trace = nil
+		c := &Context{Parsed: parse.Result{Kind: parse.KindNone}, Message: &Message{Mentioned: true}}
+		if err := r.Serve(context.Background(), c); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(trace, ",") != "auth" || c.Outcome != store.OutcomeNone {
+			t.Fatalf("trace %v outcome %q; want the authoriser run and outcome none", trace, c.Outcome)
+		}
+		trace = nil
+		c = &Context{Parsed: parse.Result{Kind: parse.KindNone}, Message: &Message{}}
+		if err := r.Serve(context.Background(), c); err != nil || len(trace) != 0 {
+			t.Fatalf("chit-chat without a mention: trace %v, %v; want nothing run", trace, err)
+		}
+	})
 	t.Run("invalid without a handler answers with the hint", func(t *testing.T) {
 		trace = nil
 		c := &Context{Parsed: parse.Result{Kind: parse.KindInvalid,

@@ -234,6 +234,11 @@ type Outbox struct {
 	// RetryBase is the wait after the first failed attempt; each further
 	// failure doubles it.
 	RetryBase time.Duration `yaml:"retry_base"`
+	// QuietHours is the daily span, in the configured timezone, during
+	// which posts that can wait (digests, announcements, directives) are
+	// held until it ends: "22:00-07:00", or "" (the default) for none.
+	// Urgent posts (fever alerts) and a message's own reply are never held.
+	QuietHours string `yaml:"quiet_hours"`
 }
 
 // Retention is how long personal data is kept (DESIGN.md: phones, ID

@@ -176,6 +176,9 @@ func (c Config) problems() Problems {
 	if c.Outbox.RetryBase <= 0 || c.Outbox.RetryBase.Hours() > 1 {
 		add("outbox.retry_base", "%s is out of range (use more than 0s and at most 1h)", c.Outbox.RetryBase)
 	}
+	if _, _, ok := ParseQuietHours(c.Outbox.QuietHours); !ok {
+		add("outbox.quiet_hours", "%q is not a span of the day (use two different times HH:MM joined by -, e.g. \"22:00-07:00\", or leave it empty for none)", c.Outbox.QuietHours)
+	}
 
 	if d := c.Retention.PersonalDays; d < 0 {
 		add("retention.personal_days", "%d is negative (use a number of days, or 0 to keep personal data for ever)", d)

@@ -18,12 +18,17 @@ import (
 //     landlords tell their tenants "通知:明天停水" every day, and the bot
 //     must not chat back. Its outcome is none and nothing is said;
 //   - help is open to anyone, anywhere: it is how a newcomer finds out;
-//   - a sender not in the roster gets a polite refusal for anything else;
-//   - a group not bound to a node accepts only bind (and help); other
-//     messages get a hint to bind the group first.
+//     so is register (登记), how a newcomer joins;
+//   - a group not bound to a node accepts only bind (and help, register);
+//     anything else gets, once in the chat's life, the notice that a
+//     commander should bind it — and nothing after, so that a chat the
+//     bot was added to early is not answered message by message;
+//   - a sender not in the roster is told how to register, once a day
+//     (in the first chat they write in), and otherwise refused without an
+//     answer.
 //
-// The bot never reaches this for chit-chat (kind none): the router keeps
-// those silent before any middleware runs.
+// Chit-chat (kind none) reaches this only when it @-mentions the bot (see
+// bot.Router.Serve): it draws the same two notices, and nothing else.
 func (h *Handlers) Authorise(next bot.HandlerFunc) bot.HandlerFunc {
 	return func(ctx context.Context, c *bot.Context) error {
 		kind := c.Parsed.Kind
@@ -41,19 +46,27 @@ func (h *Handlers) Authorise(next bot.HandlerFunc) bot.HandlerFunc {
 				return nil
 			}
 		}
-		if kind == parse.KindQuery && c.Parsed.Query != nil && c.Parsed.Query.Topic == parse.TopicHelp {
+		if kind == parse.KindQuery && c.Parsed.Query != nil && c.Parsed.Query.Topic == parse.TopicHelp || isRegister(c.Parsed) {
 			return next(ctx, c)
 		}
-		if c.Sender == nil {
-			c.Detail = "sender not in the roster"
-			return refused(texts.UnknownSender)
-		}
 		if kind != parse.KindBind && (c.Group == nil || c.Node == nil) {
-			c.Detail = "group not bound to a node"
-			return invalid(texts.BindFirst)
+			return askToBind(ctx, c)
+		}
+		if c.Sender == nil {
+			if kind == parse.KindBind {
+				c.Detail = "sender not in the roster"
+				return refused(texts.UnknownSender)
+			}
+			return h.askToRegister(ctx, c)
 		}
 		return next(ctx, c)
 	}
+}
+
+// isRegister reports whether r is a registration, or meant to be one (its
+// hint is what a newcomer needs).
+func isRegister(r parse.Result) bool {
+	return r.Kind == parse.KindRegister || r.Kind == parse.KindInvalid && r.Invalid != nil && r.Invalid.Intent == parse.KindRegister
 }
 
 // isDirective reports whether r is a directive, or meant to be one.

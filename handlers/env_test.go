@@ -174,7 +174,9 @@ func (e *env) context(m msg) *bot.Context {
 	in := &store.InboundMessage{Platform: "sandbox", PlatformMsgID: "m" + strconv.FormatInt(n, 10),
 		ChatID: m.chat, Text: string(m.parsed.Kind), ReceivedAt: now}
 	c := &bot.Context{Parsed: m.parsed, Now: now, Outbox: bot.NewStoreOutbox(e.db)}
-	if g, err := e.db.GroupByChat(e.ctx, "sandbox", m.chat); err == nil {
+	// A chat seen for the first time is recorded, unbound, as the
+	// engine's identification does.
+	if g, err := e.db.RecordChat(e.ctx, "sandbox", m.chat, ""); err == nil {
 		c.Group = g
 		in.GroupID = &g.ID
 		if g.NodeID != nil {

@@ -56,6 +56,7 @@ func (h *Handlers) routes() map[parse.Kind]bot.HandlerFunc {
 		parse.KindDirectiveReport: h.DirectiveReport,
 		parse.KindQuery:           h.Query,
 		parse.KindBind:            h.Bind,
+		parse.KindRegister:        h.RegisterAccount,
 	}
 }
 

@@ -37,8 +37,26 @@ func TestBind(t *testing.T) {
 	bind := func(code string) parse.Result {
 		return parse.Result{Kind: parse.KindBind, Bind: &parse.Bind{Node: code}}
 	}
-	// A new chat, unknown to the bot: only bind and help work there.
-	e.fails(msg{chat: "wx-new", sender: pSun, parsed: temperature(monday, parse.TempEntry{Celsius: 36.5})}, bot.CodeInvalid, "绑定")
+	// A new chat, unknown to the bot: only bind, help and register work
+	// there. Anything else draws, once in the chat's life, the notice
+	// that a commander should bind it — and nothing after.
+	for i := range 3 {
+		c, err := e.send(msg{chat: "wx-new", sender: pSun, parsed: temperature(monday, parse.TempEntry{Celsius: 36.5})})
+		if err != nil || c.Outcome != store.OutcomeInvalid {
+			t.Fatalf("temperature %d in an unbound chat: %v, outcome %q; want invalid, answered by the notice", i, err, c.Outcome)
+		}
+		if i == 0 && (len(e.posts(c)) != 1 || !strings.Contains(e.posts(c)[0].Text, "绑定 节点编号")) {
+			t.Fatalf("first message in an unbound chat: posts %+v; want the notice", e.posts(c))
+		}
+		if i > 0 && len(e.posts(c)) != 0 {
+			t.Fatalf("message %d in an unbound chat: posts %+v; want none", i, e.posts(c))
+		}
+	}
+	// A stranger there gets the same (already said) notice, not a hint to
+	// register.
+	if c, err := e.send(msg{chat: "wx-new", parsed: score("应天喜", 2, "x")}); err != nil || len(e.posts(c)) != 0 {
+		t.Fatalf("a stranger in an unbound chat: %v, posts %+v", err, e.posts(c))
+	}
 	if _, err := e.send(msg{chat: "wx-new", sender: pSun, parsed: query(parse.TopicHelp, "")}); err != nil {
 		t.Fatalf("help in an unbound chat: %v", err)
 	}
@@ -88,15 +106,42 @@ func TestBindNeverMovesABoundGroup(t *testing.T) {
 
 func TestAuthorisation(t *testing.T) {
 	e := newEnv(t)
-	// Someone not in the roster: refused, politely, for anything but help.
-	for _, p := range []parse.Result{
+	// Someone not in the roster: refused for anything but help and
+	// register, and told how to register once a day,
+	// mentioned.
+	hints := 0
+	for i, p := range []parse.Result{
 		temperature(monday, parse.TempEntry{Celsius: 36.5}),
 		score("应天喜", 2, "x"),
 		errandAction(parse.KindErrandClaim, 1),
 		{Kind: parse.KindInvalid, Invalid: &parse.Invalid{Intent: parse.KindTemperature, Error: "hint"}},
 	} {
-		e.fails(msg{chat: "FT-01", parsed: p}, bot.CodeRefused, "不在本系统名册中")
+		c, err := e.send(msg{chat: "FT-01", parsed: p})
+		if err != nil || c.Outcome != store.OutcomeRefused {
+			t.Fatalf("%s from a stranger: %v, outcome %q; want refused", p.Kind, err, c.Outcome)
+		}
+		for _, it := range e.posts(c) {
+			hints++
+			if !strings.Contains(it.Text, "登记 姓名 手机号") || strings.Join(it.Mentions, ",") != "stranger" {
+				t.Fatalf("%s from a stranger: post %+v; want the hint to register, mentioning them", p.Kind, it)
+			}
+		}
+		if i == 0 && hints != 1 {
+			t.Fatalf("first message from a stranger: %d hints; want 1", hints)
+		}
 	}
+	if hints != 1 {
+		t.Fatalf("%d hints for four messages on one day; want 1", hints)
+	}
+	// Not again that day in another chat; once more the next day.
+	if c, _ := e.send(msg{chat: "FT-01-01", parsed: score("应天喜", 2, "x")}); len(e.posts(c)) != 0 {
+		t.Fatalf("another chat the same day: posts %+v; want none", e.posts(c))
+	}
+	if c, _ := e.send(msg{chat: "FT-01-01", parsed: score("应天喜", 2, "x"), now: monday.AddDate(0, 0, 1)}); len(e.posts(c)) != 1 {
+		t.Fatalf("the next day: posts %+v; want the hint again", e.posts(c))
+	}
+	// 绑定 from a stranger is still refused outright.
+	e.fails(msg{chat: "FT-01", parsed: parse.Result{Kind: parse.KindBind, Bind: &parse.Bind{Node: "FT-01"}}}, bot.CodeRefused, "不在本系统名册中")
 	c := e.ok(msg{chat: "FT-01", parsed: query(parse.TopicHelp, "")})
 	help := e.reply(c)
 	mustContain(t, "help", help, "体温", "接单 #12", "核查 通过 #45", "回复 #5", "绑定")

@@ -59,6 +59,7 @@ type Metrics struct {
 	handleSeconds *prometheus.HistogramVec
 	sends         *prometheus.CounterVec
 	sendSeconds   *prometheus.HistogramVec
+	callbacks     *prometheus.CounterVec
 }
 
 // latencyBuckets are the histogram buckets, in seconds, of a message's
@@ -100,16 +101,20 @@ func New(st Store, cfg Config) *Metrics {
 		}, []string{"kind"}),
 		sends: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "outbox_sends_total",
-			Help: "Outbox items taken up by a sender, by platform and result (sent, retry, failed, deferred by the rate limit).",
-		}, []string{"platform", "result"}),
+			Help: "Outbox items taken up by a sender, by platform, route (reply, robot, api, sandbox; none when the item never reached the channel) and result (sent, retry, failed, deferred by the rate limit, held by the quiet hours).",
+		}, []string{"platform", "route", "result"}),
 		sendSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "outbox_send_seconds",
 			Help:    "Time a channel took to send one outbox item, failed sends included, by platform.",
 			Buckets: latencyBuckets,
 		}, []string{"platform"}),
+		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "callbacks_total",
+			Help: "Platform callbacks answered, by platform and result (accepted, duplicate, ignored, refused, malformed, too_large, busy).",
+		}, []string{"platform", "result"}),
 	}
 	m.reg.MustRegister(
-		m.received, m.duplicates, m.handled, m.retries, m.handleSeconds, m.sends, m.sendSeconds,
+		m.received, m.duplicates, m.handled, m.retries, m.handleSeconds, m.sends, m.sendSeconds, m.callbacks,
 		newBacklog(st, cfg.DBTimeout, cfg.Logger),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -157,10 +162,20 @@ func (m *Metrics) ObserveReceived(r bot.Received) {
 
 // ObserveSent is a sender's Observe hook.
 func (m *Metrics) ObserveSent(s bot.Sent) {
-	m.sends.WithLabelValues(string(s.Platform), s.Result).Inc()
+	route := string(s.Route)
+	if route == "" {
+		route = "none"
+	}
+	m.sends.WithLabelValues(string(s.Platform), route, s.Result).Inc()
 	if s.Duration > 0 { // the item reached the channel
 		m.sendSeconds.WithLabelValues(string(s.Platform)).Observe(s.Duration.Seconds())
 	}
+}
+
+// ObserveCallback is the channels' callback hook (bot.CallbackObserver):
+// one callback answered by platform with result.
+func (m *Metrics) ObserveCallback(c bot.Callback) {
+	m.callbacks.WithLabelValues(string(c.Platform), c.Result).Inc()
 }
 
 // kindLabel is the kind label of a handling: its parsed kind, or

@@ -239,7 +239,12 @@ func (f *fakeChannel) Platform() bot.Platform { return bot.Sandbox }
 func (f *fakeChannel) Send(_ context.Context, d bot.Delivery) error {
 	time.Sleep(time.Millisecond) // a send takes time
 	switch d.Item.Text {
+	case "一":
+		d.Via(bot.RouteReply)
+	case "二":
+		d.Via(bot.RouteRobot)
 	case "暂时失败":
+		d.Via(bot.RouteRobot)
 		return &bot.SendError{Err: errors.New("errcode 45009"), RetryAfter: time.Minute}
 	case "永久失败":
 		return &bot.SendError{Err: errors.New("no webhook"), Permanent: true}
@@ -292,10 +297,11 @@ func TestMetricsOfSends(t *testing.T) {
 	defer srv.Close()
 	got := scrape(t, srv.URL)
 	equal(t, "sends", only(got, "towerbot_outbox_sends_total"), map[string]float64{
-		`towerbot_outbox_sends_total{platform="sandbox",result="deferred"}`: 1,
-		`towerbot_outbox_sends_total{platform="sandbox",result="failed"}`:   1,
-		`towerbot_outbox_sends_total{platform="sandbox",result="retry"}`:    1,
-		`towerbot_outbox_sends_total{platform="sandbox",result="sent"}`:     2,
+		`towerbot_outbox_sends_total{platform="sandbox",result="deferred",route="none"}`:  1,
+		`towerbot_outbox_sends_total{platform="sandbox",result="failed",route="unknown"}`: 1,
+		`towerbot_outbox_sends_total{platform="sandbox",result="retry",route="robot"}`:    1,
+		`towerbot_outbox_sends_total{platform="sandbox",result="sent",route="reply"}`:     1,
+		`towerbot_outbox_sends_total{platform="sandbox",result="sent",route="robot"}`:     1,
 	})
 	// Every call of the channel is timed; a deferred post never reached it.
 	if n := got[`towerbot_outbox_send_seconds_count{platform="sandbox"}`]; n != 4 {
@@ -429,4 +435,25 @@ func TestMetricsRegistriesAreOwn(t *testing.T) {
 	if n, err := testutil.GatherAndCount(a.Gatherer(), "towerbot_messages_handled_total"); err != nil || n != 1 {
 		t.Errorf("the first Metrics has %d handled series (%v); want 1", n, err)
 	}
+}
+
+// TestMetricsOfCallbacks counts what the channels report of the callbacks
+// they answer, by platform and result.
+func TestMetricsOfCallbacks(t *testing.T) {
+	db := storetest.SQLite(t)
+	m := metrics.New(db, metrics.Config{})
+	observe := bot.CallbackObserver(m.ObserveCallback)
+	observe.ObserveCallback(bot.DingTalk, bot.CallbackAccepted)
+	observe.ObserveCallback(bot.DingTalk, bot.CallbackAccepted)
+	observe.ObserveCallback(bot.DingTalk, bot.CallbackRefused)
+	observe.ObserveCallback(bot.WeCom, bot.CallbackDuplicate)
+	var none bot.CallbackObserver
+	none.ObserveCallback(bot.WeCom, bot.CallbackMalformed) // no observer: nothing, and no panic
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	equal(t, "callbacks", only(scrape(t, srv.URL), "towerbot_callbacks_total"), map[string]float64{
+		`towerbot_callbacks_total{platform="dingtalk",result="accepted"}`: 2,
+		`towerbot_callbacks_total{platform="dingtalk",result="refused"}`:  1,
+		`towerbot_callbacks_total{platform="wecom",result="duplicate"}`:   1,
+	})
 }

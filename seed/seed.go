@@ -293,8 +293,8 @@ func (g *gen) houses() error {
 	return insert(g, "tenancies", tenancies)
 }
 
-// messages stores n inbound messages sent by person in group at at, and
-// returns them.
+// message makes (does not store) an inbound message sent by person in
+// group at at, handled: what a generated record points to.
 func (g *gen) message(groupID, personID int64, text string, at time.Time) store.InboundMessage {
 	g.msgSeq++
 	gid, pid := groupID, personID

@@ -190,19 +190,6 @@ type LandlordAt struct {
 	NodeID   int64
 }
 
-// AllLandlords returns every landlord membership with the landlord's name,
-// by person then node: what the weekly ranking assigns to its scopes in
-// memory.
-func (db *DB) AllLandlords(ctx context.Context) ([]LandlordAt, error) {
-	var out []LandlordAt
-	err := db.q(ctx).Model(&Membership{}).
-		Select("memberships.person_id AS person_id, people.name AS name, memberships.node_id AS node_id").
-		Joins("JOIN people ON people.id = memberships.person_id").
-		Where("memberships.role = ?", RoleLandlord).
-		Order("memberships.person_id, memberships.node_id").Scan(&out).Error
-	return out, wrapErr("store: landlords", err)
-}
-
 // ScoreDelta is one approved score change.
 type ScoreDelta struct {
 	LandlordID int64

@@ -88,7 +88,7 @@ func TestMigrateToVersion9(t *testing.T) {
 				}
 			}
 			applied, err := db.Migrate(ctx)
-			if err != nil || len(applied) == 0 || !strings.HasPrefix(applied[0], "9 ") { // later steps follow it
+			if err != nil || len(applied) == 0 || !strings.HasPrefix(applied[0], "9 ") {
 				t.Fatalf("applied %v, %v", applied, err)
 			}
 			counts, err := db.TemperatureCounts(ctx, "2020-02-24", 37.3)

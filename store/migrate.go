@@ -50,6 +50,9 @@ var migrations = []migration{
 		return addColumns(tx, &InboundMessage{}, "ReplyURL", "ReplyUntil")
 	}},
 	{9, "job runs' attempts, replicas, outcomes and posts; temperatures matched to tenants", migrateJobsAndCoverage},
+	{11, "identities registered by message", func(tx *gorm.DB) error {
+		return addColumns(tx, &Identity{}, "MessageID")
+	}},
 	{12, "dashboard accounts, login throttles, sessions, invites, export log", migrateDashboard},
 }
 

@@ -12,8 +12,6 @@ func QueryIn(ctx context.Context, db *DB, dest any, query string) error {
 	return db.q(ctx).Raw(query).Scan(dest).Error
 }
 
-// Steps is how many migration steps there are (versions may have gaps).
-func Steps() int { return len(migrations) }
-
-// LatestVersion is the version of the last migration step.
-func LatestVersion() int { return migrations[len(migrations)-1].Version }
+// MigrationSteps is how many steps the schema history has (their numbers
+// may have gaps).
+func MigrationSteps() int { return len(migrations) }

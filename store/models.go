@@ -55,6 +55,11 @@ type Identity struct {
 	Platform string `gorm:"size:16;not null;uniqueIndex:ux_identity"`
 	UserID   string `gorm:"size:128;not null;uniqueIndex:ux_identity"`
 	PersonID int64  `gorm:"not null;index"`
+	// MessageID is the 登记 message by which the account's owner
+	// registered it (留痕); nil for an account the roster lists. A roster
+	// import keeps a registered account unless the roster gives it, or
+	// another account on its platform, to someone.
+	MessageID *int64
 }
 
 // Membership gives a person a role at a node. A person sits in the group of

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"crypto/sha256"
 	"database/sql/driver"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -36,6 +38,67 @@ func FactOrigin(kind string, id int64, what ...string) Origin {
 	}
 	return Origin(s)
 }
+
+// AnswersMessage reports whether the post is a message's own answer —
+// its reply or its error reply (MessageOrigin), or the notice it drew in
+// its chat (UnboundChatOrigin, UnregisteredOrigin) — rather than a post
+// about a fact or a job.
+func (o Origin) AnswersMessage() bool {
+	for _, p := range answerPrefixes {
+		if strings.HasPrefix(string(o), p) {
+			return true
+		}
+	}
+	return false
+}
+
+// answerPrefixes start the origins of a message's own answers.
+var answerPrefixes = [...]string{"msg:", unboundChatKind + ":", unregisteredKind + ":"}
+
+// answerSQL is AnswersMessage as an SQL condition on column (the prefixes
+// hold no LIKE wildcard).
+func answerSQL(column string) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, p := range answerPrefixes {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteString(column + " LIKE '" + p + "%'")
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// FailedPostOrigin is the origin of the alert that outbox item id could
+// not be delivered: one alert per failed post and group it goes to.
+func FailedPostOrigin(id int64) Origin { return FactOrigin(failedPostKind, id) }
+
+// AlertsFailedPost reports whether the post is such an alert, whose own
+// failure alerts nobody (an alert about an alert would never end).
+func (o Origin) AlertsFailedPost() bool { return strings.HasPrefix(string(o), failedPostKind+":") }
+
+const failedPostKind = "post_failed"
+
+// UnboundChatOrigin is the origin of the one notice in group id, bound to
+// no node, that asks a commander to 绑定 it: said once per group, ever.
+func UnboundChatOrigin(groupID int64) Origin { return FactOrigin(unboundChatKind, groupID) }
+
+// UnregisteredOrigin is the origin of the hint that tells an account in
+// no roster entry how to register (登记), on day (YYYY-MM-DD): once per
+// account and day, in the first chat it writes in that day (the sender
+// checks OutboxHasOrigin first; the key keeps it once per chat even when
+// two chats race). The account is named by a digest
+// of its id, which may be long and hold any character.
+func UnregisteredOrigin(platform, userID, day string) Origin {
+	sum := sha256.Sum256([]byte(platform + "\x00" + userID))
+	return Origin(unregisteredKind + ":" + day + ":" + hex.EncodeToString(sum[:12]))
+}
+
+const (
+	unboundChatKind  = "unbound_chat"
+	unregisteredKind = "unregistered"
+)
 
 // UserIDs are platform user ids, as an outbox post mentions them. They are
 // stored joined by commas (ids never contain one: Value refuses it).

@@ -92,7 +92,14 @@ func checkOutboxItem(it OutboxItem) error {
 // at now, urgent first, then oldest, leased to owner until now+lease: one
 // statement takes them all (WHERE they are still pending and due), so two
 // senders draining the same outbox never get the same item, and an item
-// whose sender dies is handed out again once the lease runs out. Only when
+// whose sender dies is handed out again once the lease runs out. A post
+// waits while an older post of its group waits for a retry (it failed at
+// least once and is not due, or is being retried), so that a group's
+// posts go out in the order they were queued even when the one that
+// failed and the ones behind it were leased apart — except urgent posts,
+// and a message's own answers (Origin.AnswersMessage), which neither wait
+// nor hold others up: they go by the message's reply handle, a route of
+// their own, and the sender waits for them. Only when
 // a rival took some of them first are the ones taken here read back (by
 // owner and lease end). The sender then calls MarkOutboxSent or
 // MarkOutboxRetry. owner must be unique to the sender (a replica name and
@@ -107,6 +114,10 @@ func (db *DB) LeaseOutbox(ctx context.Context, platform, owner string, now time.
 	var due []OutboxItem
 	err := db.q(ctx).
 		Where("platform = ? AND status = ? AND next_attempt_at <= ?", platform, OutboxPending, now).
+		Where("(urgent = ? OR "+answerSQL("outbox_items.origin")+" OR NOT EXISTS (SELECT 1 FROM outbox_items AS waiting"+
+			" WHERE waiting.group_id = outbox_items.group_id AND waiting.status = ? AND waiting.attempts > 0"+
+			" AND waiting.id < outbox_items.id AND waiting.next_attempt_at > ? AND NOT "+answerSQL("waiting.origin")+"))",
+			true, OutboxPending, now).
 		Order("urgent DESC, id").Limit(limit).Find(&due).Error
 	if err != nil || len(due) == 0 {
 		return nil, wrapErr("store: lease outbox", err)

@@ -455,10 +455,16 @@ func (a *rosterApplier) rosterPersonIDs() []int64 {
 
 // applyIdentities makes the roster people's accounts on the roster's
 // platforms exactly those the roster lists. An account the roster gives to
-// someone else moves to them.
+// someone else moves to them. An account its owner registered (登记) is
+// kept while the roster lists no account of theirs on its platform.
 func (a *rosterApplier) applyIdentities() error {
 	ikey := func(platform, uid string) string { return fold(platform) + "\x00" + fold(uid) }
 	owner := map[string]int64{}
+	type personPlatform struct {
+		person   int64
+		platform string
+	}
+	listed := map[personPlatform]bool{}
 	type want struct{ platform, uid string }
 	var wanted []want
 	for _, rp := range a.r.People {
@@ -473,6 +479,7 @@ func (a *rosterApplier) applyIdentities() error {
 			accounts = append(accounts, want{pl, rp.Identities[pl]})
 		}
 		for _, w := range accounts {
+			listed[personPlatform{id, w.platform}] = true
 			owner[ikey(w.platform, w.uid)] = id
 			wanted = append(wanted, w)
 		}
@@ -520,7 +527,8 @@ func (a *rosterApplier) applyIdentities() error {
 			}
 			continue
 		}
-		if inRoster[i.PersonID] && rosterPlatform(i.Platform) {
+		registered := i.MessageID != nil && !listed[personPlatform{i.PersonID, i.Platform}]
+		if inRoster[i.PersonID] && rosterPlatform(i.Platform) && !registered {
 			drop = append(drop, i.ID)
 		}
 	}

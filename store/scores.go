@@ -272,6 +272,13 @@ func (db *DB) LandlordRanking(ctx context.Context, nodeID int64, base int, since
 	for i := range rows {
 		rows[i].Score = base + int(byID[rows[i].PersonID])
 	}
+	SortStandings(rows)
+	return rows, nil
+}
+
+// SortStandings orders standings as a ranking lists them: best first, ties
+// by name, then id — the deterministic order of every 红黑榜.
+func SortStandings(rows []LandlordStanding) {
 	sort.Slice(rows, func(i, j int) bool {
 		a, b := rows[i], rows[j]
 		if a.Score != b.Score {
@@ -282,5 +289,4 @@ func (db *DB) LandlordRanking(ctx context.Context, nodeID int64, base int, since
 		}
 		return a.PersonID < b.PersonID
 	})
-	return rows, nil
 }

@@ -5,55 +5,6 @@ import (
 	"strings"
 )
 
-// MaxPostBytes is the longest post the bot sends in one piece: WeCom's
-// markdown limit (4,096 bytes) with room for a part marker. A longer post
-// is split between lines (Split).
-const MaxPostBytes = 4000
-
-// Split cuts text into pieces of at most max bytes, between lines; a
-// single line longer than max is cut between characters. Pieces keep
-// their lines in order and lose no text but the line breaks they are
-// cut at.
-func Split(text string, max int) []string {
-	if max <= 0 || len(text) <= max {
-		return []string{text}
-	}
-	var out []string
-	var cur strings.Builder
-	flush := func() {
-		if cur.Len() > 0 {
-			out = append(out, cur.String())
-			cur.Reset()
-		}
-	}
-	for _, line := range strings.Split(text, "\n") {
-		for len(line) > max { // one line too long: cut between runes
-			flush()
-			cut := max
-			for cut > 0 && !runeStart(line[cut]) {
-				cut--
-			}
-			out = append(out, line[:cut])
-			line = line[cut:]
-		}
-		need := len(line)
-		if cur.Len() > 0 {
-			need++
-		}
-		if cur.Len()+need > max {
-			flush()
-		}
-		if cur.Len() > 0 {
-			cur.WriteByte('\n')
-		}
-		cur.WriteString(line)
-	}
-	flush()
-	return out
-}
-
-func runeStart(b byte) bool { return b&0xC0 != 0x80 }
-
 // The daily digest (每日汇总) and 汇总.
 const (
 	DigestTitle        = "【每日汇总】%s %s"
@@ -71,7 +22,6 @@ const (
 	// overdue errands, silent directive targets, missing disinfection.
 	DigestChildLine = "· %s:体温 %s,发热 %d,返回 %d,隔离 %d,代办超时 %d,指令未回复 %d,消毒未确认 %d"
 	CoverageNone    = "无应报"
-	PartMarker      = "(%d/%d)"
 )
 
 // Coverage says a coverage percentage: 85%, or 无应报 when nobody is
@@ -109,6 +59,8 @@ const (
 	ErrandEscalated         = "(%s 上报)"
 	DirectiveOverdue        = "指令 #%d「%s」已过截止时间(%s),以下单元尚未回复:%s 请尽快回复。"
 	DisinfectionRemind      = "消毒提醒:今天(%s)还没有确认公共区域消毒,请消毒后发送「消毒 区域」确认。"
+	// To the secretaries: names, the day, the landlords (房东(房屋)).
+	DisinfectionDeduction = "%s 消毒未确认:以下房东 %s 未确认公共区域消毒(当天已提醒):%s。按十二分制应扣 1 分,请核实后发送「扣分 姓名 1 未按时消毒」。"
 	// Who has not reported today (未报体温).
 	NotReportedNone = "今天(%s)应报体温的租客都已报告。"
 	NotReported     = "今天(%s)还未报体温 %d 人:%s"

@@ -47,7 +47,7 @@ const Help = `可用指令:
 指令 内容,今天18:00前
 回复 #5 情况
 积分|红黑榜|待办
-绑定 节点编号`
+绑定 节点编号|登记 姓名 手机号`
 
 // Said to a request made twice (a double tap).
 const AlreadyAccepted = "已受理过,编号 #%d。"

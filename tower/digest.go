@@ -3,7 +3,6 @@ package tower
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -26,7 +25,7 @@ const (
 // the rest.
 const maxFeverNames = 20
 
-// DigestTiers are the tiers whose groups get the daily digest: the
+// digestTier reports whether the groups of tier get the daily digest: the
 // sub-district, communities and units. A landlord's group is one house;
 // its tenants hear the temperature reminder instead.
 func digestTier(tier int) bool { return tier >= store.TierSubDistrict && tier <= store.TierUnit }
@@ -133,25 +132,16 @@ func (t *Tower) DailyDigest(ctx context.Context, at time.Time, firing string) (i
 	var items []store.OutboxItem
 	for _, g := range groups {
 		n, _ := d.Node(*g.NodeID)
-		items = append(items, splitPost(g, JobDailyDigest, firing, DigestText(d, n.ID, namesFever(n.Tier)))...)
+		items = append(items, jobPost(g, JobDailyDigest, firing, DigestText(d, n.ID, namesFever(n.Tier))))
 	}
 	return t.enqueue(ctx, items)
 }
 
-// splitPost makes the posts of one text to group g at a firing: one, or
-// several parts of at most texts.MaxPostBytes, cut between lines, each
-// marked (1/2), keyed by its part.
-func splitPost(g store.Group, job, firing, text string) []store.OutboxItem {
-	parts := texts.Split(pii.Mask(text), texts.MaxPostBytes)
-	var out []store.OutboxItem
-	for i, p := range parts {
-		if len(parts) > 1 {
-			p = fmt.Sprintf(texts.PartMarker, i+1, len(parts)) + "\n" + p
-		}
-		out = append(out, store.OutboxItem{Origin: store.JobOrigin(job, firing, strconv.Itoa(i+1)),
-			GroupID: g.ID, Platform: g.Platform, Text: p})
-	}
-	return out
+// jobPost is the post of one text to group g at a firing of job, keyed by
+// the firing. A text longer than the platform takes is sent in parts by
+// the channel (bot.SendParts), so a post is one outbox item however long.
+func jobPost(g store.Group, job, firing, text string) store.OutboxItem {
+	return store.OutboxItem{Origin: store.JobOrigin(job, firing), GroupID: g.ID, Platform: g.Platform, Text: text}
 }
 
 // enqueue queues a job's posts in one unit of work and returns how many

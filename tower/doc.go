@@ -121,6 +121,11 @@
 //     tiers 1–3 (a landlord's group is one house: it gets the reminder);
 //     fever names only in tier 1–2 groups, whose members are leaders and
 //     commanders — a unit's group also holds landlords and shop heads.
+//   - Missing disinfection: reminded in the landlord's group the same day
+//     (after rules.temperature_deadline); the next day the deduction is put
+//     to the secretaries above, who raise it with a 扣分 line. The sweep
+//     raises no score event itself: every score change points to the
+//     person and the message behind it (留痕), and a job has neither.
 //   - Weekly ranking: each node of rules.ranking_tier ranks the landlords
 //     below it; a landlord counts once per scope. The week's change is the
 //     approved changes created in the 7 days before the firing; red-list

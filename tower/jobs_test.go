@@ -544,5 +544,35 @@ func TestOverdueSweep(t *testing.T) {
 		if ps := overdue("FT-01-A"); len(ps) != 0 {
 			t.Fatalf("a disinfected house reminded: %+v", ps)
 		}
+		// The next day the deduction for the 24th is put to the secretaries
+		// above each house that missed it, once however often the sweep runs.
+		deductions := func(code, day string) []store.OutboxItem {
+			var out []store.OutboxItem
+			for _, it := range w.posts(code) {
+				if strings.HasPrefix(string(it.Origin), "disinfection-deduction:") && strings.Contains(string(it.Origin), day) {
+					out = append(out, it)
+				}
+			}
+			return out
+		}
+		for _, h := range []int{11, 12} {
+			at := time.Date(2020, 2, 25, h, 0, 0, 0, shanghai)
+			c.set(at)
+			w.runJob(tower.JobOverdue, at, 2)
+		}
+		ft = deductions("FT", "2020-02-24")
+		if len(ft) != 1 || !strings.HasPrefix(ft[0].Text, "@吴书记 消毒未确认:以下房东 2月24日 未确认公共区域消毒") ||
+			!strings.Contains(ft[0].Text, "楼国强(楼家)、许文(许家)") || strings.Contains(ft[0].Text, "应天喜") ||
+			strings.Join(ft[0].Mentions, ",") != "u"+w.people["吴书记@FT"].Phone {
+			t.Fatalf("deduction put to FT's secretary: %+v", ft)
+		}
+		if xy := deductions("XY", "2020-02-24"); len(xy) != 1 || !strings.Contains(xy[0].Text, "金大明(金家)") || strings.Contains(xy[0].Text, "楼国强") {
+			t.Fatalf("deduction put to XY's secretary: %+v", xy)
+		}
+		for _, code := range []string{"JD", "FT-01", "FT-01-B"} {
+			if ps := deductions(code, "2020-02-24"); len(ps) != 0 {
+				t.Fatalf("%s was asked to deduct: %+v", code, ps)
+			}
+		}
 	})
 }

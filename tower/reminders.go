@@ -167,7 +167,7 @@ func (t *Tower) QuarantineReminder(ctx context.Context, at time.Time, firing str
 	for _, id := range order {
 		g := groupOf[id]
 		text := fmt.Sprintf(texts.QuarantineEnding, texts.DateLabel(tomorrow, at), joinNames(byGroup[id]))
-		items = append(items, splitPost(g, JobQuarantineReminder, firing, text)...)
+		items = append(items, jobPost(g, JobQuarantineReminder, firing, text))
 	}
 	return t.enqueue(ctx, items)
 }
@@ -184,7 +184,12 @@ func (t *Tower) QuarantineReminder(ctx context.Context, at time.Time, firing str
 //     directive's own group, the target groups that have not answered,
 //     @-mentioning the commanders of their nodes: once a day per directive.
 //   - a landlord node without a disinfection today is reminded once a day
-//     in its group, at the first sweep after rules.temperature_deadline.
+//     in its group, at the first sweep after rules.temperature_deadline;
+//     the next day, when yesterday's is still missing, the deduction is put
+//     to the secretaries above (the nearest node with one and a group,
+//     mentioned), once a day, naming the landlords: a score change is made
+//     by a person from a message (留痕), so the sweep proposes it and the
+//     secretary's 扣分 line raises it, approved at once as theirs.
 //
 // It returns how many posts it handed to the outbox.
 func (t *Tower) OverdueSweep(ctx context.Context, at time.Time, firing string) (int, error) {
@@ -210,6 +215,10 @@ func (t *Tower) OverdueSweep(ctx context.Context, at time.Time, firing string) (
 	if !at.Before(t.rules.TemperatureDeadlineAt(at)) {
 		its, err := t.missingDisinfection(ctx, at)
 		if err != nil {
+			return 0, err
+		}
+		items = append(items, its...)
+		if its, err = t.proposeDisinfectionDeductions(ctx, at); err != nil {
 			return 0, err
 		}
 		items = append(items, its...)
@@ -365,6 +374,74 @@ func (t *Tower) missingDisinfection(ctx context.Context, at time.Time) ([]store.
 	for _, g := range groups {
 		out = append(out, store.OutboxItem{Origin: store.FactOrigin("disinfection-missing", *g.NodeID, day(at)),
 			GroupID: g.ID, Platform: g.Platform, Text: fmt.Sprintf(texts.DisinfectionRemind, texts.DateLabel(at, at))})
+	}
+	return out, nil
+}
+
+// proposeDisinfectionDeductions asks the secretaries above each landlord
+// node whose disinfection was missing yesterday to deduct the point (see
+// OverdueSweep).
+func (t *Tower) proposeDisinfectionDeductions(ctx context.Context, at time.Time) ([]store.OutboxItem, error) {
+	y, m, d := at.Date()
+	yesterday := time.Date(y, m, d-1, 0, 0, 0, 0, at.Location())
+	done, err := t.st.DisinfectedNodes(ctx, day(yesterday))
+	if err != nil {
+		return nil, err
+	}
+	confirmed := map[int64]bool{}
+	for _, id := range done {
+		confirmed[id] = true
+	}
+	nodes, err := t.st.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	type ask struct {
+		to       *Reachable
+		landlord []string
+	}
+	var order []int64
+	asks := map[int64]*ask{}
+	for _, n := range nodes {
+		if n.Tier != store.TierLandlord || confirmed[n.ID] {
+			continue
+		}
+		landlords, err := t.st.PeopleWithRole(ctx, n.ID, store.RoleLandlord)
+		if err != nil {
+			return nil, err
+		}
+		if len(landlords) == 0 {
+			continue // nobody to deduct from
+		}
+		to, err := t.nearestReachable(ctx, n.ID, store.RoleSecretary, true)
+		if err != nil {
+			return nil, err
+		}
+		if to == nil {
+			continue
+		}
+		a := asks[to.Node.ID]
+		if a == nil {
+			a = &ask{to: to}
+			asks[to.Node.ID] = a
+			order = append(order, to.Node.ID)
+		}
+		for _, l := range landlords {
+			a.landlord = append(a.landlord, fmt.Sprintf("%s(%s)", l.Name, n.Name))
+		}
+	}
+	var out []store.OutboxItem
+	for _, id := range order {
+		a := asks[id]
+		for _, g := range a.to.Groups {
+			ids, names, err := t.mentions(ctx, g.Platform, a.to.People...)
+			if err != nil {
+				return nil, err
+			}
+			text := fmt.Sprintf(texts.DisinfectionDeduction, names, texts.DateLabel(yesterday, at), joinNames(a.landlord))
+			out = append(out, store.OutboxItem{Origin: store.FactOrigin("disinfection-deduction", id, day(yesterday)),
+				GroupID: g.ID, Platform: g.Platform, Mentions: ids, Text: text})
+		}
 	}
 	return out, nil
 }

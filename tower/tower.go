@@ -41,6 +41,8 @@ type Store interface {
 	Atomic(ctx context.Context, fn func(ctx context.Context) error) error
 	Directory
 	BindGroup(ctx context.Context, platform, chatID, name string, nodeID int64) (*store.Group, error)
+	RegisterIdentity(ctx context.Context, platform, userID, name, phone string, messageID int64) (*store.Registration, error)
+	OutboxHasOrigin(ctx context.Context, origin store.Origin) (bool, error)
 	InboundByID(ctx context.Context, id int64) (*store.InboundMessage, error)
 
 	RecordTemperatures(ctx context.Context, log store.TemperatureLog) ([]store.Temperature, error)
@@ -88,7 +90,6 @@ type FigureStore interface {
 	DirectiveCounts(ctx context.Context, dayStart, issuedSince time.Time) ([]store.DirectiveCount, error)
 	DisinfectedNodes(ctx context.Context, day string) ([]int64, error)
 
-	AllLandlords(ctx context.Context) ([]store.LandlordAt, error)
 	ApprovedDeltas(ctx context.Context, since time.Time) ([]store.ScoreDelta, error)
 	QuarantinesEnding(ctx context.Context, from, to time.Time) ([]store.TenantReturn, error)
 	OverdueErrands(ctx context.Context, unclaimedBefore, undoneBefore time.Time) ([]store.Errand, error)

@@ -3,7 +3,6 @@ package tower
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -27,19 +26,19 @@ type WeeklyTable struct {
 // from one read of the landlords and one of the approved changes.
 type rankState struct {
 	scopes    map[int64][]store.LandlordAt // scope node → its landlords, one line per person
-	deltas    []store.ScoreDelta
+	deltas    map[int64][]store.ScoreDelta // scope node → its landlords' approved changes, oldest first
 	base      int
 	listSize  int
 	cycleFrom func(time.Time) time.Time
 }
 
 // standings ranks a scope's landlords as of at: base plus the approved
-// changes created in [cycle start of at, at), best first, ties by name,
-// then id — the store's LandlordRanking order.
+// changes created in [cycle start of at, at), in the order of every
+// ranking (store.SortStandings).
 func (r *rankState) standings(scope int64, at time.Time) []store.LandlordStanding {
 	from := r.cycleFrom(at)
 	sum := map[int64]int{}
-	for _, d := range r.deltas {
+	for _, d := range r.deltas[scope] {
 		if !d.CreatedAt.Before(from) && d.CreatedAt.Before(at) {
 			sum[d.LandlordID] += d.Delta
 		}
@@ -48,30 +47,16 @@ func (r *rankState) standings(scope int64, at time.Time) []store.LandlordStandin
 	for _, l := range r.scopes[scope] {
 		out = append(out, store.LandlordStanding{PersonID: l.PersonID, Name: l.Name, NodeID: l.NodeID, Score: r.base + sum[l.PersonID]})
 	}
-	sortStandings(out)
+	store.SortStandings(out)
 	return out
 }
 
-// sortStandings orders standings best first, ties by name, then id.
-func sortStandings(s []store.LandlordStanding) {
-	sort.Slice(s, func(i, j int) bool {
-		a, b := s[i], s[j]
-		if a.Score != b.Score {
-			return a.Score > b.Score
-		}
-		if a.Name != b.Name {
-			return a.Name < b.Name
-		}
-		return a.PersonID < b.PersonID
-	})
-}
-
 // WeeklyTables draws the 红黑榜 of every ranking scope (the nodes of
-// rules.ranking_tier) as of at, set-based: the landlords and the approved
-// changes since the start of the year (or of the cycle, if earlier) are
-// read once, and every scope and every earlier week of the year is ranked
-// in memory. A landlord counts once per scope (at the first node where
-// they are one); only approved changes count (derived, never stored).
+// rules.ranking_tier) as of at, set-based: the landlords (from the
+// directory) and the approved changes since the start of the year (or of
+// the cycle, if earlier, one query) are read once, and every scope and
+// every earlier week of the year is ranked in memory. A landlord counts once per scope (at the first of their
+// houses by code); only approved changes count (derived, never stored).
 // The red-list weeks of the year are the firings at the same weekday and
 // time as at, going back a week at a time within at's year.
 func (t *Tower) WeeklyTables(ctx context.Context, at time.Time) ([]WeeklyTable, error) {
@@ -99,9 +84,20 @@ func (t *Tower) WeeklyTables(ctx context.Context, at time.Time) ([]WeeklyTable, 
 		}
 		return 0, false
 	}
-	landlords, err := t.st.AllLandlords(ctx) // by person then node
-	if err != nil {
-		return nil, err
+	// The landlords from the directory (in memory when it is one): the
+	// role is held at landlord nodes only (store.CheckRoster).
+	var landlords []store.LandlordAt
+	for _, n := range nodes { // by tier then code
+		if n.Tier != store.TierLandlord {
+			continue
+		}
+		ps, err := t.st.PeopleWithRole(ctx, n.ID, store.RoleLandlord)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			landlords = append(landlords, store.LandlordAt{PersonID: p.ID, Name: p.Name, NodeID: n.ID})
+		}
 	}
 	st := &rankState{scopes: map[int64][]store.LandlordAt{}, base: t.rules.ScoreBase, listSize: t.rules.ListSize,
 		cycleFrom: t.rules.CycleStart}
@@ -121,8 +117,23 @@ func (t *Tower) WeeklyTables(ctx context.Context, at time.Time) ([]WeeklyTable, 
 			since = x
 		}
 	}
-	if st.deltas, err = t.st.ApprovedDeltas(ctx, since); err != nil {
+	deltas, err := t.st.ApprovedDeltas(ctx, since)
+	if err != nil {
 		return nil, err
+	}
+	// Each scope ranks from its own landlords' changes only: a landlord's
+	// change goes to every scope that ranks them.
+	scopesOf := map[int64][]int64{}
+	for s, ls := range st.scopes {
+		for _, l := range ls {
+			scopesOf[l.PersonID] = append(scopesOf[l.PersonID], s)
+		}
+	}
+	st.deltas = map[int64][]store.ScoreDelta{}
+	for _, d := range deltas {
+		for _, s := range scopesOf[d.LandlordID] {
+			st.deltas[s] = append(st.deltas[s], d)
+		}
 	}
 	var scopes []store.Node
 	for _, n := range nodes { // by tier then code
@@ -132,7 +143,7 @@ func (t *Tower) WeeklyTables(ctx context.Context, at time.Time) ([]WeeklyTable, 
 	}
 	weekFrom := at.AddDate(0, 0, -7)
 	week := map[int64]int{}
-	for _, d := range st.deltas {
+	for _, d := range deltas {
 		if !d.CreatedAt.Before(weekFrom) && d.CreatedAt.Before(at) {
 			week[d.LandlordID] += d.Delta
 		}
@@ -210,7 +221,7 @@ func (t *Tower) WeeklyRanking(ctx context.Context, at time.Time, firing string) 
 		}
 		text := tab.Say(t.rules.ScoreCycle, at, t.rules.ScoreBase, t.rules.RewardPerPoint)
 		for _, g := range groups {
-			items = append(items, splitPost(g, JobWeeklyRanking, firing, text)...)
+			items = append(items, jobPost(g, JobWeeklyRanking, firing, text))
 		}
 	}
 	return t.enqueue(ctx, items)

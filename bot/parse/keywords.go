@@ -69,6 +69,8 @@ var keywords = [...]keyword{
 	{word: "未完成", kind: KindQuery, topic: TopicErrands},
 
 	{word: "绑定", kind: KindBind},
+
+	{word: "登记", kind: KindRegister}, {word: "注册", kind: KindRegister}, {word: "实名登记", kind: KindRegister},
 }
 
 // keywordIndex maps a first rune to the keywords starting with it, longest

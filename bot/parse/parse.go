@@ -163,6 +163,8 @@ func (p *parser) kind(kw keyword, body int, strict bool) Result {
 		return p.query(kw, body)
 	case KindBind:
 		return p.bind(body, strict)
+	case KindRegister:
+		return p.register(body, strict)
 	}
 	return none()
 }

@@ -33,6 +33,7 @@ var Kinds = []Kind{
 	KindNone, KindInvalid, KindTemperature, KindTenantReturn, KindErrandRequest,
 	KindErrandClaim, KindErrandDone, KindErrandCancel, KindScore, KindScoreVerify,
 	KindDisinfection, KindDirective, KindDirectiveReport, KindQuery, KindBind,
+	KindRegister,
 }
 
 // Result is the outcome of parsing one message. Exactly the field that
@@ -53,6 +54,7 @@ type Result struct {
 	DirectiveReport *DirectiveReport
 	Query           *Query
 	Bind            *Bind
+	Register        *Register
 }
 
 // Invalid says which kind the sender meant and how to write it correctly.
@@ -215,6 +217,8 @@ func (r Result) payload() any {
 		return r.Query
 	case KindBind:
 		return r.Bind
+	case KindRegister:
+		return r.Register
 	}
 	return nil
 }

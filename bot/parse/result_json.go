@@ -107,6 +107,11 @@ func (r Result) AppendJSON(b []byte) []byte {
 		if v := r.Bind; v != nil {
 			b = appendField(b, "node", v.Node)
 		}
+	case KindRegister:
+		if v := r.Register; v != nil {
+			b = appendField(b, "name", v.Name)
+			b = appendField(b, "phone", v.Phone)
+		}
 	}
 	return append(b, '}')
 }
@@ -173,6 +178,9 @@ func (r *Result) UnmarshalJSON(data []byte) error {
 	case KindBind:
 		r.Bind = new(Bind)
 		payload = r.Bind
+	case KindRegister:
+		r.Register = new(Register)
+		payload = r.Register
 	default:
 		return fmt.Errorf("parse: unknown kind %q", head.Kind)
 	}

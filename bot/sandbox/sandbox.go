@@ -153,6 +153,7 @@ func (s *Sandbox) Platform() bot.Platform { return bot.Sandbox }
 // Send "delivers" a post: it is already in the outbox, which is what the
 // page shows, so sending only tells the open pages to look again.
 func (s *Sandbox) Send(ctx context.Context, d bot.Delivery) error {
+	d.Via(bot.RouteSandbox)
 	s.hub.publish(d.Group.ChatID)
 	return nil
 }

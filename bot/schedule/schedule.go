@@ -162,6 +162,35 @@ func (s *Scheduler) List() []Info {
 	return out
 }
 
+// Latest returns the latest firing of job name at or before now (within a
+// year back), or now itself, to the second, when the job has no schedule
+// or never fired in that time: what `towerbot job run` without --at runs,
+// so that it is the very firing the schedule ran or will catch up.
+func (s *Scheduler) Latest(name string, now time.Time) (time.Time, error) {
+	s.mu.Lock()
+	e, ok := s.jobs[name]
+	s.mu.Unlock()
+	if !ok {
+		return time.Time{}, fmt.Errorf("%w %q", ErrUnknownJob, name)
+	}
+	now = now.In(s.cfg.Location).Truncate(time.Second)
+	if e.sched == nil {
+		return now, nil
+	}
+	// Step back until a firing falls at or before now.
+	for back := time.Hour; back <= 366*24*time.Hour; back *= 2 {
+		t := e.sched.Next(now.Add(-back))
+		if t.After(now) {
+			continue
+		}
+		for next := e.sched.Next(t); !next.After(now); next = e.sched.Next(next) {
+			t = next
+		}
+		return t, nil
+	}
+	return now, nil
+}
+
 // ErrUnknownJob is returned for a job name nobody added.
 var ErrUnknownJob = errors.New("schedule: unknown job")
 

@@ -297,3 +297,32 @@ func TestStartFires(t *testing.T) {
 		t.Fatalf("runs %+v, %v", runs, err)
 	}
 }
+
+// Latest is the last firing at or before now; a job with no schedule
+// fires at now.
+func TestLatest(t *testing.T) {
+	s, err := schedule.New(schedule.Config{Location: shanghai}, storetest.SQLite(t), kv.NewMemory(time.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &counter{}
+	for name, spec := range map[string]string{"daily-digest": "0 20 * * *", "weekly-ranking": "0 8 * * 1", "overdue": "0 * * * *", "hand": "-"} {
+		if err := s.Add(c.job(name), spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Date(2020, 2, 26, 19, 59, 30, 500, shanghai) // a Wednesday
+	for name, want := range map[string]time.Time{
+		"daily-digest":   time.Date(2020, 2, 25, 20, 0, 0, 0, shanghai),
+		"weekly-ranking": time.Date(2020, 2, 24, 8, 0, 0, 0, shanghai),
+		"overdue":        time.Date(2020, 2, 26, 19, 0, 0, 0, shanghai),
+		"hand":           time.Date(2020, 2, 26, 19, 59, 30, 0, shanghai),
+	} {
+		if got, err := s.Latest(name, now); err != nil || !got.Equal(want) {
+			t.Errorf("%s: %v, %v; want %v", name, got, err, want)
+		}
+	}
+	if got, _ := s.Latest("daily-digest", time.Date(2020, 2, 26, 20, 0, 0, 0, shanghai)); !got.Equal(time.Date(2020, 2, 26, 20, 0, 0, 0, shanghai)) {
+		t.Errorf("at the firing itself: %v", got)
+	}
+}
