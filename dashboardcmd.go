@@ -21,8 +21,8 @@ import (
 // embedded demo (config demo: true) — and only there.
 const DemoPassword = "towerbot-demo"
 
-// mountDashboard adds the leaders' dashboard to mux when it is enabled.
-// Without the sandbox, / leads to it. In the demo it gives one person per
+// mountDashboard adds the leaders' dashboard to mux when it is enabled
+// (/login, /dash, /node/…, /screen/…; / stays the sandbox's). In the demo it gives one person per
 // tier the demo password (when they have none yet) and prints the logins.
 func mountDashboard(ctx context.Context, cfg config.Config, mux *http.ServeMux, db *store.DB, dir *directory.Directory,
 	domain *tower.Tower, logger *slog.Logger, stdout io.Writer) error {
@@ -40,9 +40,6 @@ func mountDashboard(ctx context.Context, cfg config.Config, mux *http.ServeMux, 
 		return err
 	}
 	dash.Register(mux)
-	if !cfg.Sandbox.Enabled {
-		mux.Handle("GET /{$}", http.RedirectHandler("/dash", http.StatusSeeOther))
-	}
 	if cfg.Demo {
 		return demoLogins(ctx, db, auth, stdout)
 	}

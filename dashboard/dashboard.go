@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/towerbot/towerbot/store"
@@ -63,6 +64,9 @@ type Config struct {
 type Dashboard struct {
 	cfg   Config
 	pages map[string]*template.Template
+
+	pastMu sync.Mutex
+	past   map[string]pastFigures // by day: see pastDay
 }
 
 // New returns the dashboard.
@@ -82,11 +86,11 @@ func New(cfg Config) (*Dashboard, error) {
 	if cfg.ScreenRefresh <= 0 {
 		cfg.ScreenRefresh = time.Minute
 	}
-	pages, err := parsePages()
+	pages, err := parsePages(cfg.Location)
 	if err != nil {
 		return nil, err
 	}
-	return &Dashboard{cfg: cfg, pages: pages}, nil
+	return &Dashboard{cfg: cfg, pages: pages, past: map[string]pastFigures{}}, nil
 }
 
 // Register adds the dashboard's routes to mux. They sit beside the
