@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/towerbot/towerbot/pii"
 	"github.com/towerbot/towerbot/store"
 	"github.com/towerbot/towerbot/texts"
 	"github.com/towerbot/towerbot/webauth"
@@ -46,18 +47,22 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusForbidden, texts.DashBadForm)
 		return
 	}
-	s, err := d.cfg.Auth.Login(r.Context(), r.PostFormValue("phone"), r.PostFormValue("password"))
+	phone := r.PostFormValue("phone")
+	s, err := d.cfg.Auth.Login(r.Context(), phone, r.PostFormValue("password"))
 	switch {
 	case errors.Is(err, webauth.ErrBadLogin):
+		d.cfg.Logger.Info("dashboard login failed", "phone", pii.MaskPhone(phone), "remote", r.RemoteAddr)
 		again(http.StatusUnauthorized, texts.DashBadLogin)
 		return
 	case errors.Is(err, webauth.ErrLocked):
+		d.cfg.Logger.Warn("dashboard login locked", "phone", pii.MaskPhone(phone), "remote", r.RemoteAddr)
 		again(http.StatusTooManyRequests, texts.DashLocked)
 		return
 	case err != nil:
 		d.fail(w, r, err)
 		return
 	}
+	d.cfg.Logger.Info("dashboard login", "person", s.PersonID, "remote", r.RemoteAddr)
 	setCookie(w, r, sessionCookie, s.Token, s.ExpiresAt)
 	http.Redirect(w, r, "/dash", http.StatusSeeOther)
 }

@@ -482,3 +482,40 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+// The overview's charts count each past day as the digest would have: a
+// list reported yesterday for two of 方塘村一区's eight tenants shows as
+// yesterday's coverage, and today's as none.
+func TestTrendCountsPastDays(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := newWorld(t, db)
+		loc, _ := time.LoadLocation("Asia/Shanghai")
+		yesterday := time.Now().In(loc).AddDate(0, 0, -1)
+		house, _ := db.NodeByCode(ctx, "BY-FT-01-01")
+		landlord, _ := db.PersonByPhone(ctx, "13800000020")
+		zhang, _ := db.PersonByPhone(ctx, "13800000030")
+		li, _ := db.PersonByPhone(ctx, "13800000031")
+		m := &store.InboundMessage{Platform: "sandbox", PlatformMsgID: "trend-1", Text: "体温", Outcome: store.OutcomeOK}
+		if _, err := db.SaveInbound(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.RecordTemperatures(ctx, store.TemperatureLog{NodeID: house.ID, Day: yesterday.Format("2006-01-02"),
+			ReporterID: landlord.ID, MessageID: m.ID, People: map[string]int64{"张三": zhang.ID, "李四": li.ID},
+			Entries: []store.TemperatureEntry{{Name: "张三", Celsius: 36.5}, {Name: "李四", Celsius: 38.1}}}); err != nil {
+			t.Fatal(err)
+		}
+		_, page := w.login("13800000007").get("/node/BY-FT-01")
+		// 2 of 8 tenants: 25 %; one fever.
+		want := fmt.Sprintf("<title>%s: 25%%</title>", yesterday.Format("1/2"))
+		if !strings.Contains(page, want) {
+			t.Errorf("no %q in the coverage chart", want)
+		}
+		if !strings.Contains(page, fmt.Sprintf("<title>%s: 1</title>", yesterday.Format("1/2"))) {
+			t.Errorf("yesterday's fever is not in the chart")
+		}
+		if !strings.Contains(page, fmt.Sprintf("<title>%s: 0%%</title>", time.Now().In(loc).Format("1/2"))) {
+			t.Errorf("today's coverage is not 0")
+		}
+	})
+}
