@@ -76,6 +76,16 @@ func TestDashboardInChromium(t *testing.T) {
 	if r := c.post("BY-FT-01", "金晓燕", "扣分 刘某 3 未及时上报租客返回"); r.Outcome != "ok" {
 		t.Fatalf("deduction: %+v", r)
 	}
+	// An errand asked for and claimed, one still open.
+	if r := c.post("BY-FT-01-01", "应天喜", "代办 配药 沈奶奶 降压药"); r.Outcome != "ok" {
+		t.Fatalf("errand: %+v", r)
+	}
+	if r := c.post("BY-FT-02-01", "楼金土", "代办 买菜 楼奶奶 青菜两斤"); r.Outcome != "ok" {
+		t.Fatalf("errand: %+v", r)
+	}
+	if r := c.post("BY-FT", "骆红梅", "接单 #1"); r.Outcome != "ok" {
+		t.Fatalf("claim: %+v", r)
+	}
 	// Another community's pending change, which she must not see.
 	if r := c.post("BY-SH-01", "鲍建军", "扣分 何春花 2 公共区域未消毒"); r.Outcome != "ok" {
 		t.Fatalf("deduction in 上河社区: %+v", r)
@@ -283,6 +293,18 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Fatalf("the verdict is not in the message log: %q", logPage)
 	}
 	shoot("messages")
+
+	// The errands board and the people search.
+	run("errands", chromedp.Navigate(srv.base+"/node/BY-FT/errands"), chromedp.WaitVisible(chromedp.CSS(`.board`)))
+	if board := text(".board"); !strings.Contains(board, "降压药") || !strings.Contains(board, "骆红梅") || !strings.Contains(board, "青菜") {
+		t.Fatalf("errands board: %q", board)
+	}
+	shoot("errands")
+	run("people", chromedp.Navigate(srv.base+"/node/BY-FT/people?q=%E6%A5%BC"), chromedp.WaitVisible(chromedp.CSS(`table`)))
+	if found := text("main"); !strings.Contains(found, "楼金土") || strings.Contains(found, "何春花") {
+		t.Fatalf("people search 楼: %q", found)
+	}
+	shoot("people")
 
 	// The wall screen: no controls, refreshes itself.
 	run("screen", chromedp.Navigate(srv.base+"/screen/BY-FT"), chromedp.WaitVisible(chromedp.CSS(`.big`)))

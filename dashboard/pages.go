@@ -225,15 +225,15 @@ func (d *Dashboard) errandLines(ctx context.Context, es []store.Errand, now time
 	return out, nil
 }
 
-// age says how long ago, roughly: 3天5小时, 2小时10分, 5分.
+// age says how long ago, roughly: 3天5小时前, 2小时10分前, 5分钟前, 刚刚.
 func age(d time.Duration) string {
 	switch {
 	case d >= 24*time.Hour:
-		return fmt.Sprintf("%d天%d小时", int(d.Hours())/24, int(d.Hours())%24)
+		return fmt.Sprintf("%d天%d小时前", int(d.Hours())/24, int(d.Hours())%24)
 	case d >= time.Hour:
-		return fmt.Sprintf("%d小时%d分", int(d.Hours()), int(d.Minutes())%60)
-	case d > 0:
-		return fmt.Sprintf("%d分", int(d.Minutes()))
+		return fmt.Sprintf("%d小时%d分前", int(d.Hours()), int(d.Minutes())%60)
+	case d >= time.Minute:
+		return fmt.Sprintf("%d分钟前", int(d.Minutes()))
 	}
 	return "刚刚"
 }
@@ -765,11 +765,12 @@ func funcsIn(loc *time.Location) template.FuncMap {
 			p, _ := f.Coverage()
 			return p
 		},
-		"signed":  texts.Signed,
-		"status":  texts.StatusLabel,
-		"errand":  errandLabel,
-		"role":    roleLabel,
-		"outcome": outcomeLabel,
+		"signed":   texts.Signed,
+		"status":   texts.StatusLabel,
+		"category": texts.CategoryLabel,
+		"errand":   errandLabel,
+		"role":     roleLabel,
+		"outcome":  outcomeLabel,
 		"when": func(t time.Time) string {
 			if t.IsZero() {
 				return ""
