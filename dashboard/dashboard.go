@@ -125,6 +125,9 @@ func (d *Dashboard) Register(mux *http.ServeMux) {
 
 func noStore(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		// Pages are the rule; the JSON and the spreadsheets set their own
+		// type. Set here, it holds for a page whose status is written first.
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Frame-Options", "DENY")
 		w.Header().Set("X-Content-Type-Options", "nosniff")

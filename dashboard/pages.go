@@ -737,7 +737,6 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, name string, 
 		d.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Write(b.Bytes())
 }
 

@@ -118,6 +118,11 @@ func (s *Service) Login(ctx context.Context, phone, password string) (*Session, 
 	if err := s.db.CreateSession(ctx, ws); err != nil {
 		return nil, err
 	}
+	// Sessions that ended are swept at each login, so the table holds
+	// about the live ones.
+	if err := s.db.DeleteSession(ctx, "", now); err != nil {
+		return nil, err
+	}
 	return &Session{Token: token, CSRF: csrf, PersonID: personID, ExpiresAt: ws.ExpiresAt}, nil
 }
 
