@@ -12,6 +12,7 @@ import (
 	"github.com/towerbot/towerbot/config"
 	"github.com/towerbot/towerbot/dashboard"
 	"github.com/towerbot/towerbot/directory"
+	"github.com/towerbot/towerbot/kv"
 	"github.com/towerbot/towerbot/store"
 	"github.com/towerbot/towerbot/tower"
 	"github.com/towerbot/towerbot/webauth"
@@ -25,7 +26,7 @@ const DemoPassword = "towerbot-demo"
 // (/login, /dash, /node/…, /screen/…; / stays the sandbox's). In the demo it gives one person per
 // tier the demo password (when they have none yet) and prints the logins.
 func mountDashboard(ctx context.Context, cfg config.Config, mux *http.ServeMux, db *store.DB, dir *directory.Directory,
-	domain *tower.Tower, logger *slog.Logger, stdout io.Writer) error {
+	domain *tower.Tower, kvs kv.Store, logger *slog.Logger, stdout io.Writer) error {
 	if !cfg.Dashboard.Enabled {
 		return nil
 	}
@@ -35,7 +36,7 @@ func mountDashboard(ctx context.Context, cfg config.Config, mux *http.ServeMux, 
 	}
 	auth := webauth.New(db, authConfig(cfg.Dashboard))
 	dash, err := dashboard.New(dashboard.Config{DB: db, Dir: dir, Tower: domain, Auth: auth, Location: loc,
-		Logger: logger.With("part", "dashboard")})
+		Limiter: kvs, Logger: logger.With("part", "dashboard")})
 	if err != nil {
 		return err
 	}

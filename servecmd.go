@@ -166,7 +166,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		channels = append(channels, sb)
 		mux.Handle("/", sb.Handler())
 	}
-	if err := mountDashboard(ctx, cfg, mux, db, dir, domain, logger, stdout); err != nil {
+	if err := mountDashboard(ctx, cfg, mux, db, dir, domain, kvs, logger, stdout); err != nil {
 		return fmt.Errorf("dashboard: %w", err)
 	}
 	if cfg.WeCom.Enabled || cfg.DingTalk.Enabled {

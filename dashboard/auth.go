@@ -3,6 +3,7 @@ package dashboard
 import (
 	"crypto/subtle"
 	"errors"
+	"net"
 	"net/http"
 	"time"
 
@@ -46,6 +47,22 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	if !loginFormOK(r) {
 		again(http.StatusForbidden, texts.DashBadForm)
 		return
+	}
+	if l := d.cfg.Limiter; l != nil {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			host = r.RemoteAddr
+		}
+		ok, _, err := l.Allow(r.Context(), "dashboard-login:"+host, d.cfg.LoginsPerMinute, time.Minute)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		if !ok {
+			d.cfg.Logger.Warn("dashboard logins throttled", "remote", host)
+			again(http.StatusTooManyRequests, texts.DashTooFast)
+			return
+		}
 	}
 	phone := r.PostFormValue("phone")
 	s, err := d.cfg.Auth.Login(r.Context(), phone, r.PostFormValue("password"))

@@ -58,6 +58,17 @@ type Config struct {
 	Now      func() time.Time // default time.Now
 	// ScreenRefresh is how often the wall screen reloads itself.
 	ScreenRefresh time.Duration
+	// Limiter, when set, caps login attempts per client address at
+	// LoginsPerMinute (default 30): each attempt costs an argon2id hash, so
+	// a flood of them is refused before that work. kv.Store is one
+	// (Redis: the cap holds across replicas).
+	Limiter         Limiter
+	LoginsPerMinute int
+}
+
+// Limiter counts events in a sliding window (kv.Store.Allow).
+type Limiter interface {
+	Allow(ctx context.Context, key string, limit int, window time.Duration) (ok bool, retryAfter time.Duration, err error)
 }
 
 // Dashboard serves the pages.
@@ -82,6 +93,9 @@ func New(cfg Config) (*Dashboard, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.LoginsPerMinute <= 0 {
+		cfg.LoginsPerMinute = 30
 	}
 	if cfg.ScreenRefresh <= 0 {
 		cfg.ScreenRefresh = time.Minute

@@ -21,6 +21,7 @@ import (
 	"github.com/towerbot/towerbot/dashboard"
 	"github.com/towerbot/towerbot/deployments/demo"
 	"github.com/towerbot/towerbot/directory"
+	"github.com/towerbot/towerbot/kv"
 	"github.com/towerbot/towerbot/store"
 	"github.com/towerbot/towerbot/store/storetest"
 	"github.com/towerbot/towerbot/texts"
@@ -44,7 +45,7 @@ type world struct {
 
 const password = "tower-bot-2020"
 
-func newWorld(t *testing.T, db *store.DB) *world {
+func newWorld(t *testing.T, db *store.DB, opts ...func(*dashboard.Config)) *world {
 	t.Helper()
 	ctx := context.Background()
 	r, err := demo.Roster()
@@ -65,8 +66,12 @@ func newWorld(t *testing.T, db *store.DB) *world {
 	}
 	auth := webauth.New(db, webauth.Config{})
 	loc, _ := time.LoadLocation("Asia/Shanghai")
-	d, err := dashboard.New(dashboard.Config{DB: db, Dir: dir, Tower: tw, Auth: auth, Location: loc,
-		Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
+	cfg := dashboard.Config{DB: db, Dir: dir, Tower: tw, Auth: auth, Location: loc,
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	d, err := dashboard.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -518,4 +523,24 @@ func TestTrendCountsPastDays(t *testing.T) {
 			t.Errorf("today's coverage is not 0")
 		}
 	})
+}
+
+// Logins from one address beyond the cap are refused before any password
+// is checked; the cap is kv's sliding window.
+func TestLoginsThrottledPerAddress(t *testing.T) {
+	db := storetest.SQLite(t)
+	w := newWorld(t, db, func(c *dashboard.Config) {
+		c.Limiter = kv.NewMemory(time.Now)
+		c.LoginsPerMinute = 3
+	})
+	b := w.anonymous()
+	for i := 1; i <= 3; i++ {
+		if code, _ := b.postForm("/login", url.Values{"phone": {"13899999999"}, "password": {"whatever-1234"}}); code != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i, code)
+		}
+	}
+	code, page := b.postForm("/login", url.Values{"phone": {"13800000004"}, "password": {password}})
+	if code != http.StatusTooManyRequests || !strings.Contains(page, texts.DashTooFast) {
+		t.Fatalf("fourth attempt: %d", code)
+	}
 }

@@ -8,6 +8,7 @@ const (
 	DashBadLogin      = "手机号或密码不正确"
 	DashLocked        = "登录失败次数过多，该手机号已暂时锁定，请稍后再试"
 	DashBadForm       = "页面已过期，请刷新后重试"
+	DashTooFast       = "登录尝试过于频繁，请一分钟后再试"
 	DashInviteInvalid = "链接无效、已使用或已过期，请联系管理员重新获取"
 	DashWeakPassword  = "密码太弱：至少 10 位，字母与数字或符号混用，不要用常见密码或手机号"
 	DashPasswordsDiff = "两次输入的密码不一致"
