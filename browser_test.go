@@ -9,7 +9,6 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -24,27 +23,19 @@ import (
 	"github.com/towerbot/towerbot/texts"
 )
 
-// chromiumPath is Debian's Chromium, which the browser tests drive; they
-// never download a browser.
-const chromiumPath = "/usr/bin/chromium"
-
 // needChromium skips the test, loudly, when Chromium is missing — or fails
 // it when TOWERBOT_REQUIRE_SERVICES says every service must be there (CI,
 // where .ci/run installs it).
 func needChromium(t *testing.T) string {
 	t.Helper()
-	path := chromiumPath
-	if p := os.Getenv("TOWERBOT_CHROMIUM"); p != "" {
-		path = p
-	}
-	if _, err := exec.LookPath(path); err != nil {
-		msg := fmt.Sprintf("BROWSER TESTS NOT RUN: no Chromium at %s (apt-get install chromium fonts-noto-cjk)", path)
+	if err := testenv.FindChromium(); err != nil {
+		msg := fmt.Sprintf("BROWSER TESTS NOT RUN: %v", err)
 		if testenv.RequireServices() {
 			t.Fatal(msg)
 		}
 		t.Skip(msg)
 	}
-	return path
+	return testenv.ChromiumPath()
 }
 
 // TestDashboardInChromium is the dashboard's acceptance test, in a real
