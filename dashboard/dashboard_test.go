@@ -544,3 +544,58 @@ func TestLoginsThrottledPerAddress(t *testing.T) {
 		t.Fatalf("fourth attempt: %d", code)
 	}
 }
+
+// A directive from the sub-district reaches a community's overview with
+// that community's groups only: who answered, who is silent — never the
+// other community's groups.
+func TestDirectivesFromAboveStayInScope(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := newWorld(t, db)
+		nodes, err := db.Nodes(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		groupOf := map[string]int64{}
+		for _, n := range nodes {
+			g, err := db.BindGroup(ctx, "sandbox", "chat-"+n.Code, n.Name+"群", n.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			groupOf[n.Code] = g.ID
+		}
+		leader, _ := db.PersonByPhone(ctx, "13800000001")
+		msg := func(id string) int64 {
+			m := &store.InboundMessage{Platform: "sandbox", PlatformMsgID: id, Text: id, Outcome: store.OutcomeOK}
+			if _, err := db.SaveInbound(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+			return m.ID
+		}
+		var targets []int64
+		for _, code := range []string{"BY-FT", "BY-SH", "BY-FT-01", "BY-FT-02", "BY-SH-01", "BY-SH-02"} {
+			targets = append(targets, groupOf[code])
+		}
+		dir, err := db.CreateDirective(ctx, store.Directive{NodeID: mustNode(t, db, "BY"), GroupID: groupOf["BY"],
+			AuthorID: leader.ID, Text: "请各作战单元上报僵尸车排查情况", MessageID: msg("d1")}, targets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmdr, _ := db.PersonByPhone(ctx, "13800000007")
+		if _, err := db.AddDirectiveReport(ctx, store.DirectiveReport{DirectiveID: dir.ID, GroupID: groupOf["BY-FT-01"],
+			PersonID: cmdr.ID, Text: "已排查 3 辆", MessageID: msg("r1")}); err != nil {
+			t.Fatal(err)
+		}
+		_, page := w.login("13800000004").get("/node/BY-FT")
+		if !strings.Contains(page, "僵尸车") || !strings.Contains(page, "已回复 1/3") {
+			t.Fatalf("the directive from above, counted over 方塘村's three groups: %s", page)
+		}
+		if !strings.Contains(page, "方塘村二区群") || strings.Contains(page, "上河") || strings.Contains(page, "北站") {
+			t.Errorf("silent groups named outside the subtree, or 方塘村二区 missing")
+		}
+		_, all := w.login("13800000001").get("/node/BY")
+		if !strings.Contains(all, "已回复 1/6") || !strings.Contains(all, "上河社区群") {
+			t.Errorf("the sub-district's overview does not count all six groups")
+		}
+	})
+}

@@ -238,10 +238,30 @@ func age(d time.Duration) string {
 	return "刚刚"
 }
 
-// directives returns the latest directives sent in the subtree, with
-// answered and silent groups.
+// directives returns the latest directives sent in the subtree or reaching
+// it from above, with the subtree's groups that answered and those still
+// silent — only the subtree's: a directive from the sub-district does not
+// name another community's groups to a community.
 func (d *Dashboard) directives(ctx context.Context, p *page, limit int) ([]directiveLine, error) {
-	ds, err := d.cfg.DB.DirectivesAt(ctx, p.Sub, limit)
+	groups, err := d.cfg.Dir.GroupsOfNodes(ctx, p.Sub...)
+	if err != nil {
+		return nil, err
+	}
+	mine := map[int64]string{}
+	var gids []int64
+	for _, g := range groups {
+		mine[g.ID] = g.Name
+		gids = append(gids, g.ID)
+	}
+	ds, err := d.cfg.DB.DirectivesReaching(ctx, p.Sub, gids, limit)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, x := range ds {
+		ids = append(ids, x.ID)
+	}
+	targets, err := d.cfg.DB.DirectiveTargetsOf(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -252,17 +272,17 @@ func (d *Dashboard) directives(ctx context.Context, p *page, limit int) ([]direc
 		if n, err := d.cfg.Dir.NodeByID(ctx, x.NodeID); err == nil {
 			l.From = n.Name
 		}
-		prog, err := d.cfg.DB.DirectiveProgressOf(ctx, x.ID)
-		if err != nil {
-			return nil, err
-		}
-		l.Answered, l.Total = prog.Reported, prog.Total
-		silent, err := d.cfg.DB.DirectiveLaggards(ctx, x.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, g := range silent {
-			l.Silent = append(l.Silent, g.Name)
+		for _, tg := range targets {
+			name, ok := mine[tg.GroupID]
+			if tg.DirectiveID != x.ID || !ok {
+				continue
+			}
+			l.Total++
+			if tg.ReportedAt != nil {
+				l.Answered++
+			} else {
+				l.Silent = append(l.Silent, name)
+			}
 		}
 		out = append(out, l)
 	}

@@ -109,14 +109,31 @@ func (db *DB) ReturnsAt(ctx context.Context, nodeIDs []int64, from, to time.Time
 	return out, err
 }
 
-// DirectivesAt returns the latest limit directives sent from nodeIDs,
-// newest first.
-func (db *DB) DirectivesAt(ctx context.Context, nodeIDs []int64, limit int) ([]Directive, error) {
+// DirectivesReaching returns the latest limit directives sent from
+// nodeIDs or sent to one of groupIDs (a directive from above reaching the
+// subtree), newest first.
+func (db *DB) DirectivesReaching(ctx context.Context, nodeIDs, groupIDs []int64, limit int) ([]Directive, error) {
 	if len(nodeIDs) == 0 {
 		return nil, nil
 	}
+	g := db.q(ctx)
+	cond := g.Where("node_id IN ?", nodeIDs)
+	if len(groupIDs) > 0 {
+		targeted := g.Model(&DirectiveTarget{}).Select("directive_id").Where("group_id IN ?", groupIDs)
+		cond = cond.Or("id IN (?)", targeted)
+	}
 	var out []Directive
-	err := db.q(ctx).Where("node_id IN ?", nodeIDs).Order("id DESC").Limit(limit).Find(&out).Error
+	err := db.q(ctx).Where(cond).Order("id DESC").Limit(limit).Find(&out).Error
+	return out, err
+}
+
+// DirectiveTargetsOf returns the targets of the directives ids, by id.
+func (db *DB) DirectiveTargetsOf(ctx context.Context, ids []int64) ([]DirectiveTarget, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var out []DirectiveTarget
+	err := db.q(ctx).Where("directive_id IN ?", ids).Order("id").Find(&out).Error
 	return out, err
 }
 
