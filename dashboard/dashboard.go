@@ -321,6 +321,19 @@ func (p *page) seesPhones() bool {
 	return false
 }
 
+// verifies reports whether the viewer is a secretary at or above the
+// page's node: who may give a 核查 verdict on the changes below it (the
+// domain decides each one; this only spares others buttons that would be
+// refused).
+func (p *page) verifies() bool {
+	for _, n := range p.Path {
+		if slices.Contains(p.V.Roles[n.ID], store.RoleSecretary) {
+			return true
+		}
+	}
+	return false
+}
+
 // checkCSRF reports whether r's form carries the session's CSRF token.
 func checkCSRF(r *http.Request, v *viewer) bool {
 	got := r.PostFormValue("csrf")

@@ -438,7 +438,8 @@ func (d *Dashboard) renderQueue(w http.ResponseWriter, r *http.Request, p *page,
 	for i := range lines {
 		lines[i].Nonce = randomToken()
 	}
-	d.render(w, r, "verify", map[string]any{"P": p, "Tab": "verify", "Queue": lines, "Notice": notice, "Problem": problem})
+	d.render(w, r, "verify", map[string]any{"P": p, "Tab": "verify", "Queue": lines, "Notice": notice, "Problem": problem,
+		"CanVerify": p.verifies()})
 }
 
 // verify gives a verdict on a pending score event: tower.VerifyScore, the
