@@ -4,7 +4,8 @@ GO          ?= go
 BIN         ?= bin/towerbot
 # Extra flags for `go test`, e.g. make test GOTESTFLAGS='-race -count=1'.
 GOTESTFLAGS ?=
-# How long `make fuzz` fuzzes each target (the message parser, the masker).
+# How long `make fuzz` fuzzes each target (the message parser, the masker,
+# the WeCom callbacks' crypto and decoders).
 FUZZTIME    ?= 30s
 # The shared folder beside the repository (corpus and tools).
 SHARED      ?= ../shared
@@ -47,9 +48,13 @@ lint: ## gofmt check and go vet
 	@files=$$(gofmt -l .); if [ -n "$$files" ]; then echo "gofmt would change:"; echo "$$files"; exit 1; fi
 	$(GO) vet ./...
 
-fuzz: ## fuzz the message parser and the personal-number masker for FUZZTIME each (default 30s)
+fuzz: ## fuzz the message parser, the personal-number masker, the text splitter and the WeCom and DingTalk callbacks for FUZZTIME each (default 30s)
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./bot/parse
 	$(GO) test -run '^$$' -fuzz '^FuzzMask$$' -fuzztime $(FUZZTIME) ./pii
+	for f in FuzzDecrypt FuzzVerify FuzzEnvelopes FuzzMessages; do \
+		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./bot/wecom || exit 1; done
+	$(GO) test -run '^$$' -fuzz '^FuzzCallback$$' -fuzztime $(FUZZTIME) ./bot/dingtalk
+	$(GO) test -run '^$$' -fuzz '^FuzzSplitText$$' -fuzztime $(FUZZTIME) ./bot
 
 corpus: build ## check `towerbot parse` against the shared corpus of worked examples
 	python3 $(SHARED)/tools/corpuscheck.py --bin $(BIN) $(SHARED)/corpus/messages.jsonl

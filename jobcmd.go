@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -22,7 +23,7 @@ import (
 )
 
 const jobUsage = `usage: towerbot job list [--config FILE]
-       towerbot job run [--config FILE] [--at RFC3339] [--force] NAME
+       towerbot job run NAME [--config FILE] [--at RFC3339] [--force]
        towerbot job runs [--config FILE] [--limit N]
 
 list: the jobs, their schedules (jobs.* in the config) and next firings.
@@ -75,7 +76,12 @@ func jobWithEnv(ctx context.Context, args, environ []string, stdout, stderr io.W
 			return nil
 		}
 	}
-	configPath, rest, code, ok := parseConfigFlags("job "+verb, jobUsage, args[1:], stderr, check, define)
+	flags := args[1:]
+	if verb == "run" && len(flags) > 1 && !strings.HasPrefix(flags[0], "-") {
+		// `job run NAME --at …`: the name first, as operators write it.
+		flags = append(append([]string(nil), flags[1:]...), flags[0])
+	}
+	configPath, rest, code, ok := parseConfigFlags("job "+verb, jobUsage, flags, stderr, check, define)
 	if !ok {
 		return code
 	}

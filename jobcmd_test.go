@@ -80,7 +80,7 @@ func TestJobCommand(t *testing.T) {
 			if !strings.Contains(out, "daily-digest") || !strings.Contains(out, " ok ") || !strings.Contains(out, " 12 ") {
 				t.Fatalf("job runs:\n%s", out)
 			}
-			if code, out, _ := runWithEnv(t, jobWithEnv, environ, "run", "--at", at, "--force", "daily-digest"); code != 0 ||
+			if code, out, _ := runWithEnv(t, jobWithEnv, environ, "run", "daily-digest", "--at", at, "--force"); code != 0 ||
 				!strings.Contains(out, "attempt 2 ran, 12 posts queued") {
 				t.Fatalf("forced run (exit %d): %s", code, out)
 			}

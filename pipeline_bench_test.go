@@ -24,6 +24,7 @@ import (
 	_ "github.com/go-sql-driver/mysql"
 
 	"github.com/towerbot/towerbot/config"
+	"github.com/towerbot/towerbot/deployments/demo"
 	"github.com/towerbot/towerbot/store"
 	"github.com/towerbot/towerbot/store/storetest"
 )
@@ -62,7 +63,7 @@ func benchmarkPipeline(b *testing.B, driver string) {
 	cfg := fmt.Sprintf("data_dir: %s\ndemo: true\nhttp:\n  addr: 127.0.0.1:0\n  max_connections: 256\ndb:\n  driver: %s\n  dsn: %q\n"+
 		"sandbox:\n  enabled: true\nmetrics:\n  enabled: false\nlog:\n  level: error\nworkers: %d\n", dataDir, driver, dsn, pipelineWorkers())
 	srv := startServe(b, cfg, nil)
-	mix := newPipelineMix(b, srv.base)
+	mix := newPipelineMix(b, "")
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: pipelineInFlight}, Timeout: time.Minute}
 
 	counters := serverCounters(b, driver, dsn)
@@ -72,7 +73,8 @@ func benchmarkPipeline(b *testing.B, driver string) {
 		cpu0 := cpuNow()
 		start := time.Now()
 		lat := drive(pipelineBatch, func(i int) error {
-			m := mix.message(i)
+			mm := mix.message(i)
+			m := pipelineMessage{Group: mm.house.code, Sender: mm.from.name, Text: mm.text}
 			body, _ := json.Marshal(m)
 			resp, err := client.Post(srv.base+"/sandbox/api/messages", "application/json", bytes.NewReader(body))
 			if err != nil {
@@ -108,7 +110,7 @@ func benchmarkPipeline(b *testing.B, driver string) {
 				per("statements"), per("reads"), per("commits"), per("fsyncs"))
 		}
 		fmt.Println(line)
-		fmt.Println(cpuLine(driver, cpu0, cpu1, cpu2, pipelineBatch))
+		fmt.Println(cpuLine(driver, driver == store.DriverMySQL, cpu0, cpu1, cpu2, pipelineBatch))
 		b.ReportMetric(rate, "msg/s")
 		b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
 		b.ReportMetric(rate/raw, "ratio")
@@ -131,26 +133,70 @@ type pipelineMessage struct {
 	Text   string `json:"text"`
 }
 
-// pipelineMix makes the benchmark's messages from the demo roster's
+// pipelineMix makes the benchmarks' messages from the demo roster's
 // landlord groups: who posts what, in what proportion.
 type pipelineMix struct {
-	houses []e2eGroup
+	houses []mixHouse
 }
 
-func newPipelineMix(tb testing.TB, base string) *pipelineMix {
-	resp, err := http.Get(base + "/sandbox/api/groups")
+// mixHouse is a landlord's group: its node code, its chat on a platform,
+// the landlord and the tenants.
+type mixHouse struct {
+	code, chat string
+	landlord   mixPerson
+	tenants    []mixPerson
+}
+
+// mixPerson is a member: name and account on the platform.
+type mixPerson struct{ name, id string }
+
+// mixMessage is message i of the mix: who posts what, where.
+type mixMessage struct {
+	house *mixHouse
+	from  mixPerson
+	text  string
+}
+
+// newPipelineMix reads the demo roster's landlord groups with tenants,
+// with their chats and accounts on platform ("" for the sandbox, which
+// knows groups by node code and members by name).
+func newPipelineMix(tb testing.TB, platform string) *pipelineMix {
+	r, err := demo.Roster()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer resp.Body.Close()
-	var groups []e2eGroup
-	if err := json.NewDecoder(resp.Body).Decode(&groups); err != nil {
-		tb.Fatal(err)
-	}
+	byCode := map[string]*mixHouse{}
 	m := &pipelineMix{}
-	for _, g := range groups {
-		if g.Tier == 4 && len(g.with("landlord")) > 0 && len(g.with("tenant")) > 0 {
-			m.houses = append(m.houses, g)
+	for _, n := range r.Nodes {
+		if n.Tier != 4 {
+			continue
+		}
+		h := &mixHouse{code: n.Code}
+		for _, g := range n.Groups {
+			if g.Platform == platform {
+				h.chat = g.ChatID
+			}
+		}
+		byCode[n.Code] = h
+	}
+	for _, p := range r.People {
+		for _, role := range p.Roles {
+			h := byCode[role.NodeCode]
+			if h == nil {
+				continue
+			}
+			who := mixPerson{name: p.Name, id: p.Identities[platform]}
+			switch role.Role {
+			case store.RoleLandlord:
+				h.landlord = who
+			case store.RoleTenant:
+				h.tenants = append(h.tenants, who)
+			}
+		}
+	}
+	for _, n := range r.Nodes {
+		if h := byCode[n.Code]; h != nil && h.landlord.name != "" && len(h.tenants) > 0 && (platform == "" || h.chat != "") {
+			m.houses = append(m.houses, *h)
 		}
 	}
 	if len(m.houses) == 0 {
@@ -161,30 +207,29 @@ func newPipelineMix(tb testing.TB, base string) *pipelineMix {
 
 // message i of the mix: 25 % single temperatures, 20 % 接龙 lists, 25 %
 // chit-chat, 10 % 帮助, 10 % 积分, 10 % 消毒 — landlords post, tenants chat.
-func (m *pipelineMix) message(i int) pipelineMessage {
+func (m *pipelineMix) message(i int) mixMessage {
 	r := rand.New(rand.NewPCG(uint64(i), 7))
-	h := m.houses[r.IntN(len(m.houses))]
-	landlord, tenants := h.with("landlord")[0], h.with("tenant")
+	h := &m.houses[r.IntN(len(m.houses))]
 	temp := func() string { return fmt.Sprintf("%.1f", 36.0+float64(r.IntN(12))/10) }
-	msg := pipelineMessage{Group: h.Code, Sender: landlord}
+	msg := mixMessage{house: h, from: h.landlord}
 	switch n := r.IntN(100); {
 	case n < 25:
-		msg.Text = "体温 " + tenants[r.IntN(len(tenants))] + " " + temp()
+		msg.text = "体温 " + h.tenants[r.IntN(len(h.tenants))].name + " " + temp()
 	case n < 45:
 		var b strings.Builder
 		b.WriteString("#接龙\n体温登记\n")
-		for k, t := range tenants {
-			fmt.Fprintf(&b, "%d. %s %s\n", k+1, t, temp())
+		for k, t := range h.tenants {
+			fmt.Fprintf(&b, "%d. %s %s\n", k+1, t.name, temp())
 		}
-		msg.Text = b.String()
+		msg.text = b.String()
 	case n < 70:
-		msg.Sender, msg.Text = tenants[r.IntN(len(tenants))], []string{"收到", "好的", "谢谢房东", "👍"}[r.IntN(4)]
+		msg.from, msg.text = h.tenants[r.IntN(len(h.tenants))], []string{"收到", "好的", "谢谢房东", "👍"}[r.IntN(4)]
 	case n < 80:
-		msg.Text = "帮助"
+		msg.text = "帮助"
 	case n < 90:
-		msg.Text = "积分"
+		msg.text = "积分"
 	default:
-		msg.Text = "消毒 楼道"
+		msg.text = "消毒 楼道"
 	}
 	return msg
 }
@@ -333,12 +378,13 @@ func cpuNow() cpuTimes {
 }
 
 // cpuLine says how much CPU a message took against a raw insert: this
-// process (server and load generator) and, on MySQL, the local server.
-func cpuLine(driver string, before, mid, after cpuTimes, n int) string {
+// process (server and load generator) and, with the database on MySQL
+// (withDB), the local server.
+func cpuLine(label string, withDB bool, before, mid, after cpuTimes, n int) string {
 	us := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(n) }
-	line := fmt.Sprintf("cpu %s: per message %.0f µs here", driver, us(mid.self-before.self))
+	line := fmt.Sprintf("cpu %s: per message %.0f µs here", label, us(mid.self-before.self))
 	raw := fmt.Sprintf("per raw insert %.0f µs here", us(after.self-mid.self))
-	if driver == store.DriverMySQL && after.db > 0 {
+	if withDB && after.db > 0 {
 		line += fmt.Sprintf(" + %.0f µs database", us(mid.db-before.db))
 		raw += fmt.Sprintf(" + %.0f µs database", us(after.db-mid.db))
 		total := func(a, b cpuTimes) float64 { return us(b.self - a.self + b.db - a.db) }

@@ -9,11 +9,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/towerbot/towerbot/bot"
+	"github.com/towerbot/towerbot/bot/dingtalk"
 	"github.com/towerbot/towerbot/bot/parse"
 	"github.com/towerbot/towerbot/bot/sandbox"
 	"github.com/towerbot/towerbot/config"
@@ -87,7 +89,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		logger.Info("applied migration", "step", step)
 	}
 	if cfg.Demo {
-		if err := loadDemo(ctx, db, logger); err != nil {
+		if err := loadDemo(ctx, db, demoPlatforms(cfg), logger); err != nil {
 			return err
 		}
 	}
@@ -128,10 +130,12 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		observeHandled  func(bot.Handled)
 		observeReceived func(bot.Received)
 		observeSent     func(bot.Sent)
+		observeCallback bot.CallbackObserver
 	)
 	if cfg.Metrics.Enabled {
 		met = metrics.New(db, metrics.Config{Logger: logger.With("part", "metrics")})
 		observeHandled, observeReceived, observeSent = met.ObserveHandled, met.ObserveReceived, met.ObserveSent
+		observeCallback = met.ObserveCallback
 	}
 
 	engine, err := bot.NewEngine(bot.EngineConfig{
@@ -169,8 +173,21 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	if err := mountDashboard(ctx, cfg, mux, db, dir, domain, kvs, logger, stdout); err != nil {
 		return fmt.Errorf("dashboard: %w", err)
 	}
-	if cfg.WeCom.Enabled || cfg.DingTalk.Enabled {
-		logger.Warn("the WeCom and DingTalk channels are not part of this build yet; their settings are ignored")
+	if cfg.WeCom.Enabled {
+		ch, callbacks, err := wecomChannel(cfg.WeCom, engine, kvs, observeCallback, logger.With("part", "wecom"))
+		if err != nil {
+			return fmt.Errorf("wecom: %w", err)
+		}
+		channels = append(channels, ch)
+		mux.Handle("/callback/wecom/", callbacks)
+	}
+	if cfg.DingTalk.Enabled {
+		ding, err := newDingTalk(cfg.DingTalk, engine, kvs, observeCallback, logger.With("part", "dingtalk"))
+		if err != nil {
+			return fmt.Errorf("dingtalk: %w", err)
+		}
+		channels = append(channels, ding)
+		mux.Handle(dingtalk.CallbackPath, ding.Handler())
 	}
 
 	var ready atomic.Bool
@@ -266,10 +283,17 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	return nil
 }
 
+// demoPlatforms are the platforms whose demo groups are loaded: those whose
+// channel is enabled. A group of another would gather posts in the outbox
+// that nothing ever sends.
+func demoPlatforms(cfg config.Config) map[string]bool {
+	return map[string]bool{string(bot.WeCom): cfg.WeCom.Enabled, string(bot.DingTalk): cfg.DingTalk.Enabled}
+}
+
 // loadDemo applies the demo roster when the database has no nodes yet, so
-// that a fresh `make run` has groups to chat in; an existing roster is
-// never touched.
-func loadDemo(ctx context.Context, db *store.DB, logger *slog.Logger) error {
+// that a fresh `make run` has groups to chat in, with the groups of the
+// platforms in platforms; an existing roster is never touched.
+func loadDemo(ctx context.Context, db *store.DB, platforms map[string]bool, logger *slog.Logger) error {
 	nodes, err := db.Nodes(ctx)
 	if err != nil {
 		return err
@@ -280,6 +304,9 @@ func loadDemo(ctx context.Context, db *store.DB, logger *slog.Logger) error {
 	r, err := demo.Roster()
 	if err != nil {
 		return fmt.Errorf("demo roster: %w", err)
+	}
+	for i := range r.Nodes {
+		r.Nodes[i].Groups = slices.DeleteFunc(r.Nodes[i].Groups, func(g store.RosterGroup) bool { return !platforms[g.Platform] })
 	}
 	stats, err := db.ApplyRoster(ctx, r)
 	if err != nil {

@@ -33,8 +33,9 @@ type Delivery struct {
 	Item  store.OutboxItem
 	Group store.Group
 	// Reply is the handle of the message the item answers (Item.MessageID)
-	// when the platform gave one; its zero value when not, or when the
-	// channel is not a ReplyChannel. A channel uses it while Until has not
+	// when the platform gave one and the item goes to that message's own
+	// chat; its zero value when not, or when the channel is not a
+	// ReplyChannel. A channel uses it while Until has not
 	// passed and falls back to the group's own route after.
 	Reply store.ReplyHandle
 
@@ -514,7 +515,12 @@ func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem, replie
 		parts := 0
 		d := Delivery{Item: it, Group: *g, route: &route, parts: &parts}
 		if it.MessageID != nil {
-			d.Reply = replies[*it.MessageID]
+			// A message's handle reaches its own chat only: a post the
+			// message caused elsewhere (an alert up the chain) goes to
+			// its group's own route.
+			if h := replies[*it.MessageID]; h.ChatID == g.ChatID {
+				d.Reply = h
+			}
 		}
 		d.partsDone = s.partsDone(ctx, it)
 		err = s.ch.Send(sctx, d)

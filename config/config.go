@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -252,34 +253,82 @@ type Retention struct {
 	PersonalDays int `yaml:"personal_days"`
 }
 
-// WeCom is the 企业微信 channel: the AI bot / app callback and the API.
-// Group robot webhooks are per group and live in the database.
+// WeCom is the 企业微信 channel: the self-built app's and the AI bot's
+// callbacks, and the posts (response_url replies, group robot webhooks,
+// appchat). Group robot webhooks are per group and live in the database.
 type WeCom struct {
 	Enabled bool `yaml:"enabled"`
-	// CorpID is the company id (the receive-id checked in app callbacks).
+	// CorpID is the company id: the receive-id checked in app callbacks,
+	// and with AgentID and Secret what gets appchat's access token.
 	CorpID string `yaml:"corp_id"`
-	// AgentID is the self-built app's id, for app messages.
+	// AgentID is the self-built app's id, for appchat.
 	AgentID int `yaml:"agent_id"`
-	// APIURL is the API base; tests point it at an httptest server.
-	APIURL string `yaml:"api_url"`
-	// Token and EncodingAESKey verify and decrypt callbacks (WXBizMsgCrypt).
-	Token          Secret `yaml:"token" secret:"true"`
-	EncodingAESKey Secret `yaml:"encoding_aes_key" secret:"true"`
-	// Secret is the app secret, exchanged for access tokens.
+	// APIBase is where webhooks, gettoken and appchat are called; the
+	// WeCom emulator (towerbot emulate wecom) stands in for it.
+	APIBase string `yaml:"api_base"`
+	// ReplyHosts are the hosts, comma-separated, that an AI bot message's
+	// response_url may point at; a reply handle elsewhere is never
+	// followed (no request forgery).
+	ReplyHosts string `yaml:"reply_hosts"`
+	// MaxSkew is how far a callback's timestamp may be from now; 0 turns
+	// the check off.
+	MaxSkew time.Duration `yaml:"max_skew"`
+	// Token and AESKey verify and decrypt the app's callbacks
+	// (WXBizMsgCrypt); BotToken and BotAESKey the AI bot's.
+	Token     Secret `yaml:"token" secret:"true"`
+	AESKey    Secret `yaml:"aes_key" secret:"true"`
+	BotToken  Secret `yaml:"bot_token" secret:"true"`
+	BotAESKey Secret `yaml:"bot_aes_key" secret:"true"`
+	// Secret is the app secret, exchanged for access tokens (appchat).
 	Secret Secret `yaml:"secret" secret:"true"`
 }
 
-// DingTalk is the 钉钉 channel: the enterprise robot callback and the OpenAPI.
+// ReplyHostList is ReplyHosts split at commas, lower-cased, without
+// blanks.
+func (w WeCom) ReplyHostList() []string { return hostList(w.ReplyHosts) }
+
+// hostList is a comma-separated list of hosts, lower-cased, without blanks.
+func hostList(s string) []string {
+	var hosts []string
+	for _, h := range strings.Split(s, ",") {
+		if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts
+}
+
+// DingTalk is the 钉钉 channel: the enterprise robot callback
+// (POST /callback/dingtalk) and the sends: replies through the message's
+// sessionWebhook, posts through robot/groupMessages/send or a group's
+// custom robot webhook.
 type DingTalk struct {
 	Enabled bool `yaml:"enabled"`
-	// RobotCode names the robot in groupMessages/send (often the app key).
+	// RobotCode names the robot in groupMessages/send (empty: the app key,
+	// which it is for the robot of an internal app).
 	RobotCode string `yaml:"robot_code"`
-	// APIURL is the OpenAPI base; tests point it at an httptest server.
-	APIURL string `yaml:"api_url"`
-	// AppKey and AppSecret get access tokens; AppSecret also signs callbacks.
-	AppKey    Secret `yaml:"app_key" secret:"true"`
-	AppSecret Secret `yaml:"app_secret" secret:"true"`
+	// APIBase is the OpenAPI base (access tokens, groupMessages/send); the
+	// emulator's address in tests and demos.
+	APIBase string `yaml:"api_base"`
+	// WebhookBase, when set, stands in for the scheme and host of the
+	// groups' custom robot webhooks (oapi.dingtalk.com): the emulator's
+	// address in demos; empty in production.
+	WebhookBase string `yaml:"webhook_base"`
+	// SessionHosts are the hosts (host or host:port, separated by commas)
+	// a message's sessionWebhook may point at; a reply handle on any other
+	// host is never followed.
+	SessionHosts string `yaml:"session_hosts"`
+	// AppKey and AppSecret get access tokens; AppSecret also verifies
+	// callbacks. RobotSecret signs posts to custom robot webhooks whose
+	// URL carries no secret of its own.
+	AppKey      Secret `yaml:"app_key" secret:"true"`
+	AppSecret   Secret `yaml:"app_secret" secret:"true"`
+	RobotSecret Secret `yaml:"robot_secret" secret:"true"`
 }
+
+// SessionHostList is SessionHosts split at commas, lower-cased, without
+// blanks.
+func (d DingTalk) SessionHostList() []string { return hostList(d.SessionHosts) }
 
 // Default returns the embedded set-up: everything a fresh clone needs to run
 // with no file and no environment.
@@ -331,8 +380,9 @@ func Default() Config {
 			RetryBase:   30 * time.Second,
 		},
 		Retention: Retention{PersonalDays: 60},
-		WeCom:     WeCom{APIURL: "https://qyapi.weixin.qq.com"},
-		DingTalk:  DingTalk{APIURL: "https://api.dingtalk.com"},
+		WeCom: WeCom{APIBase: "https://qyapi.weixin.qq.com", ReplyHosts: "qyapi.weixin.qq.com",
+			MaxSkew: 5 * time.Minute},
+		DingTalk: DingTalk{APIBase: "https://api.dingtalk.com", SessionHosts: "oapi.dingtalk.com,api.dingtalk.com"},
 	}
 }
 

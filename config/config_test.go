@@ -128,7 +128,7 @@ outbox:
 		}},
 		{"platform secrets from the environment", "wecom:\n  enabled: true\n  corp_id: ww1\ndingtalk:\n  enabled: true\n", []string{
 			"TOWERBOT_WECOM_TOKEN=QDG6eK",
-			"TOWERBOT_WECOM_ENCODING_AES_KEY=jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+			"TOWERBOT_WECOM_AES_KEY=jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
 			"TOWERBOT_DINGTALK_APP_KEY=dingkey",
 			"TOWERBOT_DINGTALK_APP_SECRET=dingsecret",
 		}, func(t *testing.T, c Config) {
@@ -362,9 +362,10 @@ func TestValidateListsEveryProblem(t *testing.T) {
 	c.Outbox.RetryBase = 0
 	c.Retention.PersonalDays = -1
 	c.WeCom.Enabled = true
-	c.WeCom.EncodingAESKey = "short"
+	c.WeCom.AESKey = "short"
 	c.DingTalk.Enabled = true
-	c.DingTalk.APIURL = "api.dingtalk.com"
+	c.DingTalk.APIBase = "api.dingtalk.com"
+	c.DingTalk.SessionHosts = "oapi.dingtalk.com, https://evil.example/x"
 
 	err := c.Validate()
 	var ps Problems
@@ -374,7 +375,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 	want := []string{
 		"timezone", "workers", "http.addr", "db.driver", "redis.addr", "redis.prefix", "log.format",
 		"rules.fever_celsius", "rules.score_cycle", "outbox.per_minute", "outbox.retry_base",
-		"retention.personal_days", "wecom.token", "wecom.encoding_aes_key", "dingtalk.api_url", "dingtalk.app_key", "dingtalk.app_secret",
+		"retention.personal_days", "wecom.token", "wecom.aes_key", "wecom.corp_id", "dingtalk.api_base", "dingtalk.session_hosts", "dingtalk.app_key", "dingtalk.app_secret",
 	}
 	if got := ps.Keys(); !slices.Equal(got, want) {
 		t.Errorf("problem keys =\n %q\nwant\n %q", got, want)
@@ -387,7 +388,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 		`http.addr: "localhost" is not host:port`,
 		`timezone: "Mars/Olympus" is not a known time zone`,
 		"workers: 0 is out of range (use 1 to 1024)",
-		"wecom.token: is required when wecom.enabled is true (set TOWERBOT_WECOM_TOKEN)",
+		"wecom.token: is required with wecom.aes_key (set TOWERBOT_WECOM_TOKEN)",
 		`rules.score_cycle: "fortnight" is not a cycle (use week, month, quarter or year)`,
 		"retention.personal_days: -1 is negative",
 	} {

@@ -186,24 +186,23 @@ func (c Config) problems() Problems {
 		add("retention.personal_days", "%d is out of range (use 0 to 36500 days)", d)
 	}
 
-	if msg := checkURL(c.WeCom.APIURL); msg != "" {
-		add("wecom.api_url", "%s", msg)
+	ps = append(ps, c.WeCom.problems()...)
+	if msg := checkURL(c.DingTalk.APIBase); msg != "" {
+		add("dingtalk.api_base", "%s", msg)
 	}
-	if c.WeCom.Enabled {
-		if c.WeCom.Token == "" {
-			add("wecom.token", "is required when wecom.enabled is true (set TOWERBOT_WECOM_TOKEN)")
-		}
-		if c.WeCom.EncodingAESKey == "" {
-			add("wecom.encoding_aes_key", "is required when wecom.enabled is true (set TOWERBOT_WECOM_ENCODING_AES_KEY)")
-		} else if !validAESKey(c.WeCom.EncodingAESKey.Reveal()) {
-			add("wecom.encoding_aes_key", "is not a WeCom EncodingAESKey (43 characters of base64, as shown in the admin console)")
-		}
-		if c.WeCom.AgentID < 0 {
-			add("wecom.agent_id", "%d is negative", c.WeCom.AgentID)
+	if c.DingTalk.WebhookBase != "" {
+		if msg := checkURL(c.DingTalk.WebhookBase); msg != "" {
+			add("dingtalk.webhook_base", "%s (or leave it empty to post to the webhooks as they are)", msg)
 		}
 	}
-	if msg := checkURL(c.DingTalk.APIURL); msg != "" {
-		add("dingtalk.api_url", "%s", msg)
+	for _, h := range c.DingTalk.SessionHostList() {
+		bad := strings.ContainsAny(h, "/@?# \t")
+		if !bad && strings.Contains(h, ":") {
+			bad = checkHostPort(h, false) != ""
+		}
+		if bad {
+			add("dingtalk.session_hosts", "%q is not a host name or host:port (like oapi.dingtalk.com)", h)
+		}
 	}
 	if c.DingTalk.Enabled {
 		if c.DingTalk.AppKey == "" {
@@ -211,6 +210,9 @@ func (c Config) problems() Problems {
 		}
 		if c.DingTalk.AppSecret == "" {
 			add("dingtalk.app_secret", "is required when dingtalk.enabled is true (set TOWERBOT_DINGTALK_APP_SECRET)")
+		}
+		if len(c.DingTalk.SessionHostList()) == 0 {
+			add("dingtalk.session_hosts", "is empty: no reply could go back through its sessionWebhook (default oapi.dingtalk.com,api.dingtalk.com)")
 		}
 	}
 	return ps
@@ -245,6 +247,64 @@ func (r Rules) Validate() Problems {
 	}
 	between("list_size", r.ListSize, 1, 50)
 	r.jobRuleProblems(add)
+	return ps
+}
+
+// problems checks the WeCom section: the keys of each callback come in
+// pairs, a key is a real EncodingAESKey, and an enabled channel has at
+// least one callback.
+func (w WeCom) problems() Problems {
+	var ps Problems
+	add := func(key, format string, args ...any) {
+		ps = append(ps, &Problem{Key: "wecom." + key, Msg: fmt.Sprintf(format, args...)})
+	}
+	if msg := checkURL(w.APIBase); msg != "" {
+		add("api_base", "%s", msg)
+	}
+	hosts := w.ReplyHostList()
+	for _, h := range hosts {
+		if strings.ContainsAny(h, "/:@ ") {
+			add("reply_hosts", "%q is not a host name (write qyapi.weixin.qq.com, without scheme, port or path)", h)
+		}
+	}
+	if w.MaxSkew < 0 || w.MaxSkew > 24*time.Hour {
+		add("max_skew", "%s is out of range (use 0s, which turns the check off, up to 24h)", w.MaxSkew)
+	}
+	if w.AgentID < 0 {
+		add("agent_id", "%d is negative", w.AgentID)
+	}
+	if !w.Enabled {
+		return ps
+	}
+	pair := func(token Secret, tokenKey string, aes Secret, aesKey, what string) bool {
+		if token == "" && aes == "" {
+			return false
+		}
+		if token == "" {
+			add(tokenKey, "is required with wecom.%s (set TOWERBOT_WECOM_%s)", aesKey, strings.ToUpper(tokenKey))
+		}
+		if aes == "" {
+			add(aesKey, "is required with wecom.%s (set TOWERBOT_WECOM_%s)", tokenKey, strings.ToUpper(aesKey))
+		} else if !validAESKey(aes.Reveal()) {
+			add(aesKey, "is not a WeCom EncodingAESKey (43 characters of base64, as the %s's callback settings show it)", what)
+		}
+		return true
+	}
+	app := pair(w.Token, "token", w.AESKey, "aes_key", "app")
+	aibot := pair(w.BotToken, "bot_token", w.BotAESKey, "bot_aes_key", "AI bot")
+	switch {
+	case !app && !aibot:
+		add("token", "is required when wecom.enabled is true: set TOWERBOT_WECOM_TOKEN and TOWERBOT_WECOM_AES_KEY (the app's callback), "+
+			"or TOWERBOT_WECOM_BOT_TOKEN and TOWERBOT_WECOM_BOT_AES_KEY (the AI bot's), or both")
+	case app && w.CorpID == "":
+		add("corp_id", "is required with the app's callback (it is the receive-id of every app callback)")
+	}
+	if w.Secret != "" && (w.CorpID == "" || w.AgentID == 0) {
+		add("secret", "needs wecom.corp_id and wecom.agent_id (appchat gets its access token with all three)")
+	}
+	if len(hosts) == 0 {
+		add("reply_hosts", "is empty: replies could never use a response_url (the default is qyapi.weixin.qq.com)")
+	}
 	return ps
 }
 

@@ -176,3 +176,43 @@ func JobOrigin(job, firing string, what ...string) Origin {
 	}
 	return Origin(s)
 }
+
+// NotQueued returns the items whose (origin, group) has no post in the
+// outbox yet, in their order: what a job run again would add, so that it
+// counts only the posts it really queues.
+func (db *DB) NotQueued(ctx context.Context, items []OutboxItem) ([]OutboxItem, error) {
+	seen := map[Origin]bool{}
+	var origins []Origin
+	for _, it := range items {
+		if !seen[it.Origin] {
+			seen[it.Origin] = true
+			origins = append(origins, it.Origin)
+		}
+	}
+	type key struct {
+		origin Origin
+		group  int64
+	}
+	queued := map[key]bool{}
+	for from := 0; from < len(origins); from += chunk {
+		var rows []struct {
+			Origin  Origin
+			GroupID int64
+		}
+		err := db.q(ctx).Model(&OutboxItem{}).Select("origin, group_id").
+			Where("origin IN ?", origins[from:min(from+chunk, len(origins))]).Scan(&rows).Error
+		if err != nil {
+			return nil, fmt.Errorf("store: queued posts: %w", err)
+		}
+		for _, r := range rows {
+			queued[key{r.Origin, r.GroupID}] = true
+		}
+	}
+	var out []OutboxItem
+	for _, it := range items {
+		if !queued[key{it.Origin, it.GroupID}] {
+			out = append(out, it)
+		}
+	}
+	return out, nil
+}

@@ -446,10 +446,13 @@ func insertInbounds(tx *gorm.DB, ms []*InboundMessage) error {
 }
 
 // ReplyHandle is where a reply to a stored message may be posted, and until
-// when (zero: unknown).
+// when (zero: unknown). ChatID is the chat the message came from: the
+// handle posts there, so a post to another group (an alert the message
+// caused higher up) must not use it.
 type ReplyHandle struct {
-	URL   string
-	Until time.Time
+	URL    string
+	Until  time.Time
+	ChatID string
 }
 
 // ReplyHandles returns the reply handles of the given messages, keyed by
@@ -464,13 +467,14 @@ func (db *DB) ReplyHandles(ctx context.Context, messageIDs []int64) (map[int64]R
 		ID         int64
 		ReplyURL   string
 		ReplyUntil *time.Time
+		ChatID     string
 	}
-	if err := db.q(ctx).Model(&InboundMessage{}).Select("id, reply_url, reply_until").
+	if err := db.q(ctx).Model(&InboundMessage{}).Select("id, reply_url, reply_until, chat_id").
 		Where("id IN ? AND reply_url <> ''", messageIDs).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("store: reply handles: %w", err)
 	}
 	for _, r := range rows {
-		h := ReplyHandle{URL: r.ReplyURL}
+		h := ReplyHandle{URL: r.ReplyURL, ChatID: r.ChatID}
 		if r.ReplyUntil != nil {
 			h.Until = r.ReplyUntil.UTC()
 		}

@@ -387,7 +387,7 @@ func TestReplyHandlesAreKeptWithTheirMessages(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		until := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
-		withHandle := &store.InboundMessage{Platform: "dingtalk", PlatformMsgID: "d1", Text: "帮助",
+		withHandle := &store.InboundMessage{Platform: "dingtalk", PlatformMsgID: "d1", ChatID: "cid1", Text: "帮助",
 			ReplyURL: "https://oapi.dingtalk.com/robot/sendBySession?session=abc", ReplyUntil: &until}
 		without := &store.InboundMessage{Platform: "dingtalk", PlatformMsgID: "d2", Text: "帮助"}
 		if _, err := db.SaveInbounds(ctx, []*store.InboundMessage{withHandle, without}); err != nil {
@@ -397,7 +397,7 @@ func TestReplyHandlesAreKeptWithTheirMessages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := store.ReplyHandle{URL: withHandle.ReplyURL, Until: until}
+		want := store.ReplyHandle{URL: withHandle.ReplyURL, Until: until, ChatID: "cid1"}
 		if len(got) != 1 || got[withHandle.ID] != want {
 			t.Fatalf("reply handles = %+v, want only %d: %+v", got, withHandle.ID, want)
 		}

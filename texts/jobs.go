@@ -63,6 +63,7 @@ const (
 	DisinfectionDeduction = "%s 消毒未确认:以下房东 %s 未确认公共区域消毒(当天已提醒):%s。按十二分制应扣 1 分,请核实后发送「扣分 姓名 1 未按时消毒」。"
 	// Who has not reported today (未报体温).
 	NotReportedNone = "今天(%s)应报体温的租客都已报告。"
-	NotReported     = "今天(%s)还未报体温 %d 人:%s"
+	NotReported     = "今天(%s)还未报体温 %d 人:"
+	NotReportedMore = "另有 %d 户未列出,请到各单元群查看。"
 	NotReportedAt   = "%s:%s"
 )

@@ -145,8 +145,8 @@ func jobPost(g store.Group, job, firing, text string) store.OutboxItem {
 }
 
 // enqueue queues a job's posts in one unit of work and returns how many
-// it handed over (a post already queued under its origin is skipped by the
-// outbox, and still counted here).
+// it queued: a post already queued under its origin (an earlier run of
+// the firing, or of the fact it is about) is left out and not counted.
 func (t *Tower) enqueue(ctx context.Context, items []store.OutboxItem) (int, error) {
 	if len(items) == 0 {
 		return 0, nil
@@ -154,9 +154,15 @@ func (t *Tower) enqueue(ctx context.Context, items []store.OutboxItem) (int, err
 	for i := range items {
 		items[i].Text = pii.Mask(items[i].Text)
 	}
+	n := 0
 	err := t.st.Atomic(ctx, func(ctx context.Context) error {
-		for from := 0; from < len(items); from += 500 {
-			if err := t.out.Enqueue(ctx, items[from:min(from+500, len(items))]...); err != nil {
+		fresh, err := t.st.NotQueued(ctx, items)
+		if err != nil {
+			return err
+		}
+		n = len(fresh)
+		for from := 0; from < len(fresh); from += 500 {
+			if err := t.out.Enqueue(ctx, fresh[from:min(from+500, len(fresh))]...); err != nil {
 				return err
 			}
 		}
@@ -165,5 +171,5 @@ func (t *Tower) enqueue(ctx context.Context, items []store.OutboxItem) (int, err
 	if err != nil {
 		return 0, err
 	}
-	return len(items), nil
+	return n, nil
 }

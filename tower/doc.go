@@ -116,8 +116,8 @@
 //     tenants, each at their landlord node, matched by person (a reading's
 //     name must be that of exactly one tenant of its node); directives in
 //     force are those with a deadline at or after the day's start and those
-//     without one issued within a week, counted by target group; a landlord
-//     node is "disinfected" with a record of the day. The digest goes to
+//     without one issued within a week, counted by target unit group; a
+//     landlord node is "disinfected" with a record of the day. The digest goes to
 //     tiers 1–3 (a landlord's group is one house: it gets the reminder);
 //     fever names only in tier 1–2 groups, whose members are leaders and
 //     commanders — a unit's group also holds landlords and shop heads.

@@ -262,7 +262,9 @@ const directiveLookback = 7 * 24 * time.Hour
 //
 // Directives in force are those whose deadline is at or after the day's
 // start, and those without a deadline issued within the last week; each
-// target group counts at its node. Disinfection is counted per landlord
+// target group of a unit (or a tier above) counts at its node — answers
+// are expected from units; a landlord's group a notice reached is not
+// counted. Disinfection is counted per landlord
 // node (tier 4): confirmed when a record of the day exists.
 func (t *Tower) DayFigures(ctx context.Context, at time.Time) (*DayFigures, error) {
 	y, m, dd := at.Date()
@@ -342,6 +344,9 @@ func (t *Tower) DayFigures(ctx context.Context, at time.Time) (*DayFigures, erro
 		return nil, err
 	}
 	for _, c := range directives {
+		if n, ok := out.nodes[c.NodeID]; !ok || n.Tier >= store.TierLandlord {
+			continue // a directive expects answers from units, not landlords' groups
+		}
 		own(c.NodeID, func(f *Figures) { f.DirectivesAnswered, f.DirectivesOutstanding = c.Answered, c.Targets-c.Answered })
 	}
 	disinfected, err := t.st.DisinfectedNodes(ctx, today)

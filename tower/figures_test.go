@@ -2,7 +2,9 @@ package tower_test
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/towerbot/towerbot/store"
 	"github.com/towerbot/towerbot/tower"
@@ -82,5 +84,23 @@ func TestProvince(t *testing.T) {
 		if got := tower.Province(in); got != want {
 			t.Errorf("Province(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// 未报体温 over a big subtree lists fifty houses and counts the rest.
+func TestSayNotReportedCaps(t *testing.T) {
+	var list []tower.Unreported
+	for i := range 60 {
+		list = append(list, tower.Unreported{Node: store.Node{Name: "房" + string(rune('A'+i%26))},
+			Tenants: []store.Person{{Name: "张三"}, {Name: "李四"}}})
+	}
+	at := time.Date(2020, 2, 24, 11, 0, 0, 0, time.UTC)
+	got := tower.SayNotReported(list, at)
+	lines := strings.Split(got, "\n")
+	if lines[0] != "今天(2月24日)还未报体温 120 人:" || len(lines) != 52 || lines[51] != "另有 10 户未列出,请到各单元群查看。" {
+		t.Fatalf("%d lines: %q … %q", len(lines), lines[0], lines[len(lines)-1])
+	}
+	if got := tower.SayNotReported(nil, at); got != "今天(2月24日)应报体温的租客都已报告。" {
+		t.Fatalf("nobody missing: %q", got)
 	}
 }

@@ -61,25 +61,37 @@ func (t *Tower) notReported(ctx context.Context, nodes []store.Node, at time.Tim
 	return out, nil
 }
 
-// SayNotReported writes NotReported's answer.
+// maxUnreportedHouses is how many houses SayNotReported lists by name
+// before it counts the rest: a sub-district's answer stays readable.
+const maxUnreportedHouses = 50
+
+// SayNotReported writes NotReported's answer: the count, then a line per
+// house naming its tenants (the first maxUnreportedHouses houses; the rest
+// counted).
 func SayNotReported(list []Unreported, at time.Time) string {
 	date := texts.DateLabel(at, at)
 	n := 0
 	var parts []string
-	for _, u := range list {
+	for i, u := range list {
+		n += len(u.Tenants)
+		if i >= maxUnreportedHouses {
+			continue
+		}
 		var names []string
 		for _, p := range u.Tenants {
 			names = append(names, p.Name)
 		}
-		n += len(names)
 		parts = append(parts, fmt.Sprintf(texts.NotReportedAt, u.Node.Name, joinNames(names)))
 	}
 	if n == 0 {
 		return fmt.Sprintf(texts.NotReportedNone, date)
 	}
-	s := fmt.Sprintf(texts.NotReported, date, n, "")
+	s := fmt.Sprintf(texts.NotReported, date, n)
 	for _, p := range parts {
 		s += "\n" + p
+	}
+	if more := len(list) - maxUnreportedHouses; more > 0 {
+		s += "\n" + fmt.Sprintf(texts.NotReportedMore, more)
 	}
 	return s
 }
@@ -181,8 +193,10 @@ func (t *Tower) QuarantineReminder(ctx context.Context, at time.Time, firing str
 //     and status (keyed by the errand, not the firing): an errand does not
 //     nag every hour, and is announced again once claimed and overdue again.
 //   - a directive whose deadline passed within the last week names, in the
-//     directive's own group, the target groups that have not answered,
-//     @-mentioning the commanders of their nodes: once a day per directive.
+//     directive's own group, the target groups of units (and tiers above)
+//     that have not answered, @-mentioning the commanders of their nodes:
+//     once a day per directive. Landlord groups a directive reached are not
+//     named: 点名 is of units.
 //   - a landlord node without a disinfection today is reminded once a day
 //     in its group, at the first sweep after rules.temperature_deadline;
 //     the next day, when yesterday's is still missing, the deduction is put
@@ -294,8 +308,13 @@ func (t *Tower) overdueDirectives(ctx context.Context, at time.Time) ([]store.Ou
 		if err != nil {
 			return nil, err
 		}
-		if g == nil {
+		if g == nil || g.NodeID == nil {
 			continue
+		}
+		if n, err := t.st.NodeByID(ctx, *g.NodeID); err != nil {
+			return nil, err
+		} else if n.Tier >= store.TierLandlord {
+			continue // 点名 names units; a landlord's group is told by its unit
 		}
 		p := byDirective[s.Directive.ID]
 		if p == nil {

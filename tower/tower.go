@@ -94,6 +94,7 @@ type FigureStore interface {
 	QuarantinesEnding(ctx context.Context, from, to time.Time) ([]store.TenantReturn, error)
 	OverdueErrands(ctx context.Context, unclaimedBefore, undoneBefore time.Time) ([]store.Errand, error)
 	SilentTargets(ctx context.Context, from, to time.Time) ([]store.SilentTarget, error)
+	NotQueued(ctx context.Context, items []store.OutboxItem) ([]store.OutboxItem, error)
 }
 
 var (

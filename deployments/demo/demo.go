@@ -5,7 +5,11 @@
 // each with a commander who is also its grid worker; ten landlords, each
 // with a landlord node, a house and two or three tenants; and three errand
 // agents, all in 方塘村's group. Every phone number is fictitious
-// (138000000xx).
+// (138000000xx). For the emulators, every node has a WeCom group (chat id
+// wr-CODE, robot webhook key demo-CODE) and a DingTalk group (cid + its
+// code), and every person a WeCom userid (u and the last two digits of
+// their phone) and a DingTalk account (dt + their phone); serve loads a
+// platform's groups only when its channel is enabled.
 //
 // The roster is kept as CSV files in this folder — reviewable text in the
 // format `towerbot import` reads — and embedded in the binary.

@@ -24,7 +24,9 @@ func TestDemoRoster(t *testing.T) {
 	}
 	want := store.RosterStats{
 		Nodes:       store.RosterCount{Created: 17},
+		Groups:      store.RosterCount{Created: 34}, // a WeCom group with its robot and a DingTalk group for every node
 		People:      store.RosterCount{Created: 47}, // 13 staff and agents, 10 landlords, 24 tenants
+		Identities:  store.RosterCount{Created: 94}, // a WeCom userid and a DingTalk account for everyone
 		Memberships: store.RosterCount{Created: 51}, // unit commanders are grid workers too
 		Houses:      store.RosterCount{Created: 10},
 		Rooms:       store.RosterCount{Created: 22},
