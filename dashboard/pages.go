@@ -239,17 +239,25 @@ func age(d time.Duration) string {
 }
 
 // directives returns the latest directives sent in the subtree or reaching
-// it from above, with the subtree's groups that answered and those still
-// silent — only the subtree's: a directive from the sub-district does not
+// it from above, with the subtree's unit groups (and those above) that
+// answered and those still silent — only the subtree's: a directive from the sub-district does not
 // name another community's groups to a community.
 func (d *Dashboard) directives(ctx context.Context, p *page, limit int) ([]directiveLine, error) {
 	groups, err := d.cfg.Dir.GroupsOfNodes(ctx, p.Sub...)
 	if err != nil {
 		return nil, err
 	}
+	// Answers are expected from units (and tiers above), as the digest
+	// counts them; a landlord's group a notice reached is not counted.
 	mine := map[int64]string{}
 	var gids []int64
 	for _, g := range groups {
+		if g.NodeID == nil {
+			continue
+		}
+		if n, err := d.cfg.Dir.NodeByID(ctx, *g.NodeID); err != nil || n.Tier >= store.TierLandlord {
+			continue
+		}
 		mine[g.ID] = g.Name
 		gids = append(gids, g.ID)
 	}
