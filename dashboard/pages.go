@@ -57,22 +57,23 @@ func endOfDay(day time.Time) time.Time {
 	return time.Date(y, m, dd, 23, 59, 59, 0, day.Location())
 }
 
-// trend counts the node's figures on each of the last trendDays days.
-func (d *Dashboard) trend(ctx context.Context, n store.Node, now time.Time) ([]time.Time, []tower.Figures, error) {
+// trend gives the node's figures on each of the last trendDays days, today
+// last: today's from today (the figures the page shows, counted once), the
+// past days' from pastDay.
+func (d *Dashboard) trend(ctx context.Context, n store.Node, today *tower.DayFigures) ([]time.Time, []tower.Figures, error) {
 	var days []time.Time
 	var figs []tower.Figures
-	for i := trendDays - 1; i >= 0; i-- {
-		at := now
-		if i > 0 {
-			at = endOfDay(now.AddDate(0, 0, -i))
-		}
-		df, err := d.pastDay(ctx, at, i == 0)
+	for i := trendDays - 1; i > 0; i-- {
+		at := endOfDay(today.At.AddDate(0, 0, -i))
+		df, err := d.pastDay(ctx, at)
 		if err != nil {
 			return nil, nil, err
 		}
 		days = append(days, at)
 		figs = append(figs, df.Figures(n.ID))
 	}
+	days = append(days, today.At)
+	figs = append(figs, today.Figures(n.ID))
 	return days, figs, nil
 }
 
@@ -82,13 +83,9 @@ func (d *Dashboard) trend(ctx context.Context, n store.Node, now time.Time) ([]t
 // changes only by late reports. They show within pastTTL.
 const pastTTL = 5 * time.Minute
 
-// pastDay returns the figures as of at: counted afresh for today, reused
-// for a past day for pastTTL. One copy serves every viewer, since
-// DayFigures counts the whole tower.
-func (d *Dashboard) pastDay(ctx context.Context, at time.Time, today bool) (*tower.DayFigures, error) {
-	if today {
-		return d.cfg.Tower.DayFigures(ctx, at)
-	}
+// pastDay returns the figures of a past day as of at, reused for pastTTL.
+// One copy serves every viewer, since DayFigures counts the whole tower.
+func (d *Dashboard) pastDay(ctx context.Context, at time.Time) (*tower.DayFigures, error) {
 	key := at.Format("2006-01-02")
 	now := d.cfg.Now()
 	d.pastMu.Lock()
@@ -135,7 +132,7 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, p *page) {
 		d.fail(w, r, err)
 		return
 	}
-	days, figs, err := d.trend(ctx, p.Node, now)
+	days, figs, err := d.trend(ctx, p.Node, df)
 	if err != nil {
 		d.fail(w, r, err)
 		return
@@ -739,7 +736,7 @@ func (d *Dashboard) screen(w http.ResponseWriter, r *http.Request, p *page) {
 		d.fail(w, r, err)
 		return
 	}
-	days, figs, err := d.trend(ctx, p.Node, now)
+	days, figs, err := d.trend(ctx, p.Node, df)
 	if err != nil {
 		d.fail(w, r, err)
 		return

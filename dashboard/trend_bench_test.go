@@ -56,7 +56,11 @@ func BenchmarkTrend(b *testing.B) {
 				if !warm {
 					d.past = map[string]pastFigures{}
 				}
-				if _, _, err := d.trend(ctx, root, time.Now().In(loc)); err != nil {
+				today, err := tw.DayFigures(ctx, time.Now().In(loc))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, _, err := d.trend(ctx, root, today); err != nil {
 					b.Fatal(err)
 				}
 			}
