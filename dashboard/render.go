@@ -1,0 +1,106 @@
+package dashboard
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/towerbot/towerbot/store"
+	"github.com/towerbot/towerbot/texts"
+	"github.com/towerbot/towerbot/tower"
+)
+
+// render executes page name with data, buffered so an error is a clean 500.
+func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, name string, data map[string]any) {
+	t, ok := d.pages[name]
+	if !ok {
+		d.fail(w, r, fmt.Errorf("no page %q", name))
+		return
+	}
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, "layout", data); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	w.Write(b.Bytes())
+}
+
+func parsePages(loc *time.Location) (map[string]*template.Template, error) {
+	base, err := template.New("").Funcs(funcsIn(loc)).ParseFS(webFS, "web/layout.html")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*template.Template{}
+	for _, name := range []string{"login", "invite", "status", "overview", "scores", "verify", "errands", "people", "messages", "screen"} {
+		t, err := template.Must(base.Clone()).ParseFS(webFS, "web/"+name+".html")
+		if err != nil {
+			return nil, err
+		}
+		out[name] = t
+	}
+	return out, nil
+}
+
+// funcsIn are the templates' helpers, showing times in loc.
+func funcsIn(loc *time.Location) template.FuncMap {
+	return template.FuncMap{
+		"coverage": func(f tower.Figures) string { return texts.Coverage(f.Coverage()) },
+		"pct": func(f tower.Figures) int {
+			p, _ := f.Coverage()
+			return p
+		},
+		"signed":   texts.Signed,
+		"status":   texts.StatusLabel,
+		"category": texts.CategoryLabel,
+		"errand":   errandLabel,
+		"role":     roleLabel,
+		"outcome":  outcomeLabel,
+		"when": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.In(loc).Format("01-02 15:04")
+		},
+		"whenp": func(t *time.Time) string {
+			if t == nil {
+				return ""
+			}
+			return t.In(loc).Format("01-02 15:04")
+		},
+		"add": func(a, b int) int { return a + b },
+		"dict": func(kv ...any) map[string]any {
+			m := map[string]any{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				m[kv[i].(string)] = kv[i+1]
+			}
+			return m
+		},
+		"tierName": func(tier int) string {
+			return map[int]string{1: "街道", 2: "社区/村", 3: "作战单元", 4: "房东"}[tier]
+		},
+	}
+}
+
+func errandLabel(s string) string {
+	return map[string]string{store.ErrandOpen: "待认领", store.ErrandClaimed: "办理中", store.ErrandDone: "已办结",
+		store.ErrandCancelled: "已取消"}[s]
+}
+
+func roleLabel(s string) string {
+	return map[string]string{store.RoleLeader: "街道领导", store.RoleCommander: "指挥长", store.RoleSecretary: "书记",
+		store.RoleGridWorker: "网格员", store.RoleErrandAgent: "代办员", store.RoleLandlord: "房东", store.RoleTenant: "租客",
+		store.RoleShopHead: "铺长", store.RoleMember: "成员"}[s]
+}
+
+func outcomeLabel(s string) string {
+	return map[string]string{store.OutcomeOK: "已处理", store.OutcomeNone: "未处理(非指令)", store.OutcomeInvalid: "格式有误",
+		store.OutcomeRefused: "无权限", store.OutcomeConflict: "冲突", store.OutcomeError: "出错", store.OutcomePending: "待处理"}[s]
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func compareStrings(a, b string) int { return strings.Compare(a, b) }
