@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"slices"
 
 	"github.com/towerbot/towerbot/config"
 	"github.com/towerbot/towerbot/dashboard"
@@ -80,16 +79,11 @@ func demoLogins(ctx context.Context, db *store.DB, auth *webauth.Service, stdout
 			}
 			done[n.Tier] = true
 			lines[n.Tier] = fmt.Sprintf("towerbot: demo login, tier %d (%s %s %s): phone %s password %s\n",
-				n.Tier, n.Name, roleName(role), p.Name, p.Phone, DemoPassword)
+				n.Tier, n.Name, store.RosterRoleName(role), p.Name, p.Phone, DemoPassword)
 		}
 	}
 	for tier := store.TierSubDistrict; tier <= store.TierLandlord; tier++ {
 		fmt.Fprint(stdout, lines[tier])
 	}
 	return nil
-}
-
-func roleName(role string) string {
-	i := slices.Index([]string{store.RoleSecretary, store.RoleLeader, store.RoleCommander}, role)
-	return []string{"书记", "街道领导", "指挥长"}[i]
 }

@@ -23,6 +23,8 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -153,7 +155,7 @@ func noStore(h http.HandlerFunc) http.HandlerFunc {
 
 func cacheFor(h http.Handler, d time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age="+itoa(int(d/time.Second)))
+		w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(d/time.Second)))
 		h.ServeHTTP(w, r)
 	})
 }
@@ -302,7 +304,7 @@ func (d *Dashboard) viewerOf(r *http.Request) (*viewer, error) {
 		if a.Tier != b.Tier {
 			return a.Tier - b.Tier
 		}
-		return compareStrings(a.Code, b.Code)
+		return strings.Compare(a.Code, b.Code)
 	})
 	return v, nil
 }

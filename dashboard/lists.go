@@ -65,7 +65,7 @@ func (d *Dashboard) people(w http.ResponseWriter, r *http.Request, p *page) {
 	full := p.seesPhones()
 	var people []personLine
 	for _, f := range found {
-		l := personLine{Name: f.Name, Phone: f.Phone, Role: roleLabel(f.Role)}
+		l := personLine{Name: f.Name, Phone: f.Phone, Role: store.RosterRoleName(f.Role)}
 		if !full {
 			l.Phone = pii.MaskPhone(f.Phone)
 		}

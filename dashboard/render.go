@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/towerbot/towerbot/store"
@@ -56,9 +54,9 @@ func funcsIn(loc *time.Location) template.FuncMap {
 		"signed":   texts.Signed,
 		"status":   texts.StatusLabel,
 		"category": texts.CategoryLabel,
-		"errand":   errandLabel,
-		"role":     roleLabel,
-		"outcome":  outcomeLabel,
+		"errand":   texts.ErrandStatusLabel,
+		"role":     store.RosterRoleName,
+		"outcome":  texts.OutcomeLabel,
 		"when": func(t time.Time) string {
 			if t.IsZero() {
 				return ""
@@ -84,23 +82,3 @@ func funcsIn(loc *time.Location) template.FuncMap {
 		},
 	}
 }
-
-func errandLabel(s string) string {
-	return map[string]string{store.ErrandOpen: "待认领", store.ErrandClaimed: "办理中", store.ErrandDone: "已办结",
-		store.ErrandCancelled: "已取消"}[s]
-}
-
-func roleLabel(s string) string {
-	return map[string]string{store.RoleLeader: "街道领导", store.RoleCommander: "指挥长", store.RoleSecretary: "书记",
-		store.RoleGridWorker: "网格员", store.RoleErrandAgent: "代办员", store.RoleLandlord: "房东", store.RoleTenant: "租客",
-		store.RoleShopHead: "铺长", store.RoleMember: "成员"}[s]
-}
-
-func outcomeLabel(s string) string {
-	return map[string]string{store.OutcomeOK: "已处理", store.OutcomeNone: "未处理(非指令)", store.OutcomeInvalid: "格式有误",
-		store.OutcomeRefused: "无权限", store.OutcomeConflict: "冲突", store.OutcomeError: "出错", store.OutcomePending: "待处理"}[s]
-}
-
-func itoa(n int) string { return strconv.Itoa(n) }
-
-func compareStrings(a, b string) int { return strings.Compare(a, b) }

@@ -1,5 +1,7 @@
 package texts
 
+import "github.com/towerbot/towerbot/store"
+
 // The leaders' dashboard: what its pages and spreadsheets say that is not
 // in a template.
 const (
@@ -49,3 +51,39 @@ var ReturnHeaders = []string{"节点", "姓名", "来自", "到达时间", "健�
 
 // ScoreHeaders head the score ledger.
 var ScoreHeaders = []string{"编号", "房东", "节点", "分值", "原因", "状态", "核查人", "核查时间", "核查意见", "提出时间"}
+
+// ErrandStatusLabel names an errand's status on the dashboard's boards.
+func ErrandStatusLabel(status string) string {
+	switch status {
+	case store.ErrandOpen:
+		return "待认领"
+	case store.ErrandClaimed:
+		return "办理中"
+	case store.ErrandDone:
+		return "已办结"
+	case store.ErrandCancelled:
+		return "已取消"
+	}
+	return status
+}
+
+// OutcomeLabel names a message's handling outcome in the message log.
+func OutcomeLabel(outcome string) string {
+	switch outcome {
+	case store.OutcomeOK:
+		return "已处理"
+	case store.OutcomeNone:
+		return "未处理(非指令)"
+	case store.OutcomeInvalid:
+		return "格式有误"
+	case store.OutcomeRefused:
+		return "无权限"
+	case store.OutcomeConflict:
+		return "冲突"
+	case store.OutcomeError:
+		return "出错"
+	case store.OutcomePending:
+		return "待处理"
+	}
+	return outcome
+}
