@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/towerbot/towerbot/texts"
 	"github.com/towerbot/towerbot/tower"
 )
 
@@ -46,10 +47,10 @@ func charts(days []time.Time, figs []tower.Figures) []chart {
 		coverLast = last(cover, "%")
 	}
 	return []chart{
-		{Title: "体温上报覆盖率", Last: coverLast, SVG: lineSVG(cover, labels, 100, "%")},
-		{Title: "发热人数", Last: last(fevers, ""), SVG: barSVG(fevers, labels, "fever")},
-		{Title: "返回人员", Last: last(returns, ""), SVG: barSVG(returns, labels, "return")},
-		{Title: "代办新增", Last: last(errands, ""), SVG: barSVG(errands, labels, "errand")},
+		{Title: texts.ChartCoverage, Last: coverLast, SVG: lineSVG(cover, labels, 100, "%")},
+		{Title: texts.ChartFevers, Last: last(fevers, ""), SVG: barSVG(fevers, labels, "fever")},
+		{Title: texts.ChartReturns, Last: last(returns, ""), SVG: barSVG(returns, labels, "return")},
+		{Title: texts.ChartErrands, Last: last(errands, ""), SVG: barSVG(errands, labels, "errand")},
 	}
 }
 

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/towerbot/towerbot/store"
+	"github.com/towerbot/towerbot/texts"
 	"github.com/towerbot/towerbot/tower"
 	"github.com/towerbot/towerbot/webauth"
 )
@@ -369,7 +370,7 @@ func setCookie(w http.ResponseWriter, r *http.Request, name, value string, expir
 // fail answers an internal error: logged, and a plain 500 page.
 func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, err error) {
 	d.cfg.Logger.Error("dashboard", "path", r.URL.Path, "err", err)
-	http.Error(w, "服务器内部错误", http.StatusInternalServerError)
+	http.Error(w, texts.DashInternalError, http.StatusInternalServerError)
 }
 
 // status answers a 403 or 404 page.

@@ -31,7 +31,7 @@ func (d *Dashboard) export(w http.ResponseWriter, r *http.Request, p *page) {
 		}
 		t, err := time.ParseInLocation("2006-01-02", s, d.cfg.Location)
 		if err != nil || t.After(now) || t.Year() < 2000 {
-			bad(fmt.Sprintf("%s=%q：请用不晚于今天的日期，格式 YYYY-MM-DD", key, s))
+			bad(fmt.Sprintf(texts.DashBadDate, key, s))
 			return time.Time{}, false
 		}
 		return t, true
@@ -60,7 +60,7 @@ func (d *Dashboard) export(w http.ResponseWriter, r *http.Request, p *page) {
 		for _, x := range rows {
 			data = append(data, dailyRow(x.Name, x.F))
 		}
-		title := fmt.Sprintf("%s %s 日报（截至 %s）", p.Node.Name, day.Format("2006-01-02"), at.Format("15:04"))
+		title := fmt.Sprintf(texts.DailyTitle, p.Node.Name, day.Format("2006-01-02"), at.Format("15:04"))
 		if err := sheet(f, texts.SheetDaily, title, texts.DailyHeaders, data); err != nil {
 			d.fail(w, r, err)
 			return
@@ -81,12 +81,12 @@ func (d *Dashboard) export(w http.ResponseWriter, r *http.Request, p *page) {
 		for _, t := range temps {
 			flag := ""
 			if t.Celsius >= fever {
-				flag = "是"
+				flag = texts.Yes
 			}
 			data = append(data, []any{t.Day, d.nodeName(r, t.NodeID), t.Name, t.Celsius, flag,
 				t.UpdatedAt.In(d.cfg.Location).Format("2006-01-02 15:04")})
 		}
-		if err := sheet(f, texts.SheetTemperatures, p.Node.Name+" "+day.Format("2006-01-02")+" 体温记录",
+		if err := sheet(f, texts.SheetTemperatures, fmt.Sprintf(texts.TemperatureTitle, p.Node.Name, day.Format("2006-01-02")),
 			texts.TemperatureHeaders, data); err != nil {
 			d.fail(w, r, err)
 			return
@@ -102,7 +102,7 @@ func (d *Dashboard) export(w http.ResponseWriter, r *http.Request, p *page) {
 			return
 		}
 		if to.Before(from) || to.Sub(from) > 366*24*time.Hour {
-			bad("from 须早于 to，且相隔不超过一年")
+			bad(texts.DashBadRange)
 			return
 		}
 		rs, err := d.cfg.DB.ReturnsAt(ctx, p.Sub, from, to.AddDate(0, 0, 1))
@@ -119,13 +119,13 @@ func (d *Dashboard) export(w http.ResponseWriter, r *http.Request, p *page) {
 			}
 			late := ""
 			if x.Late {
-				late = "是"
+				late = texts.Yes
 			}
 			data = append(data, []any{d.nodeName(r, x.NodeID), x.Name, x.Origin,
 				x.ArrivedAt.In(d.cfg.Location).Format("2006-01-02 15:04"), texts.HealthLabel(x.HealthCode), x.Address, phone,
 				x.QuarantineEnd.In(d.cfg.Location).Format("2006-01-02"), late})
 		}
-		if err := sheet(f, texts.SheetReturns, fmt.Sprintf("%s 返回人员 %s 至 %s", p.Node.Name, from.Format("2006-01-02"),
+		if err := sheet(f, texts.SheetReturns, fmt.Sprintf(texts.ReturnsTitle, p.Node.Name, from.Format("2006-01-02"),
 			to.Format("2006-01-02")), texts.ReturnHeaders, data); err != nil {
 			d.fail(w, r, err)
 			return
@@ -152,7 +152,7 @@ func (d *Dashboard) export(w http.ResponseWriter, r *http.Request, p *page) {
 			data = append(data, []any{l.ID, l.Landlord, l.Node, l.Delta, l.Reason, texts.StatusLabel(l.Status), l.Verifier,
 				verified, pii.Mask(l.VerifyReason), l.CreatedAt.In(d.cfg.Location).Format("2006-01-02 15:04")})
 		}
-		if err := sheet(f, texts.SheetScores, fmt.Sprintf("%s 积分台账（自 %s）", p.Node.Name, since.Format("2006-01-02")),
+		if err := sheet(f, texts.SheetScores, fmt.Sprintf(texts.ScoresTitle, p.Node.Name, since.Format("2006-01-02")),
 			texts.ScoreHeaders, data); err != nil {
 			d.fail(w, r, err)
 			return

@@ -221,13 +221,13 @@ func (d *Dashboard) errandLines(ctx context.Context, es []store.Errand, now time
 func age(d time.Duration) string {
 	switch {
 	case d >= 24*time.Hour:
-		return fmt.Sprintf("%d天%d小时前", int(d.Hours())/24, int(d.Hours())%24)
+		return fmt.Sprintf(texts.DashAgeDays, int(d.Hours())/24, int(d.Hours())%24)
 	case d >= time.Hour:
-		return fmt.Sprintf("%d小时%d分前", int(d.Hours()), int(d.Minutes())%60)
+		return fmt.Sprintf(texts.DashAgeHours, int(d.Hours()), int(d.Minutes())%60)
 	case d >= time.Minute:
-		return fmt.Sprintf("%d分钟前", int(d.Minutes()))
+		return fmt.Sprintf(texts.DashAgeMinutes, int(d.Minutes()))
 	}
-	return "刚刚"
+	return texts.DashAgeNow
 }
 
 // directives returns the latest directives sent in the subtree or reaching
@@ -333,6 +333,6 @@ func (d *Dashboard) screen(w http.ResponseWriter, r *http.Request, p *page) {
 		return
 	}
 	d.render(w, r, "screen", map[string]any{"P": p, "Total": df.Figures(p.Node.ID), "Rows": rows,
-		"Day": now.Format("2006年1月2日"), "At": now.Format("15:04"), "Charts": charts(days, figs),
+		"Day": now.Format(texts.DashScreenDate), "At": now.Format("15:04"), "Charts": charts(days, figs),
 		"Pending": len(pending), "Refresh": int(d.cfg.ScreenRefresh / time.Second)})
 }

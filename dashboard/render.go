@@ -77,8 +77,6 @@ func funcsIn(loc *time.Location) template.FuncMap {
 			}
 			return m
 		},
-		"tierName": func(tier int) string {
-			return map[int]string{1: "街道", 2: "社区/村", 3: "作战单元", 4: "房东"}[tier]
-		},
+		"tierName": texts.TierName,
 	}
 }

@@ -102,7 +102,7 @@ func (d *Dashboard) scoreLines(ctx context.Context, events []store.ScoreEvent) (
 	}
 	var out []scoreLine
 	for _, e := range events {
-		l := scoreLine{ScoreEvent: e, Landlord: people[e.LandlordID].Name, Author: "系统"}
+		l := scoreLine{ScoreEvent: e, Landlord: people[e.LandlordID].Name, Author: texts.DashBySystem}
 		l.Reason = pii.Mask(e.Reason)
 		if e.AuthorID != nil {
 			l.Author = people[*e.AuthorID].Name
@@ -257,7 +257,7 @@ func (d *Dashboard) verify(w http.ResponseWriter, r *http.Request, p *page) {
 	}
 	verdict := texts.StatusLabel(res.Event.Status)
 	if approve {
-		verdict += fmt.Sprintf("，%s 现为 %d 分", res.Landlord, res.Score)
+		verdict += fmt.Sprintf(texts.DashScoreNow, res.Landlord, res.Score)
 	}
 	d.renderQueue(w, r, p, fmt.Sprintf(texts.DashVerifyDone, id, verdict), "")
 }

@@ -23,6 +23,25 @@ const (
 	DashVerifyNeedsWhy  = "驳回请填写理由"
 	DashVerifyBadChoice = "请选择通过或驳回"
 
+	DashInternalError = "服务器内部错误"
+	DashBySystem      = "系统" // the author of a change the bot raised itself
+	DashScoreNow      = "，%s 现为 %d 分"
+	DashBadDate       = "%s=%q：请用不晚于今天的日期，格式 YYYY-MM-DD"
+	DashBadRange      = "from 须早于 to，且相隔不超过一年"
+	DashScreenDate    = "2006年1月2日" // a time layout
+
+	// How long ago, on the boards.
+	DashAgeDays    = "%d天%d小时前"
+	DashAgeHours   = "%d小时%d分前"
+	DashAgeMinutes = "%d分钟前"
+	DashAgeNow     = "刚刚"
+
+	// The overview's charts.
+	ChartCoverage = "体温上报覆盖率"
+	ChartFevers   = "发热人数"
+	ChartReturns  = "返回人员"
+	ChartErrands  = "代办新增"
+
 	// The 留痕 text of a verdict given on the dashboard, in chat's words.
 	DashVerifyApproveText = "核查 通过 #%d（看板）"
 	DashVerifyRejectText  = "核查 驳回 #%d %s（看板）"
@@ -35,6 +54,11 @@ const (
 	SheetReturns      = "返回人员"
 	SheetScores       = "积分台账"
 	DailyOwnRow       = "本级"
+	Yes               = "是"
+	DailyTitle        = "%s %s 日报（截至 %s）"
+	TemperatureTitle  = "%s %s 体温记录"
+	ReturnsTitle      = "%s 返回人员 %s 至 %s"
+	ScoresTitle       = "%s 积分台账（自 %s）"
 	DailyTotalRow     = "合计"
 )
 
@@ -86,4 +110,19 @@ func OutcomeLabel(outcome string) string {
 		return "待处理"
 	}
 	return outcome
+}
+
+// TierName names a tier on the dashboard.
+func TierName(tier int) string {
+	switch tier {
+	case store.TierSubDistrict:
+		return "街道"
+	case store.TierCommunity:
+		return "社区/村"
+	case store.TierUnit:
+		return "作战单元"
+	case store.TierLandlord:
+		return "房东"
+	}
+	return ""
 }
