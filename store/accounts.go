@@ -122,6 +122,9 @@ func (db *DB) AccountOf(ctx context.Context, personID int64) (*Account, error) {
 	return &a, err
 }
 
+// throttleMemory is how long failed logins count towards a lock-out.
+const throttleMemory = 24 * time.Hour
+
 // throttleKey is the hash a phone is throttled under.
 func throttleKey(phone string) string {
 	sum := sha256.Sum256([]byte("towerbot-login:" + strings.TrimSpace(phone)))
@@ -146,7 +149,8 @@ func (db *DB) LoginLockedUntil(ctx context.Context, phone string, now time.Time)
 }
 
 // LoginFailed counts a failed login of phone; the max-th failure in a row
-// locks the phone until now+lock (and starts the count again). It returns
+// (within a day) locks the phone until now+lock (and starts the count
+// again). It returns
 // when the lock ends (zero: not locked). Counting is one conditional
 // update, so replicas failing the same phone at once count every failure.
 func (db *DB) LoginFailed(ctx context.Context, phone string, max int, lock time.Duration, now time.Time) (time.Time, error) {
@@ -157,6 +161,12 @@ func (db *DB) LoginFailed(ctx context.Context, phone string, max int, lock time.
 	key := throttleKey(phone)
 	err := db.Atomic(ctx, func(ctx context.Context) error {
 		q := db.q(ctx)
+		// Failures a day old are forgotten, and their rows go: the table
+		// holds about a day of typed phones, whatever is typed.
+		if err := q.Where("updated_at < ? AND (locked_until IS NULL OR locked_until < ?)", now.Add(-throttleMemory).UTC(), now.UTC()).
+			Delete(&LoginThrottle{}).Error; err != nil {
+			return err
+		}
 		if err := q.Clauses(clause.OnConflict{DoNothing: true}).
 			Create(&LoginThrottle{PhoneHash: key, UpdatedAt: now}).Error; err != nil {
 			return err

@@ -57,6 +57,20 @@ func TestLoginLockOutHoldsInTheDatabase(t *testing.T) {
 		if until, _ := db.LoginFailed(ctx, "13900000002", 5, time.Minute, now); !until.IsZero() {
 			t.Fatal("the count survived a success")
 		}
+		// Failures a day old are forgotten: four then, one a day later,
+		// and the lock comes only with the fifth of the new day.
+		for range 3 {
+			if _, err := db.LoginFailed(ctx, "13900000002", 5, time.Minute, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		later := now.Add(25 * time.Hour)
+		for i := 1; i <= 5; i++ {
+			until, err := db.LoginFailed(ctx, "13900000002", 5, time.Minute, later)
+			if err != nil || (i < 5) != until.IsZero() {
+				t.Fatalf("failure %d of the next day: locked until %v, %v", i, until, err)
+			}
+		}
 	})
 }
 
