@@ -39,6 +39,7 @@ func commands() []command {
 		{"migrate", "bring the database to the latest schema", runMigrate},
 		{"purge", "blank personal data older than retention.personal_days", runPurge},
 		{"seed", "generate a made-up tower at city or village scale (and time the jobs over it)", runSeed},
+		{"user", "dashboard logins: set a password (passwd PHONE) or print a one-time link (invite PHONE)", runUser},
 		{"job", "list, run (once per firing) and show scheduled jobs: digest, ranking, reminders", runJob},
 		{"emulate", "stand in for a chat platform on this machine (emulate wecom|dingtalk --bot URL)", runEmulate},
 	}

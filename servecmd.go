@@ -170,6 +170,9 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		channels = append(channels, sb)
 		mux.Handle("/", sb.Handler())
 	}
+	if err := mountDashboard(ctx, cfg, mux, db, dir, domain, kvs, logger, stdout); err != nil {
+		return fmt.Errorf("dashboard: %w", err)
+	}
 	if cfg.WeCom.Enabled {
 		ch, callbacks, err := wecomChannel(cfg.WeCom, engine, kvs, observeCallback, logger.With("part", "wecom"))
 		if err != nil {

@@ -53,6 +53,7 @@ type Config struct {
 	Log       Log       `yaml:"log"`
 	Sandbox   Sandbox   `yaml:"sandbox"`
 	Metrics   Metrics   `yaml:"metrics"`
+	Dashboard Dashboard `yaml:"dashboard"`
 	Rules     Rules     `yaml:"rules"`
 	Messages  Messages  `yaml:"messages"`
 	Outbox    Outbox    `yaml:"outbox"`
@@ -129,6 +130,22 @@ type Sandbox struct {
 	// mysql (see Config.resolveDefaults); Default, the embedded set-up, has
 	// it true.
 	Enabled bool `yaml:"enabled"`
+}
+
+// Dashboard is the leaders' web dashboard: logins for the roster's
+// leaders, commanders and secretaries, each seeing their own subtree.
+type Dashboard struct {
+	// Enabled serves the dashboard (/login, /node/…, /screen/…).
+	Enabled bool `yaml:"enabled"`
+	// SessionLifetime is how long a login lasts.
+	SessionLifetime time.Duration `yaml:"session_lifetime"`
+	// MaxFailures failed logins in a row lock a phone for LockFor.
+	MaxFailures int           `yaml:"max_failures"`
+	LockFor     time.Duration `yaml:"lock_for"`
+	// BaseURL is the dashboard's address as people reach it (behind a
+	// proxy), for the links `towerbot user invite` prints; empty: the
+	// http.addr.
+	BaseURL string `yaml:"base_url"`
 }
 
 // Metrics is the Prometheus endpoint, GET /metrics on the HTTP address.
@@ -333,7 +350,9 @@ func Default() Config {
 		Log:     Log{Level: "info", Format: "text"},
 		Sandbox: Sandbox{Enabled: true},
 		Metrics: Metrics{Enabled: true},
-		Redis:   Redis{Prefix: "towerbot:"},
+		Dashboard: Dashboard{Enabled: true, SessionLifetime: 12 * time.Hour, MaxFailures: 5,
+			LockFor: 15 * time.Minute},
+		Redis: Redis{Prefix: "towerbot:"},
 		Rules: Rules{
 			FeverCelsius:    37.3,
 			QuarantineDays:  14,

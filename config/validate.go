@@ -113,6 +113,13 @@ func (c Config) problems() Problems {
 	within("http.idle_timeout", c.HTTP.IdleTimeout, time.Second, time.Hour)
 	between("http.max_connections", c.HTTP.MaxConnections, 1, 100_000)
 
+	within("dashboard.session_lifetime", c.Dashboard.SessionLifetime, time.Minute, 30*24*time.Hour)
+	within("dashboard.lock_for", c.Dashboard.LockFor, time.Minute, 24*time.Hour)
+	between("dashboard.max_failures", c.Dashboard.MaxFailures, 1, 100)
+	if u := c.Dashboard.BaseURL; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		add("dashboard.base_url", "%q must start with http:// or https:// (or be empty)", u)
+	}
+
 	switch c.DB.Driver {
 	case DriverSQLite:
 	case DriverMySQL:

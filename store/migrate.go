@@ -54,6 +54,7 @@ var migrations = []migration{
 	{11, "identities registered by message", func(tx *gorm.DB) error {
 		return addColumns(tx, &Identity{}, "MessageID")
 	}},
+	{12, "dashboard accounts, login throttles, sessions, invites, export log", migrateDashboard},
 }
 
 // Each step after the first brings an older database to the shape the

@@ -201,6 +201,15 @@ func purgeTargets() []purgeTarget {
 var keptColumns = map[string]string{
 	"schema_migrations.name": "the name of a schema step",
 
+	// The dashboard's logins: hashes and random tokens, no text of anyone's.
+	"accounts.password_hash":     "an argon2id hash of a dashboard password",
+	"login_throttles.phone_hash": "a hash of a phone typed at the login form, with its failure count",
+	"web_sessions.token_hash":    "a hash of a random session token",
+	"web_sessions.csrf":          "a random CSRF token",
+	"login_invites.token_hash":   "a hash of a random one-time link token",
+	"export_logs.kind":           "which spreadsheet was exported (daily, temperatures, …)",
+	"export_logs.params":         "the date or range of an export",
+
 	"nodes.code": "a place's roster code (FT-03)",
 	"nodes.name": "a place's name: a sub-district, community, unit or house group",
 

@@ -1,6 +1,6 @@
 // Command servicecheck prints, one line each, whether the MariaDB/MySQL and
-// the Redis that towerbot's tests use answer, and what the tests will do
-// about it. `make test` runs it first: go test shows nothing of a passing
+// the Redis that towerbot's tests use answer (and whether the Chromium of
+// the browser tests is there), and what the tests will do about it. `make test` runs it first: go test shows nothing of a passing
 // package, so tests skipped for want of a database would otherwise go
 // unnoticed.
 //
@@ -24,6 +24,8 @@ func main() {
 		"the MySQL halves of the database tests", testenv.PingMySQL(ctx, testenv.MySQLDSN()))
 	report(os.Stdout, require, "Redis", testenv.RedisAddr(), "TOWERBOT_TEST_REDIS_ADDR",
 		"the Redis halves of the kv tests", testenv.PingRedis(ctx, testenv.RedisAddr()))
+	report(os.Stdout, require, "Chromium", testenv.ChromiumPath(), "TOWERBOT_CHROMIUM",
+		"the dashboard's browser tests", testenv.FindChromium())
 }
 
 // report prints one service's line.
