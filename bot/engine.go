@@ -186,6 +186,7 @@ type Engine struct {
 	inflight map[int64]bool // log ids queued or being handled here
 
 	started     bool
+	startedAt   time.Time // when Start ran: what was received before is taken back
 	workCtx     context.Context
 	workStop    context.CancelFunc
 	workers     sync.WaitGroup
@@ -310,6 +311,9 @@ func (e *Engine) Start(ctx context.Context) error {
 		return errors.New("bot: engine already started")
 	}
 	e.started = true
+	// Messages received from now on are queued by Receive; those leased
+	// before are taken back (queueLeased). Whole milliseconds, as stored.
+	e.startedAt = e.cfg.Now().UTC().Truncate(time.Millisecond)
 	// Work outlives ctx on purpose: Shutdown drains the queue first.
 	e.workCtx, e.workStop = context.WithCancel(context.WithoutCancel(ctx))
 	e.mu.Unlock()
@@ -609,6 +613,11 @@ func (e *Engine) queueLeased() int {
 		}
 		for i := range batch {
 			after = batch[i].ID
+			if !batch[i].ReceivedAt.Before(e.startedAt) {
+				// Received since this start: Receive queues it itself (it
+				// may not have marked it in flight yet).
+				continue
+			}
 			if !e.take(&batch[i], true) {
 				return queued
 			}
