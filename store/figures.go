@@ -234,12 +234,14 @@ type SilentTarget struct {
 	GroupID   int64
 }
 
-// SilentTargets returns, for the directives whose deadline passed in
-// [from, to), the target groups that have not answered, by directive then
-// group.
+// SilentTargets returns, for the open directives whose deadline passed in
+// [from, to), the target groups that were to answer and have not (as
+// DirectiveLaggards: groups told only for information never are), by
+// directive then group.
 func (db *DB) SilentTargets(ctx context.Context, from, to time.Time) ([]SilentTarget, error) {
 	var ds []Directive
-	if err := db.q(ctx).Where("deadline >= ? AND deadline < ?", from.UTC(), to.UTC()).Order("id").Find(&ds).Error; err != nil {
+	if err := db.q(ctx).Where("deadline >= ? AND deadline < ? AND status = ?", from.UTC(), to.UTC(), DirectiveOpen).
+		Order("id").Find(&ds).Error; err != nil {
 		return nil, fmt.Errorf("store: silent targets: %w", err)
 	}
 	if len(ds) == 0 {
@@ -251,7 +253,7 @@ func (db *DB) SilentTargets(ctx context.Context, from, to time.Time) ([]SilentTa
 		byID[d.ID], ids[i] = d, d.ID
 	}
 	var ts []DirectiveTarget
-	if err := db.q(ctx).Where("directive_id IN ? AND reported_at IS NULL", ids).
+	if err := db.q(ctx).Where("directive_id IN ? AND reported_at IS NULL AND info_only = ?", ids, false).
 		Order("directive_id, group_id").Find(&ts).Error; err != nil {
 		return nil, fmt.Errorf("store: silent targets: %w", err)
 	}

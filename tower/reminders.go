@@ -311,11 +311,6 @@ func (t *Tower) overdueDirectives(ctx context.Context, at time.Time) ([]store.Ou
 		if g == nil || g.NodeID == nil {
 			continue
 		}
-		if n, err := t.st.NodeByID(ctx, *g.NodeID); err != nil {
-			return nil, err
-		} else if n.Tier >= store.TierLandlord {
-			continue // 点名 names units; a landlord's group is told by its unit
-		}
 		p := byDirective[s.Directive.ID]
 		if p == nil {
 			p = &pending{d: s.Directive}
