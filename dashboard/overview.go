@@ -52,6 +52,18 @@ func endOfDay(day time.Time) time.Time {
 	return time.Date(y, m, dd, 23, 59, 59, 0, day.Location())
 }
 
+// figuresWithTrend is what the overview and the wall screen show: the
+// day's figures of n with a row per child (figuresOf), and the trend
+// ending that day (trend).
+func (d *Dashboard) figuresWithTrend(ctx context.Context, n store.Node, at time.Time) (*tower.DayFigures, []row, []time.Time, []tower.Figures, error) {
+	df, rows, err := d.figuresOf(ctx, n, at)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	days, figs, err := d.trend(ctx, n, df)
+	return df, rows, days, figs, err
+}
+
 // trend gives the node's figures on each of the last trendDays days, today
 // last: today's from today (the figures the page shows, counted once), the
 // past days' from pastDay.
@@ -122,12 +134,7 @@ type directiveLine struct {
 func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, p *page) {
 	ctx := r.Context()
 	now := d.now()
-	df, rows, err := d.figuresOf(ctx, p.Node, now)
-	if err != nil {
-		d.fail(w, r, err)
-		return
-	}
-	days, figs, err := d.trend(ctx, p.Node, df)
+	df, rows, days, figs, err := d.figuresWithTrend(ctx, p.Node, now)
 	if err != nil {
 		d.fail(w, r, err)
 		return
@@ -317,12 +324,7 @@ func (d *Dashboard) figuresJSON(w http.ResponseWriter, r *http.Request, p *page)
 func (d *Dashboard) screen(w http.ResponseWriter, r *http.Request, p *page) {
 	ctx := r.Context()
 	now := d.now()
-	df, rows, err := d.figuresOf(ctx, p.Node, now)
-	if err != nil {
-		d.fail(w, r, err)
-		return
-	}
-	days, figs, err := d.trend(ctx, p.Node, df)
+	df, rows, days, figs, err := d.figuresWithTrend(ctx, p.Node, now)
 	if err != nil {
 		d.fail(w, r, err)
 		return

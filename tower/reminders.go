@@ -359,10 +359,10 @@ func (t *Tower) overdueDirectives(ctx context.Context, at time.Time) ([]store.Ou
 	return out, nil
 }
 
-// missingDisinfection reminds each landlord group whose node has no
-// disinfection recorded today (see OverdueSweep).
-func (t *Tower) missingDisinfection(ctx context.Context, at time.Time) ([]store.OutboxItem, error) {
-	done, err := t.st.DisinfectedNodes(ctx, day(at))
+// undisinfected returns the landlord nodes with no disinfection recorded
+// on day (YYYY-MM-DD).
+func (t *Tower) undisinfected(ctx context.Context, day string) ([]store.Node, error) {
+	done, err := t.st.DisinfectedNodes(ctx, day)
 	if err != nil {
 		return nil, err
 	}
@@ -374,11 +374,25 @@ func (t *Tower) missingDisinfection(ctx context.Context, at time.Time) ([]store.
 	if err != nil {
 		return nil, err
 	}
-	var ids []int64
+	var out []store.Node
 	for _, n := range nodes {
 		if n.Tier == store.TierLandlord && !confirmed[n.ID] {
-			ids = append(ids, n.ID)
+			out = append(out, n)
 		}
+	}
+	return out, nil
+}
+
+// missingDisinfection reminds each landlord group whose node has no
+// disinfection recorded today (see OverdueSweep).
+func (t *Tower) missingDisinfection(ctx context.Context, at time.Time) ([]store.OutboxItem, error) {
+	missing, err := t.undisinfected(ctx, day(at))
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(missing))
+	for i, n := range missing {
+		ids[i] = n.ID
 	}
 	groups, err := t.st.GroupsOfNodes(ctx, ids...)
 	if err != nil {
@@ -398,15 +412,7 @@ func (t *Tower) missingDisinfection(ctx context.Context, at time.Time) ([]store.
 func (t *Tower) proposeDisinfectionDeductions(ctx context.Context, at time.Time) ([]store.OutboxItem, error) {
 	y, m, d := at.Date()
 	yesterday := time.Date(y, m, d-1, 0, 0, 0, 0, at.Location())
-	done, err := t.st.DisinfectedNodes(ctx, day(yesterday))
-	if err != nil {
-		return nil, err
-	}
-	confirmed := map[int64]bool{}
-	for _, id := range done {
-		confirmed[id] = true
-	}
-	nodes, err := t.st.Nodes(ctx)
+	missing, err := t.undisinfected(ctx, day(yesterday))
 	if err != nil {
 		return nil, err
 	}
@@ -416,10 +422,7 @@ func (t *Tower) proposeDisinfectionDeductions(ctx context.Context, at time.Time)
 	}
 	var order []int64
 	asks := map[int64]*ask{}
-	for _, n := range nodes {
-		if n.Tier != store.TierLandlord || confirmed[n.ID] {
-			continue
-		}
+	for _, n := range missing {
 		landlords, err := t.st.PeopleWithRole(ctx, n.ID, store.RoleLandlord)
 		if err != nil {
 			return nil, err
