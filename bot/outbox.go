@@ -69,6 +69,23 @@ func (d Delivery) Via(r Route) {
 	}
 }
 
+// RouteChooser is a Channel that can say, before sending, which way a
+// delivery would go (Delivery.Via reports the way it went). A delivery it
+// would send through the message's own reply handle (RouteReply) is not
+// counted against its group's PerMinute: that budget is the group robot's,
+// and a platform budgets replies on their own.
+type RouteChooser interface {
+	Channel
+	Route(d Delivery) Route
+}
+
+// repliesInPlace reports whether the channel would send d through the
+// message's own reply handle.
+func (s *Sender) repliesInPlace(d Delivery) bool {
+	rc, ok := s.ch.(RouteChooser)
+	return ok && d.Reply.URL != "" && rc.Route(d) == RouteReply
+}
+
 // ReplyChannel is a Channel that can answer a message through the handle
 // the platform gave with it (DingTalk's sessionWebhook, WeCom's
 // response_url): its sender looks the handles up, one statement per
@@ -185,8 +202,9 @@ func (o *StoreOutbox) Enqueue(ctx context.Context, items ...store.OutboxItem) er
 // the defaults noted.
 type SenderConfig struct {
 	// PerMinute is the most items sent to one group in any minute (default
-	// 20: the WeCom and DingTalk robot limit, PLATFORMS.md). Items over it
-	// wait; they are never dropped.
+	// 20: the WeCom and DingTalk robot limit, PLATFORMS.md), replies a
+	// RouteChooser sends through their message's own handle aside. Items
+	// over it wait; they are never dropped.
 	PerMinute int
 	// MaxAttempts is how many failed sends make an item failed (default 8).
 	MaxAttempts int
@@ -480,7 +498,19 @@ func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem, replie
 		}
 	}()
 	for i, it := range items {
-		ok, wait, err := s.lim.Allow(ctx, key, s.cfg.PerMinute, time.Minute)
+		var reply store.ReplyHandle
+		if it.MessageID != nil {
+			// A message's handle reaches its own chat only: a post the
+			// message caused elsewhere (an alert up the chain) goes to
+			// its group's own route.
+			if h := replies[*it.MessageID]; h.ChatID == g.ChatID {
+				reply = h
+			}
+		}
+		ok, wait, err := true, time.Duration(0), error(nil)
+		if !s.repliesInPlace(Delivery{Item: it, Group: *g, Reply: reply}) {
+			ok, wait, err = s.lim.Allow(ctx, key, s.cfg.PerMinute, time.Minute)
+		}
 		if err != nil {
 			// Fail open: the platform enforces its own limit and answers
 			// with a retryable error, which backs off below.
@@ -513,15 +543,7 @@ func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem, replie
 		start := time.Now()
 		var route Route
 		parts := 0
-		d := Delivery{Item: it, Group: *g, route: &route, parts: &parts}
-		if it.MessageID != nil {
-			// A message's handle reaches its own chat only: a post the
-			// message caused elsewhere (an alert up the chain) goes to
-			// its group's own route.
-			if h := replies[*it.MessageID]; h.ChatID == g.ChatID {
-				d.Reply = h
-			}
-		}
+		d := Delivery{Item: it, Group: *g, Reply: reply, route: &route, parts: &parts}
 		d.partsDone = s.partsDone(ctx, it)
 		err = s.ch.Send(sctx, d)
 		took := time.Since(start)

@@ -406,3 +406,55 @@ func TestRetryHoldsBackLaterPostsButNotAnswers(t *testing.T) {
 		}
 	})
 }
+
+// replyingChannel answers through a message's own handle when it has one:
+// a RouteChooser, as the WeCom and DingTalk channels are.
+type replyingChannel struct{ fakeChannel }
+
+func (*replyingChannel) RepliesInPlace() {}
+
+func (*replyingChannel) Route(d Delivery) Route {
+	if d.Reply.URL != "" {
+		return RouteReply
+	}
+	return RouteRobot
+}
+
+// TestRepliesInPlaceSkipTheRobotBudget: the group's per-minute budget is
+// its robot's; replies sent through their messages' own handles do not
+// spend it (the platforms budget replies on their own), posts to the
+// group do.
+func TestRepliesInPlaceSkipTheRobotBudget(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		a, _ := outboxFixture(t, db)
+		ctx := context.Background()
+		var items []store.OutboxItem
+		for i := range 3 {
+			m := &store.InboundMessage{Platform: a.Platform, PlatformMsgID: "r" + strconv.Itoa(i), ChatID: a.ChatID, Text: "体温 张三 36.5",
+				ReplyURL: "https://reply.example/" + strconv.Itoa(i)}
+			if _, err := db.SaveInbound(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+			it := post(a, string(store.MessageOrigin(m.ID, "reply")), "已登记 "+strconv.Itoa(i), false)
+			it.MessageID = &m.ID
+			items = append(items, it)
+		}
+		items = append(items, post(a, "job:1", "通知一", false), post(a, "job:2", "通知二", false))
+		if err := db.EnqueueOutbox(ctx, items...); err != nil {
+			t.Fatal(err)
+		}
+		ch := &replyingChannel{}
+		s := NewSender(SenderConfig{PerMinute: 1}, db, kv.NewMemory(time.Now), ch)
+		if _, err := s.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(ch.texts()); got != "[已登记 0 已登记 1 已登记 2 通知一]" {
+			t.Fatalf("sent %s; want the three replies and one post (the robot's budget)", got)
+		}
+		for _, d := range ch.sent[:3] {
+			if !strings.HasPrefix(d.Reply.URL, "https://reply.example/") {
+				t.Fatalf("a reply went without its handle: %+v", d)
+			}
+		}
+	})
+}

@@ -98,6 +98,7 @@ type Channel struct {
 }
 
 var _ bot.ReplyChannel = (*Channel)(nil)
+var _ bot.RouteChooser = (*Channel)(nil)
 
 // New returns the channel, handing callbacks to rcv.
 func New(cfg Config, rcv Receiver) (*Channel, error) {

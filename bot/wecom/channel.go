@@ -93,6 +93,7 @@ type Channel struct {
 }
 
 var _ bot.ReplyChannel = (*Channel)(nil)
+var _ bot.RouteChooser = (*Channel)(nil)
 
 // NewChannel returns the channel, keeping its shared state in kv.
 func NewChannel(cfg ChannelConfig, kv KV) (*Channel, error) {
@@ -155,38 +156,66 @@ func (c *Channel) Send(ctx context.Context, d bot.Delivery) error {
 	return &bot.SendError{Err: fmt.Errorf("wecom: group %d (%s) has no robot webhook and appchat is not configured", d.Group.ID, d.Group.Name), Permanent: true}
 }
 
-// reply posts the item through the response_url of the message it
-// answers. done false means it did not, and the group's own route is to
-// be used: no handle, a post to another chat than the message's,
-// expired, a host not allowed, too long for one message, already used (it
-// works once), or refused by WeCom.
-func (c *Channel) reply(ctx context.Context, d bot.Delivery) (done bool, err error) {
+// Route is the way d would go (bot.RouteChooser): through the message's
+// response_url when the handle can take it (replyContent), else the
+// group's robot webhook, else appchat. A response_url works once: a
+// second reply to one message goes the group's way when sent.
+func (c *Channel) Route(d bot.Delivery) bot.Route {
+	if _, ok := c.replyContent(d, false); ok {
+		return bot.RouteReply
+	}
+	if d.Group.Webhook != "" {
+		return bot.RouteRobot
+	}
+	return bot.RouteAPI
+}
+
+// replyContent is the markdown a reply through d's response_url would
+// carry, and whether the handle can take it: it is there, for this chat
+// (a post the message caused elsewhere, an alert for the group above,
+// must not land in the message's chat), not expired, on an allowed host,
+// and the text fits one message. With logWhy, a refusal worth knowing is
+// logged.
+func (c *Channel) replyContent(d bot.Delivery, logWhy bool) (string, bool) {
 	h := d.Reply
-	if h.URL == "" {
-		return false, nil
+	if h.URL == "" || h.ChatID != d.Group.ChatID {
+		return "", false
 	}
 	log := c.log.With("outbox_id", d.Item.ID, "group_id", d.Group.ID)
-	if h.ChatID != d.Group.ChatID {
-		// The post goes elsewhere (an alert the message caused, for the
-		// group above): the handle would put it in the message's chat.
-		return false, nil
-	}
 	if !h.Until.IsZero() && !c.cfg.Now().Before(h.Until) {
-		log.Debug("response_url expired; posting to the group instead")
-		return false, nil
+		if logWhy {
+			log.Debug("response_url expired; posting to the group instead")
+		}
+		return "", false
 	}
 	u, err := url.Parse(h.URL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || !c.hosts[strings.ToLower(u.Hostname())] {
-		log.Warn("response_url not on an allowed host; posting to the group instead", "host", hostOf(u))
-		return false, nil
+		if logWhy {
+			log.Warn("response_url not on an allowed host; posting to the group instead", "host", hostOf(u))
+		}
+		return "", false
 	}
 	content := d.Item.Text
 	if tags := mentionTags(d.Item.Mentions); tags != "" {
 		content += "\n" + tags
 	}
 	if len(content) > maxMarkdownBytes {
-		return false, nil // a response_url takes one message: the robot takes parts
+		return "", false // a response_url takes one message: the robot takes parts
 	}
+	return content, true
+}
+
+// reply posts the item through the response_url of the message it
+// answers. done false means it did not, and the group's own route is to
+// be used: the handle cannot take it (replyContent), it was already used
+// (it works once), or WeCom refused it.
+func (c *Channel) reply(ctx context.Context, d bot.Delivery) (done bool, err error) {
+	content, ok := c.replyContent(d, true)
+	if !ok {
+		return false, nil
+	}
+	h := d.Reply
+	log := c.log.With("outbox_id", d.Item.ID, "group_id", d.Group.ID)
 	sum := sha256.Sum256([]byte(h.URL))
 	first, kerr := c.kv.SetNX(ctx, "wecom:reply-used:"+hex.EncodeToString(sum[:16]), 2*time.Hour)
 	if kerr != nil {
