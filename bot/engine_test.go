@@ -337,6 +337,31 @@ func TestEngineUnknownSenderAndChat(t *testing.T) {
 	})
 }
 
+// A 1:1 message (no chat id) is handled once: the handler's reply has no
+// group to go to and is dropped, which is no failure to retry.
+func TestEngineDirectMessageIsNotRetried(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		var runs atomic.Int64
+		f := newEngineFixture(t, db, EngineConfig{}, func(r *Router) {
+			r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error {
+				runs.Add(1)
+				return c.Reply(ctx, "ok")
+			})
+		})
+		f.start(t)
+		m := f.msg("应天喜", "temperature")
+		m.ChatID = ""
+		row := f.handle(t, m)
+		if row.Outcome != store.OutcomeOK || row.Attempts != 0 || row.GroupID != nil || runs.Load() != 1 {
+			t.Fatalf("outcome %s after %d failed attempts, group %v, handled %d times; want ok at once, no group, once",
+				row.Outcome, row.Attempts, row.GroupID, runs.Load())
+		}
+		if n := pending(t, db); n != 0 {
+			t.Fatalf("%d left pending", n)
+		}
+	})
+}
+
 func TestEngineRejectsMalformedMessages(t *testing.T) {
 	f := newEngineFixture(t, storetest.SQLite(t), EngineConfig{}, nil)
 	f.start(t)

@@ -75,5 +75,3 @@ func ErrorMessage(err error) string {
 	}
 	return ""
 }
-
-var errNoGroup = errors.New("bot: reply to a message with no known group")

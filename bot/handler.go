@@ -52,10 +52,13 @@ type Outbox interface {
 // message recorded are keyed by the fact instead (store.FactOrigin).
 func (c *Context) Origin(what string) store.Origin { return store.MessageOrigin(c.LogID, what) }
 
-// Reply queues text to the message's own group.
+// Reply queues text to the message's own group. A message from no group
+// (a 1:1 chat with the bot, which the outbox cannot address yet) is
+// handled all the same; its reply is dropped, not failed: failing would
+// only retry the message, and nothing here could ever send the reply.
 func (c *Context) Reply(ctx context.Context, text string) error {
 	if c.Group == nil {
-		return errNoGroup
+		return nil
 	}
 	return c.Post(ctx, c.Group, "reply", text, false)
 }
