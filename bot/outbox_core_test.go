@@ -306,7 +306,7 @@ type partsChannel struct {
 func (*partsChannel) Platform() Platform { return Sandbox }
 
 func (c *partsChannel) Send(ctx context.Context, d Delivery) error {
-	return d.SendParts(ctx, c.limit, func(_ context.Context, _ int, part string) error {
+	return d.SendParts(ctx, c.limit, func(_ context.Context, _, _ int, part string) error {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if part == c.failOnce {

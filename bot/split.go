@@ -73,9 +73,9 @@ func SplitText(text string, limit int) []string {
 }
 
 // SendParts sends the item's text through send in parts of at most limit
-// bytes (SplitText), one after the other (i counts from 0: a channel
-// @-mentions on the first part only), and stops at the first part
-// that fails: the error it returns wraps send's (so a *SendError's
+// bytes (SplitText), one after the other (part i of n, counting from 0: a
+// channel @-mentions on the first part, or the last), and stops at the
+// first part that fails: the error it returns wraps send's (so a *SendError's
 // retry-after or permanence still reaches the sender) and says which part
 // failed. A channel's Send calls it with its platform's limit; a text
 // within the limit is one part, sent as is.
@@ -90,7 +90,7 @@ func SplitText(text string, limit int) []string {
 // failure being recorded, or — the failing part itself — when the
 // platform delivered it but its answer was lost (a timeout). Never is a
 // part skipped, nor are parts sent out of order.
-func (d Delivery) SendParts(ctx context.Context, limit int, send func(ctx context.Context, i int, part string) error) error {
+func (d Delivery) SendParts(ctx context.Context, limit int, send func(ctx context.Context, i, n int, part string) error) error {
 	parts := SplitText(d.Item.Text, limit)
 	if len(parts) == 0 {
 		return &SendError{Err: fmt.Errorf("bot: nothing to send: the text is blank"), Permanent: true}
@@ -103,7 +103,7 @@ func (d Delivery) SendParts(ctx context.Context, limit int, send func(ctx contex
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("bot: part %d of %d not sent: %w", i+1, len(parts), err)
 		}
-		if err := send(ctx, i, parts[i]); err != nil {
+		if err := send(ctx, i, len(parts), parts[i]); err != nil {
 			return fmt.Errorf("bot: part %d of %d: %w", i+1, len(parts), err)
 		}
 		if d.parts != nil {

@@ -82,7 +82,7 @@ func TestSendPartsStopsAtTheFirstFailure(t *testing.T) {
 	limited := &SendError{Err: errors.New("errcode 45009"), RetryAfter: time.Minute}
 	done := 0
 	d := Delivery{Item: store.OutboxItem{Text: "一\n二\n三\n四"}, parts: &done}
-	err := d.SendParts(ctx, len("一\n二"), func(_ context.Context, _ int, part string) error {
+	err := d.SendParts(ctx, len("一\n二"), func(_ context.Context, _, _ int, part string) error {
 		if strings.HasPrefix(part, "三") {
 			return limited
 		}
@@ -100,7 +100,7 @@ func TestSendPartsStopsAtTheFirstFailure(t *testing.T) {
 	// A retry that knows one part went sends the rest.
 	got = nil
 	d.partsDone = 1
-	if err := d.SendParts(ctx, len("一\n二"), func(_ context.Context, _ int, part string) error {
+	if err := d.SendParts(ctx, len("一\n二"), func(_ context.Context, _, _ int, part string) error {
 		got = append(got, part)
 		return nil
 	}); err != nil || strings.Join(got, "|") != "三\n四" || done != 2 {
@@ -109,7 +109,7 @@ func TestSendPartsStopsAtTheFirstFailure(t *testing.T) {
 
 	got = nil
 	short := Delivery{Item: store.OutboxItem{Text: "一\n二\n三"}}
-	if err := short.SendParts(ctx, 3, func(_ context.Context, _ int, part string) error {
+	if err := short.SendParts(ctx, 3, func(_ context.Context, _, _ int, part string) error {
 		got = append(got, part)
 		return nil
 	}); err != nil || strings.Join(got, "|") != "一|二|三" {
@@ -117,7 +117,7 @@ func TestSendPartsStopsAtTheFirstFailure(t *testing.T) {
 	}
 
 	blank := Delivery{Item: store.OutboxItem{Text: " \n"}}
-	err = blank.SendParts(ctx, 10, func(context.Context, int, string) error { t.Fatal("sent a blank part"); return nil })
+	err = blank.SendParts(ctx, 10, func(context.Context, int, int, string) error { t.Fatal("sent a blank part"); return nil })
 	if !errors.As(err, &se) || !se.Permanent {
 		t.Fatalf("blank text: %v; want a permanent SendError", err)
 	}

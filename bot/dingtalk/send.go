@@ -43,12 +43,11 @@ func (c *Channel) Send(ctx context.Context, d bot.Delivery) error {
 	// Room is kept in every part for the @ words of the mentions, which
 	// the last part carries.
 	limit := c.cfg.MaxTextBytes - len(mentionWords("", mentions))
-	last := len(bot.SplitText(d.Item.Text, limit)) - 1
 	route := c.Route(d)
 	d.Via(route)
-	return d.SendParts(ctx, limit, func(ctx context.Context, i int, text string) error {
+	return d.SendParts(ctx, limit, func(ctx context.Context, i, n int, text string) error {
 		var at []string
-		if i == last {
+		if i == n-1 {
 			at = mentions
 		}
 		if route == bot.RouteReply {

@@ -249,7 +249,7 @@ func (c *Channel) robot(ctx context.Context, d bot.Delivery) error {
 		return &bot.SendError{Err: fmt.Errorf("wecom: group %d: %w", d.Group.ID, err), Permanent: true}
 	}
 	endpoint := c.endpoint("/cgi-bin/webhook/send", url.Values{"key": {key}})
-	return d.SendParts(ctx, bot.WeComTextLimit, func(ctx context.Context, i int, part string) error {
+	return d.SendParts(ctx, bot.WeComTextLimit, func(ctx context.Context, i, _ int, part string) error {
 		var opt robot.WebhookSendTextOption
 		opt.MsgType = "text"
 		opt.Text.Content = part
@@ -267,7 +267,7 @@ func (c *Channel) robot(ctx context.Context, d bot.Delivery) error {
 // appchat posts the item into a chat the app created (appchat/send), as
 // text parts. An access token WeCom calls invalid is fetched anew once.
 func (c *Channel) appchat(ctx context.Context, d bot.Delivery) error {
-	return d.SendParts(ctx, bot.WeComTextLimit, func(ctx context.Context, _ int, part string) error {
+	return d.SendParts(ctx, bot.WeComTextLimit, func(ctx context.Context, _, _ int, part string) error {
 		body := map[string]any{"chatid": d.Group.ChatID, "msgtype": "text", "text": map[string]string{"content": part}, "safe": 0}
 		for refreshed := false; ; refreshed = true {
 			token, err := c.token(ctx, refreshed)
