@@ -121,7 +121,6 @@ func TestRateLimitedPostRetriedBySender(t *testing.T) {
 			t.Fatal(err)
 		}
 		f := newChannelFixture(t, 1)
-		f.clk.now = time.Now().UTC() // the store's lease clock is the real one
 		items := []store.OutboxItem{
 			{Origin: "test:1", GroupID: g.ID, Platform: "wecom", Text: "第一条"},
 			{Origin: "test:2", GroupID: g.ID, Platform: "wecom", Text: "第二条"},
@@ -129,6 +128,9 @@ func TestRateLimitedPostRetriedBySender(t *testing.T) {
 		if err := db.EnqueueOutbox(ctx, items...); err != nil {
 			t.Fatal(err)
 		}
+		// The store stamped the posts due by the real clock: the test's
+		// starts a moment after.
+		f.clk.now = time.Now().UTC().Add(time.Second)
 		// The sender's own limit is looser than the robot's, so the robot
 		// refuses the second post.
 		s := bot.NewSender(bot.SenderConfig{PerMinute: 20, Now: f.clk.Now}, db, f.kv, f.ch)
@@ -176,7 +178,6 @@ func TestLongTextSplitAndResumed(t *testing.T) {
 			t.Fatal(err)
 		}
 		f := newChannelFixture(t, 2)
-		f.clk.now = time.Now().UTC() // the store's lease clock is the real one
 		var lines []string
 		for i := range 12 {
 			lines = append(lines, strings.Repeat("发", 100)+string(rune('A'+i))) // 301 bytes
@@ -186,6 +187,9 @@ func TestLongTextSplitAndResumed(t *testing.T) {
 		if err := db.EnqueueOutbox(ctx, item); err != nil {
 			t.Fatal(err)
 		}
+		// The store stamped the posts due by the real clock: the test's
+		// starts a moment after.
+		f.clk.now = time.Now().UTC().Add(time.Second)
 		s := bot.NewSender(bot.SenderConfig{PerMinute: 20, Now: f.clk.Now, Memo: f.kv}, db, f.kv, f.ch)
 		if _, err := s.Drain(ctx); err != nil {
 			t.Fatal(err)
@@ -381,6 +385,9 @@ func TestBurstOfHundredPostsToOneRobot(t *testing.T) {
 		if err := db.EnqueueOutbox(ctx, items...); err != nil {
 			t.Fatal(err)
 		}
+		// The store stamped the posts due by the real clock: the test's
+		// starts a moment after.
+		f.clk.now = time.Now().UTC().Add(time.Second)
 		s := bot.NewSender(bot.SenderConfig{PerMinute: 20, Batch: 200, Now: f.clk.Now}, db, f.kv, f.ch)
 		for pass := 0; len(f.em.Seen(landlordChat)) < 100; pass++ {
 			if pass > 500 {
