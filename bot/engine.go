@@ -324,7 +324,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	go func() {
 		defer close(e.sweeperDone)
-		n := e.queueLeased()
+		n := e.queueLeased(true)
 		n += e.queueDue(true)
 		if n > 0 {
 			e.log.Info("took back messages left pending", "count", n, "replica", e.cfg.Replica)
@@ -337,6 +337,13 @@ func (e *Engine) Start(ctx context.Context) error {
 			case <-e.stopSweep:
 				return
 			case <-tick.C:
+				// A message the previous run of this replica stored as it
+				// died can become visible only after the start (its commit
+				// was still under way): take it back now, not when its
+				// lease ends.
+				if n := e.queueLeased(false); n > 0 {
+					e.log.Info("took back messages left pending", "count", n, "replica", e.cfg.Replica)
+				}
 				if n := e.queueDue(false); n > 0 {
 					e.log.Info("queued messages due again", "count", n)
 				}
@@ -600,9 +607,10 @@ func optionalTime(t time.Time) *time.Time {
 }
 
 // queueLeased queues the pending messages leased to this replica — taken
-// before it last stopped — renewing each lease, and returns how many. It
-// waits for room in the queue.
-func (e *Engine) queueLeased() int {
+// before it last started — renewing each lease, and returns how many.
+// With wait it waits for room in the queue (at start); without, it stops
+// when the queue is full (a sweep).
+func (e *Engine) queueLeased(wait bool) int {
 	queued := 0
 	var after int64
 	for e.workCtx.Err() == nil {
@@ -618,7 +626,7 @@ func (e *Engine) queueLeased() int {
 				// may not have marked it in flight yet).
 				continue
 			}
-			if !e.take(&batch[i], true) {
+			if !e.take(&batch[i], wait) {
 				return queued
 			}
 			queued++
