@@ -80,10 +80,10 @@ type RouteChooser interface {
 }
 
 // repliesInPlace reports whether the channel would send d through the
-// message's own reply handle.
+// message's own reply handle (the channel checks the handle).
 func (s *Sender) repliesInPlace(d Delivery) bool {
 	rc, ok := s.ch.(RouteChooser)
-	return ok && d.Reply.URL != "" && rc.Route(d) == RouteReply
+	return ok && rc.Route(d) == RouteReply
 }
 
 // ReplyChannel is a Channel that can answer a message through the handle
@@ -419,16 +419,39 @@ func (s *Sender) Drain(ctx context.Context) (int, error) {
 	}
 	sem := make(chan struct{}, s.cfg.Concurrency)
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var sent []store.OutboxItem
 	for _, gid := range order {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func(group []store.OutboxItem) {
 			defer func() { <-sem; wg.Done() }()
-			s.sendGroup(context.WithoutCancel(ctx), group, replies)
+			done := s.sendGroup(context.WithoutCancel(ctx), group, replies)
+			mu.Lock()
+			sent = append(sent, done...)
+			mu.Unlock()
 		}(byGroup[gid])
 	}
 	wg.Wait()
+	s.markSent(context.WithoutCancel(ctx), sent)
 	return leased, nil
+}
+
+// markSent records the items delivered in a pass, together: one statement
+// per lease (store.MarkOutboxSentBatch) rather than one per group or post.
+// A crash between the sends and the mark sends them again once their
+// lease ends, as a crash between a send and a mark of its own would.
+func (s *Sender) markSent(ctx context.Context, sent []store.OutboxItem) {
+	if len(sent) == 0 {
+		return
+	}
+	n, err := s.st.MarkOutboxSentBatch(ctx, sent, s.cfg.Now().UTC())
+	switch {
+	case err != nil:
+		s.log.Error("record sent items", "items", len(sent), "err", err)
+	case n < len(sent):
+		s.log.Warn("record sent items: some leases lost to another sender; leaving those to it", "marked", n, "sent", len(sent))
+	}
 }
 
 // holdQuiet defers the items the quiet hours hold (QuietHours.Holds)
@@ -461,10 +484,10 @@ func (s *Sender) holdQuiet(ctx context.Context, items []store.OutboxItem) []stor
 	return now
 }
 
-// sendGroup sends one group's leased items in order. It stops at the
-// first item held back, failed or no longer leased, so later items do not
-// overtake it.
-func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem, replies map[int64]store.ReplyHandle) {
+// sendGroup sends one group's leased items in order and returns those
+// delivered, for the pass to mark sent. It stops at the first item held
+// back, failed or no longer leased, so later items do not overtake it.
+func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem, replies map[int64]store.ReplyHandle) (sent []store.OutboxItem) {
 	g, err := s.st.GroupByID(ctx, items[0].GroupID)
 	if errors.Is(err, store.ErrNotFound) {
 		for _, it := range items {
@@ -480,23 +503,6 @@ func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem, replie
 		return
 	}
 	key := "outbox:rate:" + string(s.ch.Platform()) + ":" + strconv.FormatInt(g.ID, 10)
-	// The items delivered are marked sent together, when the group's turn
-	// ends: one statement instead of one per post. (A crash between a
-	// send and the mark sends the post again once its lease ends, as a
-	// crash between a send and a mark of its own would.)
-	var sent []store.OutboxItem
-	defer func() {
-		if len(sent) == 0 {
-			return
-		}
-		n, err := s.st.MarkOutboxSentBatch(ctx, sent, s.cfg.Now().UTC())
-		switch {
-		case err != nil:
-			s.log.Error("record sent items", "group_id", g.ID, "items", len(sent), "err", err)
-		case n < len(sent):
-			s.log.Warn("record sent items: some leases lost to another sender; leaving those to it", "group_id", g.ID, "marked", n, "sent", len(sent))
-		}
-	}()
 	for i, it := range items {
 		var reply store.ReplyHandle
 		if it.MessageID != nil {
@@ -567,6 +573,7 @@ func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem, replie
 		s.observe(SendDelivered, routeLabel(route), took)
 		sent = append(sent, it)
 	}
+	return sent
 }
 
 // leaseLost logs a failed write by the lease holder: at Warn when another

@@ -153,9 +153,21 @@ func (s *Sandbox) Platform() bot.Platform { return bot.Sandbox }
 // Send "delivers" a post: it is already in the outbox, which is what the
 // page shows, so sending only tells the open pages to look again.
 func (s *Sandbox) Send(ctx context.Context, d bot.Delivery) error {
-	d.Via(bot.RouteSandbox)
+	d.Via(s.Route(d))
 	s.hub.publish(d.Group.ChatID)
 	return nil
+}
+
+// Route is bot.RouteReply for a message's own answer — the sandbox plays a
+// platform that answers a message where it was written, as DingTalk's
+// sessionWebhook and WeCom's response_url do, outside the group robot's
+// budget — and bot.RouteSandbox for every other post (alerts, digests),
+// which the group's budget covers as a robot's would.
+func (s *Sandbox) Route(d bot.Delivery) bot.Route {
+	if d.Item.Origin.AnswersMessage() {
+		return bot.RouteReply
+	}
+	return bot.RouteSandbox
 }
 
 // Close ends the open event streams, so that an HTTP server's graceful
