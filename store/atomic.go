@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -27,7 +28,12 @@ type unit struct {
 	tx          *gorm.DB
 	afterCommit []func()
 	directory   bool // the unit changed the directory (DirectoryChanged)
-	savepoints  int  // savepoints taken, for their names
+	savepoints  int  // savepoints begun, for their names
+	// pending names the savepoints begun but not yet taken: a savepoint
+	// is taken only right before the first write inside it
+	// (takeSavepoints), so that a part of the unit that only reads — most
+	// messages of a batch: chit-chat, help, queries — costs no round trip.
+	pending []string
 	// outbox holds the posts queued in the unit, written together in one
 	// multi-row insert when it commits (EnqueueOutbox).
 	outbox []OutboxItem
@@ -102,6 +108,11 @@ func AfterCommit(ctx context.Context, f func()) {
 // tells). Outside a unit, Savepoint is Atomic. Work fn registered with
 // AfterCommit stays registered: it must be harmless when fn's writes are
 // undone (waking a sender is).
+//
+// The SAVEPOINT statement itself waits for fn's first write
+// (takeSavepoints): an fn that writes nothing has nothing to undo, and
+// costs no statement. (Row locks fn's reads took are kept either way, as
+// ROLLBACK TO SAVEPOINT keeps them.)
 func (db *DB) Savepoint(ctx context.Context, fn func(ctx context.Context) error) error {
 	u, ok := ctx.Value(unitKey{}).(*unit)
 	if !ok {
@@ -110,18 +121,57 @@ func (db *DB) Savepoint(ctx context.Context, fn func(ctx context.Context) error)
 	u.savepoints++
 	name := "sp" + strconv.Itoa(u.savepoints)
 	queued := len(u.outbox)
-	if err := u.tx.WithContext(ctx).SavePoint(name).Error; err != nil {
-		return fmt.Errorf("store: savepoint: %w", err)
-	}
+	u.pending = append(u.pending, name)
 	err := fn(ctx)
+	taken := !slices.Contains(u.pending, name)
+	if !taken {
+		u.pending = u.pending[:slices.Index(u.pending, name)]
+	}
 	if err == nil || Retryable(err) {
 		return err
 	}
-	if rerr := u.tx.WithContext(context.WithoutCancel(ctx)).RollbackTo(name).Error; rerr != nil {
-		return errors.Join(err, fmt.Errorf("store: roll back to savepoint: %w", rerr))
+	if taken {
+		if rerr := u.tx.WithContext(context.WithoutCancel(ctx)).RollbackTo(name).Error; rerr != nil {
+			return errors.Join(err, fmt.Errorf("store: roll back to savepoint: %w", rerr))
+		}
 	}
 	u.outbox = u.outbox[:queued] // the posts it queued go with its writes
 	return err
+}
+
+// takeSavepoints is the gorm callback run before every write (create,
+// update, delete, raw statement): it takes the savepoints of the write's
+// unit of work that are still pending, in the order they began, so that
+// a rollback to any of them undoes this write.
+func takeSavepoints(tx *gorm.DB) {
+	if tx.Error != nil || tx.Statement == nil || tx.Statement.Context == nil {
+		return
+	}
+	u, ok := tx.Statement.Context.Value(unitKey{}).(*unit)
+	if !ok || len(u.pending) == 0 {
+		return
+	}
+	for _, name := range u.pending {
+		// Straight to the transaction's connection: through gorm the
+		// statement would come back to this callback.
+		if _, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, "SAVEPOINT "+name); err != nil {
+			tx.AddError(fmt.Errorf("store: savepoint: %w", err))
+			return
+		}
+	}
+	u.pending = u.pending[:0]
+}
+
+// registerSavepointCallbacks has every write take its unit's pending
+// savepoints first (takeSavepoints).
+func registerSavepointCallbacks(gdb *gorm.DB) error {
+	cb := gdb.Callback()
+	return errors.Join(
+		cb.Create().Before("gorm:create").Register("towerbot:savepoint", takeSavepoints),
+		cb.Update().Before("gorm:update").Register("towerbot:savepoint", takeSavepoints),
+		cb.Delete().Before("gorm:delete").Register("towerbot:savepoint", takeSavepoints),
+		cb.Raw().Before("gorm:raw").Register("towerbot:savepoint", takeSavepoints),
+	)
 }
 
 // InUnit reports whether ctx runs in a unit of work.

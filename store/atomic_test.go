@@ -166,3 +166,62 @@ func TestUnitsReadCommitted(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A savepoint is taken only before the first write inside it, and then
+// undoes every write after it: a part that only reads fails without a
+// statement to undo, a part that writes is undone whole, and a savepoint
+// begun inside another is undone with the outer one even when the outer
+// had written nothing before it.
+func TestSavepointTakenBeforeFirstWrite(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		refused := errors.New("refused")
+		chat := func(ctx context.Context, id string) error {
+			_, err := db.RecordChat(ctx, "sandbox", id, id)
+			return err
+		}
+		err := db.Atomic(ctx, func(ctx context.Context) error {
+			// Reads only, then refused.
+			if err := db.Savepoint(ctx, func(ctx context.Context) error {
+				if _, err := db.GroupByChat(ctx, "sandbox", "none"); !errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("read: %v", err)
+				}
+				return refused
+			}); !errors.Is(err, refused) {
+				return fmt.Errorf("read-only savepoint: %v", err)
+			}
+			// Reads, writes, refused: the write is undone.
+			if err := db.Savepoint(ctx, func(ctx context.Context) error {
+				if _, err := db.GroupByChat(ctx, "sandbox", "undone"); !errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("read: %v", err)
+				}
+				if err := chat(ctx, "undone"); err != nil {
+					return err
+				}
+				return refused
+			}); !errors.Is(err, refused) {
+				return fmt.Errorf("writing savepoint: %v", err)
+			}
+			// The inner part writes and succeeds; the outer is refused.
+			if err := db.Savepoint(ctx, func(ctx context.Context) error {
+				if err := db.Savepoint(ctx, func(ctx context.Context) error { return chat(ctx, "inner") }); err != nil {
+					return err
+				}
+				return refused
+			}); !errors.Is(err, refused) {
+				return fmt.Errorf("outer savepoint: %v", err)
+			}
+			// A part that writes and succeeds stands.
+			return db.Savepoint(ctx, func(ctx context.Context) error { return chat(ctx, "kept") })
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range map[string]bool{"undone": false, "inner": false, "kept": true} {
+			_, err := db.GroupByChat(ctx, "sandbox", id)
+			if got := err == nil; got != want {
+				t.Errorf("chat %s recorded = %v (%v), want %v", id, got, err, want)
+			}
+		}
+	})
+}

@@ -130,6 +130,9 @@ func (db *DB) connect(dial gorm.Dialector) (*gorm.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", db.driver, err)
 	}
+	if err := registerSavepointCallbacks(gdb); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", db.driver, err)
+	}
 	sqlDB, err := gdb.DB()
 	if err != nil {
 		return nil, err
