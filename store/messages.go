@@ -85,8 +85,23 @@ func (db *DB) SaveInbounds(ctx context.Context, ms []*InboundMessage) (created [
 	created = make([]bool, len(ms))
 	// Duplicates are rare (kv dedupes ahead of the store): first insert
 	// the batch without looking; only when the unique key refuses a row
-	// does the unit run again, reading the stored rows first.
+	// does the unit run again, reading the stored rows first. A batch
+	// that fits one statement needs no transaction around it — a
+	// statement is stored whole or not at all — which saves the BEGIN and
+	// COMMIT round trips.
 	optimistic := true
+	if !InUnit(ctx) && len(ms) <= chunk {
+		optimistic = false
+		switch err := insertInbounds(db.gdb.WithContext(ctx), ms); {
+		case err == nil:
+			for i := range created {
+				created[i] = true
+			}
+			return created, nil
+		case !isDuplicate(err):
+			return nil, fmt.Errorf("store: save inbound batch: %w", err)
+		}
+	}
 	err = db.tx(ctx, func(tx *gorm.DB) error {
 		clear(created)
 		type key struct{ platform, id string }
