@@ -68,7 +68,7 @@ func BenchmarkIngest(b *testing.B) {
 	prefix := fmt.Sprintf("towerbot-bench:%d-%d:", os.Getpid(), time.Now().UnixNano())
 	cfg := fmt.Sprintf("data_dir: %s\ndemo: true\nhttp:\n  addr: 127.0.0.1:0\n  max_connections: 256\n"+
 		"db:\n  driver: mysql\n  dsn: %q\nredis:\n  addr: %s\n  prefix: %q\nsandbox:\n  enabled: false\n"+
-		"metrics:\n  enabled: false\nlog:\n  level: error\nworkers: %d\noutbox:\n  per_minute: 10000\n"+
+		"metrics:\n  enabled: false\nlog:\n  level: warn\nworkers: %d\noutbox:\n  per_minute: 10000\n"+
 		"dingtalk:\n  enabled: true\n  api_base: %s\n  webhook_base: %s\n  session_hosts: %q\n",
 		dataDir, dsn, testenv.RedisAddr(), prefix, pipelineWorkers(), emuSrv.URL, emuSrv.URL, emuHost)
 	srv := startServe(b, cfg, []string{"TOWERBOT_DINGTALK_APP_KEY=" + appKey, "TOWERBOT_DINGTALK_APP_SECRET=" + appSecret})
@@ -99,7 +99,8 @@ func BenchmarkIngest(b *testing.B) {
 			res, err := emu.Post(context.Background(), emulator.Post{Group: m.house.chat, As: m.from.id, Text: m.text,
 				MsgID: "bench" + strconv.Itoa(iter) + "-" + strconv.Itoa(i)})
 			if err != nil {
-				return fmt.Errorf("callback %q: %v (HTTP %v)", m.text, err, res.Statuses)
+				log := srv.stderr.String()
+				return fmt.Errorf("callback %q: %v (HTTP %v); towerbot logged: %s", m.text, err, res.Statuses, log[max(0, len(log)-2000):])
 			}
 			return nil
 		}, b)
