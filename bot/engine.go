@@ -89,10 +89,12 @@ type EngineConfig struct {
 
 	// StoreBatch is the most arriving messages stored in one transaction
 	// (default 64), HandleBatch the most queued messages one worker
-	// handles in one (default 16). Neither waits to fill a batch: a batch
-	// is what arrived while the one before was being written, so one
-	// message alone goes at once, and under load one commit — one fsync —
-	// serves many.
+	// handles in one (default 64: when acknowledgements run ahead of
+	// handling, bigger batches let handling catch up — BenchmarkIngest
+	// spent 1.5 statements a message with 64 against 1.7 with 16). Neither
+	// waits to fill a batch: a batch is what arrived while the one before
+	// was being written, so one message alone goes at once, and under load
+	// one commit — one fsync — serves many.
 	StoreBatch  int
 	HandleBatch int
 
@@ -219,7 +221,7 @@ func NewEngine(cfg EngineConfig, st MessageStore, kv KV, router *Router, outbox 
 	orDefault(&cfg.Workers, 4)
 	orDefault(&cfg.QueueSize, 1024)
 	orDefault(&cfg.StoreBatch, 64)
-	orDefault(&cfg.HandleBatch, 16)
+	orDefault(&cfg.HandleBatch, 64)
 	if cfg.Parse == nil {
 		cfg.Parse = parse.Parse
 	}
