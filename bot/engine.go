@@ -109,6 +109,10 @@ type EngineConfig struct {
 	// BusyText is sent to the sender when handling fails internally. The
 	// core holds no user-facing text of its own; the handlers provide it.
 	BusyText string
+	// DirectChatName starts the name of the group a 1:1 conversation is
+	// recorded as, before the sender's nickname (texts.DirectChatName;
+	// default none: the nickname alone).
+	DirectChatName string
 	// HandleTimeout bounds one message's handling (default 30s).
 	HandleTimeout time.Duration
 	// DedupeTTL is how long a platform message id is remembered in kv
@@ -1169,12 +1173,23 @@ func (e *Engine) logMW(next HandlerFunc) HandlerFunc {
 // so that its messages are attributed to it and the bot can answer there
 // (asking for a 绑定); an unknown sender stays nil. The handlers'
 // authorisation decides what either may do.
+//
+// A 1:1 message (no chat id) is attributed to the sender's 1:1
+// conversation, a group of its own (store.DirectChatID), so that its
+// reply can be queued like any other; the message keeps its empty chat id
+// as received. Recording one is a directory change, once per person.
 func (e *Engine) identifyMW(next HandlerFunc) HandlerFunc {
 	return func(ctx context.Context, c *Context) error {
 		m := c.Message
 		c.Parsed = e.cfg.Parse(m.Text, c.Now)
-		if m.ChatID != "" {
-			g, err := e.st.GroupByChat(ctx, string(m.Platform), m.ChatID)
+		chatID, name := m.ChatID, ""
+		if chatID == "" && m.SenderID != "" {
+			if id := store.DirectChatID(m.SenderID); len(id) <= store.MaxChatIDBytes {
+				chatID, name = id, e.directChatName(m)
+			}
+		}
+		if chatID != "" {
+			g, err := e.st.GroupByChat(ctx, string(m.Platform), chatID)
 			switch {
 			case err == nil:
 				c.Group = g
@@ -1186,7 +1201,7 @@ func (e *Engine) identifyMW(next HandlerFunc) HandlerFunc {
 					c.Node = n
 				}
 			case errors.Is(err, store.ErrNotFound):
-				if c.Group, err = e.st.RecordChat(ctx, string(m.Platform), m.ChatID, ""); err != nil {
+				if c.Group, err = e.st.RecordChat(ctx, string(m.Platform), chatID, name); err != nil {
 					return fmt.Errorf("record a new chat: %w", err)
 				}
 			default:
@@ -1204,6 +1219,17 @@ func (e *Engine) identifyMW(next HandlerFunc) HandlerFunc {
 		}
 		return next(ctx, c)
 	}
+}
+
+// directChatName names the group of m's 1:1 conversation: DirectChatName
+// and the sender's nickname (or, without one, their platform id), so that
+// the dashboard and the logs tell whose it is. RecordChat cuts it to fit.
+func (e *Engine) directChatName(m *Message) string {
+	who := strings.TrimSpace(m.SenderName)
+	if who == "" {
+		who = m.SenderID
+	}
+	return e.cfg.DirectChatName + who
 }
 
 // parsedJSON is the parse result as stored in the message log: the flat
