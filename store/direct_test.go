@@ -66,5 +66,20 @@ func TestReplyHandleOfA1to1Message(t *testing.T) {
 		if stored, err := db.InboundByID(ctx, m.ID); err != nil || stored.ChatID != "" {
 			t.Fatalf("stored chat id %q (%v), want it empty as received", stored.ChatID, err)
 		}
+		// The conversation's history holds the person's 1:1 messages, not
+		// another's, nor theirs in a group.
+		other := &store.InboundMessage{Platform: "dingtalk", PlatformMsgID: "dm2", SenderID: "dt08", Text: "帮助"}
+		inGroup := &store.InboundMessage{Platform: "dingtalk", PlatformMsgID: "g1", ChatID: "cid1", SenderID: "dt07", Text: "帮助"}
+		if _, err := db.SaveInbounds(ctx, []*store.InboundMessage{other, inGroup}); err != nil {
+			t.Fatal(err)
+		}
+		g, err := db.RecordChat(ctx, "dingtalk", store.DirectChatID("dt07"), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := db.ChatHistory(ctx, g.ID, 10)
+		if err != nil || len(h) != 1 || h[0].ID != m.ID {
+			t.Fatalf("history of dt07's 1:1: %+v (%v); want message %d alone", h, err, m.ID)
+		}
 	})
 }
