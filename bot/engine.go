@@ -963,6 +963,18 @@ func (e *Engine) settle(ctx context.Context, m *store.InboundMessage, c *Context
 // the result to record.
 func (e *Engine) answer(ctx context.Context, m *store.InboundMessage, c *Context, err error) (store.InboundResult, error) {
 	c.said = nil // what the handling queued was rolled back with it
+	if c.Group != nil && c.recordedChat {
+		// So was the chat identify recorded, seen for the first time
+		// (often a person's 1:1 conversation, whose first word may well
+		// be refused): record it again, or the answer would go to a
+		// group that does not exist — and, where ids are reused, to
+		// another's.
+		g, rerr := e.st.RecordChat(ctx, c.Group.Platform, c.Group.ChatID, c.Group.Name)
+		if rerr != nil {
+			return e.result(c, err), fmt.Errorf("record the chat again: %w", rerr)
+		}
+		c.Group = g
+	}
 	res := e.result(c, err)
 	if text := e.errorText(c, err); text != "" {
 		if c.Group == nil {
@@ -1204,6 +1216,7 @@ func (e *Engine) identifyMW(next HandlerFunc) HandlerFunc {
 				if c.Group, err = e.st.RecordChat(ctx, string(m.Platform), chatID, name); err != nil {
 					return fmt.Errorf("record a new chat: %w", err)
 				}
+				c.recordedChat = true
 			default:
 				return fmt.Errorf("identify group: %w", err)
 			}

@@ -380,6 +380,46 @@ func TestEngineDirectMessageIsAnsweredInItsOwnChat(t *testing.T) {
 	})
 }
 
+// A refusal undoes the handling's writes, among them the recording of a
+// chat seen for the first time: the engine records it again for the
+// answer, so that the answer goes to a group that exists — the sender's
+// 1:1 conversation here, whose first word is refused.
+func TestEngineRefusedFirstMessageKeepsItsChat(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newEngineFixture(t, db, EngineConfig{}, func(r *Router) {
+			r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error {
+				return Errorf(CodeInvalid, "请在群里发送")
+			})
+		})
+		f.start(t)
+		m := f.msg("张三", "temperature")
+		m.ChatID = ""
+		row := f.handle(t, m)
+		if row.Outcome != store.OutcomeInvalid || row.GroupID == nil {
+			t.Fatalf("outcome %s, group %v; want invalid, in a group", row.Outcome, row.GroupID)
+		}
+		g, err := db.GroupByID(ctx, *row.GroupID)
+		if err != nil {
+			t.Fatalf("the message's group %d: %v", *row.GroupID, err)
+		}
+		if u, ok := g.DirectUser(); !ok || u != m.SenderID {
+			t.Fatalf("group %+v; want %s's 1:1 conversation", g, m.SenderID)
+		}
+		posts, err := db.OutboxByMessage(ctx, row.ID)
+		if err != nil || len(posts) != 1 || posts[0].GroupID != g.ID || posts[0].Text != "请在群里发送" {
+			t.Fatalf("posts %+v (%v); want the refusal in group %d", posts, err, g.ID)
+		}
+		// A refused message in a group chat seen for the first time alike.
+		m = f.msg("张三", "temperature")
+		m.ChatID = "new-chat"
+		row = f.handle(t, m)
+		if _, err := db.GroupByChat(ctx, string(Sandbox), "new-chat"); err != nil || row.GroupID == nil {
+			t.Fatalf("the new chat: %v, group %v; want it recorded", err, row.GroupID)
+		}
+	})
+}
+
 func TestEngineRejectsMalformedMessages(t *testing.T) {
 	f := newEngineFixture(t, storetest.SQLite(t), EngineConfig{}, nil)
 	f.start(t)

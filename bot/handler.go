@@ -38,6 +38,9 @@ type Context struct {
 	Detail string
 
 	said []store.OutboxItem // what was queued through Outbox (saidOutbox)
+	// recordedChat: identify recorded Group, a chat seen for the first
+	// time, in the handling's writes — which a refusal undoes.
+	recordedChat bool
 }
 
 // Outbox queues posts. Items are unique per (Origin, GroupID): enqueueing
