@@ -208,8 +208,8 @@ func (c *Channel) replyContent(d bot.Delivery, logWhy bool) (string, bool) {
 		return "", false
 	}
 	content := d.Item.Text
+	// In a 1:1 chat there is nobody else to mention.
 	if _, direct := d.Group.DirectUser(); !direct {
-		// (1:1, nobody else is there to mention.)
 		if tags := mentionTags(d.Item.Mentions); tags != "" {
 			content += "\n" + tags
 		}
