@@ -20,8 +20,9 @@ import (
 // TestDingTalkThroughServe runs `towerbot serve` with the DingTalk channel
 // on, as the README tells, against the emulator seeded with the demo
 // roster as `towerbot emulate dingtalk` seeds it: a landlord's 接龙 list is
-// answered in the landlord's group through its sessionWebhook, and the
-// callback is counted in /metrics.
+// answered in the landlord's group through its sessionWebhook, a query
+// the landlord sends 1:1 — his first word there, refused — is answered to
+// him alone, and the callbacks are counted in /metrics.
 func TestDingTalkThroughServe(t *testing.T) {
 	var emuHandler atomic.Pointer[http.Handler]
 	emuSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -62,13 +63,27 @@ func TestDingTalkThroughServe(t *testing.T) {
 	if seen.Route != emulator.RouteSession || !strings.Contains(seen.Text, "已登记 2 人体温") {
 		t.Fatalf("the group saw %+v", seen)
 	}
+	// 1:1, the answer reaches 应天喜 alone, through the message's session.
+	dm := emulator.DirectChat("dt13800000020")
+	if res, err := emu.Post(context.Background(), emulator.Post{As: "13800000020", Text: "积分"}); err != nil || res.Statuses[0] != http.StatusOK {
+		t.Fatalf("1:1 callback: %+v %v", res, err)
+	}
+	for len(emu.Seen(dm)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no answer 1:1:\n%s", srv.stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := emu.Seen(dm)[0]; got.Route != emulator.RouteSession || !strings.Contains(got.Text, "私聊只能") {
+		t.Fatalf("应天喜 saw %+v 1:1; want to be told to ask in the group", got)
+	}
 	resp, err := http.Get(srv.base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(body), `towerbot_callbacks_total{platform="dingtalk",result="accepted"} 1`) {
+	if !strings.Contains(string(body), `towerbot_callbacks_total{platform="dingtalk",result="accepted"} 2`) {
 		t.Fatalf("/metrics does not count the callback:\n%s", grepLines(string(body), "callbacks"))
 	}
 	if strings.Contains(srv.stderr.String(), "demo-secret") {

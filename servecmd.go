@@ -144,6 +144,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		Parse:           parse.Parse,
 		Location:        loc,
 		BusyText:        texts.BusyText,
+		DirectChatName:  texts.DirectChatName,
 		Replica:         cfg.Replica,
 		RetryBase:       cfg.Messages.RetryBase,
 		RetryMax:        cfg.Messages.RetryMax,

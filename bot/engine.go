@@ -111,6 +111,10 @@ type EngineConfig struct {
 	// BusyText is sent to the sender when handling fails internally. The
 	// core holds no user-facing text of its own; the handlers provide it.
 	BusyText string
+	// DirectChatName starts the name of the group a 1:1 conversation is
+	// recorded as, before the sender's nickname (texts.DirectChatName;
+	// default none: the nickname alone).
+	DirectChatName string
 	// HandleTimeout bounds one message's handling (default 30s).
 	HandleTimeout time.Duration
 	// DedupeTTL is how long a platform message id is remembered in kv
@@ -961,6 +965,18 @@ func (e *Engine) settle(ctx context.Context, m *store.InboundMessage, c *Context
 // the result to record.
 func (e *Engine) answer(ctx context.Context, m *store.InboundMessage, c *Context, err error) (store.InboundResult, error) {
 	c.said = nil // what the handling queued was rolled back with it
+	if c.Group != nil && c.recordedChat {
+		// So was the chat identify recorded, seen for the first time
+		// (often a person's 1:1 conversation, whose first word may well
+		// be refused): record it again, or the answer would go to a
+		// group that does not exist — and, where ids are reused, to
+		// another's.
+		g, rerr := e.st.RecordChat(ctx, c.Group.Platform, c.Group.ChatID, c.Group.Name)
+		if rerr != nil {
+			return e.result(c, err), fmt.Errorf("record the chat again: %w", rerr)
+		}
+		c.Group = g
+	}
 	res := e.result(c, err)
 	if text := e.errorText(c, err); text != "" {
 		if c.Group == nil {
@@ -1171,12 +1187,23 @@ func (e *Engine) logMW(next HandlerFunc) HandlerFunc {
 // so that its messages are attributed to it and the bot can answer there
 // (asking for a 绑定); an unknown sender stays nil. The handlers'
 // authorisation decides what either may do.
+//
+// A 1:1 message (no chat id) is attributed to the sender's 1:1
+// conversation, a group of its own (store.DirectChatID), so that its
+// reply can be queued like any other; the message keeps its empty chat id
+// as received. Recording one is a directory change, once per person.
 func (e *Engine) identifyMW(next HandlerFunc) HandlerFunc {
 	return func(ctx context.Context, c *Context) error {
 		m := c.Message
 		c.Parsed = e.cfg.Parse(m.Text, c.Now)
-		if m.ChatID != "" {
-			g, err := e.st.GroupByChat(ctx, string(m.Platform), m.ChatID)
+		chatID, name := m.ChatID, ""
+		if chatID == "" && m.SenderID != "" {
+			if id := store.DirectChatID(m.SenderID); len(id) <= store.MaxChatIDBytes {
+				chatID, name = id, e.directChatName(m)
+			}
+		}
+		if chatID != "" {
+			g, err := e.st.GroupByChat(ctx, string(m.Platform), chatID)
 			switch {
 			case err == nil:
 				c.Group = g
@@ -1188,9 +1215,10 @@ func (e *Engine) identifyMW(next HandlerFunc) HandlerFunc {
 					c.Node = n
 				}
 			case errors.Is(err, store.ErrNotFound):
-				if c.Group, err = e.st.RecordChat(ctx, string(m.Platform), m.ChatID, ""); err != nil {
+				if c.Group, err = e.st.RecordChat(ctx, string(m.Platform), chatID, name); err != nil {
 					return fmt.Errorf("record a new chat: %w", err)
 				}
+				c.recordedChat = true
 			default:
 				return fmt.Errorf("identify group: %w", err)
 			}
@@ -1206,6 +1234,17 @@ func (e *Engine) identifyMW(next HandlerFunc) HandlerFunc {
 		}
 		return next(ctx, c)
 	}
+}
+
+// directChatName names the group of m's 1:1 conversation: DirectChatName
+// and the sender's nickname (or, without one, their platform id), so that
+// the dashboard and the logs tell whose it is. RecordChat cuts it to fit.
+func (e *Engine) directChatName(m *Message) string {
+	who := strings.TrimSpace(m.SenderName)
+	if who == "" {
+		who = m.SenderID
+	}
+	return e.cfg.DirectChatName + who
 }
 
 // parsedJSON is the parse result as stored in the message log: the flat

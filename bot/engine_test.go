@@ -337,27 +337,85 @@ func TestEngineUnknownSenderAndChat(t *testing.T) {
 	})
 }
 
-// A 1:1 message (no chat id) is handled once: the handler's reply has no
-// group to go to and is dropped, which is no failure to retry.
-func TestEngineDirectMessageIsNotRetried(t *testing.T) {
+// A 1:1 message (no chat id) is handled once, attributed to the sender's
+// 1:1 conversation — a group of its own under store.DirectChatID, named
+// after them and bound to no node — where its reply is queued; the
+// message keeps its empty chat id. The next message finds the same group.
+func TestEngineDirectMessageIsAnsweredInItsOwnChat(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
 		var runs atomic.Int64
-		f := newEngineFixture(t, db, EngineConfig{}, func(r *Router) {
+		f := newEngineFixture(t, db, EngineConfig{DirectChatName: "1:1 "}, func(r *Router) {
 			r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error {
 				runs.Add(1)
 				return c.Reply(ctx, "ok")
 			})
 		})
 		f.start(t)
-		m := f.msg("应天喜", "temperature")
-		m.ChatID = ""
-		row := f.handle(t, m)
-		if row.Outcome != store.OutcomeOK || row.Attempts != 0 || row.GroupID != nil || runs.Load() != 1 {
-			t.Fatalf("outcome %s after %d failed attempts, group %v, handled %d times; want ok at once, no group, once",
-				row.Outcome, row.Attempts, row.GroupID, runs.Load())
+		var group int64
+		for i := range 2 {
+			m := f.msg("应天喜", "temperature")
+			m.ChatID = ""
+			row := f.handle(t, m)
+			if row.Outcome != store.OutcomeOK || row.Attempts != 0 || row.GroupID == nil || row.ChatID != "" || runs.Load() != int64(i+1) {
+				t.Fatalf("outcome %s after %d failed attempts, group %v, chat %q, handled %d times; want ok at once in a group, no chat id",
+					row.Outcome, row.Attempts, row.GroupID, row.ChatID, runs.Load())
+			}
+			g, err := db.GroupByID(ctx, *row.GroupID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u, ok := g.DirectUser(); !ok || u != m.SenderID || g.NodeID != nil || g.Name != "1:1 应天喜" || (i > 0 && g.ID != group) {
+				t.Fatalf("message %d attributed to %+v; want %s's one unbound 1:1 conversation", i, g, m.SenderID)
+			}
+			group = g.ID
+			posts, err := db.OutboxByMessage(ctx, row.ID)
+			if err != nil || len(posts) != 1 || posts[0].GroupID != g.ID || posts[0].Text != "ok" {
+				t.Fatalf("posts %+v (%v); want the reply in the 1:1 conversation", posts, err)
+			}
 		}
 		if n := pending(t, db); n != 0 {
 			t.Fatalf("%d left pending", n)
+		}
+	})
+}
+
+// A refusal undoes the handling's writes, among them the recording of a
+// chat seen for the first time: the engine records it again for the
+// answer, so that the answer goes to a group that exists — the sender's
+// 1:1 conversation here, whose first word is refused.
+func TestEngineRefusedFirstMessageKeepsItsChat(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newEngineFixture(t, db, EngineConfig{}, func(r *Router) {
+			r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error {
+				return Errorf(CodeInvalid, "请在群里发送")
+			})
+		})
+		f.start(t)
+		m := f.msg("张三", "temperature")
+		m.ChatID = ""
+		row := f.handle(t, m)
+		if row.Outcome != store.OutcomeInvalid || row.GroupID == nil {
+			t.Fatalf("outcome %s, group %v; want invalid, in a group", row.Outcome, row.GroupID)
+		}
+		g, err := db.GroupByID(ctx, *row.GroupID)
+		if err != nil {
+			t.Fatalf("the message's group %d: %v", *row.GroupID, err)
+		}
+		if u, ok := g.DirectUser(); !ok || u != m.SenderID {
+			t.Fatalf("group %+v; want %s's 1:1 conversation", g, m.SenderID)
+		}
+		posts, err := db.OutboxByMessage(ctx, row.ID)
+		if err != nil || len(posts) != 1 || posts[0].GroupID != g.ID || posts[0].Text != "请在群里发送" {
+			t.Fatalf("posts %+v (%v); want the refusal in group %d", posts, err, g.ID)
+		}
+		// A refused message in a group chat seen for the first time alike.
+		m = f.msg("张三", "temperature")
+		m.ChatID = "new-chat"
+		row = f.handle(t, m)
+		if _, err := db.GroupByChat(ctx, string(Sandbox), "new-chat"); err != nil || row.GroupID == nil {
+			t.Fatalf("the new chat: %v, group %v; want it recorded", err, row.GroupID)
 		}
 	})
 }

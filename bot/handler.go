@@ -25,7 +25,7 @@ type Context struct {
 	Now     time.Time    // when towerbot received the message (Asia/Shanghai): civil dates and lateness count from it, so a re-run decides as the first run did
 
 	Sender *store.Person // nil when the sender is not in the roster
-	Group  *store.Group  // nil when the chat is unknown (1:1, or not yet seen)
+	Group  *store.Group  // the chat; for a 1:1 message the sender's 1:1 conversation (store.DirectChatID); nil when neither is known
 	Node   *store.Node   // the group's node; nil when the group is not bound
 
 	Outbox Outbox
@@ -38,6 +38,9 @@ type Context struct {
 	Detail string
 
 	said []store.OutboxItem // what was queued through Outbox (saidOutbox)
+	// recordedChat: identify recorded Group, a chat seen for the first
+	// time, in the handling's writes — which a refusal undoes.
+	recordedChat bool
 }
 
 // Outbox queues posts. Items are unique per (Origin, GroupID): enqueueing
@@ -52,10 +55,11 @@ type Outbox interface {
 // message recorded are keyed by the fact instead (store.FactOrigin).
 func (c *Context) Origin(what string) store.Origin { return store.MessageOrigin(c.LogID, what) }
 
-// Reply queues text to the message's own group. A message from no group
-// (a 1:1 chat with the bot, which the outbox cannot address yet) is
-// handled all the same; its reply is dropped, not failed: failing would
-// only retry the message, and nothing here could ever send the reply.
+// Reply queues text to the message's own group — for a 1:1 message, the
+// sender's 1:1 conversation. A message with neither a chat nor a sender
+// (which no channel makes) is handled all the same; its reply is dropped,
+// not failed: failing would only retry the message, and nothing could
+// ever send the reply.
 func (c *Context) Reply(ctx context.Context, text string) error {
 	if c.Group == nil {
 		return nil

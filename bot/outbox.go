@@ -56,6 +56,7 @@ const (
 	RouteReply   Route = "reply"   // the message's own reply handle (sessionWebhook, response_url)
 	RouteRobot   Route = "robot"   // the group's robot webhook
 	RouteAPI     Route = "api"     // the platform's API (DingTalk groupMessages/send, WeCom appchat)
+	RouteDirect  Route = "direct"  // the platform's 1:1 message API (WeCom message/send, DingTalk oToMessages/batchSend)
 	RouteSandbox Route = "sandbox" // the sandbox web chat
 )
 
@@ -71,19 +72,28 @@ func (d Delivery) Via(r Route) {
 
 // RouteChooser is a Channel that can say, before sending, which way a
 // delivery would go (Delivery.Via reports the way it went). A delivery it
-// would send through the message's own reply handle (RouteReply) is not
-// counted against its group's PerMinute: that budget is the group robot's,
-// and a platform budgets replies on their own.
+// would send through the message's own reply handle (RouteReply) or to a
+// person 1:1 (RouteDirect) is not counted against its group's PerMinute:
+// that budget is the group robot's, and a platform budgets replies and
+// 1:1 messages on their own.
 type RouteChooser interface {
 	Channel
 	Route(d Delivery) Route
 }
 
-// repliesInPlace reports whether the channel would send d through the
-// message's own reply handle (the channel checks the handle).
-func (s *Sender) repliesInPlace(d Delivery) bool {
+// ownBudget reports whether the channel would send d by a route that is
+// not the group robot's: through the message's own reply handle (the
+// channel checks the handle), or 1:1.
+func (s *Sender) ownBudget(d Delivery) bool {
 	rc, ok := s.ch.(RouteChooser)
-	return ok && rc.Route(d) == RouteReply
+	if !ok {
+		return false
+	}
+	switch rc.Route(d) {
+	case RouteReply, RouteDirect:
+		return true
+	}
+	return false
 }
 
 // ReplyChannel is a Channel that can answer a message through the handle
@@ -203,7 +213,8 @@ func (o *StoreOutbox) Enqueue(ctx context.Context, items ...store.OutboxItem) er
 type SenderConfig struct {
 	// PerMinute is the most items sent to one group in any minute (default
 	// 20: the WeCom and DingTalk robot limit, PLATFORMS.md), replies a
-	// RouteChooser sends through their message's own handle aside. Items
+	// RouteChooser sends through their message's own handle and 1:1 sends
+	// aside. Items
 	// over it wait; they are never dropped.
 	PerMinute int
 	// MaxAttempts is how many failed sends make an item failed (default 8).
@@ -514,7 +525,7 @@ func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem, replie
 			}
 		}
 		ok, wait, err := true, time.Duration(0), error(nil)
-		if !s.repliesInPlace(Delivery{Item: it, Group: *g, Reply: reply}) {
+		if !s.ownBudget(Delivery{Item: it, Group: *g, Reply: reply}) {
 			ok, wait, err = s.lim.Allow(ctx, key, s.cfg.PerMinute, time.Minute)
 		}
 		if err != nil {

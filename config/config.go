@@ -263,9 +263,11 @@ type Retention struct {
 type WeCom struct {
 	Enabled bool `yaml:"enabled"`
 	// CorpID is the company id: the receive-id checked in app callbacks,
-	// and with AgentID and Secret what gets appchat's access token.
+	// and with AgentID and Secret what gets the app's access token
+	// (appchat, and the app's 1:1 messages answering 1:1 chats).
 	CorpID string `yaml:"corp_id"`
-	// AgentID is the self-built app's id, for appchat.
+	// AgentID is the self-built app's id, for appchat and its 1:1
+	// messages (message/send).
 	AgentID int `yaml:"agent_id"`
 	// APIBase is where webhooks, gettoken and appchat are called; the
 	// WeCom emulator (towerbot emulate wecom) stands in for it.
@@ -283,7 +285,9 @@ type WeCom struct {
 	AESKey    Secret `yaml:"aes_key" secret:"true"`
 	BotToken  Secret `yaml:"bot_token" secret:"true"`
 	BotAESKey Secret `yaml:"bot_aes_key" secret:"true"`
-	// Secret is the app secret, exchanged for access tokens (appchat).
+	// Secret is the app secret, exchanged for access tokens (appchat,
+	// message/send). Without it 1:1 chats are answered only through an AI
+	// bot message's response_url.
 	Secret Secret `yaml:"secret" secret:"true"`
 }
 

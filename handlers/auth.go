@@ -25,12 +25,16 @@ import (
 //     bot was added to early is not answered message by message;
 //   - a sender not in the roster is told how to register, once a day
 //     (in the first chat they write in), and otherwise refused without an
-//     answer.
+//     answer;
+//   - a 1:1 chat is never "unbound" (authoriseDirect).
 //
 // Chit-chat (kind none) reaches this only when it @-mentions the bot (see
 // bot.Router.Serve): it draws the same two notices, and nothing else.
 func (h *Handlers) Authorise(next bot.HandlerFunc) bot.HandlerFunc {
 	return func(ctx context.Context, c *bot.Context) error {
+		if _, direct := c.Group.DirectUser(); direct {
+			return h.authoriseDirect(ctx, c, next)
+		}
 		kind := c.Parsed.Kind
 		if isDirective(c.Parsed) {
 			ok := false
@@ -46,7 +50,7 @@ func (h *Handlers) Authorise(next bot.HandlerFunc) bot.HandlerFunc {
 				return nil
 			}
 		}
-		if kind == parse.KindQuery && c.Parsed.Query != nil && c.Parsed.Query.Topic == parse.TopicHelp || isRegister(c.Parsed) {
+		if isHelp(c.Parsed) || isRegister(c.Parsed) {
 			return next(ctx, c)
 		}
 		if kind != parse.KindBind && (c.Group == nil || c.Node == nil) {
@@ -61,6 +65,44 @@ func (h *Handlers) Authorise(next bot.HandlerFunc) bot.HandlerFunc {
 		}
 		return next(ctx, c)
 	}
+}
+
+// authoriseDirect is Authorise in a 1:1 chat with the bot, which is bound
+// to no node and never can be: what is recorded belongs to a group's node,
+// so there
+//
+//   - help and register (登记) work, for anyone: a newcomer's first word
+//     to the bot is often 1:1;
+//   - a sender not in the roster is told how to register (once a day, as
+//     in a group), and otherwise refused without an answer;
+//   - bind (绑定) is refused: it binds the chat it is sent in;
+//   - anything else from someone in the roster — a report, a query, a
+//     directive, a malformed command — gets one answer saying to send it
+//     in their group, coded invalid. Directive wording is no exception:
+//     1:1 it is said to the bot, not to tenants. Chit-chat stays silent
+//     (its outcome none), as everywhere.
+//
+// The notice asking a commander to 绑定 is never said 1:1.
+func (h *Handlers) authoriseDirect(ctx context.Context, c *bot.Context, next bot.HandlerFunc) error {
+	switch {
+	case isHelp(c.Parsed) || isRegister(c.Parsed):
+		return next(ctx, c)
+	case c.Sender == nil:
+		return h.askToRegister(ctx, c)
+	case c.Parsed.Kind == parse.KindNone:
+		c.Outcome, c.Detail = store.OutcomeNone, "chit-chat in a 1:1 chat"
+		return nil
+	case c.Parsed.Kind == parse.KindBind:
+		c.Detail = "bind in a 1:1 chat"
+		return invalid(texts.DirectBind)
+	}
+	c.Detail = "1:1 chat: only register and help"
+	return invalid(texts.DirectOnly)
+}
+
+// isHelp reports whether r asks for help.
+func isHelp(r parse.Result) bool {
+	return r.Kind == parse.KindQuery && r.Query != nil && r.Query.Topic == parse.TopicHelp
 }
 
 // isRegister reports whether r is a registration, or meant to be one (its

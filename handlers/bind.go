@@ -21,6 +21,9 @@ func (h *Handlers) Bind(ctx context.Context, c *bot.Context) error {
 	if c.Message == nil {
 		return invalid(texts.BindInGroup)
 	}
+	if _, direct := c.Group.DirectUser(); direct {
+		return invalid(texts.DirectBind)
+	}
 	name := ""
 	if c.Group != nil {
 		name = c.Group.Name

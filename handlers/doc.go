@@ -22,6 +22,13 @@
 //     who may not direct it is chat, and silent — landlords post
 //     "通知:明天停水" to their tenants every day. An unbound group has no
 //     node, so there too it is chat.
+//   - 1:1 chats (the WeCom app, DingTalk single chats) are answered: the
+//     core records each person's 1:1 conversation as a group of its own
+//     (store.DirectChatID), never bound to a node. There only help and
+//     register (登记) work; an unregistered sender gets the register hint;
+//     bind is refused (it binds the chat it is sent in); anything else
+//     from someone in the roster is told, coded invalid, to send it in
+//     their group (texts.DirectOnly). The notice to 绑定 is never said 1:1.
 //   - One answer per message: what the domain says in the message's own
 //     group (an announcement to the agents there, a verdict, the
 //     requester told) is folded into the reply, so a group never gets two

@@ -28,12 +28,13 @@ func (h *Handlers) RegisterAccount(ctx context.Context, c *bot.Context) error {
 
 // askToRegister tells a sender in no roster entry how to register, once a
 // day (store.UnregisteredOrigin keys the post: in the first chat they
-// write in that day), mentioning them; the message is refused without an
-// answer of its own (chit-chat that mentions the bot stays none).
+// write in that day, a group or their 1:1 chat with the bot), mentioning
+// them in a group; the message is refused without an answer of its own
+// (chit-chat that mentions the bot stays none).
 func (h *Handlers) askToRegister(ctx context.Context, c *bot.Context) error {
 	c.Outcome, c.Detail = unlessChat(c, store.OutcomeRefused), "sender not in the roster"
 	if c.Group == nil || c.Message == nil || c.Message.SenderID == "" {
-		return nil // nowhere to say it
+		return nil // nowhere to say it (no channel makes such a message)
 	}
 	day := c.Now.Format("2006-01-02")
 	origin := store.UnregisteredOrigin(string(c.Message.Platform), c.Message.SenderID, day)
@@ -42,7 +43,9 @@ func (h *Handlers) askToRegister(ctx context.Context, c *bot.Context) error {
 	}
 	id := c.LogID
 	item := store.OutboxItem{Origin: origin, GroupID: c.Group.ID, MessageID: &id, Platform: c.Group.Platform, Text: texts.RegisterHint}
-	if ids := (store.UserIDs{c.Message.SenderID}); validMention(ids) {
+	// In a 1:1 chat nobody else is there to tell whom it is for.
+	ids := store.UserIDs{c.Message.SenderID}
+	if _, direct := c.Group.DirectUser(); !direct && validMention(ids) {
 		item.Mentions = ids
 	}
 	return c.Outbox.Enqueue(ctx, item)
@@ -54,8 +57,8 @@ func (h *Handlers) askToRegister(ctx context.Context, c *bot.Context) error {
 // (chit-chat that mentions the bot stays none).
 func askToBind(ctx context.Context, c *bot.Context) error {
 	c.Outcome, c.Detail = unlessChat(c, store.OutcomeInvalid), "group not bound to a node"
-	if c.Group == nil {
-		return nil // a 1:1 chat: nowhere to say it
+	if _, direct := c.Group.DirectUser(); c.Group == nil || direct {
+		return nil // nowhere to say it; a 1:1 chat is never bound (authoriseDirect)
 	}
 	id := c.LogID
 	return c.Outbox.Enqueue(ctx, store.OutboxItem{Origin: store.UnboundChatOrigin(c.Group.ID), GroupID: c.Group.ID,

@@ -38,9 +38,14 @@ func (db *DB) ChatHistory(ctx context.Context, groupID int64, limit int) ([]Chat
 	gdb := db.q(ctx)
 	var msgs []InboundMessage
 	// Matched by chat, not by GroupID, so that a message shows at once,
-	// before its handling has recorded the group.
-	if err := gdb.Where("platform = ? AND chat_id = ?", g.Platform, g.ChatID).
-		Order("received_at DESC, id DESC").Limit(limit).Find(&msgs).Error; err != nil {
+	// before its handling has recorded the group. A 1:1 conversation's
+	// messages are stored with no chat id, as received: they are its
+	// person's.
+	q := gdb.Where("platform = ? AND chat_id = ?", g.Platform, g.ChatID)
+	if user, ok := g.DirectUser(); ok {
+		q = gdb.Where("platform = ? AND chat_id = '' AND sender_id = ?", g.Platform, user)
+	}
+	if err := q.Order("received_at DESC, id DESC").Limit(limit).Find(&msgs).Error; err != nil {
 		return nil, fmt.Errorf("store: chat history messages: %w", err)
 	}
 	var posts []OutboxItem

@@ -463,7 +463,8 @@ func insertInbounds(tx *gorm.DB, ms []*InboundMessage) error {
 // ReplyHandle is where a reply to a stored message may be posted, and until
 // when (zero: unknown). ChatID is the chat the message came from: the
 // handle posts there, so a post to another group (an alert the message
-// caused higher up) must not use it.
+// caused higher up) must not use it. For a 1:1 message it is the
+// conversation's DirectChatID, the chat id of the group its reply goes to.
 type ReplyHandle struct {
 	URL    string
 	Until  time.Time
@@ -483,13 +484,17 @@ func (db *DB) ReplyHandles(ctx context.Context, messageIDs []int64) (map[int64]R
 		ReplyURL   string
 		ReplyUntil *time.Time
 		ChatID     string
+		SenderID   string
 	}
-	if err := db.q(ctx).Model(&InboundMessage{}).Select("id, reply_url, reply_until, chat_id").
+	if err := db.q(ctx).Model(&InboundMessage{}).Select("id, reply_url, reply_until, chat_id, sender_id").
 		Where("id IN ? AND reply_url <> ''", messageIDs).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("store: reply handles: %w", err)
 	}
 	for _, r := range rows {
 		h := ReplyHandle{URL: r.ReplyURL, ChatID: r.ChatID}
+		if h.ChatID == "" && r.SenderID != "" {
+			h.ChatID = DirectChatID(r.SenderID) // a 1:1 message is stored with no chat id, as received
+		}
 		if r.ReplyUntil != nil {
 			h.Until = r.ReplyUntil.UTC()
 		}

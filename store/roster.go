@@ -575,6 +575,12 @@ func (c *rosterChecker) checkNodes(stored []RosterKeyNode) {
 				}
 			default:
 				chatOK = c.key(gat(FieldGroupChat), g.ChatID, "群ID", maxChat)
+				if chatOK && isDirectChatID(g.ChatID) {
+					// The prefix is what the bot records a 1:1 conversation
+					// under: such a "group" could never be reached as one.
+					c.add(gat(FieldGroupChat), "群ID%s以「%s」开头,这是机器人记录私聊用的写法,不是群ID;请填写群的真实ID", RosterQuote(g.ChatID), directPrefix)
+					chatOK = false
+				}
 			}
 			if chatOK {
 				k := fold(g.Platform) + "\x00" + fold(g.ChatID)

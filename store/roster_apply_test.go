@@ -416,6 +416,9 @@ func TestApplyRosterRejectsBadShape(t *testing.T) {
 			r.Houses[1].Rooms[0].TenantPhones = append(r.Houses[1].Rooms[0].TenantPhones, phZhang)
 		}, `房屋“方塘村8号”房间“301” 租客手机:租客 13800000007 已登记在 第1个房屋“方塘村12号”房间“101”;一个租客只能住一个房间`},
 		{"shared chat", func(r *store.Roster) { r.Nodes[3].Groups = r.Nodes[2].Groups }, `节点“SH”的企业微信群“wrFT0001” 群ID:群ID“wrFT0001”已是节点“FT”的群`},
+		{"chat id of a 1:1 conversation", func(r *store.Roster) { r.Nodes[2].Groups[0].ChatID = store.DirectChatID("WangHaiFeng") },
+			`节点“FT”的企业微信群“dm:WangHaiFeng” 群ID:群ID“dm:WangHaiFeng”以「dm:」开头,这是机器人记录私聊用的写法,不是群ID`},
+		{"chat id of a 1:1 conversation, other case", func(r *store.Roster) { r.Nodes[2].Groups[0].ChatID = "DM:x" }, `群ID“DM:x”以「dm:」开头`},
 		{"code with space", func(r *store.Roster) { r.Nodes[0].Code = "FT 01 A" }, `节点“FT 01 A” 编码:编码“FT 01 A”含有空格`},
 		{"phone Excel rewrote", func(r *store.Roster) { r.People[0].Phone = "1.38E+10" },
 			`人员“1.38E+10”(陈建国) 手机:“1.38E+10”是 Excel 把长数字改写成的科学计数法或小数,手机号的后几位可能已经丢失;请把该列设置为文本格式,再填写完整的 11 位手机号`},

@@ -16,7 +16,7 @@ import (
 // run again (Retryable), reads the first's row.
 func (db *DB) RecordChat(ctx context.Context, platform, chatID, name string) (*Group, error) {
 	switch {
-	case platform == "" || chatID == "" || len(platform) > 16 || len(chatID) > 128:
+	case platform == "" || chatID == "" || len(platform) > 16 || len(chatID) > MaxChatIDBytes:
 		return nil, fmt.Errorf("store: record chat: bad chat %q/%q", platform, chatID)
 	case len(name) > 128:
 		name = truncateRunes(name, 128)

@@ -25,6 +25,21 @@ const (
 	RegisterNoAccount = "无法识别您的账号,未能登记。"
 )
 
+// 1:1 chats with the bot (私聊). The bot answers there, but what it
+// records belongs to a group's node: only registering and help work 1:1.
+const (
+	// DirectChatName starts the name of the group a 1:1 conversation is
+	// recorded as (bot.EngineConfig.DirectChatName), before the sender's
+	// nickname: "私聊 张三".
+	DirectChatName = "私聊 "
+	// DirectOnly answers, in a 1:1 chat, anything but 登记 and 帮助 from
+	// someone in the roster.
+	DirectOnly = "私聊只能「登记」和查看「帮助」;上报体温、代办、接单、回复指令等,请在您所在的群里 @机器人 发送。"
+	// DirectBind answers 绑定 in a 1:1 chat: a bind binds the chat it is
+	// sent in.
+	DirectBind = "私聊不能绑定。请在要绑定的群里 @机器人 发送「绑定 节点编号」。"
+)
+
 // UnboundChat is said once in a chat that is bound to no node, when the
 // bot is first addressed there.
 const UnboundChat = "您好!本群尚未绑定到组织节点,机器人暂不处理本群的消息。请本群的指挥长发送「绑定 节点编号」完成绑定,例如:绑定 FT-03。"

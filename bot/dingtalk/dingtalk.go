@@ -4,7 +4,9 @@
 // engine), and the sends — a reply through the sessionWebhook of the
 // message it answers while that is valid and on an allowed host, and
 // otherwise a post to the group through the robot OpenAPI
-// (robot/groupMessages/send) or the group's custom robot webhook.
+// (robot/groupMessages/send) or the group's custom robot webhook — or, to
+// a 1:1 conversation (store.DirectChatID), the robot's 1:1 message
+// (robot/oToMessages/batchSend).
 //
 // Facts about the platform are in PLATFORMS.md ("DingTalk"); the local
 // stand-in for DingTalk used by the tests and `towerbot emulate dingtalk`

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -74,6 +75,8 @@ type stack struct {
 	ch      *dingtalk.Channel
 	fail    atomic.Int32 // callbacks still to refuse with 503 before the channel sees them
 	results map[string]*atomic.Int64
+	sentMu  sync.Mutex
+	sent    map[bot.Route]int // items the sender delivered, by route (what /metrics counts)
 }
 
 type stackOptions struct {
@@ -83,6 +86,7 @@ type stackOptions struct {
 	maxText      int
 	retryBase    time.Duration // the sender's (default 1h: a failed send is not retried during a test)
 	clock        *clock        // of the emulator, the channel and kv (default: the real one)
+	senderLimit  int           // the sender's PerMinute per group (default 20)
 }
 
 // clock is a time tests move by hand.
@@ -109,7 +113,7 @@ func newStack(t testing.TB, db *store.DB, opt stackOptions) *stack {
 	if opt.retryBase == 0 {
 		opt.retryBase = time.Hour
 	}
-	s := &stack{t: t, ctx: ctx, db: db, kv: kv.NewMemory(now), results: map[string]*atomic.Int64{}}
+	s := &stack{t: t, ctx: ctx, db: db, kv: kv.NewMemory(now), results: map[string]*atomic.Int64{}, sent: map[bot.Route]int{}}
 	for _, r := range []string{bot.CallbackAccepted, bot.CallbackRefused, bot.CallbackMalformed, bot.CallbackTooLarge, bot.CallbackBusy} {
 		s.results[r] = new(atomic.Int64)
 	}
@@ -179,7 +183,14 @@ func newStack(t testing.TB, db *store.DB, opt stackOptions) *stack {
 	h := s.ch.Handler()
 	handler.Store(&h)
 
-	sender := bot.NewSender(bot.SenderConfig{Poll: 20 * time.Millisecond, RetryBase: opt.retryBase, Now: now, Memo: s.kv}, db, s.kv, s.ch)
+	sender := bot.NewSender(bot.SenderConfig{Poll: 20 * time.Millisecond, RetryBase: opt.retryBase, Now: now, Memo: s.kv,
+		PerMinute: opt.senderLimit, Observe: func(x bot.Sent) {
+			if x.Result == bot.SendDelivered {
+				s.sentMu.Lock()
+				s.sent[x.Route]++
+				s.sentMu.Unlock()
+			}
+		}}, db, s.kv, s.ch)
 	outbox.Notify(bot.DingTalk, sender.Wake)
 	sendCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})

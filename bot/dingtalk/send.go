@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,9 +38,16 @@ const ThrottleFor = 10 * time.Minute
 // from the first part not delivered). The people in Item.Mentions
 // (DingTalk user ids: the domain takes them from the roster's accounts)
 // are @-mentioned in the last part where the route allows it (the robot
-// webhooks; groupMessages/send cannot).
+// webhooks; groupMessages/send cannot), never in a 1:1 chat.
+//
+// A 1:1 conversation (store.Group.DirectUser) has no group route: a reply
+// whose session is gone goes to the person through the robot's 1:1
+// message API (oToMessages/batchSend).
 func (c *Channel) Send(ctx context.Context, d bot.Delivery) error {
 	mentions := []string(d.Item.Mentions)
+	if _, direct := d.Group.DirectUser(); direct {
+		mentions = nil // nobody else is there
+	}
 	// Room is kept in every part for the @ words of the mentions, which
 	// the last part carries.
 	limit := c.cfg.MaxTextBytes - len(mentionWords("", mentions))
@@ -76,8 +84,12 @@ func (c *Channel) Route(d bot.Delivery) bot.Route {
 }
 
 // groupRoute is the group's own way: its custom robot webhook
-// (bot.RouteRobot) when it has one, else groupMessages/send (bot.RouteAPI).
+// (bot.RouteRobot) when it has one, else groupMessages/send (bot.RouteAPI);
+// for a 1:1 conversation, the robot's 1:1 message (bot.RouteDirect).
 func (c *Channel) groupRoute(d bot.Delivery) bot.Route {
+	if _, direct := d.Group.DirectUser(); direct {
+		return bot.RouteDirect
+	}
 	if d.Group.Webhook != "" {
 		return bot.RouteRobot
 	}
@@ -85,8 +97,12 @@ func (c *Channel) groupRoute(d bot.Delivery) bot.Route {
 }
 
 // postGroup posts text to d's group: through its custom robot webhook, or
-// through groupMessages/send.
+// through groupMessages/send; to the person of a 1:1 conversation through
+// oToMessages/batchSend.
 func (c *Channel) postGroup(ctx context.Context, d bot.Delivery, text string, at []string) error {
+	if user, direct := d.Group.DirectUser(); direct {
+		return c.sendDirect(ctx, user, text)
+	}
 	if d.Group.Webhook != "" {
 		hook, err := c.robotWebhook(d.Group.Webhook)
 		if err != nil {
@@ -208,31 +224,86 @@ type APIError struct {
 // TokenHeader carries the access token of an OpenAPI call.
 const TokenHeader = "x-acs-dingtalk-access-token"
 
-// sendAPI posts text to a group through robot/groupMessages/send, getting
-// a new access token once when DingTalk refuses the cached one. Its
+// sendAPI posts text to a group through robot/groupMessages/send. Its
 // sampleText has no @-mentions: the names in the text stand for them.
 func (c *Channel) sendAPI(ctx context.Context, chatID, text string) error {
 	param, _ := json.Marshal(map[string]string{"content": text})
 	body, _ := json.Marshal(GroupMessage{MsgParam: string(param), MsgKey: "sampleText",
 		OpenConversationID: chatID, RobotCode: c.cfg.RobotCode})
+	_, err := c.callAPI(ctx, "/v1.0/robot/groupMessages/send", body)
+	return err
+}
+
+// DirectMessage is the body of robot/oToMessages/batchSend: the robot's
+// message to people 1:1, by their staff ids.
+type DirectMessage struct {
+	RobotCode string   `json:"robotCode"`
+	UserIDs   []string `json:"userIds"`
+	MsgKey    string   `json:"msgKey"`
+	MsgParam  string   `json:"msgParam"`
+}
+
+// DirectAnswer is what oToMessages/batchSend answers with HTTP 200: the
+// recipients it could not reach (no such staff id, or not in the robot's
+// range) and those over their flow control, which DingTalk reports
+// without failing the call.
+type DirectAnswer struct {
+	ProcessQueryKey           string   `json:"processQueryKey"`
+	InvalidStaffIDList        []string `json:"invalidStaffIdList,omitempty"`
+	FlowControlledStaffIDList []string `json:"flowControlledStaffIdList,omitempty"`
+}
+
+// sendDirect sends text to one person 1:1 through
+// robot/oToMessages/batchSend (the enterprise robot's 单聊 message;
+// PLATFORMS.md: not verified beyond DingTalk's documentation). A person
+// DingTalk names invalid can never be reached (permanent); one under flow
+// control is tried again after a minute. Errors are classified as
+// groupMessages/send's.
+func (c *Channel) sendDirect(ctx context.Context, user, text string) error {
+	param, _ := json.Marshal(map[string]string{"content": text})
+	body, _ := json.Marshal(DirectMessage{RobotCode: c.cfg.RobotCode, UserIDs: []string{user}, MsgKey: "sampleText", MsgParam: string(param)})
+	answer, err := c.callAPI(ctx, "/v1.0/robot/oToMessages/batchSend", body)
+	if err != nil {
+		return err
+	}
+	var a DirectAnswer
+	if err := json.Unmarshal(answer, &a); err != nil {
+		// Sent (HTTP 200) with an answer that cannot be read: retrying
+		// would send it twice.
+		c.log.Warn("oToMessages/batchSend: unreadable answer", "answer", clip(string(answer)))
+		return nil
+	}
+	switch {
+	case slices.Contains(a.InvalidStaffIDList, user):
+		return &bot.SendError{Err: fmt.Errorf("dingtalk: oToMessages/batchSend: user %q cannot be reached (invalidStaffIdList)", user), Permanent: true}
+	case slices.Contains(a.FlowControlledStaffIDList, user):
+		return &bot.SendError{Err: fmt.Errorf("dingtalk: oToMessages/batchSend: user %q is over the flow control (flowControlledStaffIdList)", user), RetryAfter: time.Minute}
+	}
+	return nil
+}
+
+// callAPI POSTs a JSON body to an OpenAPI path with the access token,
+// getting a new token once when DingTalk refuses the cached one, and
+// returns the answer of a 200; anything else is an error (httpError).
+func (c *Channel) callAPI(ctx context.Context, path string, body []byte) ([]byte, error) {
 	bad := ""
 	for try := 0; ; try++ {
 		tok, err := c.token(ctx, bad)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		status, answer, err := c.post(ctx, c.api+"/v1.0/robot/groupMessages/send", http.Header{TokenHeader: {tok}}, body)
+		status, answer, err := c.post(ctx, c.api+path, http.Header{TokenHeader: {tok}}, body)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if status == http.StatusOK {
-			return nil
+			return answer, nil
 		}
 		if badToken(status, answer) && try == 0 {
 			bad = tok
 			continue
 		}
-		return httpError(status, answer)
+		return nil, httpError(status, answer)
 	}
 }
 

@@ -66,7 +66,8 @@ type ChannelConfig struct {
 	// DefaultReplyHosts); a reply handle elsewhere is never followed.
 	ReplyHosts []string
 	// CorpID, AgentID and Secret are the self-built app's, for appchat
-	// (chats the app created); empty Secret: no appchat.
+	// (chats the app created) and for its 1:1 messages (message/send);
+	// empty Secret: neither.
 	CorpID  string
 	AgentID int
 	Secret  string
@@ -84,6 +85,9 @@ type ChannelConfig struct {
 // response_url of the message it answers (once, while valid, on an
 // allowed host), otherwise through the group's robot webhook, or through
 // appchat/send for a group with no webhook when the app is configured.
+// A 1:1 conversation (store.Group.DirectUser) is reached, when no
+// response_url applies, as the app's message to that one person
+// (message/send).
 type Channel struct {
 	cfg   ChannelConfig
 	base  *url.URL
@@ -145,6 +149,10 @@ func (c *Channel) Send(ctx context.Context, d bot.Delivery) error {
 		d.Via(bot.RouteReply)
 		return err
 	}
+	if user, ok := d.Group.DirectUser(); ok {
+		d.Via(bot.RouteDirect)
+		return c.direct(ctx, d, user)
+	}
 	switch {
 	case d.Group.Webhook != "":
 		d.Via(bot.RouteRobot)
@@ -158,11 +166,15 @@ func (c *Channel) Send(ctx context.Context, d bot.Delivery) error {
 
 // Route is the way d would go (bot.RouteChooser): through the message's
 // response_url when the handle can take it (replyContent), else the
-// group's robot webhook, else appchat. A response_url works once: a
-// second reply to one message goes the group's way when sent.
+// app's message to the person of a 1:1 conversation, else the group's
+// robot webhook, else appchat. A response_url works once: a second reply
+// to one message goes the group's way when sent.
 func (c *Channel) Route(d bot.Delivery) bot.Route {
 	if _, ok := c.replyContent(d, false); ok {
 		return bot.RouteReply
+	}
+	if _, ok := d.Group.DirectUser(); ok {
+		return bot.RouteDirect
 	}
 	if d.Group.Webhook != "" {
 		return bot.RouteRobot
@@ -196,8 +208,11 @@ func (c *Channel) replyContent(d bot.Delivery, logWhy bool) (string, bool) {
 		return "", false
 	}
 	content := d.Item.Text
-	if tags := mentionTags(d.Item.Mentions); tags != "" {
-		content += "\n" + tags
+	// In a 1:1 chat there is nobody else to mention.
+	if _, direct := d.Group.DirectUser(); !direct {
+		if tags := mentionTags(d.Item.Mentions); tags != "" {
+			content += "\n" + tags
+		}
 	}
 	if len(content) > maxMarkdownBytes {
 		return "", false // a response_url takes one message: the robot takes parts
@@ -265,26 +280,63 @@ func (c *Channel) robot(ctx context.Context, d bot.Delivery) error {
 }
 
 // appchat posts the item into a chat the app created (appchat/send), as
-// text parts. An access token WeCom calls invalid is fetched anew once.
+// text parts.
 func (c *Channel) appchat(ctx context.Context, d bot.Delivery) error {
 	return d.SendParts(ctx, bot.WeComTextLimit, func(ctx context.Context, _, _ int, part string) error {
 		body := map[string]any{"chatid": d.Group.ChatID, "msgtype": "text", "text": map[string]string{"content": part}, "safe": 0}
-		for refreshed := false; ; refreshed = true {
-			token, err := c.token(ctx, refreshed)
-			if err != nil {
-				return err
-			}
-			ans, err := c.call(ctx, http.MethodPost, c.endpoint("/cgi-bin/appchat/send", url.Values{"access_token": {token}}), "appchat/send", body)
-			if err != nil {
-				return err
-			}
-			if tokenInvalid(ans.ErrCode) && !refreshed {
-				c.log.Info("access token refused; fetching a new one", "errcode", ans.ErrCode)
-				continue
-			}
-			return c.check("appchat/send", ans)
-		}
+		_, err := c.appCall(ctx, "appchat/send", body)
+		return err
 	})
+}
+
+// AppAnswer is what the app's send APIs answer: WeCom's errcode and, from
+// message/send, the recipients it could not reach (not in the app's
+// visible range, or no such user), which it reports with errcode 0.
+type AppAnswer struct {
+	util.CommonError
+	InvalidUser string `json:"invaliduser,omitempty"`
+}
+
+// direct sends the item to user as the app's 1:1 text message
+// (message/send, https://developer.work.weixin.qq.com/document/path/90236),
+// in text parts, with no mention: nobody else is there. It needs the
+// app's Secret and AgentID.
+func (c *Channel) direct(ctx context.Context, d bot.Delivery, user string) error {
+	if c.cfg.Secret == "" || c.cfg.AgentID == 0 {
+		return &bot.SendError{Err: fmt.Errorf("wecom: 1:1 chat %d (%s): the app's secret and agent id are not configured, so 1:1 messages cannot be sent", d.Group.ID, d.Group.Name), Permanent: true}
+	}
+	return d.SendParts(ctx, bot.WeComTextLimit, func(ctx context.Context, _, _ int, part string) error {
+		body := map[string]any{"touser": user, "msgtype": "text", "agentid": c.cfg.AgentID, "text": map[string]string{"content": part}, "safe": 0}
+		ans, err := c.appCall(ctx, "message/send", body)
+		if err != nil {
+			return err
+		}
+		if ans.InvalidUser != "" {
+			return &bot.SendError{Err: fmt.Errorf("wecom: message/send: user %q cannot be reached by the app (invaliduser)", ans.InvalidUser), Permanent: true}
+		}
+		return nil
+	})
+}
+
+// appCall POSTs body to the app's API (/cgi-bin/<api>) with its access
+// token and checks the errcode; an access token WeCom calls invalid is
+// fetched anew once.
+func (c *Channel) appCall(ctx context.Context, api string, body any) (AppAnswer, error) {
+	for refreshed := false; ; refreshed = true {
+		token, err := c.token(ctx, refreshed)
+		if err != nil {
+			return AppAnswer{}, err
+		}
+		var ans AppAnswer
+		if err := c.do(ctx, http.MethodPost, c.endpoint("/cgi-bin/"+api, url.Values{"access_token": {token}}), api, body, &ans); err != nil {
+			return ans, err
+		}
+		if tokenInvalid(ans.ErrCode) && !refreshed {
+			c.log.Info("access token refused; fetching a new one", "errcode", ans.ErrCode)
+			continue
+		}
+		return ans, c.check(api, ans.CommonError)
+	}
 }
 
 // tokenKey names the cached access token of the app in kv.

@@ -9,7 +9,9 @@
 //   - the posts (Channel, a bot.ReplyChannel): a reply through the
 //     response_url of the message it answers while that is valid and on an
 //     allowed host, otherwise through the group's robot webhook, or
-//     through appchat/send for a chat the app created.
+//     through appchat/send for a chat the app created; to a 1:1
+//     conversation (store.DirectChatID), the app's message to that person
+//     (message/send).
 //
 // Facts and limits are in PLATFORMS.md; the official sample vectors are
 // the package's tests. The emulator (bot/wecom/emulator) stands in for

@@ -8,11 +8,12 @@
 //     does not answer 200, as DingTalk does;
 //   - for the bot, it serves the endpoints the bot calls: the access token
 //     exchange (/v1.0/oauth2/accessToken), robot/groupMessages/send, the
-//     custom robot webhook (/robot/send, signature checked when the robot
-//     has a secret) and the sessionWebhooks (/robot/sendBySession). It
-//     enforces 20 posts a minute per robot — a custom robot over it is
-//     blocked for 10 minutes with errcode 130101 — and prints what each
-//     group would see.
+//     robot's 1:1 messages (robot/oToMessages/batchSend), the custom
+//     robot webhook (/robot/send, signature checked when the robot has a
+//     secret) and the sessionWebhooks (/robot/sendBySession). It enforces
+//     20 posts a minute per robot — a custom robot over it is blocked for
+//     10 minutes with errcode 130101 — and prints what each group, and
+//     each person 1:1 (DirectChat), would see.
 //
 // It is driven from Go (Post, Seen), over its small HTTP API under
 // /emulator/, or from a terminal (Console).
@@ -41,7 +42,14 @@ const (
 	RouteSession = "session" // the sessionWebhook of a message
 	RouteWebhook = "webhook" // the group's custom robot webhook
 	RouteAPI     = "api"     // robot/groupMessages/send
+	RouteDirect  = "direct"  // robot/oToMessages/batchSend, to a person 1:1
 )
+
+// DirectChat is the id under which the emulator keeps what a person saw
+// 1:1 from the robot (Seen, GET /emulator/groups/dm:STAFFID/seen): the
+// same "dm:" + staff id towerbot records a 1:1 conversation under. No
+// DingTalk conversation id has a ':'.
+func DirectChat(staffID string) string { return "dm:" + staffID }
 
 // Error codes the emulator answers on robot webhooks. 130101 is
 // DingTalk's (PLATFORMS.md); the others stand for DingTalk's refusals of
@@ -96,10 +104,11 @@ type Member struct {
 	StaffID, Nick, Phone string
 }
 
-// Seen is one message a group saw from the bot.
+// Seen is one message a group (or a person 1:1, DirectChat) saw from the
+// bot.
 type Seen struct {
 	Group string    `json:"group"`
-	Route string    `json:"route"` // RouteSession, RouteWebhook or RouteAPI
+	Route string    `json:"route"` // RouteSession, RouteWebhook, RouteAPI or RouteDirect
 	Text  string    `json:"text"`
 	At    []string  `json:"at,omitempty"`
 	Time  time.Time `json:"time"`
@@ -233,7 +242,8 @@ func (e *Emulator) Group(which string) (Group, bool) {
 	return Group{}, false
 }
 
-// Seen returns what group has seen from the bot, oldest first.
+// Seen returns what group (a group id, or DirectChat of a staff id) has
+// seen from the bot, oldest first.
 func (e *Emulator) Seen(group string) []Seen {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -315,6 +325,7 @@ func (e *Emulator) Post(ctx context.Context, p Post) (Result, error) {
 	if p.Group == "" {
 		cb.ConversationType = dingtalk.ConversationSingle
 		cb.ConversationID = "cid-single-" + m.StaffID
+		group = DirectChat(m.StaffID) // what its session reaches
 	} else {
 		g, ok := e.Group(p.Group)
 		if !ok {
@@ -430,10 +441,7 @@ func (e *Emulator) allow(robot string, block bool) bool {
 func (e *Emulator) record(group, route, text string, at []string) {
 	s := Seen{Group: group, Route: route, Text: text, At: at, Time: e.cfg.Now()}
 	e.seen[group] = append(e.seen[group], s)
-	name := group
-	if g, ok := e.groups[group]; ok {
-		name = g.Name
-	}
+	name := e.groupNameLocked(group)
 	mention := ""
 	if len(at) > 0 {
 		mention = " @" + strings.Join(at, " @")
@@ -445,10 +453,9 @@ func (e *Emulator) groupName(id string) string {
 	if id == "" {
 		return "1:1"
 	}
-	if g, ok := e.Group(id); ok {
-		return g.Name
-	}
-	return id
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.groupNameLocked(id)
 }
 
 func (e *Emulator) printf(format string, args ...any) {

@@ -16,11 +16,14 @@ import (
 //
 //	POST /emulator/messages           a Post as JSON → its Result
 //	GET  /emulator/groups             the groups
-//	GET  /emulator/groups/{id}/seen   what a group saw from the bot
+//	GET  /emulator/groups/{id}/seen   what a group saw from the bot; id
+//	                                  dm:STAFFID is what that person saw
+//	                                  1:1 (DirectChat)
 func (e *Emulator) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1.0/oauth2/accessToken", e.serveToken)
 	mux.HandleFunc("POST /v1.0/robot/groupMessages/send", e.serveGroupSend)
+	mux.HandleFunc("POST /v1.0/robot/oToMessages/batchSend", e.serveDirectSend)
 	mux.HandleFunc("POST /robot/send", e.serveWebhook)
 	mux.HandleFunc("POST /robot/sendBySession", e.serveSession)
 	mux.HandleFunc("POST /emulator/messages", func(w http.ResponseWriter, r *http.Request) {
@@ -95,6 +98,55 @@ func (e *Emulator) serveGroupSend(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// serveDirectSend is POST /v1.0/robot/oToMessages/batchSend: the robot's
+// message to people 1:1. A staff id the emulator does not know is
+// answered in invalidStaffIdList, as DingTalk does, and not sent; each
+// person it reaches counts against the robot's budget.
+func (e *Emulator) serveDirectSend(w http.ResponseWriter, r *http.Request) {
+	var m dingtalk.DirectMessage
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&m); err != nil {
+		writeJSON(w, http.StatusBadRequest, dingtalk.APIError{Code: "InvalidParameter", Message: err.Error()})
+		return
+	}
+	var param struct {
+		Content string `json:"content"`
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	until, ok := e.tokens[r.Header.Get(dingtalk.TokenHeader)]
+	switch {
+	case !ok || !e.cfg.Now().Before(until):
+		writeJSON(w, http.StatusUnauthorized, dingtalk.APIError{Code: "InvalidAuthentication", Message: "不合法的access_token"})
+		return
+	case m.RobotCode != e.cfg.RobotCode:
+		writeJSON(w, http.StatusBadRequest, dingtalk.APIError{Code: "InvalidParameter.RobotCode", Message: "robotCode不存在"})
+		return
+	case len(m.UserIDs) == 0 || len(m.UserIDs) > 20:
+		writeJSON(w, http.StatusBadRequest, dingtalk.APIError{Code: "InvalidParameter.UserIds", Message: "userIds为空或超过20个"})
+		return
+	case m.MsgKey != "sampleText" || json.Unmarshal([]byte(m.MsgParam), &param) != nil || param.Content == "":
+		writeJSON(w, http.StatusBadRequest, dingtalk.APIError{Code: "InvalidParameter.MsgParam", Message: "msgKey或msgParam不合法"})
+		return
+	}
+	var ans dingtalk.DirectAnswer
+	for _, u := range m.UserIDs {
+		known := false
+		for _, mem := range e.members {
+			known = known || mem.StaffID == u
+		}
+		switch {
+		case !known:
+			ans.InvalidStaffIDList = append(ans.InvalidStaffIDList, u)
+		case !e.allow("robot:"+m.RobotCode+":"+DirectChat(u), false):
+			ans.FlowControlledStaffIDList = append(ans.FlowControlledStaffIDList, u)
+		default:
+			e.record(DirectChat(u), RouteDirect, param.Content, nil)
+		}
+	}
+	ans.ProcessQueryKey = randomHex(8)
+	writeJSON(w, http.StatusOK, ans)
+}
+
 // webhookBody is a robot webhook's text message.
 type webhookBody struct {
 	MsgType string `json:"msgtype"`
@@ -161,9 +213,19 @@ func (e *Emulator) accept(w http.ResponseWriter, robot, group, route string, b w
 	writeJSON(w, http.StatusOK, dingtalk.WebhookAnswer{Errcode: 0, Errmsg: "ok"})
 }
 
+// groupNameLocked is how a group (or a person 1:1, DirectChat) is named in
+// what the emulator prints. Call with mu held.
 func (e *Emulator) groupNameLocked(id string) string {
 	if g, ok := e.groups[id]; ok {
 		return g.Name
+	}
+	if staff, ok := strings.CutPrefix(id, DirectChat("")); ok {
+		for _, m := range e.members {
+			if m.StaffID == staff {
+				return "1:1 " + m.Nick
+			}
+		}
+		return "1:1 " + staff
 	}
 	return id
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -18,6 +19,8 @@ const (
 	errcodeInvalidCorp  = 40013
 	errcodeInvalidToken = 40014
 	errcodeBadParam     = 40058
+	errcodeBadAgent     = 40056
+	errcodeNoUser       = 40031
 	errcodeRateLimit    = 45009
 	errcodeChatNotFound = 86003
 	errcodeBadWebhook   = 93000
@@ -30,8 +33,11 @@ const (
 //	POST /cgi-bin/aibot/response?…       a response_url handed out with a message
 //	GET  /cgi-bin/gettoken               the app's access token
 //	POST /cgi-bin/appchat/send           a post into an app-created chat
+//	POST /cgi-bin/message/send           the app's message to a person (1:1)
 //	POST /emulator/say                   a member says something (JSON Say → Sent)
-//	GET  /emulator/seen?chatid=C         what a group has seen (JSON [Seen])
+//	GET  /emulator/seen?chatid=C         what a group has seen (JSON [Seen]);
+//	                                     chatid=dm:USERID is what USERID saw 1:1
+//	                                     (DirectChat)
 //	GET  /emulator/groups                the groups and their members
 func (e *Emulator) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -39,6 +45,7 @@ func (e *Emulator) Handler() http.Handler {
 	mux.HandleFunc("POST /cgi-bin/aibot/response", e.response)
 	mux.HandleFunc("GET /cgi-bin/gettoken", e.gettoken)
 	mux.HandleFunc("POST /cgi-bin/appchat/send", e.appchatSend)
+	mux.HandleFunc("POST /cgi-bin/message/send", e.messageSend)
 	mux.HandleFunc("POST /emulator/say", func(w http.ResponseWriter, r *http.Request) {
 		var s Say
 		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&s); err != nil {
@@ -212,6 +219,51 @@ func (e *Emulator) appchatSend(w http.ResponseWriter, r *http.Request) {
 	}
 	e.record(o.seen(o.ChatID, "appchat", now))
 	writeErr(w, 0, "ok")
+}
+
+// directMessage is the body of message/send as towerbot sends it: a text
+// from the app to one person.
+type directMessage struct {
+	ToUser  string `json:"touser"`
+	MsgType string `json:"msgtype"`
+	AgentID int    `json:"agentid"`
+	Text    *struct {
+		Content string `json:"content"`
+	} `json:"text"`
+}
+
+// messageSend is the app's message/send: a text to one person, which the
+// emulator keeps as what that person saw 1:1 (DirectChat). Several
+// recipients ("a|b"), a party or a tag are not what towerbot sends, and
+// are refused.
+func (e *Emulator) messageSend(w http.ResponseWriter, r *http.Request) {
+	token := r.URL.Query().Get("access_token")
+	now := e.cfg.Now()
+	e.mu.Lock()
+	until, ok := e.tokens[token]
+	e.mu.Unlock()
+	if !ok || !now.Before(until) {
+		writeErr(w, errcodeInvalidToken, "invalid access_token")
+		return
+	}
+	var m directMessage
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&m); err != nil {
+		writeErr(w, errcodeBadParam, "invalid json")
+		return
+	}
+	switch {
+	case m.AgentID != e.cfg.AgentID:
+		writeErr(w, errcodeBadAgent, "invalid agentid")
+	case m.ToUser == "" || strings.ContainsAny(m.ToUser, "|@"):
+		writeErr(w, errcodeNoUser, "invalid touser: one user id")
+	case m.MsgType != "text" || m.Text == nil || m.Text.Content == "" || len(m.Text.Content) > 2048 || !utf8.ValidString(m.Text.Content):
+		writeErr(w, errcodeBadParam, "text content empty, over 2048 bytes or not utf8")
+	default:
+		e.mu.Lock()
+		e.record(Seen{ChatID: DirectChat(m.ToUser), Route: "message", MsgType: "text", Text: m.Text.Content, At: now})
+		e.mu.Unlock()
+		writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "invaliduser": ""})
+	}
 }
 
 func writeErr(w http.ResponseWriter, code int, msg string) {

@@ -10,9 +10,10 @@
 //   - it serves the APIs towerbot calls: the group robot webhook
 //     (/cgi-bin/webhook/send, 20 posts a minute per robot, errcode 45009
 //     over it), the response_urls it handed out (each valid for an hour,
-//     once), gettoken and appchat/send;
-//   - it shows what each group would see, printed as it arrives and kept
-//     for Seen.
+//     once), gettoken, appchat/send, and message/send (the app's 1:1
+//     messages to one person);
+//   - it shows what each group — and each person 1:1, under DirectChat —
+//     would see, printed as it arrives and kept for Seen.
 //
 // It is driven from Go (Say), from its small HTTP API under /emulator/,
 // or from a terminal (Run).
@@ -85,10 +86,17 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Seen is one post a group received from towerbot.
+// DirectChat is the chat id under which the emulator keeps what a person
+// saw 1:1 from the app (Seen, /emulator/seen?chatid=dm:USERID): the same
+// "dm:" + user id towerbot records a 1:1 conversation under. No WeCom chat
+// id has a ':'.
+func DirectChat(userID string) string { return "dm:" + userID }
+
+// Seen is one post a group (or a person 1:1, DirectChat) received from
+// towerbot.
 type Seen struct {
 	ChatID   string    `json:"chatid"`
-	Route    string    `json:"route"` // robot, response_url or appchat
+	Route    string    `json:"route"` // robot, response_url, appchat, or message (1:1)
 	MsgType  string    `json:"msgtype"`
 	Text     string    `json:"text"`
 	Mentions []string  `json:"mentions,omitempty"`
@@ -411,12 +419,27 @@ func (e *Emulator) record(s Seen) {
 	name := s.ChatID
 	if g, ok := e.groups[s.ChatID]; ok {
 		name = g.Name
+	} else if user, ok := strings.CutPrefix(s.ChatID, DirectChat("")); ok {
+		name = "1:1 " + e.memberName(user)
 	}
 	mentions := ""
 	if len(s.Mentions) > 0 {
 		mentions = " @" + strings.Join(s.Mentions, " @")
 	}
 	fmt.Fprintf(e.cfg.Out, "[%s] towerbot (%s)%s:\n  %s\n", name, s.Route, mentions, strings.ReplaceAll(s.Text, "\n", "\n  "))
+}
+
+// memberName is the name of user as a group lists them, or the user id.
+// e.mu is held (the groups never change).
+func (e *Emulator) memberName(user string) string {
+	for _, g := range e.cfg.Groups {
+		for _, m := range g.Members {
+			if m.UserID == user && m.Name != "" {
+				return m.Name
+			}
+		}
+	}
+	return user
 }
 
 func randomID() string {

@@ -17,7 +17,8 @@ import (
 //	/in N|CHATID     say things in group N (as listed) or CHATID
 //	/as USERID|NAME  say things as this member
 //	/dm              say things 1:1 to the app instead of in a group
-//	/seen            what the chosen group has seen
+//	/seen            what the chosen group has seen (after /dm: what the
+//	                 chosen member saw 1:1 from the app)
 //	anything else    is said; a line ending in \ goes on on the next line
 //	                 (a 接龙 list: one line per person)
 func (e *Emulator) Run(ctx context.Context, in io.Reader, out io.Writer) error {
@@ -93,7 +94,11 @@ func (e *Emulator) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 		case cmd == "/dm":
 			chat = ""
 		case cmd == "/seen":
-			for _, s := range e.Seen(chat) {
+			where := chat
+			if where == "" {
+				where = DirectChat(user)
+			}
+			for _, s := range e.Seen(where) {
 				fmt.Fprintf(out, "%s (%s): %s\n", s.At.Format("15:04:05"), s.Route, s.Text)
 			}
 		case strings.HasPrefix(cmd, "/"):
