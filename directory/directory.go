@@ -417,12 +417,22 @@ func (d *Directory) PeopleNamed(ctx context.Context, name, role string, nodeIDs 
 }
 
 // GroupByID is store.DB.GroupByID.
+//
+// A group the snapshot lacks is looked for in the store before it is
+// called unknown: a chat another replica recorded a moment ago reaches
+// this one's snapshot only at its next version check, and the outbox
+// sender must not give up a post to it meanwhile. Ids come from the
+// database's own rows (outbox items, facts), so a miss is rare.
 func (d *Directory) GroupByID(ctx context.Context, id int64) (*store.Group, error) {
 	s := d.current(ctx)
 	if s == nil {
 		return d.DB.GroupByID(ctx, id)
 	}
-	return s.groupByID(id)
+	g, err := s.groupByID(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return d.DB.GroupByID(ctx, id)
+	}
+	return g, err
 }
 
 // GroupByChat is store.DB.GroupByChat.

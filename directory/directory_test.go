@@ -449,12 +449,22 @@ func TestDirectorySeesChangesElsewhere(t *testing.T) {
 			}
 			loaded := d.Version()
 
-			if _, err := a.BindGroup(ctx, "wecom", "elsewhere", "别处绑的群", n.ID); err != nil {
+			made, err := a.BindGroup(ctx, "wecom", "elsewhere", "别处绑的群", n.ID)
+			if err != nil {
 				t.Fatal(err)
 			}
 			clk.Advance(999 * time.Millisecond)
 			if _, err := d.GroupByChat(ctx, "wecom", "elsewhere"); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("before the check is due the snapshot answers: %v", err)
+			}
+			// By id (how the outbox finds a post's group) a group the
+			// snapshot lacks is looked for in the store: a post to a chat
+			// recorded elsewhere a moment ago is not given up.
+			if g, err := d.GroupByID(ctx, made.ID); err != nil || g.ChatID != "elsewhere" {
+				t.Fatalf("GroupByID of a group recorded elsewhere, before the check: %+v, %v", g, err)
+			}
+			if _, err := d.GroupByID(ctx, made.ID+1000); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("GroupByID of no group: %v, want ErrNotFound", err)
 			}
 			clk.Advance(time.Millisecond)
 			g, err := d.GroupByChat(ctx, "wecom", "elsewhere")
