@@ -60,7 +60,7 @@ func TestMetricsEndToEnd(t *testing.T) {
 		}
 	}
 	// The reply goes out through the sandbox's sender, just after.
-	sent := regexp.MustCompile(`\ntowerbot_outbox_sends_total\{platform="sandbox",result="sent",route="sandbox"\} [1-9]`)
+	sent := regexp.MustCompile(`\ntowerbot_outbox_sends_total\{platform="sandbox",result="sent",route="reply"\} [1-9]`) // a reply goes in place
 	for deadline := time.Now().Add(5 * time.Second); !sent.MatchString(body); {
 		if time.Now().After(deadline) {
 			t.Fatalf("no sandbox post counted as sent:\n%s", grep(body, "towerbot_outbox"))

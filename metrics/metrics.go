@@ -101,7 +101,7 @@ func New(st Store, cfg Config) *Metrics {
 		}, []string{"kind"}),
 		sends: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "outbox_sends_total",
-			Help: "Outbox items taken up by a sender, by platform, route (reply, robot, api, sandbox; none when the item never reached the channel) and result (sent, retry, failed, deferred by the rate limit, held by the quiet hours).",
+			Help: "Outbox items taken up by a sender, by platform, route (reply, direct, robot, api, sandbox; none when the item never reached the channel) and result (sent, retry, failed, deferred by the rate limit, held by the quiet hours).",
 		}, []string{"platform", "route", "result"}),
 		sendSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "outbox_send_seconds",
