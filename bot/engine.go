@@ -78,7 +78,7 @@ var _ MessageStore = (*store.DB)(nil)
 type KV interface {
 	SetNX(ctx context.Context, key string, ttl time.Duration) (bool, error)
 	Get(ctx context.Context, key string) (value string, ok bool, err error)
-	Set(ctx context.Context, key, value string, ttl time.Duration) error
+	SetMany(ctx context.Context, values map[string]string, ttl time.Duration) error
 	Delete(ctx context.Context, key string) error
 }
 
@@ -404,7 +404,7 @@ func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (int64, <-c
 
 	// The fast path across replicas: a message already in the log is
 	// acknowledged again at once.
-	key := "dedupe:" + string(msg.Platform) + ":" + msg.ID
+	key := dedupeKey(string(msg.Platform), msg.ID)
 	first, err := e.kv.SetNX(ctx, key, e.cfg.DedupeTTL)
 	if err != nil {
 		// The database key still dedupes; kv is only the fast path.
@@ -482,9 +482,6 @@ func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (int64, <-c
 		unmark()
 		return 0, nil, fmt.Errorf("bot: store message %s/%s: %w", msg.Platform, msg.ID, err)
 	}
-	if err := e.kv.Set(ctx, key, storedPrefix+strconv.FormatInt(row.ID, 10), e.cfg.DedupeTTL); err != nil {
-		e.log.Warn("dedupe mark failed", "platform", msg.Platform, "msg_id", msg.ID, "err", err)
-	}
 	if !created {
 		e.log.Debug("duplicate message", "platform", msg.Platform, "msg_id", msg.ID, "log_id", row.ID)
 		e.received(msg.Platform, true)
@@ -515,6 +512,9 @@ func (e *Engine) received(p Platform, duplicate bool) {
 // log ("stored:<log id>"); a bare mark means a receiver is (or was, before
 // it died) storing it.
 const storedPrefix = "stored:"
+
+// dedupeKey is the kv key of a platform message's dedupe mark.
+func dedupeKey(platform, msgID string) string { return "dedupe:" + platform + ":" + msgID }
 
 var closedChan = func() chan Handling { c := make(chan Handling); close(c); return c }()
 
@@ -563,6 +563,9 @@ func (e *Engine) storeLoop() {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.HandleTimeout)
 		created, err := e.st.SaveInbounds(ctx, rows)
+		if err == nil {
+			e.markStored(ctx, rows)
+		}
 		cancel()
 		for i, b := range batch {
 			if err == nil {
@@ -575,6 +578,20 @@ func (e *Engine) storeLoop() {
 }
 
 // validate checks the shape every channel must produce.
+// markStored turns the dedupe marks of a stored batch into "stored:<log
+// id>", so that a platform's retry is acknowledged without a database
+// round trip — in one kv round trip for the batch. A failure only loses
+// that fast path: the message log's unique key still dedupes.
+func (e *Engine) markStored(ctx context.Context, rows []*store.InboundMessage) {
+	marks := make(map[string]string, len(rows))
+	for _, r := range rows {
+		marks[dedupeKey(r.Platform, r.PlatformMsgID)] = storedPrefix + strconv.FormatInt(r.ID, 10)
+	}
+	if err := e.kv.SetMany(ctx, marks, e.cfg.DedupeTTL); err != nil {
+		e.log.Warn("dedupe marks failed", "messages", len(rows), "err", err)
+	}
+}
+
 func validate(m Message) error {
 	switch {
 	case m.Platform == "":

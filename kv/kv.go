@@ -45,6 +45,11 @@ type Store interface {
 	Get(ctx context.Context, key string) (value string, ok bool, err error)
 	// Set stores value under key for ttl, replacing what was there.
 	Set(ctx context.Context, key, value string, ttl time.Duration) error
+	// SetMany is Set for each key of values, all for ttl, in one round
+	// trip: how a batch of stored messages marks itself at once. Nothing
+	// is stored when a key or the ttl is refused; on a failure midway some
+	// keys may be set (each mark stands alone).
+	SetMany(ctx context.Context, values map[string]string, ttl time.Duration) error
 	// Close releases the store's resources; later calls fail with ErrClosed.
 	Close() error
 }

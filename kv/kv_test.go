@@ -230,6 +230,40 @@ func TestGetSet(t *testing.T) {
 	})
 }
 
+func TestSetMany(t *testing.T) {
+	eachStore(t, func(t *testing.T, h harness) {
+		ctx := context.Background()
+		values := map[string]string{"dedupe:a": "stored:1", "dedupe:b": "stored:2", "dedupe:c": ""}
+		if err := h.s.SetMany(ctx, values, 200*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		for k, want := range values {
+			if v, ok, err := h.peer(t).Get(ctx, k); err != nil || !ok || v != want {
+				t.Fatalf("Get(%s) = %q, %v, %v; want %q", k, v, ok, err, want)
+			}
+		}
+		if err := h.s.SetMany(ctx, nil, time.Second); err != nil {
+			t.Fatalf("SetMany of nothing = %v", err)
+		}
+		// A refused key or ttl stores nothing.
+		if err := h.s.SetMany(ctx, map[string]string{"dedupe:d": "x", "": "y"}, time.Second); err == nil {
+			t.Fatal("SetMany with an empty key: no error")
+		}
+		if err := h.s.SetMany(ctx, map[string]string{"dedupe:d": "x"}, 0); err == nil {
+			t.Fatal("SetMany with a zero ttl: no error")
+		}
+		if _, ok, _ := h.s.Get(ctx, "dedupe:d"); ok {
+			t.Fatal("a refused SetMany stored something")
+		}
+		h.wait(250 * time.Millisecond)
+		for k := range values {
+			if _, ok, err := h.s.Get(ctx, k); err != nil || ok {
+				t.Fatalf("Get(%s) after the ttl = %v, %v; want absent", k, ok, err)
+			}
+		}
+	})
+}
+
 func TestLock(t *testing.T) {
 	eachStore(t, func(t *testing.T, h harness) {
 		ctx := context.Background()

@@ -274,6 +274,24 @@ func (m *Memory) Set(_ context.Context, key, value string, ttl time.Duration) er
 	return nil
 }
 
+// SetMany implements Store.
+func (m *Memory) SetMany(_ context.Context, values map[string]string, ttl time.Duration) error {
+	for k := range values {
+		if err := checkTTL(k, ttl); err != nil {
+			return err
+		}
+	}
+	now, err := m.begin()
+	if err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	for k, v := range values {
+		m.put(k, memValue{value: v, expires: now.Add(ttl)})
+	}
+	return nil
+}
+
 // Close implements Store: it drops everything.
 func (m *Memory) Close() error {
 	m.mu.Lock()

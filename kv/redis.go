@@ -196,6 +196,26 @@ func (r *Redis) Set(ctx context.Context, key, value string, ttl time.Duration) e
 	return nil
 }
 
+// SetMany implements Store: one pipeline of SETs.
+func (r *Redis) SetMany(ctx context.Context, values map[string]string, ttl time.Duration) error {
+	for k := range values {
+		if err := checkTTL(k, ttl); err != nil {
+			return err
+		}
+	}
+	if len(values) == 0 {
+		return nil
+	}
+	pipe := r.client.Pipeline()
+	for k, v := range values {
+		pipe.Do(ctx, "SET", r.prefix+k, v, "PX", ms(ttl))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
 // Close implements Store.
 func (r *Redis) Close() error {
 	if err := r.client.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
