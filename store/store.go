@@ -44,6 +44,10 @@ type DB struct {
 	gdb    *gorm.DB
 	driver string
 	now    func() time.Time
+	// returning says the database can return the rows an INSERT … ON
+	// CONFLICT/DUPLICATE KEY UPDATE wrote (SQLite, MariaDB; not MySQL),
+	// so that an upsert and the read of its result are one statement.
+	returning bool
 
 	hooks       sync.Mutex
 	onDirectory []func(version int64) // see OnDirectoryChange
@@ -80,6 +84,7 @@ func Open(driver, dsn string, opts ...Option) (*DB, error) {
 			}
 		}
 		dial = sqlite.Open(sqliteDSN(dsn))
+		db.returning = true // SQLite 3.35 and later; the driver embeds 3.41
 	case DriverMySQL:
 		dial = mysql.Open(mysqlDSN(dsn))
 	default:
@@ -102,6 +107,7 @@ func Open(driver, dsn string, opts ...Option) (*DB, error) {
 		name := "transaction_isolation"
 		if strings.Contains(strings.ToLower(version), "mariadb") {
 			name = "tx_isolation"
+			db.returning = mariaDBReturns(version)
 		}
 		if !strings.Contains(dsn, name+"=") {
 			closeGorm(gdb)
@@ -112,6 +118,16 @@ func Open(driver, dsn string, opts ...Option) (*DB, error) {
 	}
 	db.gdb = gdb
 	return db, nil
+}
+
+// mariaDBReturns reports whether a MariaDB of version ("10.11.19-MariaDB-…")
+// returns the rows an INSERT wrote: 10.5 and later do.
+func mariaDBReturns(version string) bool {
+	var major, minor int
+	if _, err := fmt.Sscanf(version, "%d.%d", &major, &minor); err != nil {
+		return false
+	}
+	return major > 10 || major == 10 && minor >= 5
 }
 
 // connect opens gorm on dial, sizes its pool and checks that the

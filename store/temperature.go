@@ -113,6 +113,17 @@ func (db *DB) RecordTemperatures(ctx context.Context, log TemperatureLog) ([]Tem
 	// once, from deadlocking on MySQL.
 	sort.Strings(names)
 	var rows []Temperature
+	if db.returning {
+		err := db.tx(ctx, func(tx *gorm.DB) error {
+			var err error
+			rows, err = db.upsertTemperatures(tx, log, names, last, who)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("store: record temperatures: %w", err)
+		}
+		return rows, nil
+	}
 	err := db.tx(ctx, func(tx *gorm.DB) error {
 		rows = rows[:0]
 		// The day's records of these names, locked, in one statement.
@@ -159,6 +170,55 @@ func (db *DB) RecordTemperatures(ctx context.Context, log TemperatureLog) ([]Tem
 	if err != nil {
 		return nil, fmt.Errorf("store: record temperatures: %w", err)
 	}
+	return rows, nil
+}
+
+// upsertTemperatures is RecordTemperatures in one statement, where the
+// database returns what an upsert wrote (DB.returning): each name's row is
+// inserted, or — when the day has one — given this reading unless a later
+// message wrote it, and every row comes back as it now stands. Its row
+// locks are those the read-then-write path takes, in the same (name)
+// order. In MariaDB's ON DUPLICATE KEY UPDATE an assignment sees the
+// columns assigned before it, so message_id, which the others test, is
+// assigned last; SQLite's DO UPDATE sees the old row throughout.
+func (db *DB) upsertTemperatures(tx *gorm.DB, log TemperatureLog, names []string, last map[string]float64, who map[string]*int64) ([]Temperature, error) {
+	now := db.Now().Truncate(time.Microsecond)
+	var b strings.Builder
+	b.WriteString("INSERT INTO temperatures (node_id, name, day, celsius, alerted_celsius, reporter_id, message_id, person_id, created_at, updated_at) VALUES ")
+	args := make([]any, 0, 8*len(names))
+	for i, name := range names {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?, ?, ?, ?, 0, ?, ?, ?, ?, ?)")
+		args = append(args, log.NodeID, name, log.Day, last[name], log.ReporterID, log.MessageID, who[name], now, now)
+	}
+	newer, set, keep := "excluded.message_id", "excluded.", "message_id = MAX(message_id, excluded.message_id)"
+	if db.driver == DriverMySQL {
+		newer, set, keep = "VALUES(message_id)", "", "message_id = GREATEST(message_id, VALUES(message_id))"
+		b.WriteString(" ON DUPLICATE KEY UPDATE ")
+	} else {
+		b.WriteString(" ON CONFLICT (node_id, name, day) DO UPDATE SET ")
+	}
+	for _, col := range []string{"celsius", "person_id", "reporter_id", "updated_at"} {
+		value := set + col
+		if set == "" {
+			value = "VALUES(" + col + ")"
+		}
+		fmt.Fprintf(&b, "%s = CASE WHEN message_id <= %s THEN %s ELSE %s END, ", col, newer, value, col)
+	}
+	b.WriteString(keep)
+	b.WriteString(" RETURNING id, node_id, name, day, celsius, alerted_celsius, reporter_id, message_id, person_id, created_at, updated_at")
+	// The write goes through gorm's row path, which the savepoint
+	// callbacks do not see (they watch writes): take them here.
+	if takeSavepoints(tx); tx.Error != nil {
+		return nil, tx.Error
+	}
+	var rows []Temperature
+	if err := tx.Raw(b.String(), args...).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	slices.SortFunc(rows, func(a, b Temperature) int { return strings.Compare(a.Name, b.Name) })
 	return rows, nil
 }
 

@@ -3,13 +3,28 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/towerbot/towerbot/store"
 	"github.com/towerbot/towerbot/store/storetest"
 )
 
+// eachTemperaturePath runs fn on each database, once for each way of
+// recording temperatures: the one-statement upsert (SQLite, MariaDB) and
+// the read-then-write that MySQL, which cannot return an upsert's rows,
+// takes.
+func eachTemperaturePath(t *testing.T, fn func(t *testing.T, db *store.DB)) {
+	t.Run("upsert", func(t *testing.T) { storetest.Each(t, fn) })
+	t.Run("read-then-write", func(t *testing.T) {
+		storetest.Each(t, func(t *testing.T, db *store.DB) {
+			store.ReadThenWrite(db)
+			fn(t, db)
+		})
+	})
+}
+
 func TestRecordTemperaturesCountsEachPersonOncePerDay(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
+	eachTemperaturePath(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		rec := func(msg int64, entries ...store.TemperatureEntry) int {
 			t.Helper()
@@ -76,7 +91,7 @@ func TestRecordTemperaturesCountsEachPersonOncePerDay(t *testing.T) {
 }
 
 func TestRecordTemperaturesRejectsBadInputAndWritesNothing(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
+	eachTemperaturePath(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		ok := store.TemperatureEntry{Name: "张三", Celsius: 36.5}
 		for name, log := range map[string]store.TemperatureLog{
@@ -98,7 +113,7 @@ func TestRecordTemperaturesRejectsBadInputAndWritesNothing(t *testing.T) {
 }
 
 func TestRecordTemperaturesConcurrentCopiesOfOneList(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
+	eachTemperaturePath(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		names := []string{"甲", "乙", "丙", "丁", "戊"}
 		const copies = 6
@@ -125,6 +140,48 @@ func TestRecordTemperaturesConcurrentCopiesOfOneList(t *testing.T) {
 		}
 		if len(rows) != len(names) {
 			t.Fatalf("got %d rows, want %d (one per person)", len(rows), len(names))
+		}
+	})
+}
+
+// The rows RecordTemperatures returns are the day's rows as they now stand:
+// the same row (id, first recording time, the level already alerted) with
+// this message's reading, or the newer one's when a later message wrote it.
+func TestRecordTemperaturesReturnsRowsAsTheyStand(t *testing.T) {
+	eachTemperaturePath(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		rec := func(msg int64, entries ...store.TemperatureEntry) map[string]store.Temperature {
+			t.Helper()
+			rows, err := db.RecordTemperatures(ctx, store.TemperatureLog{NodeID: 5, Day: "2020-02-24",
+				ReporterID: msg, MessageID: msg, Entries: entries})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := map[string]store.Temperature{}
+			for i, r := range rows {
+				if i > 0 && rows[i-1].Name >= r.Name {
+					t.Fatalf("rows not by name: %+v", rows)
+				}
+				out[r.Name] = r
+			}
+			return out
+		}
+		first := rec(20, store.TemperatureEntry{"王五", 37.5}, store.TemperatureEntry{"张三", 36.5})
+		if err := db.MarkFeverAlerted(ctx, first["王五"].ID, 37.5); err != nil {
+			t.Fatal(err)
+		}
+		again := rec(21, store.TemperatureEntry{"王五", 37.9})
+		w := again["王五"]
+		if w.ID != first["王五"].ID || w.Celsius != 37.9 || w.AlertedCelsius != 37.5 || w.MessageID != 21 || w.ReporterID != 21 ||
+			!w.CreatedAt.Truncate(time.Millisecond).Equal(first["王五"].CreatedAt.Truncate(time.Millisecond)) { // MySQL keeps milliseconds
+			t.Fatalf("王五 after a new reading: %+v; first %+v", w, first["王五"])
+		}
+		old := rec(19, store.TemperatureEntry{"王五", 36.0}, store.TemperatureEntry{"李四", 36.6})
+		if o := old["王五"]; o.Celsius != 37.9 || o.MessageID != 21 || o.AlertedCelsius != 37.5 {
+			t.Fatalf("王五 after an older message: %+v, want message 21's 37.9 kept", o)
+		}
+		if l := old["李四"]; l.ID == 0 || l.Celsius != 36.6 || l.MessageID != 19 {
+			t.Fatalf("李四, new from an older message: %+v", l)
 		}
 	})
 }
