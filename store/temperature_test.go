@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -182,6 +184,41 @@ func TestRecordTemperaturesReturnsRowsAsTheyStand(t *testing.T) {
 		}
 		if l := old["李四"]; l.ID == 0 || l.Celsius != 36.6 || l.MessageID != 19 {
 			t.Fatalf("李四, new from an older message: %+v", l)
+		}
+	})
+}
+
+// Readings recorded inside a savepoint that then fails are undone with it,
+// on both paths (the upsert writes through gorm's row path, which takes
+// the pending savepoint itself).
+func TestRecordTemperaturesUndoneWithTheirSavepoint(t *testing.T) {
+	eachTemperaturePath(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		refused := errors.New("refused")
+		log := func(msg int64, name string) store.TemperatureLog {
+			return store.TemperatureLog{NodeID: 6, Day: "2020-02-24", ReporterID: 1, MessageID: msg,
+				Entries: []store.TemperatureEntry{{Name: name, Celsius: 36.6}}}
+		}
+		err := db.Atomic(ctx, func(ctx context.Context) error {
+			if err := db.Savepoint(ctx, func(ctx context.Context) error {
+				if _, err := db.RecordTemperatures(ctx, log(1, "甲")); err != nil {
+					return err
+				}
+				return refused
+			}); !errors.Is(err, refused) {
+				return fmt.Errorf("savepoint: %v", err)
+			}
+			return db.Savepoint(ctx, func(ctx context.Context) error {
+				_, err := db.RecordTemperatures(ctx, log(2, "乙"))
+				return err
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.TemperaturesOn(ctx, "2020-02-24", 6)
+		if err != nil || len(rows) != 1 || rows[0].Name != "乙" {
+			t.Fatalf("rows after a refused savepoint: %+v, %v; want 乙 only", rows, err)
 		}
 	})
 }
