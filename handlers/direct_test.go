@@ -2,21 +2,13 @@ package handlers_test
 
 import (
 	"context"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/towerbot/towerbot/bot"
-	"github.com/towerbot/towerbot/config"
-	"github.com/towerbot/towerbot/directory"
-	"github.com/towerbot/towerbot/handlers"
-	"github.com/towerbot/towerbot/kv"
 	"github.com/towerbot/towerbot/store"
 	"github.com/towerbot/towerbot/store/storetest"
 	"github.com/towerbot/towerbot/texts"
-	"github.com/towerbot/towerbot/tower"
 )
 
 // TestDirectChatThroughTheEngine: 1:1 messages (no chat id) are answered
@@ -30,48 +22,11 @@ func TestDirectChatThroughTheEngine(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnvWith(t, db)
 		ctx := context.Background()
-		dir, err := directory.New(ctx, db, directory.Config{Now: func() time.Time { return monday }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer dir.Close()
-		domain, err := tower.New(config.Default().Rules, dir, bot.NewStoreOutbox(db), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.r = bot.NewRouter()
-		handlers.New(domain, nil).Register(e.r)
-		eng, err := bot.NewEngine(bot.EngineConfig{Now: func() time.Time { return monday }, BusyText: texts.BusyText,
-			DirectChatName: texts.DirectChatName}, dir, kv.NewMemory(time.Now), e.r, bot.NewStoreOutbox(db))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := eng.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		defer func() {
-			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			defer cancel()
-			eng.Shutdown(sctx)
-		}()
-		var n atomic.Int64
+		live := startLiveEngine(t, e, db, bot.EngineConfig{BusyText: texts.BusyText, DirectChatName: texts.DirectChatName})
+		dir := live.dir
 		send := func(text string) (*store.InboundMessage, []store.OutboxItem) {
 			t.Helper()
-			id, done, err := eng.Submit(ctx, bot.Message{Platform: bot.DingTalk, ID: "dm" + strconv.FormatInt(n.Add(1), 10),
-				SenderID: "dt-ying", SenderName: "天喜", Text: text, Mentioned: true, Time: monday})
-			if err != nil {
-				t.Fatal(err)
-			}
-			<-done
-			m, err := db.InboundByID(ctx, id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			posts, err := db.OutboxByMessage(ctx, id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return m, posts
+			return live.send(bot.Message{Platform: bot.DingTalk, SenderID: "dt-ying", SenderName: "天喜", Text: text})
 		}
 		// said checks that m was answered once, in the 1:1 conversation,
 		// with no mention, by a text containing want.

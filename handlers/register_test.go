@@ -4,18 +4,11 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/towerbot/towerbot/bot"
-	"github.com/towerbot/towerbot/config"
-	"github.com/towerbot/towerbot/directory"
-	"github.com/towerbot/towerbot/handlers"
-	"github.com/towerbot/towerbot/kv"
 	"github.com/towerbot/towerbot/store"
 	"github.com/towerbot/towerbot/store/storetest"
-	"github.com/towerbot/towerbot/tower"
 )
 
 // TestRegisterThroughTheEngine: a WeCom member nobody listed writes in a
@@ -37,48 +30,11 @@ func TestRegisterThroughTheEngine(t *testing.T) {
 		if _, err := db.BindGroup(ctx, "wecom", "wr-ying", "应家群", unit.ID); err != nil {
 			t.Fatal(err)
 		}
-		dir, err := directory.New(ctx, db, directory.Config{Now: func() time.Time { return monday }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer dir.Close()
-		domain, err := tower.New(config.Default().Rules, dir, bot.NewStoreOutbox(db), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.r = bot.NewRouter()
-		handlers.New(domain, nil).Register(e.r)
-		eng, err := bot.NewEngine(bot.EngineConfig{Now: func() time.Time { return monday }}, dir, kv.NewMemory(time.Now), e.r,
-			bot.NewStoreOutbox(db))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := eng.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		defer func() {
-			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			defer cancel()
-			eng.Shutdown(sctx)
-		}()
-		var n atomic.Int64
+		live := startLiveEngine(t, e, db, bot.EngineConfig{})
+		dir := live.dir
 		send := func(account, nick, text string) (*store.InboundMessage, []store.OutboxItem) {
 			t.Helper()
-			id, done, err := eng.Submit(ctx, bot.Message{Platform: bot.WeCom, ID: "wx" + strconv.FormatInt(n.Add(1), 10),
-				ChatID: "wr-ying", SenderID: account, SenderName: nick, Text: text, Mentioned: true, Time: monday})
-			if err != nil {
-				t.Fatal(err)
-			}
-			<-done
-			m, err := db.InboundByID(ctx, id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			posts, err := db.OutboxByMessage(ctx, id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return m, posts
+			return live.send(bot.Message{Platform: bot.WeCom, ChatID: "wr-ying", SenderID: account, SenderName: nick, Text: text})
 		}
 
 		m, posts := send("wx-ying", "天喜", "体温 36.5")
@@ -131,14 +87,8 @@ func TestRegisterThroughTheEngine(t *testing.T) {
 		// In a chat nobody bound, @-mentioning the bot draws the notice
 		// to bind it, once in the chat's life.
 		for i := range 2 {
-			id, done, err := eng.Submit(ctx, bot.Message{Platform: bot.WeCom, ID: "new" + strconv.Itoa(i), ChatID: "wr-new",
-				SenderID: "wx-ying", Text: "@机器人 你好", Mentioned: true, Time: monday})
-			if err != nil {
-				t.Fatal(err)
-			}
-			<-done
-			m, _ := db.InboundByID(ctx, id)
-			posts, _ := db.OutboxByMessage(ctx, id)
+			m, posts := live.send(bot.Message{Platform: bot.WeCom, ID: "new" + strconv.Itoa(i), ChatID: "wr-new",
+				SenderID: "wx-ying", Text: "@机器人 你好"})
 			if m.Outcome != store.OutcomeNone || m.GroupID == nil || (i == 0) != (len(posts) == 1) ||
 				i == 0 && !strings.Contains(posts[0].Text, "绑定 节点编号") {
 				t.Fatalf("mention %d in an unbound chat: %+v, posts %+v; want the notice the first time only", i, m, posts)
