@@ -68,11 +68,31 @@ func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, dingtalk.TokenAnswer{AccessToken: tok, ExpireIn: 7200})
 }
 
+// decodeAPI reads an API call's JSON body into v, answering a malformed
+// one as DingTalk does; it reports whether v was read.
+func decodeAPI(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(v); err != nil {
+		writeJSON(w, http.StatusBadRequest, dingtalk.APIError{Code: "InvalidParameter", Message: err.Error()})
+		return false
+	}
+	return true
+}
+
+// authorizedLocked reports whether an API call carries a valid access
+// token, answering 401 as DingTalk does when not. e.mu is held.
+func (e *Emulator) authorizedLocked(w http.ResponseWriter, r *http.Request) bool {
+	until, ok := e.tokens[r.Header.Get(dingtalk.TokenHeader)]
+	if !ok || !e.cfg.Now().Before(until) {
+		writeJSON(w, http.StatusUnauthorized, dingtalk.APIError{Code: "InvalidAuthentication", Message: "不合法的access_token"})
+		return false
+	}
+	return true
+}
+
 // serveGroupSend is POST /v1.0/robot/groupMessages/send.
 func (e *Emulator) serveGroupSend(w http.ResponseWriter, r *http.Request) {
 	var m dingtalk.GroupMessage
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&m); err != nil {
-		writeJSON(w, http.StatusBadRequest, dingtalk.APIError{Code: "InvalidParameter", Message: err.Error()})
+	if !decodeAPI(w, r, &m) {
 		return
 	}
 	var param struct {
@@ -80,10 +100,8 @@ func (e *Emulator) serveGroupSend(w http.ResponseWriter, r *http.Request) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	until, ok := e.tokens[r.Header.Get(dingtalk.TokenHeader)]
 	switch {
-	case !ok || !e.cfg.Now().Before(until):
-		writeJSON(w, http.StatusUnauthorized, dingtalk.APIError{Code: "InvalidAuthentication", Message: "不合法的access_token"})
+	case !e.authorizedLocked(w, r):
 	case m.RobotCode != e.cfg.RobotCode:
 		writeJSON(w, http.StatusBadRequest, dingtalk.APIError{Code: "InvalidParameter.RobotCode", Message: "robotCode不存在"})
 	case e.groups[m.OpenConversationID] == nil:
@@ -104,8 +122,7 @@ func (e *Emulator) serveGroupSend(w http.ResponseWriter, r *http.Request) {
 // person it reaches counts against the robot's budget.
 func (e *Emulator) serveDirectSend(w http.ResponseWriter, r *http.Request) {
 	var m dingtalk.DirectMessage
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&m); err != nil {
-		writeJSON(w, http.StatusBadRequest, dingtalk.APIError{Code: "InvalidParameter", Message: err.Error()})
+	if !decodeAPI(w, r, &m) {
 		return
 	}
 	var param struct {
@@ -113,10 +130,8 @@ func (e *Emulator) serveDirectSend(w http.ResponseWriter, r *http.Request) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	until, ok := e.tokens[r.Header.Get(dingtalk.TokenHeader)]
 	switch {
-	case !ok || !e.cfg.Now().Before(until):
-		writeJSON(w, http.StatusUnauthorized, dingtalk.APIError{Code: "InvalidAuthentication", Message: "不合法的access_token"})
+	case !e.authorizedLocked(w, r):
 		return
 	case m.RobotCode != e.cfg.RobotCode:
 		writeJSON(w, http.StatusBadRequest, dingtalk.APIError{Code: "InvalidParameter.RobotCode", Message: "robotCode不存在"})

@@ -196,14 +196,24 @@ func (e *Emulator) gettoken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200})
 }
 
-func (e *Emulator) appchatSend(w http.ResponseWriter, r *http.Request) {
-	token := r.URL.Query().Get("access_token")
+// authorized reports whether an API call carries a valid access token,
+// answering errcode 40014 as WeCom does when not, and returns the time it
+// was checked at.
+func (e *Emulator) authorized(w http.ResponseWriter, r *http.Request) (time.Time, bool) {
 	now := e.cfg.Now()
 	e.mu.Lock()
-	until, ok := e.tokens[token]
+	until, ok := e.tokens[r.URL.Query().Get("access_token")]
 	e.mu.Unlock()
 	if !ok || !now.Before(until) {
 		writeErr(w, errcodeInvalidToken, "invalid access_token")
+		return now, false
+	}
+	return now, true
+}
+
+func (e *Emulator) appchatSend(w http.ResponseWriter, r *http.Request) {
+	now, ok := e.authorized(w, r)
+	if !ok {
 		return
 	}
 	var o outgoing
@@ -237,13 +247,8 @@ type directMessage struct {
 // recipients ("a|b"), a party or a tag are not what towerbot sends, and
 // are refused.
 func (e *Emulator) messageSend(w http.ResponseWriter, r *http.Request) {
-	token := r.URL.Query().Get("access_token")
-	now := e.cfg.Now()
-	e.mu.Lock()
-	until, ok := e.tokens[token]
-	e.mu.Unlock()
-	if !ok || !now.Before(until) {
-		writeErr(w, errcodeInvalidToken, "invalid access_token")
+	now, ok := e.authorized(w, r)
+	if !ok {
 		return
 	}
 	var m directMessage
