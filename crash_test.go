@@ -131,7 +131,8 @@ func crashRun(t *testing.T, bin, driver, redisAddr string, cycles int, load time
 
 		last, err := waitHandled(db, pending, restarted, strandedWithin+20*time.Second)
 		if err != nil {
-			t.Fatalf("cycle %d: %v", cycle, err)
+			log := p.stderr.String()
+			t.Fatalf("cycle %d: %v\nwhat the restarted towerbot logged (the end):\n%s", cycle, err, log[max(0, len(log)-6000):])
 		}
 		acked := 0
 		for _, r := range results {

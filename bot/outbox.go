@@ -135,6 +135,7 @@ type OutboxStore interface {
 	MarkOutboxSentBatch(ctx context.Context, items []store.OutboxItem, at time.Time) (int, error)
 	MarkOutboxRetry(ctx context.Context, id int64, leasedUntil time.Time, errText string, next time.Time, giveUp bool) error
 	DeferOutbox(ctx context.Context, items []store.OutboxItem, until time.Time) (int, error)
+	HoldGroupOutbox(ctx context.Context, groupID int64, leased []store.OutboxItem, now, until time.Time) (int, error)
 	GroupByID(ctx context.Context, id int64) (*store.Group, error)
 	Atomic(ctx context.Context, fn func(ctx context.Context) error) error
 	ReplyHandles(ctx context.Context, messageIDs []int64) (map[int64]store.ReplyHandle, error)
@@ -514,18 +515,26 @@ func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem, replie
 		return
 	}
 	key := "outbox:rate:" + string(s.ch.Platform()) + ":" + strconv.FormatInt(g.ID, 10)
-	for i, it := range items {
-		var reply store.ReplyHandle
+	// replyOf is the reply handle an item may use. A message's handle
+	// reaches its own chat only: a post the message caused elsewhere (an
+	// alert up the chain) goes to its group's own route.
+	replyOf := func(it store.OutboxItem) store.ReplyHandle {
 		if it.MessageID != nil {
-			// A message's handle reaches its own chat only: a post the
-			// message caused elsewhere (an alert up the chain) goes to
-			// its group's own route.
 			if h := replies[*it.MessageID]; h.ChatID == g.ChatID {
-				reply = h
+				return h
 			}
 		}
+		return store.ReplyHandle{}
+	}
+	limited := false // the group's budget ran out in this pass
+	for i, it := range items {
+		reply := replyOf(it)
+		own := s.ownBudget(Delivery{Item: it, Group: *g, Reply: reply})
+		if limited && !own {
+			continue // held back with the group below
+		}
 		ok, wait, err := true, time.Duration(0), error(nil)
-		if !s.ownBudget(Delivery{Item: it, Group: *g, Reply: reply}) {
+		if !own {
 			ok, wait, err = s.lim.Allow(ctx, key, s.cfg.PerMinute, time.Minute)
 		}
 		if err != nil {
@@ -535,13 +544,25 @@ func (s *Sender) sendGroup(ctx context.Context, items []store.OutboxItem, replie
 			ok = true
 		}
 		if !ok {
-			// Held back, not dropped: the item stays leased and comes
-			// back when the lease ends, as do the group's later items.
-			s.log.Debug("group over its rate limit; deferring", "group_id", g.ID, "outbox_id", it.ID, "free_in", wait)
-			for range items[i:] {
-				s.observe(SendDeferred, "", 0)
+			// Held back, not dropped: this pass's posts that the budget
+			// covers, and the group's others waiting, until the budget
+			// frees; a message's own answers still go, by their route.
+			limited = true
+			var held []store.OutboxItem
+			for _, later := range items[i:] {
+				if !s.ownBudget(Delivery{Item: later, Group: *g, Reply: replyOf(later)}) {
+					held = append(held, later)
+					s.observe(SendDeferred, "", 0)
+				}
 			}
-			return
+			now := s.cfg.Now().UTC()
+			n, herr := s.st.HoldGroupOutbox(ctx, g.ID, held, now, now.Add(max(wait, time.Second)))
+			if herr != nil {
+				// They stay leased, and come back when their lease ends.
+				s.log.Error("hold the group's posts for its rate limit", "group_id", g.ID, "err", herr)
+			}
+			s.log.Debug("group over its rate limit; holding its posts", "group_id", g.ID, "outbox_id", it.ID, "free_in", wait, "held", n)
+			continue
 		}
 		// The item may have waited behind others for most of its lease:
 		// when what is left of it would not cover the send, renew it, so

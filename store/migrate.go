@@ -55,6 +55,9 @@ var migrations = []migration{
 		return addColumns(tx, &Identity{}, "MessageID")
 	}},
 	{12, "dashboard accounts, login throttles, sessions, invites, export log", migrateDashboard},
+	{13, "outbox: an index of the posts waiting for a retry", func(tx *gorm.DB) error {
+		return addIndexes(tx, &OutboxItem{}, "ix_outbox_waiting")
+	}},
 }
 
 // Each step after the first brings an older database to the shape the

@@ -344,16 +344,19 @@ const (
 // unique per (origin, group) so that a replayed message or job never posts
 // twice.
 type OutboxItem struct {
-	ID            int64     `gorm:"primaryKey"`
-	Origin        Origin    `gorm:"size:128;not null;uniqueIndex:ux_outbox_origin"` // what the post is about: see Origin
-	GroupID       int64     `gorm:"not null;uniqueIndex:ux_outbox_origin;index:ix_outbox_group"`
-	MessageID     *int64    `gorm:"index"` // the inbound message that caused it; nil for a scheduled post
-	Platform      string    `gorm:"size:16;not null;index:ix_outbox_due"`
-	Text          string    `gorm:"type:text;not null"`
-	Mentions      UserIDs   `gorm:"size:1024;not null;default:''"` // platform user ids the post @-mentions
-	Urgent        bool      `gorm:"not null"`
-	Status        string    `gorm:"size:16;not null;index:ix_outbox_due"`
-	Attempts      int       `gorm:"not null"`
+	ID        int64   `gorm:"primaryKey"`
+	Origin    Origin  `gorm:"size:128;not null;uniqueIndex:ux_outbox_origin"` // what the post is about: see Origin
+	GroupID   int64   `gorm:"not null;uniqueIndex:ux_outbox_origin;index:ix_outbox_group;index:ix_outbox_waiting,priority:3"`
+	MessageID *int64  `gorm:"index"` // the inbound message that caused it; nil for a scheduled post
+	Platform  string  `gorm:"size:16;not null;index:ix_outbox_due"`
+	Text      string  `gorm:"type:text;not null"`
+	Mentions  UserIDs `gorm:"size:1024;not null;default:''"` // platform user ids the post @-mentions
+	Urgent    bool    `gorm:"not null"`
+	Status    string  `gorm:"size:16;not null;index:ix_outbox_due;index:ix_outbox_waiting,priority:1"`
+	// Attempts counts failed sends. ix_outbox_waiting finds the posts
+	// waiting for a retry (pending, attempts > 0) in a short range: a
+	// group's later posts wait behind them (LeaseOutbox).
+	Attempts      int       `gorm:"not null;index:ix_outbox_waiting,priority:2"`
 	NextAttemptAt time.Time `gorm:"not null;index:ix_outbox_due"`
 	// LeaseOwner names the sender holding the item's lease (with
 	// NextAttemptAt, its end): how one statement leases a batch and knows

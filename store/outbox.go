@@ -111,14 +111,18 @@ func (db *DB) LeaseOutbox(ctx context.Context, platform, owner string, now time.
 	}
 	now = now.UTC()
 	until := storedTime(now.Add(lease))
+	// Each group's first post waiting for a retry is found once, from the
+	// few posts that failed (ix_outbox_waiting), and joined to the posts
+	// due: a test per post due against the group's posts (NOT EXISTS) cost
+	// seconds a pass once a few groups had a backlog of thousands.
 	var due []OutboxItem
-	err := db.q(ctx).
-		Where("platform = ? AND status = ? AND next_attempt_at <= ?", platform, OutboxPending, now).
-		Where("(urgent = ? OR "+answerSQL("outbox_items.origin")+" OR NOT EXISTS (SELECT 1 FROM outbox_items AS waiting"+
-			" WHERE waiting.group_id = outbox_items.group_id AND waiting.status = ? AND waiting.attempts > 0"+
-			" AND waiting.id < outbox_items.id AND waiting.next_attempt_at > ? AND NOT "+answerSQL("waiting.origin")+"))",
-			true, OutboxPending, now).
-		Order("urgent DESC, id").Limit(limit).Find(&due).Error
+	err := db.q(ctx).Raw("SELECT o.* FROM outbox_items AS o LEFT JOIN"+
+		" (SELECT group_id, MIN(id) AS first_id FROM outbox_items WHERE status = ? AND attempts > 0 AND next_attempt_at > ?"+
+		" AND NOT "+answerSQL("origin")+" GROUP BY group_id) AS waiting ON waiting.group_id = o.group_id"+
+		" WHERE o.platform = ? AND o.status = ? AND o.next_attempt_at <= ?"+
+		" AND (o.urgent = ? OR "+answerSQL("o.origin")+" OR waiting.first_id IS NULL OR o.id < waiting.first_id)"+
+		" ORDER BY o.urgent DESC, o.id LIMIT ?",
+		OutboxPending, now, platform, OutboxPending, now, true, limit).Scan(&due).Error
 	if err != nil || len(due) == 0 {
 		return nil, wrapErr("store: lease outbox", err)
 	}
@@ -157,6 +161,17 @@ func wrapErr(what string, err error) error {
 // returns how many it marked: an item whose lease is no longer the
 // caller's (another sender took it over) is left alone.
 func (db *DB) MarkOutboxSentBatch(ctx context.Context, items []OutboxItem, at time.Time) (int, error) {
+	n, err := db.updateLeased(ctx, items, map[string]any{"status": OutboxSent, "sent_at": storedTime(at)})
+	if err != nil {
+		return n, fmt.Errorf("store: mark outbox sent: %w", err)
+	}
+	return n, nil
+}
+
+// updateLeased sets values on the items still leased as they were leased
+// (pending, the same lease end and owner), in one statement per lease, and
+// returns how many it changed.
+func (db *DB) updateLeased(ctx context.Context, items []OutboxItem, values map[string]any) (int, error) {
 	type lease struct {
 		until time.Time
 		owner string
@@ -170,17 +185,43 @@ func (db *DB) MarkOutboxSentBatch(ctx context.Context, items []OutboxItem, at ti
 		}
 		byLease[k] = append(byLease[k], it.ID)
 	}
-	marked := 0
+	changed := 0
 	for _, l := range order {
 		res := db.q(ctx).Model(&OutboxItem{}).
 			Where("id IN ? AND status = ? AND next_attempt_at = ? AND lease_owner = ?", byLease[l], OutboxPending, l.until, l.owner).
-			Updates(map[string]any{"status": OutboxSent, "sent_at": storedTime(at)})
+			Updates(values)
 		if res.Error != nil {
-			return marked, fmt.Errorf("store: mark outbox sent: %w", res.Error)
+			return changed, res.Error
 		}
-		marked += int(res.RowsAffected)
+		changed += int(res.RowsAffected)
 	}
-	return marked, nil
+	return changed, nil
+}
+
+// HoldGroupOutbox holds back a group's posts that its rate limit stops,
+// until then: leased, the caller's items still leased to it; and the
+// group's other pending posts that are due and leased to nobody — except
+// a message's own answers (Origin.AnswersMessage), which go by a route of
+// their own. A group over its limit is then passed over by every sender
+// until its window frees, instead of its backlog being leased, found
+// over the limit and left to its lease again and again. Items another
+// sender holds are left to it. It returns how many it held.
+func (db *DB) HoldGroupOutbox(ctx context.Context, groupID int64, leased []OutboxItem, now, until time.Time) (int, error) {
+	if groupID <= 0 || until.IsZero() {
+		return 0, fmt.Errorf("store: hold outbox: need a group and a time (got %d, %v)", groupID, until)
+	}
+	until = storedTime(until)
+	held, err := db.updateLeased(ctx, leased, map[string]any{"next_attempt_at": until})
+	if err != nil {
+		return held, fmt.Errorf("store: hold outbox: %w", err)
+	}
+	res := db.q(ctx).Model(&OutboxItem{}).
+		Where("group_id = ? AND status = ? AND next_attempt_at <= ? AND NOT "+answerSQL("origin"), groupID, OutboxPending, now.UTC()).
+		Update("next_attempt_at", until)
+	if res.Error != nil {
+		return held, fmt.Errorf("store: hold outbox: %w", res.Error)
+	}
+	return held + int(res.RowsAffected), nil
 }
 
 // ErrLeaseLost says an outbox item is no longer leased to the caller: its

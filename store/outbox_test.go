@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -437,6 +438,62 @@ func TestMarkOutboxSentBatch(t *testing.T) {
 		}
 		if again, _ := db.LeaseOutbox(ctx, "sandbox", "sender-a", later.Add(time.Hour), time.Minute, 10); len(again) != 0 {
 			t.Fatalf("sent items leased again: %+v", again)
+		}
+	})
+}
+
+// A group over its rate limit is held back whole: the caller's leased items
+// and the group's due items nobody leases wait until the given time; a
+// message's own answers, items another sender holds and other groups'
+// items do not.
+func TestHoldGroupOutbox(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		for _, it := range []store.OutboxItem{item("fever:1", 1, "a"), item("fever:2", 1, "b"), item("fever:3", 1, "c"),
+			item("fever:4", 1, "d"), item("msg:9:reply", 1, "e"), item("fever:5", 2, "f")} {
+			if err := db.EnqueueOutbox(ctx, it); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now := time.Now().UTC().Truncate(time.Millisecond).Add(time.Second)
+		mine, err := db.LeaseOutbox(ctx, "sandbox", "sender-a", now, time.Minute, 2) // fever:1, fever:2
+		if err != nil || len(mine) != 2 {
+			t.Fatalf("lease: %+v, %v", mine, err)
+		}
+		theirs, err := db.LeaseOutbox(ctx, "sandbox", "sender-b", now, time.Minute, 1) // fever:3
+		if err != nil || len(theirs) != 1 || theirs[0].Origin != "fever:3" {
+			t.Fatalf("the other sender's lease: %+v, %v", theirs, err)
+		}
+		until := now.Add(40 * time.Second)
+		n, err := db.HoldGroupOutbox(ctx, 1, mine, now, until)
+		if err != nil || n != 3 {
+			t.Fatalf("held %d, %v; want 3 (the two leased here, fever:4)", n, err)
+		}
+		// Before until: only the answer, group 2's post (and nothing of
+		// the other sender's, still leased) are due.
+		due, err := db.LeaseOutbox(ctx, "sandbox", "sender-c", now.Add(30*time.Second), time.Minute, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, it := range due {
+			got = append(got, string(it.Origin))
+		}
+		slices.Sort(got)
+		if fmt.Sprint(got) != "[fever:5 msg:9:reply]" {
+			t.Fatalf("due while group 1 is held: %v", got)
+		}
+		// The other sender's lease still stands: it can mark its item sent.
+		if n, err := db.MarkOutboxSentBatch(ctx, theirs, now); err != nil || n != 1 {
+			t.Fatalf("the other sender's mark: %d, %v", n, err)
+		}
+		// Once the hold ends, group 1's held posts come back.
+		after, err := db.LeaseOutbox(ctx, "sandbox", "sender-c", until, time.Minute, 10)
+		if err != nil || len(after) != 3 {
+			t.Fatalf("after the hold: %+v, %v; want fever:1, fever:2, fever:4", after, err)
+		}
+		if _, err := db.HoldGroupOutbox(ctx, 0, nil, now, until); err == nil {
+			t.Fatal("a hold with no group: no error")
 		}
 	})
 }
