@@ -577,7 +577,6 @@ func (e *Engine) storeLoop() {
 	}
 }
 
-// validate checks the shape every channel must produce.
 // markStored turns the dedupe marks of a stored batch into "stored:<log
 // id>", so that a platform's retry is acknowledged without a database
 // round trip — in one kv round trip for the batch. A failure only loses
@@ -592,6 +591,7 @@ func (e *Engine) markStored(ctx context.Context, rows []*store.InboundMessage) {
 	}
 }
 
+// validate checks the shape every channel must produce.
 func validate(m Message) error {
 	switch {
 	case m.Platform == "":
