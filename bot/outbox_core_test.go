@@ -458,3 +458,51 @@ func TestRepliesInPlaceSkipTheRobotBudget(t *testing.T) {
 		}
 	})
 }
+
+// TestRateLimitHoldsTheGroupButNotItsReplies: once a group's robot budget
+// is spent in a pass, the rest of its posts — those leased with it and
+// those waiting unleased — are held until the window frees, so later
+// passes do not lease them again; replies after them in the same pass
+// still go through their own handles.
+func TestRateLimitHoldsTheGroupButNotItsReplies(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		a, _ := outboxFixture(t, db)
+		ctx := context.Background()
+		items := []store.OutboxItem{post(a, "job:1", "通知一", false), post(a, "job:2", "通知二", false)}
+		m := &store.InboundMessage{Platform: a.Platform, PlatformMsgID: "h1", ChatID: a.ChatID, Text: "体温 张三 36.5",
+			ReplyURL: "https://reply.example/h1"}
+		if _, err := db.SaveInbound(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		reply := post(a, string(store.MessageOrigin(m.ID, "reply")), "已登记", false)
+		reply.MessageID = &m.ID
+		items = append(items, reply, post(a, "job:3", "通知三", false))
+		if err := db.EnqueueOutbox(ctx, items...); err != nil {
+			t.Fatal(err)
+		}
+		clk := &clock{t: time.Now().Add(time.Second)}
+		ch := &replyingChannel{}
+		// Batch 3: 通知三 is not leased in the first pass.
+		s := NewSender(SenderConfig{PerMinute: 1, Batch: 3, Now: clk.Now}, db, kv.NewMemory(clk.Now), ch)
+		if _, err := s.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(ch.texts()); got != "[通知一 已登记]" {
+			t.Fatalf("first pass sent %s; want one post (the budget) and the reply after it", got)
+		}
+		// Past the lease, within the minute: nothing of the group is due.
+		clk.Add(40 * time.Second)
+		if due, err := db.LeaseOutbox(ctx, string(a.Platform), "probe", clk.Now(), time.Second, 10); err != nil || len(due) != 0 {
+			t.Fatalf("due while the group is held: %+v, %v; want none", due, err)
+		}
+		for range 3 {
+			clk.Add(61 * time.Second)
+			if _, err := s.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := fmt.Sprint(ch.texts()); got != "[通知一 已登记 通知二 通知三]" {
+			t.Fatalf("sent %s; want every post, in order, a minute apart", got)
+		}
+	})
+}
