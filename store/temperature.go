@@ -1,7 +1,9 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -80,51 +82,28 @@ func validText(field, s string, max int, required bool) error {
 // alerted (MarkFeverAlerted) — cannot race another report of the same
 // person: two copies of one list written at once take turns.
 func (db *DB) RecordTemperatures(ctx context.Context, log TemperatureLog) ([]Temperature, error) {
-	if log.NodeID == 0 || log.ReporterID == 0 || log.MessageID == 0 {
-		return nil, fmt.Errorf("store: record temperatures: node, reporter and message are required")
-	}
-	if err := validDay(log.Day); err != nil {
+	readings, err := temperatureReadings(log)
+	if err != nil {
 		return nil, fmt.Errorf("store: record temperatures: %w", err)
 	}
-	if len(log.Entries) == 0 {
-		return nil, fmt.Errorf("store: record temperatures: no entries")
-	}
-	// Last value per name wins.
-	var names []string
-	last := map[string]float64{}
-	who := map[string]*int64{}
-	for _, e := range log.Entries {
-		name := strings.TrimSpace(e.Name)
-		if err := validText("name", name, 64, true); err != nil {
-			return nil, fmt.Errorf("store: record temperatures: %w", err)
-		}
-		if e.Celsius < minCelsius || e.Celsius > maxCelsius || math.IsNaN(e.Celsius) {
-			return nil, fmt.Errorf("store: record temperatures: %s: %.1f°C is not a body temperature", name, e.Celsius)
-		}
-		if _, seen := last[name]; !seen {
-			names = append(names, name)
-		}
-		last[name] = e.Celsius
-		if id, ok := log.People[name]; ok && id > 0 {
-			who[name] = &id
-		}
-	}
-	// A fixed order of row locks keeps two copies of one list, written at
-	// once, from deadlocking on MySQL.
-	sort.Strings(names)
 	var rows []Temperature
 	if db.returning {
 		err := db.tx(ctx, func(tx *gorm.DB) error {
 			var err error
-			rows, err = db.upsertTemperatures(tx, log, names, last, who)
+			rows, err = db.upsertTemperatures(tx, readings)
 			return err
 		})
 		if err != nil {
 			return nil, fmt.Errorf("store: record temperatures: %w", err)
 		}
+		slices.SortFunc(rows, func(a, b Temperature) int { return strings.Compare(a.Name, b.Name) })
 		return rows, nil
 	}
-	err := db.tx(ctx, func(tx *gorm.DB) error {
+	names := make([]string, len(readings))
+	for i, r := range readings {
+		names[i] = r.Name
+	}
+	err = db.tx(ctx, func(tx *gorm.DB) error {
 		rows = rows[:0]
 		// The day's records of these names, locked, in one statement.
 		var cur []Temperature
@@ -139,16 +118,15 @@ func (db *DB) RecordTemperatures(ctx context.Context, log TemperatureLog) ([]Tem
 		now := db.Now()
 		var fresh []Temperature
 		var replaced []Temperature
-		for _, name := range names {
-			r, found := byName[name]
+		for _, reading := range readings {
+			r, found := byName[reading.Name]
 			switch {
 			case !found:
-				fresh = append(fresh, Temperature{NodeID: log.NodeID, Name: name, Day: log.Day, Celsius: last[name], PersonID: who[name],
-					ReporterID: log.ReporterID, MessageID: log.MessageID})
+				fresh = append(fresh, reading)
 			case r.MessageID > log.MessageID:
 				rows = append(rows, r) // a newer report holds the day's value
 			default:
-				r.Celsius, r.ReporterID, r.MessageID, r.UpdatedAt, r.PersonID = last[name], log.ReporterID, log.MessageID, now, who[name]
+				r.Celsius, r.ReporterID, r.MessageID, r.UpdatedAt, r.PersonID = reading.Celsius, log.ReporterID, log.MessageID, now, reading.PersonID
 				replaced = append(replaced, r)
 			}
 		}
@@ -173,25 +151,147 @@ func (db *DB) RecordTemperatures(ctx context.Context, log TemperatureLog) ([]Tem
 	return rows, nil
 }
 
+// QueueTemperatures stores the readings of one message as RecordTemperatures
+// does, for a caller that decides nothing from the rows (no reading can be
+// a fever), and returns how many people it recorded. Inside a unit of work
+// the rows are written when the unit commits — the readings of every
+// message of a batch in one statement — or earlier, right before any
+// statement of the unit that touches the temperatures table
+// (flushBeforeTemperatures), so that the unit reads what it wrote.
+// Outside a unit they are written at once. Bad input is refused here, not
+// at the commit.
+func (db *DB) QueueTemperatures(ctx context.Context, log TemperatureLog) (int, error) {
+	readings, err := temperatureReadings(log)
+	if err != nil {
+		return 0, fmt.Errorf("store: record temperatures: %w", err)
+	}
+	err = db.Atomic(ctx, func(ctx context.Context) error {
+		u := ctx.Value(unitKey{}).(*unit)
+		u.temps = append(u.temps, readings...)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(readings), nil
+}
+
+// temperatureReadings checks log and returns its rows to write: one per
+// name, with the name's last value, in name order — a fixed order of row
+// locks keeps two copies of one list, written at once, from deadlocking on
+// MySQL.
+func temperatureReadings(log TemperatureLog) ([]Temperature, error) {
+	if log.NodeID == 0 || log.ReporterID == 0 || log.MessageID == 0 {
+		return nil, errors.New("node, reporter and message are required")
+	}
+	if err := validDay(log.Day); err != nil {
+		return nil, err
+	}
+	if len(log.Entries) == 0 {
+		return nil, errors.New("no entries")
+	}
+	var names []string
+	last := map[string]float64{}
+	for _, e := range log.Entries {
+		name := strings.TrimSpace(e.Name)
+		if err := validText("name", name, 64, true); err != nil {
+			return nil, err
+		}
+		if e.Celsius < minCelsius || e.Celsius > maxCelsius || math.IsNaN(e.Celsius) {
+			return nil, fmt.Errorf("%s: %.1f°C is not a body temperature", name, e.Celsius)
+		}
+		if _, seen := last[name]; !seen {
+			names = append(names, name)
+		}
+		last[name] = e.Celsius
+	}
+	sort.Strings(names)
+	rows := make([]Temperature, len(names))
+	for i, name := range names {
+		rows[i] = Temperature{NodeID: log.NodeID, Name: name, Day: log.Day, Celsius: last[name],
+			ReporterID: log.ReporterID, MessageID: log.MessageID}
+		if id, ok := log.People[name]; ok && id > 0 {
+			rows[i].PersonID = &id
+		}
+	}
+	return rows, nil
+}
+
+// temperaturesTable is the table of Temperature rows.
+const temperaturesTable = "temperatures"
+
+// statement is one SQL statement and its arguments.
+type statement struct {
+	sql  string
+	args []any
+}
+
+// temperatureWrites are the statements that write readings (of any
+// messages) as RecordTemperatures would, without reading them back: a
+// chunk of rows each, in (node, day, name) order, so that units writing
+// the same people lock their rows in one order. Where the database cannot
+// return what an upsert wrote, it upserts all the same: nothing is decided
+// from the rows.
+func (db *DB) temperatureWrites(readings []Temperature) []statement {
+	readings = slices.Clone(readings)
+	slices.SortStableFunc(readings, func(a, b Temperature) int {
+		if a.NodeID != b.NodeID {
+			return cmp.Compare(a.NodeID, b.NodeID)
+		}
+		if a.Day != b.Day {
+			return strings.Compare(a.Day, b.Day)
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	var out []statement
+	for len(readings) > 0 {
+		n := min(len(readings), chunk)
+		sql, args := db.temperatureUpsert(readings[:n], false)
+		out = append(out, statement{sql, args})
+		readings = readings[n:]
+	}
+	return out
+}
+
 // upsertTemperatures is RecordTemperatures in one statement, where the
 // database returns what an upsert wrote (DB.returning): each name's row is
 // inserted, or — when the day has one — given this reading unless a later
 // message wrote it, and every row comes back as it now stands. Its row
 // locks are those the read-then-write path takes, in the same (name)
-// order. In MariaDB's ON DUPLICATE KEY UPDATE an assignment sees the
-// columns assigned before it, so message_id, which the others test, is
-// assigned last; SQLite's DO UPDATE sees the old row throughout.
-func (db *DB) upsertTemperatures(tx *gorm.DB, log TemperatureLog, names []string, last map[string]float64, who map[string]*int64) ([]Temperature, error) {
+// order.
+func (db *DB) upsertTemperatures(tx *gorm.DB, readings []Temperature) ([]Temperature, error) {
+	sql, args := db.temperatureUpsert(readings, true)
+	// The write goes through gorm's row path, which the savepoint
+	// callbacks do not see (they watch writes): take them here.
+	if takeSavepoints(tx); tx.Error != nil {
+		return nil, tx.Error
+	}
+	var rows []Temperature
+	if err := tx.Raw(sql, args...).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+// temperatureUpsert is the statement that writes readings: each (node,
+// name, day) row inserted, or given its reading unless a later message
+// wrote it (a replay of an old message never overwrites a newer reading,
+// whatever order two messages' rows are written in), and with returning
+// read back as it now stands. In MariaDB's ON DUPLICATE KEY UPDATE an
+// assignment sees the columns assigned before it, so message_id, which
+// the others test, is assigned last; SQLite's DO UPDATE sees the old row
+// throughout.
+func (db *DB) temperatureUpsert(readings []Temperature, returning bool) (string, []any) {
 	now := db.Now().Truncate(time.Microsecond)
 	var b strings.Builder
 	b.WriteString("INSERT INTO temperatures (node_id, name, day, celsius, alerted_celsius, reporter_id, message_id, person_id, created_at, updated_at) VALUES ")
-	args := make([]any, 0, 8*len(names))
-	for i, name := range names {
+	args := make([]any, 0, 9*len(readings))
+	for i, r := range readings {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		b.WriteString("(?, ?, ?, ?, 0, ?, ?, ?, ?, ?)")
-		args = append(args, log.NodeID, name, log.Day, last[name], log.ReporterID, log.MessageID, who[name], now, now)
+		args = append(args, r.NodeID, r.Name, r.Day, r.Celsius, r.ReporterID, r.MessageID, r.PersonID, now, now)
 	}
 	newer, set, keep := "excluded.message_id", "excluded.", "message_id = MAX(message_id, excluded.message_id)"
 	if db.driver == DriverMySQL {
@@ -208,18 +308,10 @@ func (db *DB) upsertTemperatures(tx *gorm.DB, log TemperatureLog, names []string
 		fmt.Fprintf(&b, "%s = CASE WHEN message_id <= %s THEN %s ELSE %s END, ", col, newer, value, col)
 	}
 	b.WriteString(keep)
-	b.WriteString(" RETURNING id, node_id, name, day, celsius, alerted_celsius, reporter_id, message_id, person_id, created_at, updated_at")
-	// The write goes through gorm's row path, which the savepoint
-	// callbacks do not see (they watch writes): take them here.
-	if takeSavepoints(tx); tx.Error != nil {
-		return nil, tx.Error
+	if returning {
+		b.WriteString(" RETURNING id, node_id, name, day, celsius, alerted_celsius, reporter_id, message_id, person_id, created_at, updated_at")
 	}
-	var rows []Temperature
-	if err := tx.Raw(b.String(), args...).Scan(&rows).Error; err != nil {
-		return nil, err
-	}
-	slices.SortFunc(rows, func(a, b Temperature) int { return strings.Compare(a.Name, b.Name) })
-	return rows, nil
+	return b.String(), args
 }
 
 // replaceTemperatures writes the new readings of rows, all from log's

@@ -222,3 +222,94 @@ func TestRecordTemperaturesUndoneWithTheirSavepoint(t *testing.T) {
 		}
 	})
 }
+
+// Readings queued in a unit of work (QueueTemperatures) are written when
+// it commits, one statement for every message's; a statement of the unit
+// on the temperatures table sees them first; a part that fails drops its
+// own, and a rollback to a savepoint taken before they were written
+// writes the earlier parts' again. A newer message's reading wins over an
+// older one's whatever order they were queued in.
+func TestQueuedTemperatures(t *testing.T) {
+	eachTemperaturePath(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		refused := errors.New("refused")
+		log := func(msg int64, node int64, entries ...store.TemperatureEntry) store.TemperatureLog {
+			return store.TemperatureLog{NodeID: node, Day: "2020-02-25", ReporterID: 1, MessageID: msg, Entries: entries}
+		}
+		queue := func(ctx context.Context, l store.TemperatureLog) error {
+			n, err := db.QueueTemperatures(ctx, l)
+			if err == nil && n != len(l.Entries) {
+				return fmt.Errorf("queued %d people, want %d", n, len(l.Entries))
+			}
+			return err
+		}
+		count := func(node int64) int {
+			t.Helper()
+			rows, err := db.TemperaturesOn(ctx, "2020-02-25", node)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(rows)
+		}
+		if _, err := db.QueueTemperatures(ctx, log(9, 7, store.TemperatureEntry{"甲", 29})); err == nil {
+			t.Fatal("a reading of 29°C was queued")
+		}
+		err := db.Atomic(ctx, func(ctx context.Context) error {
+			// Message 11, then the older 10, of one person: 11 stands.
+			if err := queue(ctx, log(11, 7, store.TemperatureEntry{"甲", 36.8})); err != nil {
+				return err
+			}
+			if err := queue(ctx, log(10, 7, store.TemperatureEntry{"甲", 36.1}, store.TemperatureEntry{"乙", 36.2})); err != nil {
+				return err
+			}
+			// A part that queues, reads (writing what is queued, its own
+			// included) and is refused: its readings go, the others'
+			// are written again.
+			if err := db.Savepoint(ctx, func(ctx context.Context) error {
+				if err := queue(ctx, log(12, 8, store.TemperatureEntry{"丙", 36.3})); err != nil {
+					return err
+				}
+				rows, err := db.TemperaturesOn(ctx, "2020-02-25", 7, 8)
+				if err != nil {
+					return err
+				}
+				if len(rows) != 3 {
+					return fmt.Errorf("the unit reads %d of its 3 queued rows", len(rows))
+				}
+				return refused
+			}); !errors.Is(err, refused) {
+				return fmt.Errorf("savepoint: %v", err)
+			}
+			rows, err := db.TemperaturesOn(ctx, "2020-02-25", 7, 8)
+			if err != nil {
+				return err
+			}
+			if len(rows) != 2 {
+				return fmt.Errorf("after the refused part the unit reads %+v, want 甲 and 乙", rows)
+			}
+			return queue(ctx, log(13, 8, store.TemperatureEntry{"丁", 36.4}))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.TemperaturesOn(ctx, "2020-02-25", 7, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, r := range rows {
+			got[r.Name] = fmt.Sprintf("%.1f/%d", r.Celsius, r.MessageID)
+		}
+		want := map[string]string{"甲": "36.8/11", "乙": "36.2/10", "丁": "36.4/13"}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("committed readings %v, want %v", got, want)
+		}
+		// Outside a unit: written at once.
+		if err := queue(ctx, log(14, 9, store.TemperatureEntry{"戊", 36.5})); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(9); n != 1 {
+			t.Fatalf("queued outside a unit: %d rows, want 1", n)
+		}
+	})
+}

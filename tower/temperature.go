@@ -100,6 +100,12 @@ func (t *Tower) RecordTemperatures(ctx context.Context, act Act, rep Temperature
 	var err error
 	res.Here, err = t.atomic(ctx, act, func(ctx context.Context, out *posts) error {
 		res.Fevers, res.Reach = nil, Reach{}
+		if !t.mayAlert(rep.Readings) {
+			// Nothing to decide from the rows: they are written with the
+			// unit's others (the batch's readings in one statement).
+			res.Recorded, err = t.st.QueueTemperatures(ctx, log)
+			return err
+		}
 		rows, err := t.st.RecordTemperatures(ctx, log)
 		if err != nil {
 			return err
@@ -136,6 +142,18 @@ func (t *Tower) RecordTemperatures(ctx context.Context, act Act, rep Temperature
 		return nil, err
 	}
 	return res, nil
+}
+
+// mayAlert reports whether any of readings is a fever, which is alerted
+// unless a level as high was alerted that day already (MustAlert): only
+// then must the rows be read back as they stand.
+func (t *Tower) mayAlert(readings []Reading) bool {
+	for _, r := range readings {
+		if MustAlert(r.Celsius, 0, t.rules.FeverCelsius) {
+			return true
+		}
+	}
+	return false
 }
 
 // Say is a fever as an alert names it: 李四 38.6℃, and the earlier level

@@ -46,6 +46,7 @@ type Store interface {
 	InboundByID(ctx context.Context, id int64) (*store.InboundMessage, error)
 
 	RecordTemperatures(ctx context.Context, log store.TemperatureLog) ([]store.Temperature, error)
+	QueueTemperatures(ctx context.Context, log store.TemperatureLog) (int, error)
 	MarkFeverAlerted(ctx context.Context, id int64, celsius float64) error
 	SaveTenantReturn(ctx context.Context, r store.TenantReturn, penalty *store.ScoreEvent) (*store.SavedReturn, error)
 
