@@ -27,6 +27,7 @@ type unitKey struct{}
 // unit is one open transaction and what waits for its commit.
 type unit struct {
 	db          *DB
+	attempt     int // the run of the unit (Atomic runs it again on a race)
 	tx          *gorm.DB
 	afterCommit []func()
 	directory   bool // the unit changed the directory (DirectoryChanged)
@@ -78,7 +79,7 @@ func (db *DB) Atomic(ctx context.Context, fn func(ctx context.Context) error) er
 	}
 	var err error
 	for attempt := 1; ; attempt++ {
-		u := &unit{db: db}
+		u := &unit{db: db, attempt: attempt}
 		err = db.gdb.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			u.tx = tx
 			if err := fn(context.WithValue(ctx, unitKey{}, u)); err != nil {

@@ -15,7 +15,8 @@ import (
 // delivery — it returns that record and writes nothing, so that a message
 // handled twice is stored once. T's table must have a unique message_id: a
 // rival delivery that inserts first makes this one fail on it, and the
-// unit of work runs again (Atomic) to find the rival's row.
+// unit of work runs again (Atomic) to find the rival's row — as does a
+// replay: the first run of a unit inserts without looking.
 //
 // guard (may be nil) runs first in the transaction: when it returns a row,
 // that row is the answer and nothing is written — how a record made by
@@ -27,7 +28,8 @@ import (
 func createOnce[T any](ctx context.Context, db *DB, messageID int64, row T,
 	guard func(tx *gorm.DB) (*T, error), then func(tx *gorm.DB, saved *T) error) (*T, error) {
 	var out T
-	err := db.tx(ctx, func(tx *gorm.DB) error {
+	err := db.Atomic(ctx, func(ctx context.Context) error {
+		tx := db.q(ctx)
 		if guard != nil {
 			stand, err := guard(tx)
 			if err != nil {
@@ -41,11 +43,19 @@ func createOnce[T any](ctx context.Context, db *DB, messageID int64, row T,
 		// A fresh value each attempt: after a rolled-back attempt out
 		// still holds the ID that attempt was given, and gorm would add
 		// it to the lookup as a condition.
-		var found T
-		err := tx.Where("message_id = ?", messageID).First(&found).Error
-		if !errors.Is(err, gorm.ErrRecordNotFound) {
-			out = found
-			return err // nil: a replay
+		//
+		// The first run of the unit inserts straight away: a message is
+		// handled once (its outcome commits with its records), so a
+		// record it made already is rare — a replay, or a rival replica
+		// that took it over — and then the insert fails on the unique
+		// key and the unit runs again, looking first.
+		if ctx.Value(unitKey{}).(*unit).attempt > 1 {
+			var found T
+			err := tx.Where("message_id = ?", messageID).First(&found).Error
+			if !errors.Is(err, gorm.ErrRecordNotFound) {
+				out = found
+				return err // nil: a replay
+			}
 		}
 		out = row
 		if err := tx.Create(&out).Error; err != nil {

@@ -221,6 +221,49 @@ func (db *DB) LandlordScore(ctx context.Context, landlordID int64, base int, sin
 	return base + int(*sum), nil
 }
 
+// ScoreSummary is a landlord's score in the current cycle and the events
+// awaiting 核查 against it, by the node they were raised at.
+type ScoreSummary struct {
+	Score   int
+	Pending map[int64]int
+}
+
+// ScoreSummaries is LandlordScore for each of landlordIDs, with the events
+// awaiting 核查 counted by node: what a 积分 question answers, in one
+// statement however many landlords it names.
+func (db *DB) ScoreSummaries(ctx context.Context, landlordIDs []int64, base int, since time.Time) (map[int64]ScoreSummary, error) {
+	out := make(map[int64]ScoreSummary, len(landlordIDs))
+	for _, id := range landlordIDs {
+		out[id] = ScoreSummary{Score: base, Pending: map[int64]int{}}
+	}
+	if len(landlordIDs) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		LandlordID int64
+		NodeID     int64
+		Status     string
+		Total      int64
+		N          int
+	}
+	err := db.q(ctx).Model(&ScoreEvent{}).Select("landlord_id, node_id, status, SUM(delta) AS total, COUNT(*) AS n").
+		Where("landlord_id IN ? AND (status = ? AND created_at >= ? OR status = ?)", landlordIDs, ScoreApproved, since.UTC(), ScorePending).
+		Group("landlord_id, node_id, status").Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: landlord scores: %w", err)
+	}
+	for _, r := range rows {
+		s := out[r.LandlordID]
+		if r.Status == ScoreApproved {
+			s.Score += int(r.Total)
+		} else {
+			s.Pending[r.NodeID] += r.N
+		}
+		out[r.LandlordID] = s
+	}
+	return out, nil
+}
+
 // LandlordStanding is one line of a ranking.
 type LandlordStanding struct {
 	PersonID int64

@@ -66,7 +66,20 @@ func TestScoreEventsPendingVerifyAndDerivedScore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// ScoreSummaries (a 积分 answer's one statement) agrees.
+			all, err := db.ScoreSummaries(ctx, []int64{jia.ID, jia.ID + 1000}, 12, since)
+			if err != nil || all[jia.ID].Score != s || all[jia.ID+1000].Score != 12 {
+				t.Fatalf("score summaries %+v, %v; want %d for %d and the base for nobody", all, err, s, jia.ID)
+			}
 			return s
+		}
+		pending := func() int {
+			t.Helper()
+			all, err := db.ScoreSummaries(ctx, []int64{jia.ID}, 12, since)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return all[jia.ID].Pending[l1.ID]
 		}
 		author := int64(1)
 		ev, err := db.CreateScoreEvent(ctx, store.ScoreEvent{LandlordID: jia.ID, NodeID: l1.ID, Delta: 2,
@@ -78,8 +91,8 @@ func TestScoreEventsPendingVerifyAndDerivedScore(t *testing.T) {
 			Reason: "调解纠纷", Status: store.ScorePending, AuthorID: &author, MessageID: 10}, 0); err != nil || again.ID != ev.ID {
 			t.Fatalf("replay: %+v, %v", again, err)
 		}
-		if s := score(); s != 12 {
-			t.Fatalf("score with a pending event = %d, want 12", s)
+		if s, p := score(), pending(); s != 12 || p != 1 {
+			t.Fatalf("score with a pending event = %d, %d pending; want 12, 1", s, p)
 		}
 		v, err := db.VerifyScoreEvent(ctx, store.ScoreVerdict{EventID: ev.ID, Approve: true, VerifierID: 2, MessageID: 11})
 		if err != nil || v.Status != store.ScoreApproved || *v.VerifierID != 2 || v.VerifiedAt == nil {
@@ -96,8 +109,8 @@ func TestScoreEventsPendingVerifyAndDerivedScore(t *testing.T) {
 		if _, err := db.VerifyScoreEvent(ctx, store.ScoreVerdict{EventID: 999, Approve: true, VerifierID: 2, MessageID: 13}); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("unknown event: %v, want not found", err)
 		}
-		if s := score(); s != 14 {
-			t.Fatalf("score after approval = %d, want 14", s)
+		if s, p := score(), pending(); s != 14 || p != 0 {
+			t.Fatalf("score after approval = %d, %d pending; want 14, 0", s, p)
 		}
 		// Rejected events do not count; approved-at-once events do.
 		rej, _ := db.CreateScoreEvent(ctx, store.ScoreEvent{LandlordID: jia.ID, NodeID: l1.ID, Delta: -5,

@@ -42,33 +42,31 @@ func (t *Tower) LandlordStandings(ctx context.Context, person store.Person, scop
 			return nil, err
 		}
 	}
-	since := t.rules.CycleStart(at)
-	var out []Standing
+	var ids []int64
 	seen := map[int64]bool{}
+	for _, p := range found {
+		if !seen[p.ID] {
+			seen[p.ID] = true
+			ids = append(ids, p.ID)
+		}
+	}
+	scores, err := t.st.ScoreSummaries(ctx, ids, t.rules.ScoreBase, t.rules.CycleStart(at))
+	if err != nil {
+		return nil, err
+	}
+	var out []Standing
+	clear(seen)
 	for _, p := range found {
 		if seen[p.ID] {
 			continue
 		}
 		seen[p.ID] = true
-		score, err := t.st.LandlordScore(ctx, p.ID, t.rules.ScoreBase, since)
-		if err != nil {
-			return nil, err
-		}
 		n, err := t.st.NodeByID(ctx, p.NodeID)
 		if err != nil {
 			return nil, err
 		}
-		pending, err := t.st.PendingScoreEvents(ctx, p.NodeID)
-		if err != nil {
-			return nil, err
-		}
-		s := Standing{Person: p.Person, Node: *n, Score: score}
-		for _, ev := range pending {
-			if ev.LandlordID == p.ID {
-				s.Pending++
-			}
-		}
-		out = append(out, s)
+		s := scores[p.ID]
+		out = append(out, Standing{Person: p.Person, Node: *n, Score: s.Score, Pending: s.Pending[p.NodeID]})
 	}
 	return out, nil
 }

@@ -62,7 +62,7 @@ type Store interface {
 	CreateScoreEvent(ctx context.Context, ev store.ScoreEvent, window time.Duration) (*store.ScoreEvent, error)
 	ScoreEventByID(ctx context.Context, id int64) (*store.ScoreEvent, error)
 	VerifyScoreEvent(ctx context.Context, v store.ScoreVerdict) (*store.ScoreEvent, error)
-	PendingScoreEvents(ctx context.Context, nodeIDs ...int64) ([]store.ScoreEvent, error)
+	ScoreSummaries(ctx context.Context, landlordIDs []int64, base int, since time.Time) (map[int64]store.ScoreSummary, error)
 	LandlordScore(ctx context.Context, landlordID int64, base int, since time.Time) (int, error)
 	LandlordRanking(ctx context.Context, nodeID int64, base int, since time.Time) ([]store.LandlordStanding, error)
 
