@@ -237,6 +237,11 @@ type SenderConfig struct {
 	// Poll is how often the store is polled when no wake-up comes (default
 	// 2s): items queued by another replica, retries coming due.
 	Poll time.Duration
+	// Gather is how long a wake-up waits before the pass it starts
+	// (default 20ms), so that the posts a burst of messages queues one
+	// batch after another go out in one pass — one lease and one mark for
+	// all of them — rather than a pass each. Negative: no wait.
+	Gather time.Duration
 	// SendTimeout bounds one Send (default 15s). Right before each send
 	// the item's lease is renewed to SendTimeout+Lease from then, so the
 	// send and the mark that follows it both happen within the lease.
@@ -343,6 +348,9 @@ func NewSender(cfg SenderConfig, st OutboxStore, lim Limiter, ch Channel) *Sende
 	orDefault(&cfg.Batch, 50)
 	orDefault(&cfg.Concurrency, 4)
 	orDefault(&cfg.Poll, 2*time.Second)
+	if cfg.Gather == 0 {
+		cfg.Gather = 20 * time.Millisecond
+	}
 	orDefault(&cfg.SendTimeout, 15*time.Second)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -374,6 +382,20 @@ func (s *Sender) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-s.wake:
+			if s.cfg.Gather > 0 {
+				gather := time.NewTimer(s.cfg.Gather)
+				select {
+				case <-ctx.Done():
+					gather.Stop()
+					return
+				case <-gather.C:
+				}
+				// Wake-ups meanwhile are for posts this pass finds.
+				select {
+				case <-s.wake:
+				default:
+				}
+			}
 		case <-timer.C:
 		}
 		for ctx.Err() == nil {

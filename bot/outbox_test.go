@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -371,6 +372,59 @@ func TestSenderRunWakesOnEnqueue(t *testing.T) {
 			t.Fatal("not sent within 3s of being queued")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// countingLeases is a store that counts the sender's lease passes.
+type countingLeases struct {
+	*store.DB
+	leases atomic.Int32
+}
+
+func (c *countingLeases) LeaseOutbox(ctx context.Context, platform, owner string, now time.Time, lease time.Duration, limit int) ([]store.OutboxItem, error) {
+	c.leases.Add(1)
+	return c.DB.LeaseOutbox(ctx, platform, owner, now, lease, limit)
+}
+
+// TestSenderGathersABurst: posts queued one after another, each waking the
+// sender, within its Gather go out in one pass — one lease for them all —
+// and all of them are sent.
+func TestSenderGathersABurst(t *testing.T) {
+	db := storetest.SQLite(t)
+	a, b := outboxFixture(t, db)
+	st := &countingLeases{DB: db}
+	ch := &fakeChannel{}
+	s := NewSender(SenderConfig{Poll: time.Hour, Gather: 300 * time.Millisecond}, st, kv.NewMemory(time.Now), ch)
+	ob := NewStoreOutbox(db)
+	ob.Notify(Sandbox, s.Wake)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(3 * time.Second)
+	for st.leases.Load() == 0 { // Run's first pass finds nothing
+		if time.Now().After(deadline) {
+			t.Fatal("no first pass")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for i := range 6 {
+		g := a
+		if i%2 == 1 {
+			g = b
+		}
+		if err := ob.Enqueue(context.Background(), post(g, fmt.Sprintf("burst:%d", i), fmt.Sprintf("第%d条", i), false)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for len(ch.texts()) < 6 {
+		if time.Now().After(deadline) {
+			t.Fatalf("sent %v within 3s, want 6 posts", ch.texts())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := st.leases.Load(); n != 2 {
+		t.Errorf("%d lease passes, want 2: the first, and one for the burst", n)
 	}
 }
 
