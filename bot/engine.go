@@ -84,7 +84,7 @@ type KV interface {
 
 // EngineConfig sets up an Engine. Zero fields take the defaults noted.
 type EngineConfig struct {
-	Workers   int // workers, each handling one batch at a time (default 4)
+	Workers   int // workers, each handling one batch at a time (default 2)
 	QueueSize int // acknowledged messages waiting for a worker (default 1024)
 
 	// StoreBatch is the most arriving messages stored in one transaction
@@ -222,7 +222,7 @@ func NewEngine(cfg EngineConfig, st MessageStore, kv KV, router *Router, outbox 
 	if st == nil || kv == nil || router == nil || outbox == nil {
 		return nil, errors.New("bot: NewEngine needs a store, a kv, a router and an outbox")
 	}
-	orDefault(&cfg.Workers, 4)
+	orDefault(&cfg.Workers, 2)
 	orDefault(&cfg.QueueSize, 1024)
 	orDefault(&cfg.StoreBatch, 64)
 	orDefault(&cfg.HandleBatch, 64)

@@ -37,10 +37,10 @@ type Config struct {
 	// in one transaction; a chat's messages all go to one worker. Fewer
 	// workers make bigger batches (fewer statements and commits per
 	// message); more keep one slow chat from holding up as many others.
-	// The default, 4, keeps handling up with a 2-core machine's
-	// acknowledgements (BenchmarkIngest: with 2 or 3 the queue fills and
-	// callbacks are answered busy), though with the load generator waiting
-	// for each answer (BenchmarkPipeline) 2 spend less CPU per message.
+	// The default, 2, keeps handling up with a 2-core machine's
+	// acknowledgements with the least CPU per message (BenchmarkIngest:
+	// with 1 the queue fills and callbacks are answered busy; with 4 each
+	// batch is half as big and a message costs more).
 	Workers int `yaml:"workers"`
 	// QueueSize bounds how many acknowledged messages may wait for a
 	// worker; past it, callbacks are answered with a retryable error.
@@ -345,7 +345,7 @@ func Default() Config {
 		DataDir:   "./data",
 		Timezone:  "Asia/Shanghai",
 		Demo:      true,
-		Workers:   4,
+		Workers:   2,
 		QueueSize: 1024,
 		HTTP: HTTP{
 			Addr:           "127.0.0.1:8080",
