@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	mysqldrv "github.com/go-sql-driver/mysql"
@@ -40,16 +39,13 @@ type unit struct {
 	// outbox holds the posts queued in the unit, written together in one
 	// multi-row insert when it commits (EnqueueOutbox).
 	outbox []OutboxItem
-	// temps holds the readings queued in the unit (QueueTemperatures), of
-	// which the first tempsWritten are written: the rest are written when
-	// the unit commits, or before a statement of the unit that touches
-	// their table (flushBeforeTemperatures).
-	temps        []Temperature
-	tempsWritten int
-	// writtenAt is, for each savepoint taken, tempsWritten when it was
-	// taken: rolling back to it unwrites the readings written since, which
-	// are then written again later.
-	writtenAt map[string]int
+	// later holds the rows queued in the unit to be written as it commits
+	// (writeLater), by table.
+	later []laterTable
+	// writtenAt is, for each savepoint taken, the queued rows' counts when
+	// it was taken: rolling back to it unwrites the rows written since,
+	// which are then written again later.
+	writtenAt map[string]laterMark
 }
 
 // maxAttempts is how many times Atomic runs a unit that fails on a race it
@@ -85,7 +81,7 @@ func (db *DB) Atomic(ctx context.Context, fn func(ctx context.Context) error) er
 			if err := fn(context.WithValue(ctx, unitKey{}, u)); err != nil {
 				return err
 			}
-			if err := u.writeTemperatures(ctx, tx.Statement.ConnPool); err != nil {
+			if err := u.writeQueued(ctx, tx.Statement.ConnPool); err != nil {
 				return err
 			}
 			return insertOutbox(tx.WithContext(ctx), u.outbox)
@@ -136,7 +132,7 @@ func (db *DB) Savepoint(ctx context.Context, fn func(ctx context.Context) error)
 	}
 	u.savepoints++
 	name := "sp" + strconv.Itoa(u.savepoints)
-	queued, temps := len(u.outbox), len(u.temps)
+	queued, later := len(u.outbox), u.mark()
 	u.pending = append(u.pending, name)
 	err := fn(ctx)
 	taken := !slices.Contains(u.pending, name)
@@ -146,19 +142,20 @@ func (db *DB) Savepoint(ctx context.Context, fn func(ctx context.Context) error)
 	if err == nil || Retryable(err) {
 		return err
 	}
+	var written laterMark
 	if taken {
 		if rerr := u.tx.WithContext(context.WithoutCancel(ctx)).RollbackTo(name).Error; rerr != nil {
 			return errors.Join(err, fmt.Errorf("store: roll back to savepoint: %w", rerr))
 		}
-		// The readings written since — of earlier parts too — are
+		// The queued rows written since — of earlier parts too — are
 		// unwritten: they go again later.
-		u.tempsWritten = u.writtenAt[name]
+		written = u.writtenAt[name]
 	}
-	// The posts and readings it queued go with its writes. (No reading of
-	// its own was written before its savepoint was taken: writing them
-	// takes it first.)
+	// The posts and rows it queued go with its writes. (No row of its own
+	// was written before its savepoint was taken: writing them takes it
+	// first.)
 	u.outbox = u.outbox[:queued]
-	u.temps = u.temps[:temps]
+	u.restoreQueued(later, written)
 	return err
 }
 
@@ -182,55 +179,16 @@ func takeSavepoints(tx *gorm.DB) {
 			return
 		}
 		if u.writtenAt == nil {
-			u.writtenAt = map[string]int{}
+			u.writtenAt = map[string]laterMark{}
 		}
-		u.writtenAt[name] = u.tempsWritten
+		u.writtenAt[name] = u.mark()
 	}
 	u.pending = u.pending[:0]
 }
 
-// flushBeforeTemperatures is the gorm callback run before every statement:
-// when it touches the temperatures table and its unit of work has queued
-// readings not yet written (QueueTemperatures), it writes them first, so
-// that the unit reads its own writes and a write of its own lands after
-// them. Like any write, that takes the unit's pending savepoints first.
-func flushBeforeTemperatures(tx *gorm.DB) {
-	if tx.Error != nil || tx.Statement == nil || tx.Statement.Context == nil {
-		return
-	}
-	u, ok := tx.Statement.Context.Value(unitKey{}).(*unit)
-	if !ok || u.tempsWritten == len(u.temps) {
-		return
-	}
-	if tx.Statement.Table != temperaturesTable && !strings.Contains(tx.Statement.SQL.String(), temperaturesTable) {
-		return
-	}
-	if takeSavepoints(tx); tx.Error != nil {
-		return
-	}
-	if err := u.writeTemperatures(tx.Statement.Context, tx.Statement.ConnPool); err != nil {
-		tx.AddError(err)
-	}
-}
-
-// writeTemperatures writes the readings u queued and has not written yet,
-// on conn, its transaction — straight, not through gorm, whose callbacks
-// would come back here.
-func (u *unit) writeTemperatures(ctx context.Context, conn gorm.ConnPool) error {
-	if u.tempsWritten == len(u.temps) {
-		return nil
-	}
-	for _, st := range u.db.temperatureWrites(u.temps[u.tempsWritten:]) {
-		if _, err := conn.ExecContext(ctx, st.sql, st.args...); err != nil {
-			return fmt.Errorf("store: write queued temperatures: %w", err)
-		}
-	}
-	u.tempsWritten = len(u.temps)
-	return nil
-}
-
 // registerSavepointCallbacks has every write take its unit's pending
-// savepoints first (takeSavepoints).
+// savepoints first (takeSavepoints), and every statement write the rows
+// its unit queued for its table first (writeQueuedFirst).
 func registerSavepointCallbacks(gdb *gorm.DB) error {
 	cb := gdb.Callback()
 	return errors.Join(
@@ -238,12 +196,12 @@ func registerSavepointCallbacks(gdb *gorm.DB) error {
 		cb.Update().Before("gorm:update").Register("towerbot:savepoint", takeSavepoints),
 		cb.Delete().Before("gorm:delete").Register("towerbot:savepoint", takeSavepoints),
 		cb.Raw().Before("gorm:raw").Register("towerbot:savepoint", takeSavepoints),
-		cb.Create().After("towerbot:savepoint").Register("towerbot:temperatures", flushBeforeTemperatures),
-		cb.Update().After("towerbot:savepoint").Register("towerbot:temperatures", flushBeforeTemperatures),
-		cb.Delete().After("towerbot:savepoint").Register("towerbot:temperatures", flushBeforeTemperatures),
-		cb.Raw().After("towerbot:savepoint").Register("towerbot:temperatures", flushBeforeTemperatures),
-		cb.Query().Before("gorm:query").Register("towerbot:temperatures", flushBeforeTemperatures),
-		cb.Row().Before("gorm:row").Register("towerbot:temperatures", flushBeforeTemperatures),
+		cb.Create().After("towerbot:savepoint").Register("towerbot:later", writeQueuedFirst),
+		cb.Update().After("towerbot:savepoint").Register("towerbot:later", writeQueuedFirst),
+		cb.Delete().After("towerbot:savepoint").Register("towerbot:later", writeQueuedFirst),
+		cb.Raw().After("towerbot:savepoint").Register("towerbot:later", writeQueuedFirst),
+		cb.Query().Before("gorm:query").Register("towerbot:later", writeQueuedFirst),
+		cb.Row().Before("gorm:row").Register("towerbot:later", writeQueuedFirst),
 	)
 }
 

@@ -4,26 +4,64 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 )
 
-// RecordDisinfection stores that a node's public areas were disinfected on
-// a day. Replaying the message returns the record it made.
-func (db *DB) RecordDisinfection(ctx context.Context, d Disinfection) (*Disinfection, error) {
-	if d.NodeID == 0 || d.PersonID == 0 || d.MessageID == 0 {
-		return nil, errors.New("store: disinfection: node, person and message are required")
-	}
-	if err := validDay(d.Day); err != nil {
-		return nil, fmt.Errorf("store: disinfection: %w", err)
-	}
-	if err := validText("area", d.Area, 255, false); err != nil {
-		return nil, fmt.Errorf("store: disinfection: %w", err)
+// QueueDisinfection stores that a node's public areas were disinfected on
+// a day. Nothing is read back: inside a unit of work the record is written
+// when the unit commits, with the batch's others in one statement
+// (writeLater). A message that made its record already (a replay) makes
+// none again.
+func (db *DB) QueueDisinfection(ctx context.Context, d Disinfection) error {
+	if err := checkDisinfection(d); err != nil {
+		return err
 	}
 	d.ID = 0
-	out, err := createOnce(ctx, db, d.MessageID, d, nil, nil)
-	if err != nil {
-		return nil, fmt.Errorf("store: disinfection: %w", err)
+	d.CreatedAt = db.Now().Truncate(time.Microsecond)
+	return writeLater(ctx, db, "disinfections", disinfectionWrites, d)
+}
+
+// checkDisinfection refuses a record that lacks its node, person, message
+// or day, or whose area is not a short text.
+func checkDisinfection(d Disinfection) error {
+	if d.NodeID == 0 || d.PersonID == 0 || d.MessageID == 0 {
+		return errors.New("store: disinfection: node, person and message are required")
 	}
-	return out, nil
+	if err := validDay(d.Day); err != nil {
+		return fmt.Errorf("store: disinfection: %w", err)
+	}
+	if err := validText("area", d.Area, 255, false); err != nil {
+		return fmt.Errorf("store: disinfection: %w", err)
+	}
+	return nil
+}
+
+// disinfectionWrites are the statements that insert rows, a chunk each,
+// leaving out a message's that is there already.
+func disinfectionWrites(db *DB, rows []Disinfection) []statement {
+	var out []statement
+	for len(rows) > 0 {
+		n := min(len(rows), chunk)
+		var b strings.Builder
+		b.WriteString("INSERT INTO disinfections (node_id, person_id, area, day, message_id, created_at) VALUES ")
+		args := make([]any, 0, 6*n)
+		for i, d := range rows[:n] {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?)")
+			args = append(args, d.NodeID, d.PersonID, d.Area, d.Day, d.MessageID, d.CreatedAt)
+		}
+		if db.driver == DriverMySQL {
+			b.WriteString(" ON DUPLICATE KEY UPDATE id = id")
+		} else {
+			b.WriteString(" ON CONFLICT (message_id) DO NOTHING")
+		}
+		out = append(out, statement{b.String(), args})
+		rows = rows[n:]
+	}
+	return out
 }
 
 // DisinfectionsOn returns the records of day at nodeIDs, by node then id:

@@ -155,9 +155,8 @@ func TestFailedOutboxInsertLeavesNoFact(t *testing.T) {
 				return err
 			}},
 			{"disinfection", func(ctx context.Context, m int64) error {
-				_, err := db.RecordDisinfection(ctx, store.Disinfection{NodeID: l1.ID, PersonID: jia.ID, Area: "楼道",
+				return db.QueueDisinfection(ctx, store.Disinfection{NodeID: l1.ID, PersonID: jia.ID, Area: "楼道",
 					Day: "2020-02-24", MessageID: m})
-				return err
 			}},
 			{"message outcome", func(ctx context.Context, m int64) error {
 				return db.FinishInbound(ctx, handling, store.InboundResult{Outcome: store.OutcomeOK})
@@ -213,7 +212,7 @@ func TestFaultOnTheNthInsert(t *testing.T) {
 		fault := storetest.FailInsertsWhen(t, db, "outbox_items", storetest.InsertNumber("outbox_items", 3))
 		before := snapshot(t, db)
 		err := db.Atomic(ctx, func(ctx context.Context) error {
-			if _, err := db.RecordDisinfection(ctx, store.Disinfection{NodeID: 4, PersonID: 2, Day: "2020-02-24", MessageID: 50}); err != nil {
+			if err := db.QueueDisinfection(ctx, store.Disinfection{NodeID: 4, PersonID: 2, Day: "2020-02-24", MessageID: 50}); err != nil {
 				return err
 			}
 			if err := db.EnqueueOutbox(ctx, item("second", 1, "二")); err != nil {

@@ -165,12 +165,21 @@ func writePurgeFixture(t *testing.T, db *store.DB) purgeFixture {
 	disinfection := func(day string) int64 {
 		t.Helper()
 		msgID++
-		d, err := db.RecordDisinfection(ctx, store.Disinfection{NodeID: 5, PersonID: 9, Day: day, MessageID: msgID,
-			Area: "楼道,联系人" + widePhone})
+		if err := db.QueueDisinfection(ctx, store.Disinfection{NodeID: 5, PersonID: 9, Day: day, MessageID: msgID,
+			Area: "楼道,联系人" + widePhone}); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.DisinfectionsOn(ctx, day, 5)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return d.ID
+		for _, d := range rows {
+			if d.MessageID == msgID {
+				return d.ID
+			}
+		}
+		t.Fatalf("disinfection of message %d not recorded", msgID)
+		return 0
 	}
 	job := func() time.Time {
 		t.Helper()

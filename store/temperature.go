@@ -156,21 +156,16 @@ func (db *DB) RecordTemperatures(ctx context.Context, log TemperatureLog) ([]Tem
 // a fever), and returns how many people it recorded. Inside a unit of work
 // the rows are written when the unit commits — the readings of every
 // message of a batch in one statement — or earlier, right before any
-// statement of the unit that touches the temperatures table
-// (flushBeforeTemperatures), so that the unit reads what it wrote.
-// Outside a unit they are written at once. Bad input is refused here, not
+// statement of the unit that touches the temperatures table, so that the
+// unit reads what it wrote (writeLater). Outside a unit they are written
+// at once. Bad input is refused here, not
 // at the commit.
 func (db *DB) QueueTemperatures(ctx context.Context, log TemperatureLog) (int, error) {
 	readings, err := temperatureReadings(log)
 	if err != nil {
 		return 0, fmt.Errorf("store: record temperatures: %w", err)
 	}
-	err = db.Atomic(ctx, func(ctx context.Context) error {
-		u := ctx.Value(unitKey{}).(*unit)
-		u.temps = append(u.temps, readings...)
-		return nil
-	})
-	if err != nil {
+	if err := writeLater(ctx, db, temperaturesTable, (*DB).temperatureWrites, readings...); err != nil {
 		return 0, err
 	}
 	return len(readings), nil
@@ -219,12 +214,6 @@ func temperatureReadings(log TemperatureLog) ([]Temperature, error) {
 
 // temperaturesTable is the table of Temperature rows.
 const temperaturesTable = "temperatures"
-
-// statement is one SQL statement and its arguments.
-type statement struct {
-	sql  string
-	args []any
-}
 
 // temperatureWrites are the statements that write readings (of any
 // messages) as RecordTemperatures would, without reading them back: a

@@ -253,7 +253,7 @@ func (t *Tower) answeredDirective(ctx context.Context, act Act, id int64) (*stor
 
 // DisinfectionRecorded is what RecordDisinfection did.
 type DisinfectionRecorded struct {
-	Disinfection store.Disinfection
+	Disinfection store.Disinfection // as recorded, its ID left out: it is written as its unit commits
 	Here         []Note
 }
 
@@ -267,13 +267,9 @@ func (t *Tower) RecordDisinfection(ctx context.Context, act Act, area string) (*
 	res := &DisinfectionRecorded{}
 	var err error
 	res.Here, err = t.atomic(ctx, act, func(ctx context.Context, out *posts) error {
-		d, err := t.st.RecordDisinfection(ctx, store.Disinfection{NodeID: act.Node.ID, PersonID: act.By.ID,
-			Area: area, Day: day(act.At), MessageID: act.Message})
-		if err != nil {
-			return err
-		}
-		res.Disinfection = *d
-		return nil
+		res.Disinfection = store.Disinfection{NodeID: act.Node.ID, PersonID: act.By.ID,
+			Area: area, Day: day(act.At), MessageID: act.Message}
+		return t.st.QueueDisinfection(ctx, res.Disinfection)
 	})
 	if err != nil {
 		return nil, err

@@ -79,7 +79,7 @@ type Store interface {
 	WithdrawDirective(ctx context.Context, id, personID, messageID int64, at time.Time) (*store.Directive, error)
 	OutboxByMessage(ctx context.Context, id int64) ([]store.OutboxItem, error)
 
-	RecordDisinfection(ctx context.Context, d store.Disinfection) (*store.Disinfection, error)
+	QueueDisinfection(ctx context.Context, d store.Disinfection) error
 
 	FigureStore
 }

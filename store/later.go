@@ -1,0 +1,158 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// Rows written later: a write whose caller decides nothing from what the
+// database makes of it (a temperature that cannot be a fever, a
+// disinfection) is queued in its unit of work and written when the unit
+// commits — every message's of a batch in one statement, and no savepoint
+// taken for a message that writes nothing else — or earlier, right before
+// any statement of the unit that touches the table, so that the unit
+// reads what it wrote and its other writes land after these. Outside a
+// unit the rows are written at once.
+
+// statement is one SQL statement and its arguments.
+type statement struct {
+	sql  string
+	args []any
+}
+
+// laterTable is one table's rows queued in a unit of work.
+type laterTable interface {
+	table() string
+	// counts are how many rows are queued and how many of them written.
+	counts() (queued, written int)
+	// restore goes back to counts taken before: rows queued since are
+	// dropped, rows written since are to be written again.
+	restore(queued, written int)
+	// write writes the rows queued and not written yet on conn.
+	write(ctx context.Context, db *DB, conn gorm.ConnPool) error
+}
+
+// laterRows is a laterTable of rows of type T, written by statements.
+type laterRows[T any] struct {
+	name       string
+	rows       []T
+	written    int
+	statements func(db *DB, rows []T) []statement
+}
+
+func (l *laterRows[T]) table() string                 { return l.name }
+func (l *laterRows[T]) counts() (queued, written int) { return len(l.rows), l.written }
+
+func (l *laterRows[T]) restore(queued, written int) {
+	l.rows = l.rows[:min(queued, len(l.rows))]
+	l.written = min(written, len(l.rows))
+}
+
+func (l *laterRows[T]) write(ctx context.Context, db *DB, conn gorm.ConnPool) error {
+	if l.written == len(l.rows) {
+		return nil
+	}
+	// Straight to the connection: through gorm the statement would come
+	// back to the callback that writes queued rows first.
+	for _, st := range l.statements(db, l.rows[l.written:]) {
+		if _, err := conn.ExecContext(ctx, st.sql, st.args...); err != nil {
+			return fmt.Errorf("store: write queued %s: %w", l.name, err)
+		}
+	}
+	l.written = len(l.rows)
+	return nil
+}
+
+// writeLater queues rows of table in ctx's unit of work, to be written by
+// statements (see above); outside a unit, it opens one, which writes them
+// as it commits.
+func writeLater[T any](ctx context.Context, db *DB, table string, statements func(db *DB, rows []T) []statement, rows ...T) error {
+	return db.Atomic(ctx, func(ctx context.Context) error {
+		u := ctx.Value(unitKey{}).(*unit)
+		for _, l := range u.later {
+			if q, ok := l.(*laterRows[T]); ok && q.name == table {
+				q.rows = append(q.rows, rows...)
+				return nil
+			}
+		}
+		u.later = append(u.later, &laterRows[T]{name: table, rows: rows, statements: statements})
+		return nil
+	})
+}
+
+// laterMark is the counts of each of a unit's laterTables, in order.
+type laterMark [][2]int
+
+// mark returns the counts of u's queued rows now.
+func (u *unit) mark() laterMark {
+	m := make(laterMark, len(u.later))
+	for i, l := range u.later {
+		m[i][0], m[i][1] = l.counts()
+	}
+	return m
+}
+
+// restoreQueued drops the rows queued since queued was marked and, when
+// written is not nil (a savepoint taken at that mark was rolled back to),
+// marks the rows written since to be written again. A table first queued
+// since counts from nothing.
+func (u *unit) restoreQueued(queued, written laterMark) {
+	for i, l := range u.later {
+		q, w := l.counts()
+		if i < len(queued) {
+			q = queued[i][0]
+		} else {
+			q = 0
+		}
+		if written != nil {
+			if i < len(written) {
+				w = written[i][1]
+			} else {
+				w = 0
+			}
+		}
+		l.restore(q, w)
+	}
+}
+
+// writeQueued writes every row u queued and has not written yet.
+func (u *unit) writeQueued(ctx context.Context, conn gorm.ConnPool) error {
+	for _, l := range u.later {
+		if err := l.write(ctx, u.db, conn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeQueuedFirst is the gorm callback run before every statement: when
+// it touches a table whose rows its unit of work queued and has not
+// written yet, it writes them first. Like any write, that takes the
+// unit's pending savepoints first.
+func writeQueuedFirst(tx *gorm.DB) {
+	if tx.Error != nil || tx.Statement == nil || tx.Statement.Context == nil {
+		return
+	}
+	u, ok := tx.Statement.Context.Value(unitKey{}).(*unit)
+	if !ok {
+		return
+	}
+	for _, l := range u.later {
+		if q, w := l.counts(); q == w {
+			continue
+		}
+		if tx.Statement.Table != l.table() && !strings.Contains(tx.Statement.SQL.String(), l.table()) {
+			continue
+		}
+		if takeSavepoints(tx); tx.Error != nil {
+			return
+		}
+		if err := l.write(tx.Statement.Context, u.db, tx.Statement.ConnPool); err != nil {
+			tx.AddError(err)
+			return
+		}
+	}
+}
