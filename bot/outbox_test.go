@@ -349,6 +349,18 @@ func TestSendersNeverSendOneItemTwice(t *testing.T) {
 	})
 }
 
+// runWoken runs s until the test ends, woken by the posts queued through
+// the outbox it returns.
+func runWoken(t *testing.T, db *store.DB, s *Sender) *StoreOutbox {
+	ob := NewStoreOutbox(db)
+	ob.Notify(Sandbox, s.Wake)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return ob
+}
+
 // TestSenderRunWakesOnEnqueue: a reply goes out as soon as it is queued,
 // not at the next poll.
 func TestSenderRunWakesOnEnqueue(t *testing.T) {
@@ -356,12 +368,7 @@ func TestSenderRunWakesOnEnqueue(t *testing.T) {
 	a, _ := outboxFixture(t, db)
 	ch := &fakeChannel{}
 	s := NewSender(SenderConfig{Poll: time.Hour}, db, kv.NewMemory(time.Now), ch)
-	ob := NewStoreOutbox(db)
-	ob.Notify(Sandbox, s.Wake)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { s.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	ob := runWoken(t, db, s)
 	time.Sleep(20 * time.Millisecond) // Run's first pass finds nothing
 	if err := ob.Enqueue(context.Background(), post(a, "w:1", "马上发", false)); err != nil {
 		t.Fatal(err)
@@ -395,12 +402,7 @@ func TestSenderGathersABurst(t *testing.T) {
 	st := &countingLeases{DB: db}
 	ch := &fakeChannel{}
 	s := NewSender(SenderConfig{Poll: time.Hour, Gather: 300 * time.Millisecond}, st, kv.NewMemory(time.Now), ch)
-	ob := NewStoreOutbox(db)
-	ob.Notify(Sandbox, s.Wake)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { s.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	ob := runWoken(t, db, s)
 	deadline := time.Now().Add(3 * time.Second)
 	for st.leases.Load() == 0 { // Run's first pass finds nothing
 		if time.Now().After(deadline) {
