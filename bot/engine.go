@@ -866,11 +866,13 @@ func (e *Engine) handleBatch(batch []*store.InboundMessage) {
 		return
 	}
 	for i, m := range batch {
-		e.release(m.ID, contexts[i], outcomes[i])
+		// Counted before its waiter hears: whoever it answers sees it
+		// in the metrics.
 		if e.cfg.Observe != nil && outcomes[i] != "" {
 			e.cfg.Observe(Handled{Kind: contexts[i].Parsed.Kind, Outcome: outcomes[i], Duration: time.Since(start),
 				Attempt: m.Attempts + 1, Batch: len(batch)})
 		}
+		e.release(m.ID, contexts[i], outcomes[i])
 	}
 }
 
@@ -887,10 +889,10 @@ func (e *Engine) handle(m *store.InboundMessage) {
 
 	c, err := e.attempt(ctx, m)
 	outcome := e.settle(ctx, m, c, err)
-	e.release(m.ID, c, outcome)
 	if e.cfg.Observe != nil && outcome != "" {
 		e.cfg.Observe(Handled{Kind: c.Parsed.Kind, Outcome: outcome, Duration: time.Since(start), Attempt: m.Attempts + 1, Batch: 1})
 	}
+	e.release(m.ID, c, outcome)
 }
 
 // attempt handles m in one unit of work: the handlers' writes, the posts
