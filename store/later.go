@@ -14,8 +14,11 @@ import (
 // commits — every message's of a batch in one statement, and no savepoint
 // taken for a message that writes nothing else — or earlier, right before
 // any statement of the unit that touches the table, so that the unit
-// reads what it wrote and its other writes land after these. Outside a
-// unit the rows are written at once.
+// reads what it wrote and its other writes land after these. A statement
+// touches a table when its model is the table's or its SQL names it: a
+// query that reaches such a table only through a join written on another
+// model would not see the queued rows, and none does. Outside a unit the
+// rows are written at once.
 
 // statement is one SQL statement and its arguments.
 type statement struct {
