@@ -104,18 +104,15 @@ func (u *unit) mark() laterMark {
 // since counts from nothing.
 func (u *unit) restoreQueued(queued, written laterMark) {
 	for i, l := range u.later {
-		q, w := l.counts()
+		var q, w int // a table first queued since counts from nothing
 		if i < len(queued) {
 			q = queued[i][0]
-		} else {
-			q = 0
 		}
-		if written != nil {
-			if i < len(written) {
-				w = written[i][1]
-			} else {
-				w = 0
-			}
+		switch {
+		case written == nil:
+			_, w = l.counts()
+		case i < len(written):
+			w = written[i][1]
 		}
 		l.restore(q, w)
 	}

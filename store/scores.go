@@ -208,17 +208,11 @@ func (db *DB) PendingScoreEvents(ctx context.Context, nodeIDs ...int64) ([]Score
 // the approved deltas since the cycle began. It is derived on every read,
 // never stored.
 func (db *DB) LandlordScore(ctx context.Context, landlordID int64, base int, since time.Time) (int, error) {
-	var sum *int64
-	err := db.q(ctx).Model(&ScoreEvent{}).Select("SUM(delta)").
-		Where("landlord_id = ? AND status = ? AND created_at >= ?", landlordID, ScoreApproved, since.UTC()).
-		Scan(&sum).Error
+	scores, err := db.ScoreSummaries(ctx, []int64{landlordID}, base, since)
 	if err != nil {
-		return 0, fmt.Errorf("store: landlord score: %w", err)
+		return 0, err
 	}
-	if sum == nil {
-		return base, nil
-	}
-	return base + int(*sum), nil
+	return scores[landlordID].Score, nil
 }
 
 // ScoreSummary is a landlord's score in the current cycle and the events

@@ -66,7 +66,8 @@ func TestScoreEventsPendingVerifyAndDerivedScore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// ScoreSummaries (a 积分 answer's one statement) agrees.
+			// Asked with another at once (a 积分 answer's one
+			// statement), the same; a landlord with no events has the base.
 			all, err := db.ScoreSummaries(ctx, []int64{jia.ID, jia.ID + 1000}, 12, since)
 			if err != nil || all[jia.ID].Score != s || all[jia.ID+1000].Score != 12 {
 				t.Fatalf("score summaries %+v, %v; want %d for %d and the base for nobody", all, err, s, jia.ID)

@@ -313,3 +313,32 @@ func TestQueuedTemperatures(t *testing.T) {
 		}
 	})
 }
+
+// A reading recorded and read back (a fever's path) in a unit that queued
+// a reading of the same person first sees that one: a queued reading from
+// a later message stands, and is what the fever's path gets back.
+func TestRecordTemperaturesAfterQueuedOnes(t *testing.T) {
+	eachTemperaturePath(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		log := func(msg int64, celsius float64) store.TemperatureLog {
+			return store.TemperatureLog{NodeID: 3, Day: "2020-02-26", ReporterID: 1, MessageID: msg,
+				Entries: []store.TemperatureEntry{{Name: "甲", Celsius: celsius}}}
+		}
+		err := db.Atomic(ctx, func(ctx context.Context) error {
+			if _, err := db.QueueTemperatures(ctx, log(20, 36.5)); err != nil {
+				return err
+			}
+			rows, err := db.RecordTemperatures(ctx, log(19, 38.0))
+			if err != nil {
+				return err
+			}
+			if len(rows) != 1 || rows[0].MessageID != 20 || rows[0].Celsius != 36.5 {
+				return fmt.Errorf("the older fever reading got back %+v; want message 20's 36.5", rows)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -42,12 +42,14 @@ func (t *Tower) LandlordStandings(ctx context.Context, person store.Person, scop
 			return nil, err
 		}
 	}
+	// Each person once, at the first node found.
+	var first []store.PersonAt
 	var ids []int64
 	seen := map[int64]bool{}
 	for _, p := range found {
 		if !seen[p.ID] {
 			seen[p.ID] = true
-			ids = append(ids, p.ID)
+			first, ids = append(first, p), append(ids, p.ID)
 		}
 	}
 	scores, err := t.st.ScoreSummaries(ctx, ids, t.rules.ScoreBase, t.rules.CycleStart(at))
@@ -55,12 +57,7 @@ func (t *Tower) LandlordStandings(ctx context.Context, person store.Person, scop
 		return nil, err
 	}
 	var out []Standing
-	clear(seen)
-	for _, p := range found {
-		if seen[p.ID] {
-			continue
-		}
-		seen[p.ID] = true
+	for _, p := range first {
 		n, err := t.st.NodeByID(ctx, p.NodeID)
 		if err != nil {
 			return nil, err
