@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -339,8 +338,6 @@ func fireUntilKilled(p *process, pl *plan, clients int, load time.Duration) []po
 	return out
 }
 
-var receivedID = regexp.MustCompile(`消息 (\d+) 已收到`)
-
 // postOnce posts text once (no retry: a post that got no answer may or
 // may not have been stored, and the log says which).
 func postOnce(c *http.Client, base, group, sender, text string) postResult {
@@ -357,16 +354,12 @@ func postOnce(c *http.Client, base, group, sender, text string) postResult {
 	}
 	r.status = res.StatusCode
 	switch res.StatusCode {
-	case http.StatusOK:
+	case http.StatusOK: // the only acknowledgement: stored and handled
 		var ok struct {
 			MessageID int64 `json:"message_id"`
 		}
 		if json.Unmarshal(raw, &ok) == nil {
 			r.id = ok.MessageID
-		}
-	case http.StatusGatewayTimeout: // stored, not handled within the wait
-		if m := receivedID.FindSubmatch(raw); m != nil {
-			r.id, _ = strconv.ParseInt(string(m[1]), 10, 64)
 		}
 	}
 	return r

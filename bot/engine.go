@@ -184,9 +184,11 @@ type Engine struct {
 	arrivals chan *arrival // messages waiting to be stored (storeLoop)
 	stored   chan struct{} // closed when storeLoop has ended
 
-	mu      sync.Mutex
-	closed  bool
-	waiters map[int64]chan Handling
+	mu     sync.Mutex
+	closed bool
+	// waiters are the Submit callers waiting for their messages, by the
+	// queued row (which has no log id before it is stored).
+	waiters map[*store.InboundMessage]chan Handling
 	sending sync.WaitGroup // Receive calls between reserving and queueing
 
 	inflight map[int64]bool // log ids queued or being handled here
@@ -266,7 +268,7 @@ func NewEngine(cfg EngineConfig, st MessageStore, kv KV, router *Router, outbox 
 		queues:      makeQueues(cfg.Workers, cfg.QueueSize),
 		arrivals:    make(chan *arrival, cfg.StoreBatch),
 		stored:      make(chan struct{}),
-		waiters:     make(map[int64]chan Handling),
+		waiters:     make(map[*store.InboundMessage]chan Handling),
 		inflight:    make(map[int64]bool),
 		recovered:   make(chan struct{}),
 		stopSweep:   make(chan struct{}),
@@ -368,38 +370,47 @@ func (e *Engine) Recovered() <-chan struct{} { return e.recovered }
 // It returns an error wrapping ErrBadMessage for a message that can never
 // be stored, and ErrBusy when the queue is full or the engine is stopping.
 func (e *Engine) Receive(ctx context.Context, msg Message) error {
-	_, _, err := e.submit(ctx, msg, false)
+	_, err := e.submit(ctx, msg, false)
 	return err
 }
 
-// Submit is Receive for a caller that waits for the outcome (the sandbox):
-// done yields what handling the message came to, once it is handled (or
-// its handling failed and waits for a retry: outcome pending), and is then
-// closed. For a message seen before it is closed at once and yields the
-// zero Handling: the store knows how that one ended. logID is the
-// message's row in the message log.
-func (e *Engine) Submit(ctx context.Context, msg Message) (logID int64, done <-chan Handling, err error) {
+// Submit is for a caller that waits for the outcome (the sandbox), and so
+// acknowledges nothing before the message is handled: the message is
+// stored in the unit of work that handles it — its row written with the
+// rest of its batch's in one statement, at the start of the batch's
+// transaction — rather than in a transaction of its own first. When that
+// unit fails, the message is stored alone and handled as Receive's are.
+// done yields what the message came to once it is handled (or its
+// handling failed and waits for a retry: outcome pending), and is then
+// closed: see Handling.
+func (e *Engine) Submit(ctx context.Context, msg Message) (done <-chan Handling, err error) {
 	return e.submit(ctx, msg, true)
 }
 
-// Handling is what handling a message came to, as Submit's caller learns
-// it without asking the store: the outcome recorded, and the texts the bot
-// posted in the message's own group because of it (its reply, or the
-// answer to a refusal).
+// Handling is what a message submitted came to, as Submit's caller learns
+// it without asking the store.
 type Handling struct {
+	// LogID is the message's row in the message log; 0 when the message
+	// could not be stored (the database failed, or the engine stopped
+	// first): nothing was acknowledged, and the caller answers busy.
+	LogID int64
+	// Outcome is the outcome recorded; "" when it is not known here: a
+	// message seen before, whose row tells how it ended.
 	Outcome string
+	// Replies are the texts the bot posted in the message's own group
+	// because of it (its reply, or the answer to a refusal).
 	Replies []string
 }
 
-func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (int64, <-chan Handling, error) {
+func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (<-chan Handling, error) {
 	if err := validate(msg); err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	e.mu.Lock()
 	accepting := e.started && !e.closed
 	e.mu.Unlock()
 	if !accepting {
-		return 0, nil, fmt.Errorf("%w: not accepting messages", ErrBusy)
+		return nil, fmt.Errorf("%w: not accepting messages", ErrBusy)
 	}
 
 	// The fast path across replicas: a message already in the log is
@@ -416,7 +427,7 @@ func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (int64, <-c
 			id, _ := strconv.ParseInt(strings.TrimPrefix(v, storedPrefix), 10, 64)
 			e.log.Debug("duplicate message", "platform", msg.Platform, "msg_id", msg.ID, "log_id", id)
 			e.received(msg.Platform, true)
-			return id, closedChan, nil
+			return handled(Handling{LogID: id}), nil
 		}
 		// Another receiver may have died between marking and storing:
 		// fall through to the database, whose unique key decides.
@@ -438,14 +449,14 @@ func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (int64, <-c
 	if e.closed {
 		e.mu.Unlock()
 		unmark()
-		return 0, nil, fmt.Errorf("%w: not accepting messages", ErrBusy)
+		return nil, fmt.Errorf("%w: not accepting messages", ErrBusy)
 	}
 	select {
 	case e.slots <- struct{}{}:
 	default:
 		e.mu.Unlock()
 		unmark()
-		return 0, nil, fmt.Errorf("%w: queue full", ErrBusy)
+		return nil, fmt.Errorf("%w: queue full", ErrBusy)
 	}
 	e.sending.Add(1)
 	e.mu.Unlock()
@@ -477,28 +488,42 @@ func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (int64, <-c
 		LeaseOwner:    e.cfg.Replica,
 		NextAttemptAt: now.Add(e.cfg.Lease),
 	}
+	if wait {
+		// Queued unstored (no log id): its worker stores it as it
+		// handles it (handleBatch).
+		done := make(chan Handling, 1)
+		e.mu.Lock()
+		e.waiters[row] = done
+		e.mu.Unlock()
+		e.queueFor(row) <- row // cannot block: a slot was reserved
+		queued = true
+		return done, nil
+	}
 	created, err := e.storeRow(row)
 	if err != nil {
 		unmark()
-		return 0, nil, fmt.Errorf("bot: store message %s/%s: %w", msg.Platform, msg.ID, err)
+		return nil, fmt.Errorf("bot: store message %s/%s: %w", msg.Platform, msg.ID, err)
 	}
 	if !created {
 		e.log.Debug("duplicate message", "platform", msg.Platform, "msg_id", msg.ID, "log_id", row.ID)
 		e.received(msg.Platform, true)
-		return row.ID, closedChan, nil
+		return nil, nil
 	}
-	var done chan Handling
 	e.mu.Lock()
 	e.inflight[row.ID] = true
-	if wait {
-		done = make(chan Handling, 1)
-		e.waiters[row.ID] = done
-	}
 	e.mu.Unlock()
 	e.queueFor(row) <- row // cannot block: a slot was reserved
 	queued = true
 	e.received(msg.Platform, false)
-	return row.ID, done, nil
+	return nil, nil
+}
+
+// handled is a Handling already known, as Submit's done channel.
+func handled(h Handling) <-chan Handling {
+	c := make(chan Handling, 1)
+	c <- h
+	close(c)
+	return c
 }
 
 // received tells ObserveReceived of an acknowledged message.
@@ -515,8 +540,6 @@ const storedPrefix = "stored:"
 
 // dedupeKey is the kv key of a platform message's dedupe mark.
 func dedupeKey(platform, msgID string) string { return "dedupe:" + platform + ":" + msgID }
-
-var closedChan = func() chan Handling { c := make(chan Handling); close(c); return c }()
 
 // arrival is a message waiting to be stored, and what storing it came to.
 type arrival struct {
@@ -801,7 +824,7 @@ func (e *Engine) work(queue chan *store.InboundMessage) {
 			}
 		}
 		if len(batch) == 1 {
-			e.handle(m)
+			e.handleAlone(m)
 		} else {
 			e.handleBatch(batch)
 		}
@@ -816,23 +839,41 @@ var errBatch = errors.New("bot: batch abandoned")
 // its own, so that one refused (invalid, refused, conflict) has its own
 // writes undone and its answer recorded while the others stand; their
 // facts, posts, replies and outcomes commit together — one commit for the
-// batch. When any of them fails inside towerbot, the whole unit is rolled
-// back and each message is handled alone (handle), where a failure is
+// batch. The batch's messages not yet stored (Submit's, with no log id)
+// are stored first in the same unit, in one statement; one stored before
+// (a resend) is passed over as a duplicate. When any of them fails inside
+// towerbot, the whole unit is rolled back and each message is handled
+// alone (handle) — stored alone first if it was not — where a failure is
 // counted and retried for that message only.
 func (e *Engine) handleBatch(batch []*store.InboundMessage) {
+	var fresh []*store.InboundMessage
+	for _, m := range batch {
+		if m.ID == 0 {
+			fresh = append(fresh, m)
+		}
+	}
 	if e.workCtx.Err() != nil {
 		for _, m := range batch {
-			e.release(m.ID, nil, "")
+			e.release(m, nil, "")
 		}
-		return // shutting down past the deadline: they stay pending
+		return // shutting down past the deadline: the stored stay pending
 	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(e.workCtx, e.cfg.HandleTimeout)
 	contexts := make([]*Context, len(batch))
 	outcomes := make([]string, len(batch))
+	var seen map[*store.InboundMessage]bool // fresh ones stored before
 	err := e.st.Atomic(ctx, func(ctx context.Context) error {
+		var err error
+		if seen, err = e.storeFresh(ctx, fresh); err != nil {
+			return err
+		}
 		finished := make([]store.Finished, 0, len(batch))
 		for i, m := range batch {
+			contexts[i], outcomes[i] = nil, ""
+			if seen[m] {
+				continue
+			}
 			c := e.newContext(m)
 			contexts[i], outcomes[i] = c, ""
 			err := e.st.Savepoint(ctx, func(ctx context.Context) error { return e.chain()(ctx, c) })
@@ -860,11 +901,15 @@ func (e *Engine) handleBatch(batch []*store.InboundMessage) {
 	cancel()
 	if err != nil {
 		e.log.Debug("batch handled one by one", "size", len(batch), "err", err)
+		for _, m := range fresh {
+			m.ID = 0 // rolled back
+		}
 		for _, m := range batch {
-			e.handle(m)
+			e.handleAlone(m)
 		}
 		return
 	}
+	e.tellStored(fresh, seen)
 	for i, m := range batch {
 		// Counted before its waiter hears: whoever it answers sees it
 		// in the metrics.
@@ -872,15 +917,95 @@ func (e *Engine) handleBatch(batch []*store.InboundMessage) {
 			e.cfg.Observe(Handled{Kind: contexts[i].Parsed.Kind, Outcome: outcomes[i], Duration: time.Since(start),
 				Attempt: m.Attempts + 1, Batch: len(batch)})
 		}
-		e.release(m.ID, contexts[i], outcomes[i])
+		e.release(m, contexts[i], outcomes[i])
 	}
+}
+
+// storeFresh stores the messages of a batch not yet stored, in ctx's unit
+// of work, and returns those stored before (a resend, or a rival replica
+// first): they are not handled again. Each run of the unit stores them
+// afresh — a run rolled back took their log ids with it.
+func (e *Engine) storeFresh(ctx context.Context, fresh []*store.InboundMessage) (seen map[*store.InboundMessage]bool, err error) {
+	if len(fresh) == 0 {
+		return nil, nil
+	}
+	for _, m := range fresh {
+		m.ID = 0
+	}
+	created, err := e.st.SaveInbounds(ctx, fresh)
+	if err != nil {
+		return nil, fmt.Errorf("bot: store messages: %w", err)
+	}
+	for i, m := range fresh {
+		if !created[i] {
+			if seen == nil {
+				seen = map[*store.InboundMessage]bool{}
+			}
+			seen[m] = true
+		}
+	}
+	return seen, nil
+}
+
+// tellStored tells of fresh messages now stored (seen: stored before, by a
+// resend): dedupe marks for their resends, and the metrics.
+func (e *Engine) tellStored(fresh []*store.InboundMessage, seen map[*store.InboundMessage]bool) {
+	if len(fresh) == 0 {
+		return
+	}
+	ctx, cancel := finishContext(e.workCtx)
+	defer cancel()
+	e.markStored(ctx, fresh)
+	for _, m := range fresh {
+		e.received(Platform(m.Platform), seen[m])
+	}
+}
+
+// handleAlone handles m in a unit of its own (handle), storing it first
+// if it was not (Submit's, with no log id): alone, a message gains nothing
+// from being stored with its handling, and a failed handling must find it
+// stored to be tried again.
+func (e *Engine) handleAlone(m *store.InboundMessage) {
+	if m.ID == 0 && !e.storeAlone(m) {
+		return
+	}
+	e.handle(m)
+}
+
+// storeAlone stores Submit's message m in a transaction of its own (its
+// batch's unit failed) and reports whether it is to be handled: false
+// when it was stored before (a resend: its waiter learns its log id) or
+// could not be stored (its waiter learns nothing was; the dedupe mark is
+// cleared so that a resend goes through).
+func (e *Engine) storeAlone(m *store.InboundMessage) bool {
+	ctx, cancel := finishContext(e.workCtx)
+	defer cancel()
+	created, err := e.st.SaveInbounds(ctx, []*store.InboundMessage{m})
+	if err != nil {
+		m.ID = 0
+		e.log.Error("store message", "platform", m.Platform, "msg_id", m.PlatformMsgID, "err", err)
+		if derr := e.kv.Delete(ctx, dedupeKey(m.Platform, m.PlatformMsgID)); derr != nil {
+			e.log.Warn("clear dedupe mark", "platform", m.Platform, "msg_id", m.PlatformMsgID, "err", derr)
+		}
+		e.release(m, nil, "")
+		return false
+	}
+	e.tellStored([]*store.InboundMessage{m}, map[*store.InboundMessage]bool{m: !created[0]})
+	if !created[0] {
+		e.release(m, nil, "")
+		return false
+	}
+	e.mu.Lock()
+	e.inflight[m.ID] = true
+	e.mu.Unlock()
+	return true
 }
 
 // handle runs one attempt at a stored message and wakes whoever waits
 // for it.
 func (e *Engine) handle(m *store.InboundMessage) {
 	if e.workCtx.Err() != nil {
-		e.release(m.ID, nil, "")
+		e.release(m, nil, "")
 		return // shutting down past the deadline: stays pending
 	}
 	start := time.Now()
@@ -892,7 +1017,7 @@ func (e *Engine) handle(m *store.InboundMessage) {
 	if e.cfg.Observe != nil && outcome != "" {
 		e.cfg.Observe(Handled{Kind: c.Parsed.Kind, Outcome: outcome, Duration: time.Since(start), Attempt: m.Attempts + 1, Batch: 1})
 	}
-	e.release(m.ID, c, outcome)
+	e.release(m, c, outcome)
 }
 
 // attempt handles m in one unit of work: the handlers' writes, the posts
@@ -1033,19 +1158,23 @@ func finishContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 }
 
-// release ends this replica's hold on message id and tells whoever waits
-// for it what its handling came to (c nil or outcome "": nothing known).
-func (e *Engine) release(id int64, c *Context, outcome string) {
+// release ends this replica's hold on message m and tells whoever waits
+// for it what its handling came to (c nil or outcome "": nothing known;
+// m.ID 0: not stored).
+func (e *Engine) release(m *store.InboundMessage, c *Context, outcome string) {
 	e.mu.Lock()
-	done := e.waiters[id]
-	delete(e.waiters, id)
-	delete(e.inflight, id)
+	done := e.waiters[m]
+	delete(e.waiters, m)
+	if m.ID != 0 {
+		delete(e.inflight, m.ID)
+	}
 	e.mu.Unlock()
 	if done == nil {
 		return
 	}
+	h := Handling{LogID: m.ID}
 	if c != nil && outcome != "" {
-		h := Handling{Outcome: outcome}
+		h.Outcome = outcome
 		for _, it := range c.said {
 			if outcome == store.OutcomePending {
 				break // rolled back, to be tried again
@@ -1054,8 +1183,8 @@ func (e *Engine) release(id int64, c *Context, outcome string) {
 				h.Replies = append(h.Replies, it.Text)
 			}
 		}
-		done <- h
 	}
+	done <- h
 	close(done)
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -164,10 +165,30 @@ func (f *engineFixture) msg(name, text string) Message {
 	}
 }
 
+// submitted submits m, waits until its first attempt is over, and returns
+// its log id.
+func submitted(t *testing.T, e *Engine, m Message) int64 {
+	t.Helper()
+	done, err := e.Submit(context.Background(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case h := <-done:
+		if h.LogID == 0 {
+			t.Fatalf("%s not stored", m.ID)
+		}
+		return h.LogID
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s not handled within 10s", m.ID)
+	}
+	return 0
+}
+
 // handle submits m and waits until its outcome is recorded.
 func (f *engineFixture) handle(t *testing.T, m Message) *store.InboundMessage {
 	t.Helper()
-	id, done, err := f.engine.Submit(context.Background(), m)
+	done, err := f.engine.Submit(context.Background(), m)
 	if err != nil {
 		t.Fatalf("Submit: %v", err)
 	}
@@ -177,6 +198,7 @@ func (f *engineFixture) handle(t *testing.T, m Message) *store.InboundMessage {
 	case <-time.After(5 * time.Second):
 		t.Fatal("message not handled within 5s")
 	}
+	id := h.LogID
 	row, err := f.db.InboundByID(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
@@ -492,7 +514,7 @@ func TestEngineDedupe(t *testing.T) {
 		if err := e2.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		_, done, err := e2.Submit(context.Background(), m)
+		done, err := e2.Submit(context.Background(), m)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -550,7 +572,7 @@ func TestEngineQueueFull(t *testing.T) {
 	// The platform retries until there is room.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		_, _, err := f.engine.Submit(ctx, m3)
+		err := f.engine.Receive(ctx, m3)
 		if err == nil {
 			break
 		}
@@ -703,7 +725,7 @@ func benchmarkEngine(b *testing.B, db *store.DB) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			m := Message{Platform: Sandbox, ID: fmt.Sprintf("b%d", seq.Add(1)), ChatID: "FT-01-A", SenderID: "2", Text: "temperature"}
-			_, done, err := e.Submit(ctx, m)
+			done, err := e.Submit(ctx, m)
 			if err != nil {
 				b.Error(err)
 				return
@@ -816,10 +838,7 @@ func TestEngineRetriesInternalFailures(t *testing.T) {
 		})
 		f.start(t)
 		ctx := context.Background()
-		id, _, err := f.engine.Submit(ctx, f.msg("应天喜", "temperature"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		id := submitted(t, f.engine, f.msg("应天喜", "temperature"))
 		waitRuns := func(want int64) {
 			t.Helper()
 			deadline := time.Now().Add(5 * time.Second)
@@ -863,10 +882,7 @@ func TestEngineRetriesInternalFailures(t *testing.T) {
 		// A message that never succeeds: given up after MaxAttempts.
 		failUntil.Store(1 << 40)
 		runs.Store(0)
-		id, _, err = f.engine.Submit(ctx, f.msg("应天喜", "temperature"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		id = submitted(t, f.engine, f.msg("应天喜", "temperature"))
 		for i := int64(1); i <= 5; i++ {
 			waitRuns(i)
 			advance(time.Minute)
@@ -1011,14 +1027,23 @@ func TestEngineHandlesBatches(t *testing.T) {
 	}
 	f.start(t)
 	ctx := context.Background()
-	send := func(words ...string) []int64 {
-		var ids []int64
+	send := func(words ...string) []<-chan Handling {
+		var dones []<-chan Handling
 		for _, w := range words {
-			id, _, err := f.engine.Submit(ctx, f.msg("应天喜", "temperature "+w))
+			done, err := f.engine.Submit(ctx, f.msg("应天喜", "temperature "+w))
 			if err != nil {
 				t.Fatal(err)
 			}
-			ids = append(ids, id)
+			dones = append(dones, done)
+		}
+		return dones
+	}
+	// logIDs waits for each message's first attempt and returns their
+	// log ids.
+	logIDs := func(dones ...[]<-chan Handling) []int64 {
+		var ids []int64
+		for _, done := range slices.Concat(dones...) {
+			ids = append(ids, (<-done).LogID)
 		}
 		return ids
 	}
@@ -1058,11 +1083,12 @@ func TestEngineHandlesBatches(t *testing.T) {
 		return out
 	}
 
-	gateID := send("gate")
+	gateDone := send("gate")
 	<-started
-	ids := send("a", "refuse", "b", "c")
+	dones := send("a", "refuse", "b", "c")
 	close(gate)
-	waitDone(append(gateID, ids...))
+	ids := logIDs(dones)
+	waitDone(append(logIDs(gateDone), ids...))
 	waitObserved(5)
 	if got := fmt.Sprint(batches()); got != "[1 4 4 4 4]" {
 		t.Fatalf("batch sizes %s; want the gate alone, then the four together", got)
@@ -1080,11 +1106,12 @@ func TestEngineHandlesBatches(t *testing.T) {
 	}
 
 	gate = make(chan struct{})
-	gateID = send("gate")
+	gateDone = send("gate")
 	<-started
-	ids = send("d", "fail", "e")
+	dones = send("d", "fail", "e")
 	close(gate)
-	waitDone(append(gateID, ids...))
+	ids = logIDs(dones)
+	waitDone(append(logIDs(gateDone), ids...))
 	waitObserved(4)
 	if got := fmt.Sprint(batches()); got != "[1 1 1 1]" {
 		t.Fatalf("batch sizes %s; want each alone after the batch failed", got)
@@ -1124,13 +1151,12 @@ func TestEngineStoresArrivalsTogether(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				id, done, err := f.engine.Submit(ctx, m)
+				done, err := f.engine.Submit(ctx, m)
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				ids[i] = id
-				<-done
+				ids[i] = (<-done).LogID
 			}()
 		}
 		wg.Wait()

@@ -89,13 +89,13 @@ func startEngineOn(e *env, st bot.MessageStore, p func(string, time.Time) parse.
 		if phone != "" {
 			sender = strconv.FormatInt(e.person(phone).ID, 10)
 		}
-		id, done, err := eng.Submit(context.Background(), bot.Message{Platform: bot.Sandbox,
+		done, err := eng.Submit(context.Background(), bot.Message{Platform: bot.Sandbox,
 			ID: "e" + strconv.FormatInt(n.Add(1), 10), ChatID: chat, SenderID: sender, Text: text, Time: monday})
 		if err != nil {
 			t.Error(err)
 			return nil, nil
 		}
-		<-done
+		id := (<-done).LogID
 		m, err := e.db.InboundByID(e.ctx, id)
 		if err != nil {
 			t.Error(err)

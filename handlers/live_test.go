@@ -67,11 +67,11 @@ func (l *liveEngine) send(m bot.Message) (*store.InboundMessage, []store.OutboxI
 		m.ID = "live" + strconv.FormatInt(l.n.Add(1), 10)
 	}
 	m.Mentioned, m.Time = true, monday
-	id, done, err := l.eng.Submit(ctx, m)
+	done, err := l.eng.Submit(ctx, m)
 	if err != nil {
 		l.t.Fatal(err)
 	}
-	<-done
+	id := (<-done).LogID
 	stored, err := l.db.InboundByID(ctx, id)
 	if err != nil {
 		l.t.Fatal(err)

@@ -24,20 +24,19 @@ func TestQueuedReadingsFailWithTheirMessage(t *testing.T) {
 		live := startLiveEngine(t, e, db, bot.EngineConfig{BusyText: texts.BusyText, Workers: 1})
 		storetest.FailInserts(t, db, "temperatures")
 
-		submit := func(code, phone, text string) (int64, <-chan bot.Handling) {
+		submit := func(code, phone, text string) <-chan bot.Handling {
 			t.Helper()
-			id, done, err := live.eng.Submit(ctx, bot.Message{Platform: bot.Sandbox, ID: "queued-" + code + "-" + text,
+			done, err := live.eng.Submit(ctx, bot.Message{Platform: bot.Sandbox, ID: "queued-" + code + "-" + text,
 				ChatID: code, SenderID: strconv.FormatInt(e.person(phone).ID, 10), Text: text, Mentioned: true, Time: monday})
 			if err != nil {
 				t.Fatal(err)
 			}
-			return id, done
+			return done
 		}
 		// Submitted together, so that the worker may well take them in one batch.
-		reportID, reportDone := submit("FT-01-01-01", pYing, "体温 租客甲 36.5")
-		helpID, helpDone := submit("FT-01-01-02", "13900000042", "帮助")
-		<-reportDone
-		<-helpDone
+		reportDone := submit("FT-01-01-01", pYing, "体温 租客甲 36.5")
+		helpDone := submit("FT-01-01-02", "13900000042", "帮助")
+		reportID, helpID := (<-reportDone).LogID, (<-helpDone).LogID
 
 		report, err := db.InboundByID(ctx, reportID)
 		if err != nil {

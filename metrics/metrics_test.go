@@ -162,7 +162,7 @@ func TestMetricsOfMessages(t *testing.T) {
 
 	submit := func(id, text string) {
 		t.Helper()
-		_, done, err := engine.Submit(ctx, bot.Message{Platform: bot.Sandbox, ID: id, ChatID: "FT-01-A",
+		done, err := engine.Submit(ctx, bot.Message{Platform: bot.Sandbox, ID: id, ChatID: "FT-01-A",
 			SenderID: strconv.FormatInt(landlord.ID, 10), SenderName: landlord.Name, Text: text, Time: time.Now()})
 		if err != nil {
 			t.Fatalf("Submit %s: %v", id, err)

@@ -75,7 +75,7 @@ var _ Store = (*store.DB)(nil)
 // Submitter takes a message and reports when it has been handled (the
 // core's Engine).
 type Submitter interface {
-	Submit(ctx context.Context, msg bot.Message) (logID int64, done <-chan bot.Handling, err error)
+	Submit(ctx context.Context, msg bot.Message) (done <-chan bot.Handling, err error)
 }
 
 // Config sets up the sandbox. Zero fields take the defaults noted.
@@ -458,7 +458,7 @@ func (s *Sandbox) postMessage(w http.ResponseWriter, r *http.Request) {
 		Time:       s.cfg.Now(),
 		Raw:        body,
 	}
-	logID, done, err := s.sub.Submit(ctx, msg)
+	done, err := s.sub.Submit(ctx, msg)
 	switch {
 	case errors.Is(err, bot.ErrBadMessage):
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -482,11 +482,20 @@ func (s *Sandbox) postMessage(w http.ResponseWriter, r *http.Request) {
 	select {
 	case h = <-done:
 	case <-ctx.Done():
-		return // the client left; the message is stored and will be handled
+		return // the client left; the message is handled all the same
 	case <-wait.C:
-		writeError(w, http.StatusGatewayTimeout, fmt.Sprintf("消息 %d 已收到,但未在 %s 内处理完", logID, s.cfg.WaitTimeout))
+		// Stored or not, it is still on its way: the chat shows how it
+		// ends.
+		writeError(w, http.StatusGatewayTimeout, fmt.Sprintf("消息未在 %s 内处理完,稍后请看群里的回复", s.cfg.WaitTimeout))
 		return
 	}
+	if h.LogID == 0 {
+		// Not stored (the database failed): nothing was acknowledged.
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "系统繁忙,消息未能保存,请重发")
+		return
+	}
+	logID := h.LogID
 	resp := PostResponse{MessageID: logID, Outcome: h.Outcome, Replies: []ReplyJSON{}}
 	for _, text := range h.Replies {
 		resp.Replies = append(resp.Replies, ReplyJSON{Text: text})

@@ -77,10 +77,10 @@ type slowSubmitter struct {
 	delay time.Duration
 }
 
-func (s slowSubmitter) Submit(ctx context.Context, msg bot.Message) (int64, <-chan bot.Handling, error) {
-	id, done, err := s.Submitter.Submit(ctx, msg)
+func (s slowSubmitter) Submit(ctx context.Context, msg bot.Message) (<-chan bot.Handling, error) {
+	done, err := s.Submitter.Submit(ctx, msg)
 	if err != nil {
-		return id, done, err
+		return done, err
 	}
 	later := make(chan bot.Handling, 1)
 	go func() {
@@ -89,7 +89,7 @@ func (s slowSubmitter) Submit(ctx context.Context, msg bot.Message) (int64, <-ch
 		later <- h
 		close(later)
 	}()
-	return id, later, nil
+	return later, nil
 }
 
 func newFixtureWith(t *testing.T, opt fixtureOptions) *fixture {
