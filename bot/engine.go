@@ -802,35 +802,6 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	}
 }
 
-// work is one worker: it handles the messages of its queue until the
-// queue closes — what is queued when it looks, up to HandleBatch, in one
-// transaction (handleBatch), one message alone as it comes.
-func (e *Engine) work(queue chan *store.InboundMessage) {
-	defer e.workers.Done()
-	for m := range queue {
-		<-e.slots
-		batch := []*store.InboundMessage{m}
-	more:
-		for len(batch) < e.cfg.HandleBatch {
-			select {
-			case n, ok := <-queue:
-				if !ok {
-					break more
-				}
-				<-e.slots
-				batch = append(batch, n)
-			default:
-				break more
-			}
-		}
-		if len(batch) == 1 {
-			e.handleAlone(m)
-		} else {
-			e.handleBatch(batch)
-		}
-	}
-}
-
 // errBatch ends a batch's unit of work: one of its messages failed inside
 // towerbot, and each is handled alone instead.
 var errBatch = errors.New("bot: batch abandoned")
@@ -845,7 +816,12 @@ var errBatch = errors.New("bot: batch abandoned")
 // towerbot, the whole unit is rolled back and each message is handled
 // alone (handle) — stored alone first if it was not — where a failure is
 // counted and retried for that message only.
-func (e *Engine) handleBatch(batch []*store.InboundMessage) {
+//
+// handled, when not nil, is called once the messages have been handled and
+// what is left is to write what the unit queued and commit (or, should
+// that fail, to handle each alone): the worker then takes its next batch
+// (see work).
+func (e *Engine) handleBatch(batch []*store.InboundMessage, handled func()) {
 	var fresh []*store.InboundMessage
 	for _, m := range batch {
 		if m.ID == 0 {
@@ -893,6 +869,9 @@ func (e *Engine) handleBatch(batch []*store.InboundMessage) {
 			}
 			outcomes[i] = res.Outcome
 			finished = append(finished, store.Finished{ID: m.ID, Result: res})
+		}
+		if handled != nil {
+			handled()
 		}
 		// One statement records every outcome; should another replica
 		// have recorded one first, the batch is handled one by one.

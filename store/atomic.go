@@ -81,10 +81,7 @@ func (db *DB) Atomic(ctx context.Context, fn func(ctx context.Context) error) er
 			if err := fn(context.WithValue(ctx, unitKey{}, u)); err != nil {
 				return err
 			}
-			if err := u.writeQueued(ctx, tx.Statement.ConnPool); err != nil {
-				return err
-			}
-			return insertOutbox(tx.WithContext(ctx), u.outbox)
+			return u.flush(ctx, tx.Statement.ConnPool)
 		})
 		if err == nil {
 			for _, f := range u.afterCommit {

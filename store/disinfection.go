@@ -58,7 +58,7 @@ func disinfectionWrites(db *DB, rows []Disinfection) []statement {
 		} else {
 			b.WriteString(" ON CONFLICT (message_id) DO NOTHING")
 		}
-		out = append(out, statement{b.String(), args})
+		out = append(out, statement{sql: b.String(), args: args})
 		rows = rows[n:]
 	}
 	return out

@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -20,10 +22,59 @@ import (
 // model would not see the queued rows, and none does. Outside a unit the
 // rows are written at once.
 
-// statement is one SQL statement and its arguments.
+// statement is one SQL statement and its arguments, and — when check is
+// set — what the rows it affected must be (ErrHandled otherwise).
 type statement struct {
-	sql  string
-	args []any
+	sql   string
+	args  []any
+	check func(affected int64) error
+}
+
+// execAll runs sts in order on conn: on MySQL in as few round trips as it
+// can — statements joined into one (when the connection allows several:
+// multiStatements, which Open asks for unless the DSN says otherwise),
+// each group ending with a checked statement, since the driver reports
+// the rows the last statement of a group affected — and otherwise (on
+// SQLite, in-process) one by one. The statements hold no input in their
+// text: every value goes as an argument, escaped by the driver
+// (interpolateParams), so joining them adds no way in.
+func execAll(ctx context.Context, db *DB, conn gorm.ConnPool, sts []statement) error {
+	for len(sts) > 0 {
+		n := 1
+		if db.joins {
+			for n < len(sts) && sts[n-1].check == nil {
+				n++
+			}
+		}
+		sql, args := sts[0].sql, sts[0].args
+		if n > 1 {
+			var b strings.Builder
+			args = nil
+			for i, st := range sts[:n] {
+				if i > 0 {
+					b.WriteString(";\n")
+				}
+				b.WriteString(st.sql)
+				args = append(args, st.args...)
+			}
+			sql = b.String()
+		}
+		res, err := conn.ExecContext(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		if check := sts[n-1].check; check != nil {
+			affected, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if err := check(affected); err != nil {
+				return err
+			}
+		}
+		sts = sts[n:]
+	}
+	return nil
 }
 
 // laterTable is one table's rows queued in a unit of work.
@@ -36,6 +87,10 @@ type laterTable interface {
 	restore(queued, written int)
 	// write writes the rows queued and not written yet on conn.
 	write(ctx context.Context, db *DB, conn gorm.ConnPool) error
+	// take returns the statements that write the rows queued and not
+	// written yet, counting them written: the unit runs them as it
+	// commits (flush).
+	take(db *DB) []statement
 }
 
 // laterRows is a laterTable of rows of type T, written by statements.
@@ -60,13 +115,20 @@ func (l *laterRows[T]) write(ctx context.Context, db *DB, conn gorm.ConnPool) er
 	}
 	// Straight to the connection: through gorm the statement would come
 	// back to the callback that writes queued rows first.
-	for _, st := range l.statements(db, l.rows[l.written:]) {
-		if _, err := conn.ExecContext(ctx, st.sql, st.args...); err != nil {
-			return fmt.Errorf("store: write queued %s: %w", l.name, err)
-		}
+	if err := execAll(ctx, db, conn, l.statements(db, l.rows[l.written:])); err != nil {
+		return fmt.Errorf("store: write queued %s: %w", l.name, err)
 	}
 	l.written = len(l.rows)
 	return nil
+}
+
+func (l *laterRows[T]) take(db *DB) []statement {
+	if l.written == len(l.rows) {
+		return nil
+	}
+	sts := l.statements(db, l.rows[l.written:])
+	l.written = len(l.rows)
+	return sts
 }
 
 // writeLater queues rows of table in ctx's unit of work, to be written by
@@ -118,14 +180,31 @@ func (u *unit) restoreQueued(queued, written laterMark) {
 	}
 }
 
-// writeQueued writes every row u queued and has not written yet.
-func (u *unit) writeQueued(ctx context.Context, conn gorm.ConnPool) error {
+// flush writes, as u commits, every row it queued and has not written yet
+// and the posts it queued — on MySQL in one round trip, or one more for
+// each statement whose rows must be checked (execAll), those going last.
+func (u *unit) flush(ctx context.Context, conn gorm.ConnPool) error {
+	var sts []statement
 	for _, l := range u.later {
-		if err := l.write(ctx, u.db, conn); err != nil {
-			return err
-		}
+		sts = append(sts, l.take(u.db)...)
+	}
+	sts = append(sts, outboxInserts(u.db, u.outbox)...)
+	u.outbox = nil
+	// The checked last: fewer round trips, and no other depends on them.
+	slices.SortStableFunc(sts, func(a, b statement) int {
+		return cmp.Compare(boolInt(a.check != nil), boolInt(b.check != nil))
+	})
+	if err := execAll(ctx, u.db, conn, sts); err != nil {
+		return fmt.Errorf("store: write what the unit queued: %w", err)
 	}
 	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // writeQueuedFirst is the gorm callback run before every statement: when

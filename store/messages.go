@@ -297,10 +297,12 @@ type Finished struct {
 }
 
 // FinishInbounds records the results of several messages in one statement
-// — a batch handled in one transaction — each as FinishInbound would. When
-// any of them is no longer pending (another replica recorded it first) it
-// returns an error wrapping ErrHandled, having written what it could: the
-// caller rolls its unit back and handles them one at a time.
+// — a batch handled in one transaction — each as FinishInbound would. The
+// statement is written as ctx's unit of work commits, with the unit's
+// other queued writes (writeLater: in one round trip on MySQL). When any
+// of the messages is no longer pending (another replica recorded it
+// first) the commit fails with an error wrapping ErrHandled: the caller
+// handles them one at a time.
 func (db *DB) FinishInbounds(ctx context.Context, fs []Finished) error {
 	if len(fs) == 0 {
 		return nil
@@ -308,14 +310,34 @@ func (db *DB) FinishInbounds(ctx context.Context, fs []Finished) error {
 	if len(fs) == 1 {
 		return db.FinishInbound(ctx, fs[0].ID, fs[0].Result)
 	}
+	for _, f := range fs {
+		if _, err := finishSet(db, f.ID, f.Result); err != nil {
+			return err
+		}
+	}
+	return writeLater(ctx, db, "inbound_messages", finishWrites, fs...)
+}
+
+// finishWrites are the statements FinishInbounds writes: each of up to
+// chunk messages, checked to have finished every one.
+func finishWrites(db *DB, fs []Finished) []statement {
+	var out []statement
+	for len(fs) > 0 {
+		n := min(len(fs), chunk)
+		out = append(out, finishStatement(db, fs[:n]))
+		fs = fs[n:]
+	}
+	return out
+}
+
+// finishStatement is the UPDATE that finishes messages fs: a CASE on the
+// id per column, over those still pending.
+func finishStatement(db *DB, fs []Finished) statement {
 	cols := []string{"kind", "parsed", "outcome", "detail", "handled_at", "group_id", "person_id"}
 	cases := make(map[string][]any, len(cols))
 	ids := make([]int64, len(fs))
 	for i, f := range fs {
-		set, err := finishSet(db, f.ID, f.Result)
-		if err != nil {
-			return err
-		}
+		set, _ := finishSet(db, f.ID, f.Result) // checked by FinishInbounds
 		ids[i] = f.ID
 		for _, c := range cols {
 			if v, ok := set[c]; ok {
@@ -337,16 +359,23 @@ func (db *DB) FinishInbounds(ctx context.Context, fs []Finished) error {
 		sql.WriteString(" ELSE " + c + " END")
 		args = append(args, cases[c]...)
 	}
-	sql.WriteString(" WHERE id IN ? AND outcome = ?")
-	args = append(args, ids, OutcomePending)
-	res := db.q(ctx).Exec(sql.String(), args...)
-	if res.Error != nil {
-		return fmt.Errorf("store: finish inbound batch: %w", res.Error)
+	sql.WriteString(" WHERE id IN (")
+	for i, id := range ids {
+		if i > 0 {
+			sql.WriteString(", ")
+		}
+		sql.WriteString("?")
+		args = append(args, id)
 	}
-	if int(res.RowsAffected) < len(fs) {
-		return fmt.Errorf("store: finish inbound batch: %d of %d still pending: %w", res.RowsAffected, len(fs), ErrHandled)
-	}
-	return nil
+	sql.WriteString(") AND outcome = ?")
+	args = append(args, OutcomePending)
+	want := int64(len(fs))
+	return statement{sql: sql.String(), args: args, check: func(affected int64) error {
+		if affected < want {
+			return fmt.Errorf("store: finish inbound batch: %d of %d still pending: %w", affected, want, ErrHandled)
+		}
+		return nil
+	}}
 }
 
 // ErrHandled says a message is no longer pending: another worker (or

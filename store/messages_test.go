@@ -383,6 +383,103 @@ func TestFinishInbounds(t *testing.T) {
 	})
 }
 
+// What a unit of work queued — readings, posts, its messages' outcomes —
+// is written as it commits (on MySQL in one round trip, or statement by
+// statement when the DSN refuses several at once); when the outcomes find
+// a message recorded by someone else first, none of it stays.
+func TestUnitWritesWhatItQueuedAsItCommits(t *testing.T) {
+	opens := []struct {
+		name string
+		open func(t *testing.T) *store.DB
+	}{
+		{"sqlite", func(t *testing.T) *store.DB { return storetest.Open(t, store.DriverSQLite) }},
+		{"mysql", func(t *testing.T) *store.DB { return storetest.Open(t, store.DriverMySQL) }},
+		{"mysql without multiStatements", func(t *testing.T) *store.DB {
+			db, err := store.Open(store.DriverMySQL, storetest.MySQLDSN(t)+"?multiStatements=false")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			if _, err := db.Migrate(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			return db
+		}},
+	}
+	for _, o := range opens {
+		t.Run(o.name, func(t *testing.T) { unitWritesWhatItQueued(t, o.open(t)) })
+	}
+}
+
+// unitWritesWhatItQueued is TestUnitWritesWhatItQueuedAsItCommits on db.
+func unitWritesWhatItQueued(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	var ids []int64
+	for _, id := range []string{"q1", "q2", "q3"} {
+		m := &store.InboundMessage{Platform: "sandbox", PlatformMsgID: id, Text: "体温 甲 36.5"}
+		if _, err := db.SaveInbound(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.ID)
+	}
+	handle := func(msgs ...int64) error {
+		return db.Atomic(ctx, func(ctx context.Context) error {
+			var done []store.Finished
+			for _, id := range msgs {
+				log := store.TemperatureLog{NodeID: 7, Day: "2020-02-25", ReporterID: 1, MessageID: id,
+					Entries: []store.TemperatureEntry{{Name: fmt.Sprint("甲", id), Celsius: 36.5}}}
+				if _, err := db.QueueTemperatures(ctx, log); err != nil {
+					return err
+				}
+				post := store.OutboxItem{Origin: store.MessageOrigin(id, "reply"), GroupID: 1, MessageID: &id,
+					Platform: "sandbox", Text: "已登记"}
+				if err := db.EnqueueOutbox(ctx, post); err != nil {
+					return err
+				}
+				done = append(done, store.Finished{ID: id, Result: store.InboundResult{Kind: "temperature", Outcome: store.OutcomeOK}})
+			}
+			return db.FinishInbounds(ctx, done)
+		})
+	}
+	written := func(id int64) (temps, posts int, outcome string) {
+		t.Helper()
+		rows, err := db.TemperaturesOn(ctx, "2020-02-25", 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if r.MessageID == id {
+				temps++
+			}
+		}
+		items, err := db.OutboxByMessage(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := db.InboundByID(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return temps, len(items), m.Outcome
+	}
+
+	if err := handle(ids[0], ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids[:2] {
+		if temps, posts, outcome := written(id); temps != 1 || posts != 1 || outcome != store.OutcomeOK {
+			t.Fatalf("message %d: %d readings, %d posts, outcome %q; want 1, 1, ok", id, temps, posts, outcome)
+		}
+	}
+	// Message 2 again, with 3: 2 is no longer pending.
+	if err := handle(ids[2], ids[1]); !errors.Is(err, store.ErrHandled) {
+		t.Fatalf("a batch with a message finished before: %v, want ErrHandled", err)
+	}
+	if temps, posts, outcome := written(ids[2]); temps != 0 || posts != 0 || outcome != store.OutcomePending {
+		t.Fatalf("the failed unit left %d readings, %d posts and outcome %q", temps, posts, outcome)
+	}
+}
+
 func TestReplyHandlesAreKeptWithTheirMessages(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()

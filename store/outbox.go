@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // storedTime is how outbox and job-run times are written: UTC, whole
@@ -49,25 +48,47 @@ func (db *DB) EnqueueOutbox(ctx context.Context, items ...OutboxItem) error {
 		it.NextAttemptAt = storedTime(it.NextAttemptAt)
 		rows[i] = it
 	}
-	if u, ok := ctx.Value(unitKey{}).(*unit); ok {
-		// Written with the unit's other posts when it commits: one insert
-		// for all the posts a batch of messages causes.
+	// Written with the unit's other posts when it commits: one insert for
+	// all the posts a batch of messages causes.
+	return db.Atomic(ctx, func(ctx context.Context) error {
+		u := ctx.Value(unitKey{}).(*unit)
 		u.outbox = append(u.outbox, rows...)
 		return nil
-	}
-	return insertOutbox(db.q(ctx), rows)
+	})
 }
 
-// insertOutbox writes prepared outbox rows, skipping any whose (origin,
-// group) is queued already.
-func insertOutbox(tx *gorm.DB, rows []OutboxItem) error {
-	if len(rows) == 0 {
-		return nil
+// outboxInserts are the statements that write prepared outbox rows,
+// skipping any whose (origin, group) is queued already.
+func outboxInserts(db *DB, rows []OutboxItem) []statement {
+	var out []statement
+	now := storedTime(db.Now())
+	for len(rows) > 0 {
+		n := min(len(rows), chunk)
+		var b strings.Builder
+		b.WriteString("INSERT INTO outbox_items (origin, group_id, message_id, platform, text, mentions, urgent, status, " +
+			"attempts, next_attempt_at, lease_owner, last_error, created_at, sent_at) VALUES ")
+		args := make([]any, 0, 14*n)
+		for i, it := range rows[:n] {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			created := it.CreatedAt
+			if created.IsZero() {
+				created = now
+			}
+			args = append(args, it.Origin, it.GroupID, it.MessageID, it.Platform, it.Text, it.Mentions, it.Urgent, it.Status,
+				it.Attempts, it.NextAttemptAt, it.LeaseOwner, it.LastError, storedTime(created), it.SentAt)
+		}
+		if db.driver == DriverMySQL {
+			b.WriteString(" ON DUPLICATE KEY UPDATE id = id")
+		} else {
+			b.WriteString(" ON CONFLICT (origin, group_id) DO NOTHING")
+		}
+		out = append(out, statement{sql: b.String(), args: args})
+		rows = rows[n:]
 	}
-	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&rows, chunk).Error; err != nil {
-		return fmt.Errorf("store: enqueue outbox: %w", err)
-	}
-	return nil
+	return out
 }
 
 func checkOutboxItem(it OutboxItem) error {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	mysqldrv "github.com/go-sql-driver/mysql"
 	"gorm.io/driver/mysql"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -48,6 +49,9 @@ type DB struct {
 	// CONFLICT/DUPLICATE KEY UPDATE wrote (SQLite, MariaDB; not MySQL),
 	// so that an upsert and the read of its result are one statement.
 	returning bool
+	// joins says the connection takes several statements in one round
+	// trip (MySQL with multiStatements: see execAll).
+	joins bool
 
 	hooks       sync.Mutex
 	onDirectory []func(version int64) // see OnDirectoryChange
@@ -86,6 +90,11 @@ func Open(driver, dsn string, opts ...Option) (*DB, error) {
 		dial = sqlite.Open(sqliteDSN(dsn))
 		db.returning = true // SQLite 3.35 and later; the driver embeds 3.41
 	case DriverMySQL:
+		cfg, err := mysqldrv.ParseDSN(mysqlDSN(dsn))
+		if err != nil {
+			return nil, fmt.Errorf("store: mysql dsn: %w", err)
+		}
+		db.joins = cfg.MultiStatements
 		dial = mysql.Open(mysqlDSN(dsn))
 	default:
 		return nil, fmt.Errorf("store: unknown driver %q (want %s or %s)", driver, DriverSQLite, DriverMySQL)
@@ -215,7 +224,8 @@ const mysqlTableOptions = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=" + mys
 // collation of the tables, so that literals and columns compare alike; and
 // parameters interpolated by the driver, so that a statement is one round
 // trip instead of three (prepare, execute, close) — safe with utf8mb4,
-// which the driver escapes itself.
+// which the driver escapes itself; and several statements allowed in one
+// round trip, which only execAll sends.
 func mysqlDSN(dsn string) string {
 	add := func(key, val string) {
 		if strings.Contains(dsn, key+"=") {
@@ -233,6 +243,9 @@ func mysqlDSN(dsn string) string {
 	add("charset", "utf8mb4")
 	add("collation", mysqlCollation)
 	add("interpolateParams", "true")
+	// Several statements in one round trip: what a unit of work queued is
+	// written as it commits in one (execAll).
+	add("multiStatements", "true")
 	return dsn
 }
 

@@ -236,7 +236,7 @@ func (db *DB) temperatureWrites(readings []Temperature) []statement {
 	for len(readings) > 0 {
 		n := min(len(readings), chunk)
 		sql, args := db.temperatureUpsert(readings[:n], false)
-		out = append(out, statement{sql, args})
+		out = append(out, statement{sql: sql, args: args})
 		readings = readings[n:]
 	}
 	return out
