@@ -375,11 +375,13 @@ func (e *Engine) Receive(ctx context.Context, msg Message) error {
 }
 
 // Submit is for a caller that waits for the outcome (the sandbox), and so
-// acknowledges nothing before the message is handled: the message is
-// stored in the unit of work that handles it — its row written with the
-// rest of its batch's in one statement, at the start of the batch's
-// transaction — rather than in a transaction of its own first. When that
-// unit fails, the message is stored alone and handled as Receive's are.
+// acknowledges nothing before the message is handled: a message handled
+// in a batch is stored in the batch's unit of work — its row written with
+// the rest of the batch's in one statement, at the start of the
+// transaction — rather than in a transaction of its own first. A message
+// handled alone (nothing else was queued), or whose batch's unit failed,
+// is stored alone first and handled as Receive's are: a failed handling
+// must find it stored to be tried again.
 // done yields what the message came to once it is handled (or its
 // handling failed and waits for a retry: outcome pending), and is then
 // closed: see Handling.
