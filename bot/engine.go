@@ -84,7 +84,7 @@ type KV interface {
 
 // EngineConfig sets up an Engine. Zero fields take the defaults noted.
 type EngineConfig struct {
-	Workers   int // workers, each handling one batch at a time (default 2)
+	Workers   int // workers, each handling a batch while the one before commits (default 1)
 	QueueSize int // acknowledged messages waiting for a worker (default 1024)
 
 	// StoreBatch is the most arriving messages stored in one transaction
@@ -224,7 +224,7 @@ func NewEngine(cfg EngineConfig, st MessageStore, kv KV, router *Router, outbox 
 	if st == nil || kv == nil || router == nil || outbox == nil {
 		return nil, errors.New("bot: NewEngine needs a store, a kv, a router and an outbox")
 	}
-	orDefault(&cfg.Workers, 2)
+	orDefault(&cfg.Workers, 1)
 	orDefault(&cfg.QueueSize, 1024)
 	orDefault(&cfg.StoreBatch, 64)
 	orDefault(&cfg.HandleBatch, 64)

@@ -34,13 +34,14 @@ type Config struct {
 	// no nodes yet, so a fresh `make run` has something to chat with.
 	Demo bool `yaml:"demo"`
 	// Workers is how many workers handle messages, each a batch at a time
-	// in one transaction; a chat's messages all go to one worker. Fewer
-	// workers make bigger batches (fewer statements and commits per
-	// message); more keep one slow chat from holding up as many others.
-	// The default, 2, keeps handling up with a 2-core machine's
-	// acknowledgements with the least CPU per message (BenchmarkIngest:
-	// with 1 the queue fills and callbacks are answered busy; with 4 each
-	// batch is half as big and a message costs more).
+	// in one transaction (and the next batch while that one commits); a
+	// chat's messages all go to one worker. Fewer workers make bigger
+	// batches (fewer statements and commits per message); more keep one
+	// slow chat from holding up as many others. The default, 1, handles
+	// the most messages a second on a 2-core machine with the least CPU
+	// per message (BenchmarkPipeline: 2,900–3,200 a second against
+	// 2,800–3,000 with 2, whose batches are half as big; BenchmarkIngest
+	// keeps up with the acknowledgements either way).
 	Workers int `yaml:"workers"`
 	// QueueSize bounds how many acknowledged messages may wait for a
 	// worker; past it, callbacks are answered with a retryable error.
@@ -345,7 +346,7 @@ func Default() Config {
 		DataDir:   "./data",
 		Timezone:  "Asia/Shanghai",
 		Demo:      true,
-		Workers:   2,
+		Workers:   1,
 		QueueSize: 1024,
 		HTTP: HTTP{
 			Addr:           "127.0.0.1:8080",

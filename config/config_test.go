@@ -78,7 +78,7 @@ outbox:
 			eq(t, "rules.fever_celsius", c.Rules.FeverCelsius, 37.5)
 			eq(t, "outbox.retry_base", c.Outbox.RetryBase, time.Minute)
 			eq(t, "db.dsn follows data_dir", c.DB.DSN, filepath.Join("/srv/file", "towerbot.db"))
-			eq(t, "workers untouched", c.Workers, 2)
+			eq(t, "workers untouched", c.Workers, 1)
 		}},
 		{"environment over file", file, []string{
 			"TOWERBOT_HTTP_ADDR=:7000",
