@@ -291,6 +291,23 @@ func TestSandboxDefaultFollowsDriver(t *testing.T) {
 	}
 }
 
+// The heap's soft limit is read from the file and the environment, and
+// one too small for the directory and the queues is refused.
+func TestMemoryLimit(t *testing.T) {
+	if got := Default().MemoryLimitMB; got != 256 {
+		t.Fatalf("default memory_limit_mb %d; want 256", got)
+	}
+	c, err := Load("", []string{"TOWERBOT_MEMORY_LIMIT_MB=512"})
+	if err != nil || c.MemoryLimitMB != 512 {
+		t.Fatalf("TOWERBOT_MEMORY_LIMIT_MB=512: %d, %v", c.MemoryLimitMB, err)
+	}
+	c = Default()
+	c.MemoryLimitMB = 16
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "memory_limit_mb: 16 is out of range (use 64 to 1048576)") {
+		t.Fatalf("a 16 MiB limit: %v", err)
+	}
+}
+
 // TestValidateHTTP: the server's timeouts and connection cap must be set,
 // and sane; 0 (net/http's "no limit") is refused.
 func TestValidateHTTP(t *testing.T) {

@@ -97,6 +97,7 @@ func (c Config) problems() Problems {
 	}
 	between("workers", c.Workers, 1, 1024)
 	between("queue_size", c.QueueSize, 1, 1_000_000)
+	between("memory_limit_mb", c.MemoryLimitMB, 64, 1<<20)
 
 	if msg := checkHostPort(c.HTTP.Addr, true); msg != "" {
 		add("http.addr", "%s", msg)
