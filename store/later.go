@@ -30,6 +30,27 @@ type statement struct {
 	check func(affected int64) error
 }
 
+// maxJoined bounds the statements execAll joins into one, in bytes of SQL
+// and text arguments: far below MySQL's max_allowed_packet (16 MiB by
+// default), past which the driver could not send them interpolated.
+const maxJoined = 1 << 20
+
+// size is about how many bytes st takes on the wire, interpolated.
+func (st statement) size() int {
+	n := len(st.sql)
+	for _, a := range st.args {
+		switch v := a.(type) {
+		case string:
+			n += len(v) + 2
+		case []byte:
+			n += 2*len(v) + 3
+		default:
+			n += 24
+		}
+	}
+	return n
+}
+
 // execAll runs sts in order on conn: on MySQL in as few round trips as it
 // can — statements joined into one (when the connection allows several:
 // multiStatements, which Open asks for unless the DSN says otherwise),
@@ -42,7 +63,9 @@ func execAll(ctx context.Context, db *DB, conn gorm.ConnPool, sts []statement) e
 	for len(sts) > 0 {
 		n := 1
 		if db.joins {
-			for n < len(sts) && sts[n-1].check == nil {
+			size := sts[0].size()
+			for n < len(sts) && sts[n-1].check == nil && size+sts[n].size() <= maxJoined {
+				size += sts[n].size()
 				n++
 			}
 		}

@@ -478,6 +478,30 @@ func unitWritesWhatItQueued(t *testing.T, db *store.DB) {
 	if temps, posts, outcome := written(ids[2]); temps != 0 || posts != 0 || outcome != store.OutcomePending {
 		t.Fatalf("the failed unit left %d readings, %d posts and outcome %q", temps, posts, outcome)
 	}
+
+	// Long posts, over a megabyte together: written all the same (not
+	// joined into one statement past the bound).
+	long := strings.Repeat("长", 20_000) // 60,000 bytes
+	err := db.Atomic(ctx, func(ctx context.Context) error {
+		if _, err := db.QueueTemperatures(ctx, store.TemperatureLog{NodeID: 8, Day: "2020-02-25", ReporterID: 1, MessageID: ids[2],
+			Entries: []store.TemperatureEntry{{Name: "乙", Celsius: 36.6}}}); err != nil {
+			return err
+		}
+		for i := range 20 {
+			post := store.OutboxItem{Origin: store.FactOrigin("digest", int64(i)), GroupID: 2, Platform: "sandbox", Text: long}
+			if err := db.EnqueueOutbox(ctx, post); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, err := db.OutboxForGroup(ctx, 2, 0)
+	if err != nil || len(items) != 20 || items[0].Text != long {
+		t.Fatalf("long posts: %d written (%v)", len(items), err)
+	}
 }
 
 func TestReplyHandlesAreKeptWithTheirMessages(t *testing.T) {
