@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -40,28 +39,10 @@ func checkDisinfection(d Disinfection) error {
 // disinfectionWrites are the statements that insert rows, a chunk each,
 // leaving out a message's that is there already.
 func disinfectionWrites(db *DB, rows []Disinfection) []statement {
-	var out []statement
-	for len(rows) > 0 {
-		n := min(len(rows), chunk)
-		var b strings.Builder
-		b.WriteString("INSERT INTO disinfections (node_id, person_id, area, day, message_id, created_at) VALUES ")
-		args := make([]any, 0, 6*n)
-		for i, d := range rows[:n] {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString("(?, ?, ?, ?, ?, ?)")
-			args = append(args, d.NodeID, d.PersonID, d.Area, d.Day, d.MessageID, d.CreatedAt)
-		}
-		if db.driver == DriverMySQL {
-			b.WriteString(" ON DUPLICATE KEY UPDATE id = id")
-		} else {
-			b.WriteString(" ON CONFLICT (message_id) DO NOTHING")
-		}
-		out = append(out, statement{sql: b.String(), args: args})
-		rows = rows[n:]
-	}
-	return out
+	return insertsSkippingTaken(db, "disinfections", "node_id, person_id, area, day, message_id, created_at", "message_id", rows,
+		func(d Disinfection) []any {
+			return []any{d.NodeID, d.PersonID, d.Area, d.Day, d.MessageID, d.CreatedAt}
+		})
 }
 
 // DisinfectionsOn returns the records of day at nodeIDs, by node then id:

@@ -30,6 +30,36 @@ type statement struct {
 	check func(affected int64) error
 }
 
+// insertsSkippingTaken are the multi-row INSERTs of rows into table, up
+// to chunk rows each: values gives a row's values in the order of cols,
+// and a row whose unique key (the columns key) is taken already is left
+// out, as a replay's is.
+func insertsSkippingTaken[T any](db *DB, table, cols, key string, rows []T, values func(T) []any) []statement {
+	var out []statement
+	for len(rows) > 0 {
+		n := min(len(rows), chunk)
+		var b strings.Builder
+		b.WriteString("INSERT INTO " + table + " (" + cols + ") VALUES ")
+		var args []any
+		for i, r := range rows[:n] {
+			vs := values(r)
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?" + strings.Repeat(", ?", len(vs)-1) + ")")
+			args = append(args, vs...)
+		}
+		if db.driver == DriverMySQL {
+			b.WriteString(" ON DUPLICATE KEY UPDATE id = id")
+		} else {
+			b.WriteString(" ON CONFLICT (" + key + ") DO NOTHING")
+		}
+		out = append(out, statement{sql: b.String(), args: args})
+		rows = rows[n:]
+	}
+	return out
+}
+
 // maxJoined bounds the statements execAll joins into one, in bytes of SQL
 // and text arguments: far below MySQL's max_allowed_packet (16 MiB by
 // default), past which the driver could not send them interpolated.

@@ -60,35 +60,17 @@ func (db *DB) EnqueueOutbox(ctx context.Context, items ...OutboxItem) error {
 // outboxInserts are the statements that write prepared outbox rows,
 // skipping any whose (origin, group) is queued already.
 func outboxInserts(db *DB, rows []OutboxItem) []statement {
-	var out []statement
 	now := storedTime(db.Now())
-	for len(rows) > 0 {
-		n := min(len(rows), chunk)
-		var b strings.Builder
-		b.WriteString("INSERT INTO outbox_items (origin, group_id, message_id, platform, text, mentions, urgent, status, " +
-			"attempts, next_attempt_at, lease_owner, last_error, created_at, sent_at) VALUES ")
-		args := make([]any, 0, 14*n)
-		for i, it := range rows[:n] {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	return insertsSkippingTaken(db, "outbox_items", "origin, group_id, message_id, platform, text, mentions, urgent, status, "+
+		"attempts, next_attempt_at, lease_owner, last_error, created_at, sent_at", "origin, group_id", rows,
+		func(it OutboxItem) []any {
 			created := it.CreatedAt
 			if created.IsZero() {
 				created = now
 			}
-			args = append(args, it.Origin, it.GroupID, it.MessageID, it.Platform, it.Text, it.Mentions, it.Urgent, it.Status,
-				it.Attempts, it.NextAttemptAt, it.LeaseOwner, it.LastError, storedTime(created), it.SentAt)
-		}
-		if db.driver == DriverMySQL {
-			b.WriteString(" ON DUPLICATE KEY UPDATE id = id")
-		} else {
-			b.WriteString(" ON CONFLICT (origin, group_id) DO NOTHING")
-		}
-		out = append(out, statement{sql: b.String(), args: args})
-		rows = rows[n:]
-	}
-	return out
+			return []any{it.Origin, it.GroupID, it.MessageID, it.Platform, it.Text, it.Mentions, it.Urgent, it.Status,
+				it.Attempts, it.NextAttemptAt, it.LeaseOwner, it.LastError, storedTime(created), it.SentAt}
+		})
 }
 
 func checkOutboxItem(it OutboxItem) error {
