@@ -375,13 +375,12 @@ func (e *Engine) Receive(ctx context.Context, msg Message) error {
 }
 
 // Submit is for a caller that waits for the outcome (the sandbox), and so
-// acknowledges nothing before the message is handled: a message handled
-// in a batch is stored in the batch's unit of work — its row written with
-// the rest of the batch's in one statement, at the start of the
-// transaction — rather than in a transaction of its own first. A message
-// handled alone (nothing else was queued), or whose batch's unit failed,
-// is stored alone first and handled as Receive's are: a failed handling
-// must find it stored to be tried again.
+// acknowledges nothing before the message is handled: the message is
+// stored in the unit of work that handles it — in a batch, its row
+// written with the rest of the batch's in one statement, at the start of
+// the transaction — rather than in a transaction of its own first. When
+// that unit fails, the message is stored alone and the failure settled as
+// for Receive's: a failed handling must find it stored to be tried again.
 // done yields what the message came to once it is handled (or its
 // handling failed and waits for a retry: outcome pending), and is then
 // closed: see Handling.
@@ -886,7 +885,7 @@ func (e *Engine) handleBatch(batch []*store.InboundMessage, handled func()) {
 			m.ID = 0 // rolled back
 		}
 		for _, m := range batch {
-			e.handleAlone(m)
+			e.handle(m)
 		}
 		return
 	}
@@ -942,19 +941,9 @@ func (e *Engine) tellStored(fresh []*store.InboundMessage, seen map[*store.Inbou
 	}
 }
 
-// handleAlone handles m in a unit of its own (handle), storing it first
-// if it was not (Submit's, with no log id): alone, a message gains nothing
-// from being stored with its handling, and a failed handling must find it
-// stored to be tried again.
-func (e *Engine) handleAlone(m *store.InboundMessage) {
-	if m.ID == 0 && !e.storeAlone(m) {
-		return
-	}
-	e.handle(m)
-}
-
-// storeAlone stores Submit's message m in a transaction of its own (its
-// batch's unit failed) and reports whether it is to be handled: false
+// storeAlone stores Submit's message m in a transaction of its own (the
+// unit that was to store it failed) and reports whether it is to be
+// settled: false
 // when it was stored before (a resend: its waiter learns its log id) or
 // could not be stored (its waiter learns nothing was; the dedupe mark is
 // cleared so that a resend goes through).
@@ -982,8 +971,10 @@ func (e *Engine) storeAlone(m *store.InboundMessage) bool {
 	return true
 }
 
-// handle runs one attempt at a stored message and wakes whoever waits
-// for it.
+// handle runs one attempt at message m, alone, and wakes whoever waits
+// for it. A message not stored yet (Submit's, with no log id) is stored
+// in the attempt's unit; when the attempt fails, it is stored alone, so
+// that the failure is settled — recorded, retried — like any other.
 func (e *Engine) handle(m *store.InboundMessage) {
 	if e.workCtx.Err() != nil {
 		e.release(m, nil, "")
@@ -993,7 +984,22 @@ func (e *Engine) handle(m *store.InboundMessage) {
 	ctx, cancel := context.WithTimeout(e.workCtx, e.cfg.HandleTimeout)
 	defer cancel()
 
-	c, err := e.attempt(ctx, m)
+	fresh := m.ID == 0
+	c, seen, err := e.attempt(ctx, m)
+	switch {
+	case fresh && err == nil:
+		e.tellStored([]*store.InboundMessage{m}, map[*store.InboundMessage]bool{m: seen})
+		if seen {
+			e.release(m, nil, "") // a resend: stored and handled before
+			return
+		}
+	case fresh:
+		m.ID = 0 // rolled back
+		if !e.storeAlone(m) {
+			return
+		}
+		c.LogID = m.ID
+	}
 	outcome := e.settle(ctx, m, c, err)
 	if e.cfg.Observe != nil && outcome != "" {
 		e.cfg.Observe(Handled{Kind: c.Parsed.Kind, Outcome: outcome, Duration: time.Since(start), Attempt: m.Attempts + 1, Batch: 1})
@@ -1002,22 +1008,34 @@ func (e *Engine) handle(m *store.InboundMessage) {
 }
 
 // attempt handles m in one unit of work: the handlers' writes, the posts
-// queued and the outcome commit together, or — when any of it fails —
-// none of them. It returns the context the handlers saw (what was
-// identified, the parse, the outcome they chose) and the error that
-// rolled the unit back.
-func (e *Engine) attempt(ctx context.Context, m *store.InboundMessage) (*Context, error) {
+// queued and the outcome commit together — and m itself when it was not
+// stored yet — or, when any of it fails, none of them. It returns the
+// context the handlers saw (what was identified, the parse, the outcome
+// they chose), whether m, unstored, turned out stored before (a resend:
+// not handled again), and the error that rolled the unit back.
+func (e *Engine) attempt(ctx context.Context, m *store.InboundMessage) (c *Context, seen bool, err error) {
+	fresh := m.ID == 0
 	// A context before the unit too: when the unit never begins (the
 	// database refuses a transaction), the failure is still settled.
-	c := e.newContext(m)
-	err := e.st.Atomic(ctx, func(ctx context.Context) error {
+	c = e.newContext(m)
+	err = e.st.Atomic(ctx, func(ctx context.Context) error {
+		if fresh {
+			before, err := e.storeFresh(ctx, []*store.InboundMessage{m})
+			if err != nil {
+				return err
+			}
+			if seen = before[m]; seen {
+				return nil
+			}
+		}
 		c = e.newContext(m) // afresh for each run: a run lost to a race leaves nothing
 		if err := e.chain()(ctx, c); err != nil {
 			return err
 		}
-		return e.st.FinishInbound(ctx, m.ID, e.result(c, nil))
+		// Written as the unit commits, with what it queued.
+		return e.st.FinishInbounds(ctx, []store.Finished{{ID: m.ID, Result: e.result(c, nil)}})
 	})
-	return c, err
+	return c, seen, err
 }
 
 // settle records what an attempt came to and returns the outcome

@@ -211,7 +211,7 @@ func (w *worker) start(batch []*store.InboundMessage) *batchRun {
 // unit of work.
 func (e *Engine) runBatch(batch []*store.InboundMessage, handled func()) {
 	if len(batch) == 1 {
-		e.handleAlone(batch[0])
+		e.handle(batch[0])
 		return
 	}
 	e.handleBatch(batch, handled)

@@ -307,7 +307,7 @@ func (db *DB) FinishInbounds(ctx context.Context, fs []Finished) error {
 	if len(fs) == 0 {
 		return nil
 	}
-	if len(fs) == 1 {
+	if len(fs) == 1 && !InUnit(ctx) {
 		return db.FinishInbound(ctx, fs[0].ID, fs[0].Result)
 	}
 	for _, f := range fs {
