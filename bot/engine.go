@@ -852,7 +852,7 @@ func (e *Engine) handleBatch(batch []*store.InboundMessage, handled func()) {
 				continue
 			}
 			c := e.newContext(m)
-			contexts[i], outcomes[i] = c, ""
+			contexts[i] = c
 			err := e.st.Savepoint(ctx, func(ctx context.Context) error { return e.chain()(ctx, c) })
 			var res store.InboundResult
 			switch {
