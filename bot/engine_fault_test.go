@@ -59,3 +59,46 @@ func TestEngineRetriesAnAnswerItCouldNotRecord(t *testing.T) {
 		}
 	})
 }
+
+// TestEngineSubmitAcknowledgesNothingItCouldNotStore: Submit's message is
+// stored in the unit that handles it; while the message log refuses every
+// insert (a real trigger), the handler runs but nothing of it stays, the
+// caller hears that nothing was stored (log id 0), and the same message
+// sent again once the log works is stored and handled, once.
+func TestEngineSubmitAcknowledgesNothingItCouldNotStore(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newEngineFixture(t, db, EngineConfig{}, func(r *Router) {
+			r.Handle(parse.KindTemperature, func(ctx context.Context, c *Context) error {
+				return c.Reply(ctx, "已登记")
+			})
+		})
+		f.start(t)
+		fault := storetest.FailInserts(t, db, "inbound_messages")
+		m := f.msg("应天喜", "temperature")
+		done, err := f.engine.Submit(context.Background(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := <-done; h.LogID != 0 || h.Outcome != "" || len(h.Replies) != 0 {
+			t.Fatalf("while the log refuses inserts, Submit's caller heard %+v; want nothing stored", h)
+		}
+		if n := pending(t, db); n != 0 {
+			t.Fatalf("%d messages pending; want none", n)
+		}
+		if v, ok, _ := f.engine.kv.Get(context.Background(), dedupeKey(string(m.Platform), m.ID)); ok {
+			t.Fatalf("the dedupe mark %q of a message not stored stays: a resend would not be let through at once", v)
+		}
+		if counts, err := db.CountOutbox(context.Background()); err != nil || len(counts) != 0 {
+			t.Fatalf("outbox %+v (%v); want nothing posted", counts, err)
+		}
+
+		fault.Heal()
+		row := f.handle(t, m) // the platform's resend, or the person's
+		if row.Outcome != store.OutcomeOK {
+			t.Fatalf("the resend: %+v; want handled", row)
+		}
+		if got := f.texts(t, row.ID); strings.Join(got, "|") != "已登记" {
+			t.Fatalf("posts %q; want the reply once", got)
+		}
+	})
+}
