@@ -343,7 +343,11 @@ type PostRequest struct {
 	Text   string `json:"text"`
 }
 
-// PostResponse answers POST /sandbox/api/messages once the message is handled.
+// PostResponse answers POST /sandbox/api/messages once the message is handled:
+// the engine stores it in the transaction that handles it, so a 200 is the
+// only acknowledgement. A message that could not be stored is answered 503
+// (send it again); one not handled within WaitTimeout, 504 (it may still
+// be: the group's chat shows how it ended).
 type PostResponse struct {
 	MessageID int64       `json:"message_id"` // the message-log id
 	Outcome   string      `json:"outcome"`    // store.Outcome*
