@@ -668,3 +668,30 @@ func TestEventsAnnounceChanges(t *testing.T) {
 	for range got {
 	}
 }
+
+// TestPostNotStored: while the message log refuses every insert (a real
+// trigger), a post is answered 503 with Retry-After — nothing was
+// acknowledged, nothing is in the log — and the same text posted again
+// once the log works is stored and answered.
+func TestPostNotStored(t *testing.T) {
+	f := newFixture(t)
+	fault := storetest.FailInserts(t, f.db, "inbound_messages")
+	body := `{"group":"FT-01-A","sender":"应天喜","text":"temperature"}`
+	res, err := http.Post(f.srv.URL+"/sandbox/api/messages", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" || !strings.Contains(string(raw), "未能保存") {
+		t.Fatalf("a post the log cannot store: %d, Retry-After %q, %s; want 503, Retry-After and a hint to send it again",
+			res.StatusCode, res.Header.Get("Retry-After"), raw)
+	}
+	if n, _, err := f.db.CountPending(context.Background()); err != nil || n != 0 {
+		t.Fatalf("%d messages pending (%v); want none", n, err)
+	}
+	fault.Heal()
+	if r := f.post(t, "FT-01-A", "应天喜", "temperature"); r.MessageID == 0 || len(r.Replies) != 1 {
+		t.Fatalf("posted again: %+v; want stored and answered", r)
+	}
+}
