@@ -428,18 +428,14 @@ func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (<-chan Han
 			id, _ := strconv.ParseInt(strings.TrimPrefix(v, storedPrefix), 10, 64)
 			e.log.Debug("duplicate message", "platform", msg.Platform, "msg_id", msg.ID, "log_id", id)
 			e.received(msg.Platform, true)
-			return handled(Handling{LogID: id}), nil
+			return known(Handling{LogID: id}), nil
 		}
 		// Another receiver may have died between marking and storing:
 		// fall through to the database, whose unique key decides.
 	}
 	unmark := func() {
-		if !first {
-			return
-		}
-		// Let the platform's retry go through at once.
-		if derr := e.kv.Delete(context.WithoutCancel(ctx), key); derr != nil {
-			e.log.Warn("clear dedupe mark", "platform", msg.Platform, "msg_id", msg.ID, "err", derr)
+		if first {
+			e.clearMark(context.WithoutCancel(ctx), string(msg.Platform), msg.ID)
 		}
 	}
 
@@ -519,8 +515,16 @@ func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (<-chan Han
 	return nil, nil
 }
 
-// handled is a Handling already known, as Submit's done channel.
-func handled(h Handling) <-chan Handling {
+// clearMark deletes the dedupe mark of a message that was not stored, so
+// that its resend goes through at once.
+func (e *Engine) clearMark(ctx context.Context, platform, msgID string) {
+	if err := e.kv.Delete(ctx, dedupeKey(platform, msgID)); err != nil {
+		e.log.Warn("clear dedupe mark", "platform", platform, "msg_id", msgID, "err", err)
+	}
+}
+
+// known is a Handling already known, as Submit's done channel.
+func known(h Handling) <-chan Handling {
 	c := make(chan Handling, 1)
 	c <- h
 	close(c)
@@ -943,10 +947,9 @@ func (e *Engine) tellStored(fresh []*store.InboundMessage, seen map[*store.Inbou
 
 // storeAlone stores Submit's message m in a transaction of its own (the
 // unit that was to store it failed) and reports whether it is to be
-// settled: false
-// when it was stored before (a resend: its waiter learns its log id) or
-// could not be stored (its waiter learns nothing was; the dedupe mark is
-// cleared so that a resend goes through).
+// settled: false when it was stored before (a resend: its waiter learns
+// its log id) or could not be stored (its waiter learns nothing was; the
+// dedupe mark is cleared so that a resend goes through).
 func (e *Engine) storeAlone(m *store.InboundMessage) bool {
 	ctx, cancel := finishContext(e.workCtx)
 	defer cancel()
@@ -954,9 +957,7 @@ func (e *Engine) storeAlone(m *store.InboundMessage) bool {
 	if err != nil {
 		m.ID = 0
 		e.log.Error("store message", "platform", m.Platform, "msg_id", m.PlatformMsgID, "err", err)
-		if derr := e.kv.Delete(ctx, dedupeKey(m.Platform, m.PlatformMsgID)); derr != nil {
-			e.log.Warn("clear dedupe mark", "platform", m.Platform, "msg_id", m.PlatformMsgID, "err", derr)
-		}
+		e.clearMark(ctx, m.Platform, m.PlatformMsgID)
 		e.release(m, nil, "")
 		return false
 	}

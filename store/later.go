@@ -1,10 +1,8 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -237,27 +235,24 @@ func (u *unit) restoreQueued(queued, written laterMark) {
 // and the posts it queued — on MySQL in one round trip, or one more for
 // each statement whose rows must be checked (execAll), those going last.
 func (u *unit) flush(ctx context.Context, conn gorm.ConnPool) error {
-	var sts []statement
+	// The checked last: fewer round trips, and no other depends on them.
+	var sts, checked []statement
 	for _, l := range u.later {
-		sts = append(sts, l.take(u.db)...)
+		for _, st := range l.take(u.db) {
+			if st.check != nil {
+				checked = append(checked, st)
+			} else {
+				sts = append(sts, st)
+			}
+		}
 	}
 	sts = append(sts, outboxInserts(u.db, u.outbox)...)
+	sts = append(sts, checked...)
 	u.outbox = nil
-	// The checked last: fewer round trips, and no other depends on them.
-	slices.SortStableFunc(sts, func(a, b statement) int {
-		return cmp.Compare(boolInt(a.check != nil), boolInt(b.check != nil))
-	})
 	if err := execAll(ctx, u.db, conn, sts); err != nil {
 		return fmt.Errorf("store: write what the unit queued: %w", err)
 	}
 	return nil
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // writeQueuedFirst is the gorm callback run before every statement: when

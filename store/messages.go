@@ -310,21 +310,31 @@ func (db *DB) FinishInbounds(ctx context.Context, fs []Finished) error {
 	if len(fs) == 1 && !InUnit(ctx) {
 		return db.FinishInbound(ctx, fs[0].ID, fs[0].Result)
 	}
-	for _, f := range fs {
-		if _, err := finishSet(db, f.ID, f.Result); err != nil {
+	sets := make([]finishing, len(fs))
+	for i, f := range fs {
+		set, err := finishSet(db, f.ID, f.Result)
+		if err != nil {
 			return err
 		}
+		sets[i] = finishing{f.ID, set}
 	}
-	return writeLater(ctx, db, "inbound_messages", finishWrites, fs...)
+	return writeLater(ctx, db, "inbound_messages", finishWrites, sets...)
+}
+
+// finishing is a message FinishInbounds queued: its id and the columns
+// its outcome sets (finishSet), worked out once, as the call was made.
+type finishing struct {
+	id  int64
+	set map[string]any
 }
 
 // finishWrites are the statements FinishInbounds writes: each of up to
 // chunk messages, checked to have finished every one.
-func finishWrites(db *DB, fs []Finished) []statement {
+func finishWrites(db *DB, fs []finishing) []statement {
 	var out []statement
 	for len(fs) > 0 {
 		n := min(len(fs), chunk)
-		out = append(out, finishStatement(db, fs[:n]))
+		out = append(out, finishStatement(fs[:n]))
 		fs = fs[n:]
 	}
 	return out
@@ -332,16 +342,15 @@ func finishWrites(db *DB, fs []Finished) []statement {
 
 // finishStatement is the UPDATE that finishes messages fs: a CASE on the
 // id per column, over those still pending.
-func finishStatement(db *DB, fs []Finished) statement {
+func finishStatement(fs []finishing) statement {
 	cols := []string{"kind", "parsed", "outcome", "detail", "handled_at", "group_id", "person_id"}
 	cases := make(map[string][]any, len(cols))
 	ids := make([]int64, len(fs))
 	for i, f := range fs {
-		set, _ := finishSet(db, f.ID, f.Result) // checked by FinishInbounds
-		ids[i] = f.ID
+		ids[i] = f.id
 		for _, c := range cols {
-			if v, ok := set[c]; ok {
-				cases[c] = append(cases[c], f.ID, v)
+			if v, ok := f.set[c]; ok {
+				cases[c] = append(cases[c], f.id, v)
 			}
 		}
 	}

@@ -695,3 +695,32 @@ func TestPostNotStored(t *testing.T) {
 		t.Fatalf("posted again: %+v; want stored and answered", r)
 	}
 }
+
+// TestPostOutwaitsWaitTimeout: a post whose handling takes longer than
+// WaitTimeout is answered 504 without claiming it was received, and is
+// handled all the same: the chat shows its reply.
+func TestPostOutwaitsWaitTimeout(t *testing.T) {
+	f := newFixtureWith(t, fixtureOptions{cfg: sandbox.Config{WaitTimeout: 100 * time.Millisecond}, handlingDelay: time.Second})
+	body := `{"group":"FT-01-A","sender":"应天喜","text":"temperature"}`
+	res, err := http.Post(f.srv.URL+"/sandbox/api/messages", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusGatewayTimeout || !strings.Contains(string(raw), "群里的回复") || strings.Contains(string(raw), "已收到") {
+		t.Fatalf("a post outwaiting WaitTimeout: %d %s; want 504 pointing to the chat, not claiming receipt", res.StatusCode, raw)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var out sandbox.OutboxJSON
+		if code, e := f.call(t, "GET", "/sandbox/api/outbox?group=FT-01-A", "", &out); code != 200 {
+			t.Fatalf("outbox: %d %v", code, e)
+		}
+		if len(out.Messages) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the reply never came: %+v", out)
+		}
+	}
+}
