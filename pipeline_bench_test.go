@@ -35,7 +35,7 @@ const pipelineInFlight = 32
 
 // pipelineBatch is how many messages one iteration of BenchmarkPipeline
 // sends (and how many rows the raw-insert baseline writes).
-const pipelineBatch = 3000
+const pipelineBatch = 6000
 
 // warmUp is how many messages (or raw inserts) go before the measured
 // ones, on both sides alike: what is measured is the program running, not
@@ -46,11 +46,11 @@ const warmUp = 1000
 // BenchmarkPipeline drives the whole program — `towerbot serve` with the
 // demo roster, through the sandbox channel's HTTP API, pipelineInFlight
 // messages at a time, each answered once handled — with a realistic mix
-// (接龙 lists, single temperatures, chit-chat, 帮助, 积分, 消毒), then writes
-// as many single-row autocommit inserts into a comparable table at the same
-// concurrency, back to back in the same process, and prints one line:
+// (接龙 lists, single temperatures, chit-chat, 帮助, 积分, 消毒), taking turns
+// (alternate) with as many single-row autocommit inserts into a comparable
+// table at the same concurrency, in the same process, and prints one line:
 //
-//	pipeline mysql: 4600 msg/s p99 38 ms; raw inserts 8900 rows/s; ratio 0.52
+//	pipeline mysql: 4600 msg/s p99 38 ms; raw inserts 8900 rows/s; ratio 0.52; RSS 60 MB
 //
 // with, on MySQL, the statements, commits and fsyncs per message read
 // from the server's own counters (global: quiet the server for clean ones).
@@ -92,37 +92,89 @@ func benchmarkPipeline(b *testing.B, driver string) {
 		return nil
 	}
 	drive(warmUp, post, b)
+	raw := rawInserts(b, driver, dsn)
 
 	counters := serverCounters(b, driver, dsn)
 	b.ResetTimer()
-	for range b.N {
-		before := counters()
-		cpu0 := cpuNow()
-		start := time.Now()
-		lat := drive(pipelineBatch, post, b)
-		elapsed := time.Since(start)
-		after := counters()
-		cpu1 := cpuNow()
-		rate := float64(pipelineBatch) / elapsed.Seconds()
-
-		b.StopTimer()
-		raw := rawInserts(b, driver, dsn, pipelineBatch)
-		b.StartTimer()
-
-		p99 := lat[len(lat)*99/100]
-		line := fmt.Sprintf("pipeline %s: %.0f msg/s p99 %.0f ms; raw inserts %.0f rows/s; ratio %.2f; RSS %d MB",
-			driver, rate, float64(p99.Microseconds())/1000, raw.rate, rate/raw.rate, rssMB())
-		if before != nil {
-			per := func(k string) float64 { return float64(after[k]-before[k]) / pipelineBatch }
-			line += fmt.Sprintf("; per message %.1f statements (%.1f reads), %.1f commits, %.2f fsyncs",
-				per("statements"), per("reads"), per("commits"), per("fsyncs"))
-		}
-		fmt.Println(line)
-		fmt.Println(cpuLine(driver, driver == store.DriverMySQL, cpu0, cpu1, raw, pipelineBatch))
-		b.ReportMetric(rate, "msg/s")
-		b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
-		b.ReportMetric(rate/raw.rate, "ratio")
+	for iter := range b.N {
+		pipe, ins := alternate(pipelineBatch, counters, func(from, n int) []time.Duration {
+			return drive(n, func(i int) error { return post(iter*pipelineBatch + from + i) }, b)
+		}, func(from, n int) []time.Duration {
+			return raw(iter*pipelineBatch+from, n)
+		})
+		fmt.Println(pipe.line("pipeline "+driver, ins) + pipe.perMessage())
+		fmt.Println(cpuLine(driver, driver == store.DriverMySQL, pipe, ins))
+		b.ReportMetric(pipe.rate(), "msg/s")
+		b.ReportMetric(float64(pipe.p99().Microseconds())/1000, "p99-ms")
+		b.ReportMetric(pipe.rate()/ins.rate(), "ratio")
 	}
+}
+
+// benchRounds is how many rounds a paired measurement takes turns in:
+// towerbot's share, then the raw inserts', and again — so that the slow
+// and fast spells of a shared machine fall on both sides alike, and their
+// ratio holds where their rates do not.
+const benchRounds = 4
+
+// measured is what one side of a paired measurement did over its rounds.
+type measured struct {
+	n        int
+	elapsed  time.Duration
+	lat      []time.Duration  // each operation's, sorted
+	cpu      cpuTimes         // the CPU it took
+	counters map[string]int64 // how far MySQL's counters moved; nil on SQLite
+}
+
+func (m measured) rate() float64      { return float64(m.n) / m.elapsed.Seconds() }
+func (m measured) p99() time.Duration { return m.lat[len(m.lat)*99/100] }
+
+// line is the benchmark's line for m against the raw inserts raw:
+//
+//	pipeline mysql: 4600 msg/s p99 38 ms; raw inserts 8900 rows/s; ratio 0.52; RSS 60 MB
+func (m measured) line(label string, raw measured) string {
+	return fmt.Sprintf("%s: %.0f msg/s p99 %.0f ms; raw inserts %.0f rows/s; ratio %.2f; RSS %d MB",
+		label, m.rate(), float64(m.p99().Microseconds())/1000, raw.rate(), m.rate()/raw.rate(), rssMB())
+}
+
+// perMessage is what MySQL's counters say m took per message ("" on
+// SQLite).
+func (m measured) perMessage() string {
+	if m.counters == nil {
+		return ""
+	}
+	per := func(k string) float64 { return float64(m.counters[k]) / float64(m.n) }
+	return fmt.Sprintf("; per message %.1f statements (%.1f reads), %.1f commits, %.2f fsyncs",
+		per("statements"), per("reads"), per("commits"), per("fsyncs"))
+}
+
+// alternate measures n operations of side a and n of side b in
+// benchRounds rounds, a's share then b's: a round runs operations from,
+// from+1, … (count of them) and returns their latencies.
+func alternate(n int, counters func() map[string]int64, a, b func(from, count int) []time.Duration) (ma, mb measured) {
+	for r := range benchRounds {
+		from, to := n*r/benchRounds, n*(r+1)/benchRounds
+		for _, s := range []struct {
+			m   *measured
+			run func(from, count int) []time.Duration
+		}{{&ma, a}, {&mb, b}} {
+			before, cpu0, start := counters(), cpuNow(), time.Now()
+			s.m.lat = append(s.m.lat, s.run(from, to-from)...)
+			s.m.elapsed += time.Since(start)
+			after, cpu1 := counters(), cpuNow()
+			s.m.n += to - from
+			s.m.cpu.self += cpu1.self - cpu0.self
+			s.m.cpu.db += cpu1.db - cpu0.db
+			for k := range after {
+				if s.m.counters == nil {
+					s.m.counters = map[string]int64{}
+				}
+				s.m.counters[k] += after[k] - before[k]
+			}
+		}
+	}
+	slices.Sort(ma.lat)
+	slices.Sort(mb.lat)
+	return ma, mb
 }
 
 // pipelineWorkers is the engine's worker count for the benchmark:
@@ -275,12 +327,13 @@ func drive(n int, do func(i int) error, tb testing.TB) []time.Duration {
 	return lat
 }
 
-// rawInserts writes n single-row autocommit inserts, pipelineInFlight at a
-// time, into a table shaped like the message log (a unique message id, the
-// texts, a receipt time), after warmUp of them, and returns the rows per
-// second and the CPU they took: what the database does with no towerbot
-// in the way.
-func rawInserts(tb testing.TB, driver, dsn string, n int) rawRun {
+// rawInserts readies single-row autocommit inserts, pipelineInFlight at
+// a time, into a table shaped like the message log (a unique message id,
+// the texts, a receipt time): it writes warmUp of them, then returns what
+// writes rows from, from+1, … (count of them) and returns their
+// latencies: what the database does with no towerbot in the way. The
+// table is dropped at the end of the benchmark.
+func rawInserts(tb testing.TB, driver, dsn string) func(from, count int) []time.Duration {
 	var db *sql.DB
 	var err error
 	ddl := "CREATE TABLE bench_raw (id BIGINT AUTO_INCREMENT PRIMARY KEY, platform VARCHAR(16) NOT NULL, " +
@@ -298,33 +351,25 @@ func rawInserts(tb testing.TB, driver, dsn string, n int) rawRun {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer db.Close()
 	ctx := context.Background()
 	db.ExecContext(ctx, "DROP TABLE IF EXISTS bench_raw")
 	if _, err := db.ExecContext(ctx, ddl); err != nil {
 		tb.Fatal(err)
 	}
-	defer db.ExecContext(ctx, "DROP TABLE bench_raw")
+	tb.Cleanup(func() {
+		db.ExecContext(ctx, "DROP TABLE bench_raw")
+		db.Close()
+	})
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	insert := func(i int) error {
 		_, err := db.ExecContext(ctx, "INSERT INTO bench_raw (platform, msg_id, chat_id, sender, text, received_at) VALUES (?, ?, ?, ?, ?, ?)",
 			"sandbox", run+"-"+strconv.Itoa(i), "BY-FT-01-01", "12", "体温 张三 36.5", time.Now().UTC())
 		return err
 	}
-	drive(warmUp, func(i int) error { return insert(n + i) }, tb)
-	r := rawRun{from: cpuNow()}
-	start := time.Now()
-	drive(n, insert, tb)
-	r.rate = float64(n) / time.Since(start).Seconds()
-	r.to = cpuNow()
-	return r
-}
-
-// rawRun is what rawInserts measured: rows per second, and the CPU times
-// before and after the measured inserts.
-type rawRun struct {
-	rate     float64
-	from, to cpuTimes
+	drive(warmUp, func(i int) error { return insert(-1 - i) }, tb)
+	return func(from, count int) []time.Duration {
+		return drive(count, func(i int) error { return insert(from + i) }, tb)
+	}
 }
 
 // serverCounters returns a function reading MySQL's global counters of
@@ -398,20 +443,20 @@ func cpuNow() cpuTimes {
 	return t
 }
 
-// cpuLine says how much CPU a message took against a raw insert: this
-// process (server and load generator) and, with the database on MySQL
-// (withDB), the local server.
-func cpuLine(label string, withDB bool, before, after cpuTimes, r rawRun, n int) string {
-	us := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(n) }
-	line := fmt.Sprintf("cpu %s: per message %.0f µs here", label, us(after.self-before.self))
-	raw := fmt.Sprintf("per raw insert %.0f µs here", us(r.to.self-r.from.self))
-	if withDB && r.to.db > 0 {
-		line += fmt.Sprintf(" + %.0f µs database", us(after.db-before.db))
-		raw += fmt.Sprintf(" + %.0f µs database", us(r.to.db-r.from.db))
-		total := func(a, b cpuTimes) float64 { return us(b.self - a.self + b.db - a.db) }
-		return fmt.Sprintf("%s; %s; cpu ratio %.2f", line, raw, total(r.from, r.to)/total(before, after))
+// cpuLine says how much CPU a message of m took against a raw insert:
+// this process (server and load generator) and, with the database on
+// MySQL (withDB), the local server.
+func cpuLine(label string, withDB bool, m, raw measured) string {
+	us := func(d time.Duration, n int) float64 { return float64(d.Microseconds()) / float64(n) }
+	line := fmt.Sprintf("cpu %s: per message %.0f µs here", label, us(m.cpu.self, m.n))
+	rawLine := fmt.Sprintf("per raw insert %.0f µs here", us(raw.cpu.self, raw.n))
+	if withDB && raw.cpu.db > 0 {
+		line += fmt.Sprintf(" + %.0f µs database", us(m.cpu.db, m.n))
+		rawLine += fmt.Sprintf(" + %.0f µs database", us(raw.cpu.db, raw.n))
+		total := func(x measured) float64 { return us(x.cpu.self+x.cpu.db, x.n) }
+		return fmt.Sprintf("%s; %s; cpu ratio %.2f", line, rawLine, total(raw)/total(m))
 	}
-	return line + "; " + raw
+	return line + "; " + rawLine
 }
 
 // rssMB is this process's resident set size in MB (Linux), 0 elsewhere.
