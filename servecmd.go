@@ -237,7 +237,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 			Observe: observeSent,
 			Logger:  logger.With("part", "outbox"),
 		}, dir, kvs, ch)
-		outbox.Notify(ch.Platform(), s.Wake)
+		outbox.Attach(s)
 		senders = append(senders, s)
 		sending.Add(1)
 		go func() { defer sending.Done(); s.Run(sendCtx) }()

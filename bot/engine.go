@@ -485,6 +485,7 @@ func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (<-chan Han
 		LeaseOwner:    e.cfg.Replica,
 		NextAttemptAt: now.Add(e.cfg.Lease),
 	}
+	e.identifyKnown(ctx, row)
 	if wait {
 		// Queued unstored (no log id): its worker stores it as it
 		// handles it (handleBatch).
@@ -1381,6 +1382,25 @@ func (e *Engine) identifyMW(next HandlerFunc) HandlerFunc {
 			}
 		}
 		return next(ctx, c)
+	}
+}
+
+// identifyKnown sets the group and the sender of m that the directory
+// knows already, as m is stored: recording its outcome later (with what
+// its handling identified, the same) then changes no index but the
+// outcome's, and the log shows a message still pending in its group.
+// What it finds nothing for — a chat first seen, a sender not yet
+// registered, a 1:1 chat, a lookup that failed — its handling finds.
+func (e *Engine) identifyKnown(ctx context.Context, m *store.InboundMessage) {
+	if m.ChatID != "" {
+		if g, err := e.st.GroupByChat(ctx, m.Platform, m.ChatID); err == nil {
+			m.GroupID = &g.ID
+		}
+	}
+	if m.SenderID != "" {
+		if p, err := e.st.PersonByIdentity(ctx, m.Platform, m.SenderID); err == nil {
+			m.PersonID = &p.ID
+		}
 	}
 }
 

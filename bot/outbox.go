@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/towerbot/towerbot/store"
@@ -131,6 +133,7 @@ func (e *SendError) Unwrap() error { return e.Err }
 type OutboxStore interface {
 	EnqueueOutbox(ctx context.Context, items ...store.OutboxItem) error
 	LeaseOutbox(ctx context.Context, platform, owner string, now time.Time, lease time.Duration, limit int) ([]store.OutboxItem, error)
+	LeasedOutbox(ctx context.Context, platform string, leases []store.Lease) ([]store.OutboxItem, error)
 	RenewOutboxLease(ctx context.Context, id int64, leasedUntil, until time.Time) error
 	MarkOutboxSentBatch(ctx context.Context, items []store.OutboxItem, at time.Time) (int, error)
 	MarkOutboxRetry(ctx context.Context, id int64, leasedUntil time.Time, errText string, next time.Time, giveUp bool) error
@@ -146,12 +149,17 @@ var _ OutboxStore = (*store.DB)(nil)
 // StoreOutbox is the Outbox handlers post into: it persists items in the
 // store (so nothing queued is lost) and wakes the sender of each item's
 // platform so that replies go out at once rather than at the next poll.
+// A message's answers for a platform whose sender is attached (Attach)
+// are queued already leased to that sender, and handed to it once
+// committed: it reads them back by their lease instead of searching for
+// them and leasing them.
 type StoreOutbox struct {
 	st interface {
 		EnqueueOutbox(ctx context.Context, items ...store.OutboxItem) error
 	}
-	mu    sync.RWMutex
-	wakes map[string][]func()
+	mu      sync.RWMutex
+	wakes   map[string][]func()
+	senders map[string]*Sender // attached, by platform
 }
 
 var _ Outbox = (*StoreOutbox)(nil)
@@ -160,11 +168,62 @@ var _ Outbox = (*StoreOutbox)(nil)
 func NewStoreOutbox(st interface {
 	EnqueueOutbox(ctx context.Context, items ...store.OutboxItem) error
 }) *StoreOutbox {
-	return &StoreOutbox{st: st, wakes: map[string][]func(){}}
+	return &StoreOutbox{st: st, wakes: map[string][]func(){}, senders: map[string]*Sender{}}
+}
+
+// Attach makes s the sender of its channel's platform: woken after items
+// for it are queued (Notify), and handed the answers to messages, queued
+// leased to it. One sender a platform is attached at most; a later one
+// replaces it.
+func (o *StoreOutbox) Attach(s *Sender) {
+	p := s.ch.Platform()
+	o.Notify(p, s.Wake)
+	o.mu.Lock()
+	o.senders[string(p)] = s
+	o.mu.Unlock()
+}
+
+// handOff is the lease on the answers one unit of work queues for one
+// platform's sender, and whether the sender was told of it.
+type handOff struct {
+	to    *Sender
+	lease store.Lease
+	told  bool
+}
+
+// handOffKey keys a platform's handOff in a unit (store.PerUnit).
+type handOffKey string
+
+// leaseAnswers returns items with each message's answer whose platform
+// has an attached sender leased to it — one lease for all the answers
+// of ctx's unit of work — and the hand-offs to tell the senders of once
+// they are committed.
+func (o *StoreOutbox) leaseAnswers(ctx context.Context, items []store.OutboxItem) ([]store.OutboxItem, []*handOff) {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if len(o.senders) == 0 {
+		return items, nil
+	}
+	var hands []*handOff
+	out := slices.Clone(items)
+	for i := range out {
+		it := &out[i]
+		s := o.senders[it.Platform]
+		if s == nil || !it.Origin.AnswersMessage() || it.LeaseOwner != "" {
+			continue
+		}
+		h := store.PerUnit(ctx, handOffKey(it.Platform), func() any { return &handOff{to: s, lease: s.newLease()} }).(*handOff)
+		it.LeaseOwner, it.NextAttemptAt = h.lease.Owner, h.lease.Until
+		if !slices.Contains(hands, h) {
+			hands = append(hands, h)
+		}
+	}
+	return out, hands
 }
 
 // Notify registers wake to be called after items for platform are queued
-// (a Sender's Wake).
+// (a Sender's Wake) — save answers handed to an attached sender, which
+// hear of them by take.
 func (o *StoreOutbox) Notify(platform Platform, wake func()) {
 	o.mu.Lock()
 	o.wakes[string(platform)] = append(o.wakes[string(platform)], wake)
@@ -187,18 +246,26 @@ func (o *StoreOutbox) Enqueue(ctx context.Context, items ...store.OutboxItem) er
 	if len(items) == 0 {
 		return nil
 	}
+	items, hands := o.leaseAnswers(ctx, items)
 	if err := o.st.EnqueueOutbox(ctx, items...); err != nil {
 		return err
 	}
-	// Wake the senders once the items are there to see: after the unit of
-	// work they were queued in commits (at once outside one).
+	// Hand the answers over and wake the senders once the items are there
+	// to see: after the unit of work they were queued in commits (at once
+	// outside one).
 	store.AfterCommit(ctx, func() {
 		o.mu.RLock()
 		defer o.mu.RUnlock()
+		for _, h := range hands {
+			if !h.told {
+				h.told = true
+				h.to.take(h.lease)
+			}
+		}
 		woken := map[string]bool{}
 		for _, it := range items {
-			if woken[it.Platform] {
-				continue
+			if woken[it.Platform] || it.LeaseOwner != "" {
+				continue // a sender holds it: it was handed over
 			}
 			woken[it.Platform] = true
 			for _, w := range o.wakes[it.Platform] {
@@ -335,7 +402,16 @@ type Sender struct {
 	lim   Limiter
 	ch    Channel
 	log   *slog.Logger
-	wake  chan struct{}
+	wake  chan struct{} // Wake: due items to search for
+	// handing says answers were handed over (take): only those to read
+	// back, nothing to search for.
+	handing chan struct{}
+
+	leases atomic.Uint64 // leases handed out for answers (newLease)
+	mu     sync.Mutex
+	// handedOver are the leases of answers queued leased to this sender
+	// and committed, not yet read back (take).
+	handedOver []store.Lease
 }
 
 // NewSender returns a sender for ch.
@@ -360,8 +436,10 @@ func NewSender(cfg SenderConfig, st OutboxStore, lim Limiter, ch Channel) *Sende
 	}
 	var nonce [4]byte
 	rand.Read(nonce[:])
-	return &Sender{cfg: cfg, owner: truncate(defaultReplica(), 50) + "-" + hex.EncodeToString(nonce[:]),
-		st: st, lim: lim, ch: ch, log: cfg.Logger.With("platform", ch.Platform()), wake: make(chan struct{}, 1)}
+	// The owner leaves room within store's 64 bytes for newLease's suffix.
+	return &Sender{cfg: cfg, owner: truncate(defaultReplica(), 40) + "-" + hex.EncodeToString(nonce[:]),
+		st: st, lim: lim, ch: ch, log: cfg.Logger.With("platform", ch.Platform()), wake: make(chan struct{}, 1),
+		handing: make(chan struct{}, 1)}
 }
 
 // Wake makes the sender look at the store now instead of at the next poll.
@@ -372,31 +450,80 @@ func (s *Sender) Wake() {
 	}
 }
 
+// newLease is a lease of this sender's own for answers queued leased to
+// it (StoreOutbox.Attach): an owner no other lease has, so that reading
+// it back finds what was queued under it and nothing else, for Lease
+// from now.
+func (s *Sender) newLease() store.Lease {
+	return store.Lease{
+		Owner: s.owner + "/" + strconv.FormatUint(s.leases.Add(1), 36),
+		Until: s.cfg.Now().UTC().Add(s.cfg.Lease).Truncate(time.Millisecond),
+	}
+}
+
+// take hands the sender the answers queued under l, now committed: its
+// next pass reads them back and sends them.
+func (s *Sender) take(l store.Lease) {
+	s.mu.Lock()
+	s.handedOver = append(s.handedOver, l)
+	s.mu.Unlock()
+	select {
+	case s.handing <- struct{}{}:
+	default:
+	}
+}
+
+// sendHanded sends the answers handed over since the last pass. Should
+// reading them back fail, they go once their leases end, as any leased
+// item whose sender failed to send it.
+func (s *Sender) sendHanded(ctx context.Context) {
+	s.mu.Lock()
+	leases := s.handedOver
+	s.handedOver = nil
+	s.mu.Unlock()
+	if len(leases) == 0 {
+		return
+	}
+	items, err := s.st.LeasedOutbox(ctx, string(s.ch.Platform()), leases)
+	if err != nil {
+		s.log.Error("read back the answers handed over; they go when their leases end", "leases", len(leases), "err", err)
+		return
+	}
+	s.deliver(ctx, items)
+}
+
 // Run drains the outbox until ctx ends; a send in progress is finished (or
 // its own timeout ends it) before Run returns.
 func (s *Sender) Run(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
+		search := false // for due items: a wake-up or the poll
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.wake:
-			if s.cfg.Gather > 0 {
-				gather := time.NewTimer(s.cfg.Gather)
-				select {
-				case <-ctx.Done():
-					gather.Stop()
-					return
-				case <-gather.C:
-				}
-				// Wake-ups meanwhile are for posts this pass finds.
-				select {
-				case <-s.wake:
-				default:
-				}
-			}
+			search = true
+		case <-s.handing:
 		case <-timer.C:
+			search = true
+		}
+		if s.cfg.Gather > 0 && !s.gather(ctx) {
+			return
+		}
+		// Wake-ups meanwhile are for posts this pass finds.
+		select {
+		case <-s.wake:
+			search = true
+		default:
+		}
+		select {
+		case <-s.handing:
+		default:
+		}
+		s.sendHanded(ctx)
+		if !search {
+			continue // answers handed over: nothing to search for
 		}
 		for ctx.Err() == nil {
 			n, err := s.Drain(ctx)
@@ -411,6 +538,20 @@ func (s *Sender) Run(ctx context.Context) {
 	}
 }
 
+// gather waits Gather before a pass, so that what a burst of messages
+// queues one batch after another goes out in one pass. It reports false
+// when ctx ended meanwhile.
+func (s *Sender) gather(ctx context.Context) bool {
+	t := time.NewTimer(s.cfg.Gather)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
 // Drain makes one pass: it leases up to Batch due items and tries each. It
 // returns how many items it leased.
 func (s *Sender) Drain(ctx context.Context) (int, error) {
@@ -418,10 +559,16 @@ func (s *Sender) Drain(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("bot: lease outbox: %w", err)
 	}
+	s.deliver(ctx, items)
+	return len(items), nil
+}
+
+// deliver tries each of items, leased to this sender, and records what
+// became of them.
+func (s *Sender) deliver(ctx context.Context, items []store.OutboxItem) {
 	if len(items) == 0 {
-		return 0, nil
+		return
 	}
-	leased := len(items)
 	items = s.holdQuiet(ctx, items)
 	// Urgent items first; within a group, in the order leased (the store
 	// leases oldest first), so one group's posts keep their order.
@@ -446,6 +593,7 @@ func (s *Sender) Drain(ctx context.Context) (int, error) {
 				ids = append(ids, *it.MessageID)
 			}
 		}
+		var err error
 		if replies, err = s.st.ReplyHandles(ctx, ids); err != nil {
 			// The group's own route still works: send that way.
 			s.log.Warn("reply handles unavailable; posting to the groups instead", "err", err)
@@ -468,7 +616,6 @@ func (s *Sender) Drain(ctx context.Context) (int, error) {
 	}
 	wg.Wait()
 	s.markSent(context.WithoutCancel(ctx), sent)
-	return leased, nil
 }
 
 // markSent records the items delivered in a pass, together: one statement

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -382,15 +383,121 @@ func TestSenderRunWakesOnEnqueue(t *testing.T) {
 	}
 }
 
-// countingLeases is a store that counts the sender's lease passes.
+// countingLeases is a store that counts the sender's lease passes and
+// the items they leased.
 type countingLeases struct {
 	*store.DB
-	leases atomic.Int32
+	leases, leased atomic.Int32
 }
 
 func (c *countingLeases) LeaseOutbox(ctx context.Context, platform, owner string, now time.Time, lease time.Duration, limit int) ([]store.OutboxItem, error) {
 	c.leases.Add(1)
-	return c.DB.LeaseOutbox(ctx, platform, owner, now, lease, limit)
+	items, err := c.DB.LeaseOutbox(ctx, platform, owner, now, lease, limit)
+	c.leased.Add(int32(len(items)))
+	return items, err
+}
+
+// The answers to messages a unit of work queues for an attached sender
+// are queued leased to it, under one lease, and handed to it once the
+// unit commits — never before, never when it rolls back; it sends them
+// without leasing them. Other posts go by a lease pass, as before. An
+// answer whose sender never reads it back goes out, once its lease ends,
+// by any sender's pass.
+func TestSenderTakesAnswersHandedOver(t *testing.T) {
+	db := storetest.SQLite(t)
+	a, b := outboxFixture(t, db)
+	ctx := context.Background()
+	st := &countingLeases{DB: db}
+	ch := &fakeChannel{}
+	s := NewSender(SenderConfig{Poll: time.Hour, Gather: -1}, st, kv.NewMemory(time.Now), ch)
+	ob := NewStoreOutbox(db)
+	ob.Attach(s)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { s.Run(runCtx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(3 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 3s (sent %v)", what, ch.texts())
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	waitFor("Run's first pass", func() bool { return st.leases.Load() > 0 })
+
+	err := db.Atomic(ctx, func(ctx context.Context) error {
+		for _, it := range []store.OutboxItem{post(a, "msg:1:reply", "答一", false), post(b, "msg:2:reply", "答二", false),
+			post(a, "fever:1:alert", "告警", false)} {
+			if err := ob.Enqueue(ctx, it); err != nil {
+				return err
+			}
+		}
+		time.Sleep(30 * time.Millisecond)
+		if sent := ch.texts(); len(sent) > 0 {
+			t.Errorf("sent %v before the unit committed", sent)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor("all three sent", func() bool { return len(ch.texts()) == 3 })
+	if n := st.leased.Load(); n != 1 {
+		t.Errorf("%d items leased by a pass; want 1, the alert: the answers are handed over", n)
+	}
+	got := map[string]store.OutboxItem{}
+	for _, g := range []*store.Group{a, b} {
+		for text, it := range statusOf(t, db, g) {
+			got[text] = it
+		}
+	}
+	for _, text := range []string{"答一", "答二", "告警"} {
+		if got[text].Status != store.OutboxSent {
+			t.Errorf("%s: %s; want sent", text, got[text].Status)
+		}
+	}
+	if o1, o2 := got["答一"].LeaseOwner, got["答二"].LeaseOwner; o1 != o2 || !strings.HasPrefix(o1, s.owner+"/") {
+		t.Errorf("the unit's answers leased to %q and %q; want one lease of the sender's", o1, o2)
+	}
+
+	// A unit that rolls back hands nothing over.
+	rollback := errors.New("rolled back")
+	if err := db.Atomic(ctx, func(ctx context.Context) error {
+		if err := ob.Enqueue(ctx, post(a, "msg:3:reply", "答三", false)); err != nil {
+			return err
+		}
+		return rollback
+	}); !errors.Is(err, rollback) {
+		t.Fatal(err)
+	}
+	time.Sleep(30 * time.Millisecond)
+	s.mu.Lock()
+	handed := len(s.handedOver)
+	s.mu.Unlock()
+	if handed != 0 || len(ch.texts()) != 3 {
+		t.Errorf("after a rollback: %d leases handed over, sent %v", handed, ch.texts())
+	}
+
+	// A sender handed an answer that dies before reading it back.
+	lost := NewSender(SenderConfig{Poll: time.Hour}, db, kv.NewMemory(time.Now), &fakeChannel{})
+	ob2 := NewStoreOutbox(db)
+	ob2.Attach(lost)
+	if err := ob2.Enqueue(ctx, post(b, "msg:4:reply", "答四", false)); err != nil {
+		t.Fatal(err)
+	}
+	other := &fakeChannel{}
+	now := time.Now()
+	rival := NewSender(SenderConfig{Now: func() time.Time { return now }}, db, kv.NewMemory(time.Now), other)
+	if n, err := rival.Drain(ctx); err != nil || n != 0 {
+		t.Fatalf("a rival's pass within the lease: leased %d, %v; want none", n, err)
+	}
+	now = now.Add(lost.cfg.Lease + time.Second)
+	if n, err := rival.Drain(ctx); err != nil || n != 1 || strings.Join(other.texts(), " ") != "答四" {
+		t.Fatalf("a rival's pass once the lease ended: leased %d, sent %v, %v; want 答四", n, other.texts(), err)
+	}
 }
 
 // TestSenderGathersABurst: posts queued one after another, each waking the

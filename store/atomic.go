@@ -42,6 +42,8 @@ type unit struct {
 	// later holds the rows queued in the unit to be written as it commits
 	// (writeLater), by table.
 	later []laterTable
+	// shared holds what calls in the unit share (PerUnit).
+	shared map[any]any
 	// writtenAt is, for each savepoint taken, the queued rows' counts when
 	// it was taken: rolling back to it unwrites the rows written since,
 	// which are then written again later.
@@ -94,6 +96,26 @@ func (db *DB) Atomic(ctx context.Context, fn func(ctx context.Context) error) er
 		}
 		time.Sleep(time.Duration(attempt) * 3 * time.Millisecond)
 	}
+}
+
+// PerUnit returns the value kept under key in the unit of work ctx runs
+// in, made by newValue the first time the unit is asked for it: what the
+// calls in one unit share (the lease on the answers it queues, one for
+// all its messages). Outside a unit, each call makes its own.
+func PerUnit(ctx context.Context, key any, newValue func() any) any {
+	u, ok := ctx.Value(unitKey{}).(*unit)
+	if !ok {
+		return newValue()
+	}
+	if v, ok := u.shared[key]; ok {
+		return v
+	}
+	if u.shared == nil {
+		u.shared = map[any]any{}
+	}
+	v := newValue()
+	u.shared[key] = v
+	return v
 }
 
 // AfterCommit runs f once the unit of work ctx runs in has committed — at

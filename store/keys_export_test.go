@@ -23,3 +23,6 @@ func MigrateTo(ctx context.Context, db *DB, version int, tableOptions string) ([
 func Query(ctx context.Context, db *DB, dest any, query string, args ...any) error {
 	return db.gdb.WithContext(ctx).Raw(query, args...).Scan(dest).Error
 }
+
+// TableOptions are the MySQL table options towerbot uses now.
+const TableOptions = mysqlTableOptions

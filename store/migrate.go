@@ -58,7 +58,16 @@ var migrations = []migration{
 	{13, "outbox: an index of the posts waiting for a retry", func(tx *gorm.DB) error {
 		return addIndexes(tx, &OutboxItem{}, "ix_outbox_waiting")
 	}},
+	{14, "inbound: no index on the outcome alone (ix_inbound_due leads with it)", func(tx *gorm.DB) error {
+		return dropIndexes(tx, &InboundMessage{}, outcomeIndex)
+	}},
 }
+
+// outcomeIndex is the index on inbound_messages.outcome that the first
+// releases made and version 14 drops: every search by outcome uses
+// ix_inbound_due, and each outcome recorded changed both.
+const outcomeIndex = "idx_inbound_messages_outcome"
+
 
 // Each step after the first brings an older database to the shape the
 // models describe and leaves alone what is already there: the first step
@@ -116,6 +125,20 @@ func addIndexes(tx *gorm.DB, model any, names ...string) error {
 		}
 		if err := m.CreateIndex(model, n); err != nil {
 			return fmt.Errorf("create index %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// dropIndexes drops the indexes of model's table named, where they exist.
+func dropIndexes(tx *gorm.DB, model any, names ...string) error {
+	m := tx.Migrator()
+	for _, n := range names {
+		if !m.HasIndex(model, n) {
+			continue
+		}
+		if err := m.DropIndex(model, n); err != nil {
+			return fmt.Errorf("drop index %s: %w", n, err)
 		}
 	}
 	return nil

@@ -136,3 +136,51 @@ func TestMigrateFromVersion1(t *testing.T) {
 		})
 	}
 }
+
+// Version 14 drops the index on inbound_messages.outcome that older
+// releases made (ix_inbound_due leads with the outcome), and a new
+// database never has it: in both, making it again succeeds, which it
+// would not were it there. Pending messages are still found by outcome.
+func TestMigrateDropsTheOutcomeIndex(t *testing.T) {
+	for _, driver := range []string{store.DriverSQLite, store.DriverMySQL} {
+		t.Run(driver, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := filepath.Join(t.TempDir(), "old.db")
+			if driver == store.DriverMySQL {
+				dsn = storetest.MySQLDSN(t)
+			}
+			db, err := store.Open(driver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := store.MigrateTo(ctx, db, 13, store.TableOptions); err != nil {
+				t.Fatal(err)
+			}
+			const create = "CREATE INDEX idx_inbound_messages_outcome ON inbound_messages (outcome)"
+			if err := store.Exec(ctx, db, create); err != nil {
+				t.Fatalf("version 13's tables, as an old release made them: %v", err)
+			}
+			if err := store.Exec(ctx, db, "INSERT INTO inbound_messages (platform, platform_msg_id, chat_id, sender_id, sender_name, text, sent_at, received_at, kind, parsed, outcome, detail, next_attempt_at) "+
+				"VALUES ('wecom', 'old-1', 'c', 'u', '张三', '体温 36.5', '2020-02-24 01:00:00', '2020-02-24 01:00:00', '', '', 'pending', '', '2020-02-24 01:00:00')"); err != nil {
+				t.Fatal(err)
+			}
+			applied, err := db.Migrate(ctx)
+			if err != nil || len(applied) != 1 || !strings.HasPrefix(applied[0], "14 ") {
+				t.Fatalf("applied %v, %v; want version 14 alone", applied, err)
+			}
+			if err := store.Exec(ctx, db, create); err != nil {
+				t.Fatalf("the outcome index is still there after version 14: %v", err)
+			}
+			pending, retried, err := db.CountPending(ctx)
+			if err != nil || pending != 1 || retried != 0 {
+				t.Fatalf("pending after the upgrade: %d (%d retried), %v; want 1", pending, retried, err)
+			}
+		})
+	}
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		if err := store.Exec(context.Background(), db, "CREATE INDEX idx_inbound_messages_outcome ON inbound_messages (outcome)"); err != nil {
+			t.Fatalf("a new database has the outcome index: %v", err)
+		}
+	})
+}

@@ -22,10 +22,14 @@ func storedTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecon
 // EnqueueOutbox queues posts in one transaction — inside a unit of work,
 // the unit's: they are written together with the unit's other posts when
 // it commits, and not at all when it rolls back. Each item gets Status
-// pending and, when zero, NextAttemptAt = now. An item whose (Origin,
+// pending and, when zero, NextAttemptAt = now. An item with a LeaseOwner
+// is queued leased to that sender until its NextAttemptAt: the sender
+// reads it back by that lease (LeasedOutbox) instead of leasing it, and
+// nobody else takes it before the lease ends. An item whose (Origin,
 // GroupID) is already queued is silently skipped, so a replayed message or
-// job never posts twice. Invalid items (no origin, group, platform or text)
-// fail the whole call and nothing is queued.
+// job never posts twice. Invalid items (no origin, group, platform or
+// text, an owner too long, a lease with no end) fail the whole call and
+// nothing is queued.
 func (db *DB) EnqueueOutbox(ctx context.Context, items ...OutboxItem) error {
 	if len(items) == 0 {
 		return nil
@@ -87,6 +91,10 @@ func checkOutboxItem(it OutboxItem) error {
 		return fmt.Errorf("text is %d bytes, more than %d", len(it.Text), maxBlob)
 	case utf8.RuneCountInString(strings.Join(it.Mentions, ",")) > 1024:
 		return errors.New("mentions are longer than 1024 characters")
+	case len(it.LeaseOwner) > 64:
+		return fmt.Errorf("lease owner %q is longer than 64 bytes", it.LeaseOwner)
+	case it.LeaseOwner != "" && it.NextAttemptAt.IsZero():
+		return fmt.Errorf("leased to %q with no end to the lease", it.LeaseOwner)
 	}
 	return nil
 }
@@ -151,6 +159,44 @@ func (db *DB) LeaseOutbox(ctx context.Context, platform, owner string, now time.
 	return got, wrapErr("store: lease outbox", err)
 }
 
+// Lease is one lease on outbox items: the sender holding it and its end.
+type Lease struct {
+	Owner string
+	Until time.Time
+}
+
+// LeasedOutbox returns the pending items of platform held under any of
+// leases, urgent first, then oldest: the posts queued already leased to
+// a sender (EnqueueOutbox), which it reads back once they are committed
+// — one indexed read for the posts of many units, where leasing them
+// would take a search and a write. An item another sender took over
+// once its lease ended is not among them.
+func (db *DB) LeasedOutbox(ctx context.Context, platform string, leases []Lease) ([]OutboxItem, error) {
+	if len(leases) == 0 {
+		return nil, nil
+	}
+	owners := make([]string, len(leases))
+	ends := make([]time.Time, len(leases))
+	held := make(map[Lease]bool, len(leases))
+	for i, l := range leases {
+		owners[i], ends[i] = l.Owner, storedTime(l.Until)
+		held[Lease{l.Owner, ends[i]}] = true
+	}
+	var found []OutboxItem
+	err := db.q(ctx).Where("platform = ? AND status = ? AND next_attempt_at IN ? AND lease_owner IN ?", platform, OutboxPending, ends, owners).
+		Order("urgent DESC, id").Find(&found).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: leased outbox: %w", err)
+	}
+	out := found[:0]
+	for _, it := range found {
+		if held[Lease{it.LeaseOwner, storedTime(it.NextAttemptAt)}] {
+			out = append(out, it)
+		}
+	}
+	return out, nil
+}
+
 // wrapErr is err prefixed by what, or nil.
 func wrapErr(what string, err error) error {
 	if err == nil {
@@ -160,9 +206,8 @@ func wrapErr(what string, err error) error {
 }
 
 // MarkOutboxSentBatch records that the leased items were delivered at at,
-// in one statement per lease (items leased together share one), and
-// returns how many it marked: an item whose lease is no longer the
-// caller's (another sender took it over) is left alone.
+// in one statement, and returns how many it marked: an item whose lease
+// is no longer the caller's (another sender took it over) is left alone.
 func (db *DB) MarkOutboxSentBatch(ctx context.Context, items []OutboxItem, at time.Time) (int, error) {
 	n, err := db.updateLeased(ctx, items, map[string]any{"status": OutboxSent, "sent_at": storedTime(at)})
 	if err != nil {
@@ -172,33 +217,33 @@ func (db *DB) MarkOutboxSentBatch(ctx context.Context, items []OutboxItem, at ti
 }
 
 // updateLeased sets values on the items still leased as they were leased
-// (pending, the same lease end and owner), in one statement per lease, and
-// returns how many it changed.
+// (pending, the same lease end and owner), in one statement however many
+// leases they came by, and returns how many it changed.
 func (db *DB) updateLeased(ctx context.Context, items []OutboxItem, values map[string]any) (int, error) {
-	type lease struct {
-		until time.Time
-		owner string
+	if len(items) == 0 {
+		return 0, nil
 	}
-	byLease := map[lease][]int64{}
-	var order []lease
-	for _, it := range items {
-		k := lease{storedTime(it.NextAttemptAt), it.LeaseOwner}
-		if _, ok := byLease[k]; !ok {
-			order = append(order, k)
+	ids := make([]int64, len(items))
+	seen := map[Lease]bool{}
+	var cond strings.Builder
+	var args []any
+	for i, it := range items {
+		ids[i] = it.ID
+		l := Lease{it.LeaseOwner, storedTime(it.NextAttemptAt)}
+		if seen[l] {
+			continue
 		}
-		byLease[k] = append(byLease[k], it.ID)
-	}
-	changed := 0
-	for _, l := range order {
-		res := db.q(ctx).Model(&OutboxItem{}).
-			Where("id IN ? AND status = ? AND next_attempt_at = ? AND lease_owner = ?", byLease[l], OutboxPending, l.until, l.owner).
-			Updates(values)
-		if res.Error != nil {
-			return changed, res.Error
+		seen[l] = true
+		if cond.Len() > 0 {
+			cond.WriteString(" OR ")
 		}
-		changed += int(res.RowsAffected)
+		cond.WriteString("(next_attempt_at = ? AND lease_owner = ?)")
+		args = append(args, l.Until, l.Owner)
 	}
-	return changed, nil
+	res := db.q(ctx).Model(&OutboxItem{}).
+		Where("id IN ? AND status = ?", ids, OutboxPending).Where("("+cond.String()+")", args...).
+		Updates(values)
+	return int(res.RowsAffected), res.Error
 }
 
 // HoldGroupOutbox holds back a group's posts that its rate limit stops,

@@ -497,3 +497,74 @@ func TestHoldGroupOutbox(t *testing.T) {
 		}
 	})
 }
+
+// Posts queued already leased to a sender are read back by their leases
+// (several at once) and marked in one statement; nobody leases them
+// before their lease ends, and once it has, any sender does — and the
+// first holder's lease no longer reads or marks them.
+func TestOutboxQueuedLeased(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		a := store.Lease{Owner: "sender-a/1", Until: now.Add(30 * time.Second)}
+		b := store.Lease{Owner: "sender-a/2", Until: now.Add(31 * time.Second)}
+		leased := func(origin string, group int64, l store.Lease) store.OutboxItem {
+			it := item(origin, group, origin)
+			it.LeaseOwner, it.NextAttemptAt = l.Owner, l.Until
+			return it
+		}
+		if err := db.EnqueueOutbox(ctx, leased("msg:1:reply", 1, a), leased("msg:2:reply", 2, a), item("alert:1", 1, "alert:1")); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.EnqueueOutbox(ctx, leased("msg:3:reply", 1, b)); err != nil {
+			t.Fatal(err)
+		}
+		due, err := db.LeaseOutbox(ctx, "sandbox", "sender-b", now.Add(time.Second), time.Minute, 10)
+		if err != nil || outboxTexts(due) != "alert:1" {
+			t.Fatalf("leased by a rival before the leases end: %s, %v; want alert:1 alone", outboxTexts(due), err)
+		}
+		for _, c := range []struct {
+			leases []store.Lease
+			want   string
+		}{
+			{[]store.Lease{a}, "msg:1:reply msg:2:reply"},
+			{[]store.Lease{a, b}, "msg:1:reply msg:2:reply msg:3:reply"},
+			{[]store.Lease{{Owner: a.Owner, Until: b.Until}, {Owner: b.Owner, Until: a.Until}}, ""}, // an owner with another's end
+			{[]store.Lease{{Owner: "sender-b", Until: a.Until}}, ""},
+			{nil, ""},
+		} {
+			got, err := db.LeasedOutbox(ctx, "sandbox", c.leases)
+			if err != nil || outboxTexts(got) != c.want {
+				t.Errorf("LeasedOutbox(%v): %q, %v; want %q", c.leases, outboxTexts(got), err, c.want)
+			}
+		}
+		if got, err := db.LeasedOutbox(ctx, "wecom", []store.Lease{a, b}); err != nil || len(got) != 0 {
+			t.Errorf("another platform's: %s, %v", outboxTexts(got), err)
+		}
+		got, _ := db.LeasedOutbox(ctx, "sandbox", []store.Lease{a, b})
+		if n, err := db.MarkOutboxSentBatch(ctx, got[:2], now); err != nil || n != 2 {
+			t.Fatalf("mark two of lease a: %d, %v", n, err)
+		}
+		// msg:3's lease runs out unsent: any sender takes it; lease b no
+		// longer reads it, nor marks it.
+		later := b.Until.Add(time.Second)
+		taken, err := db.LeaseOutbox(ctx, "sandbox", "sender-b", later, time.Minute, 10)
+		if err != nil || outboxTexts(taken) != "msg:3:reply" {
+			t.Fatalf("after the lease ends: %s, %v; want msg:3:reply", outboxTexts(taken), err)
+		}
+		if stale, _ := db.LeasedOutbox(ctx, "sandbox", []store.Lease{a, b}); len(stale) != 0 {
+			t.Fatalf("read back under a lease taken over: %s", outboxTexts(stale))
+		}
+		if n, err := db.MarkOutboxSentBatch(ctx, got[2:], later); err != nil || n != 0 {
+			t.Fatalf("marked under a lease taken over: %d, %v", n, err)
+		}
+		for name, bad := range map[string]store.OutboxItem{
+			"owner too long": leased("msg:9:reply", 1, store.Lease{Owner: strings.Repeat("o", 65), Until: a.Until}),
+			"no lease end":   leased("msg:9:reply", 1, store.Lease{Owner: "sender-a/9"}),
+		} {
+			if err := db.EnqueueOutbox(ctx, bad); err == nil {
+				t.Errorf("%s: accepted", name)
+			}
+		}
+	})
+}
