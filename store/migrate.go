@@ -68,7 +68,6 @@ var migrations = []migration{
 // ix_inbound_due, and each outcome recorded changed both.
 const outcomeIndex = "idx_inbound_messages_outcome"
 
-
 // Each step after the first brings an older database to the shape the
 // models describe and leaves alone what is already there: the first step
 // creates the tables as the models now stand, so on a new database the
