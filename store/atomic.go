@@ -78,13 +78,7 @@ func (db *DB) Atomic(ctx context.Context, fn func(ctx context.Context) error) er
 	var err error
 	for attempt := 1; ; attempt++ {
 		u := &unit{db: db, attempt: attempt}
-		err = db.gdb.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			u.tx = tx
-			if err := fn(context.WithValue(ctx, unitKey{}, u)); err != nil {
-				return err
-			}
-			return u.flush(ctx, tx.Statement.ConnPool)
-		})
+		err = u.run(ctx, fn)
 		if err == nil {
 			for _, f := range u.afterCommit {
 				f()
@@ -116,6 +110,32 @@ func PerUnit(ctx context.Context, key any, newValue func() any) any {
 	v := newValue()
 	u.shared[key] = v
 	return v
+}
+
+// run runs fn in u's transaction — one begun ahead when there is one
+// (begun.go) — and commits it, or rolls it back when fn fails (or
+// panics) or what u queued cannot be written.
+func (u *unit) run(ctx context.Context, fn func(ctx context.Context) error) (err error) {
+	tx := u.db.begin(ctx)
+	if tx.Error != nil {
+		return tx.Error
+	}
+	u.db.parkNext() // for the unit after this one
+	done := false
+	defer func() {
+		if !done {
+			tx.Rollback()
+		}
+	}()
+	u.tx = tx
+	if err := fn(context.WithValue(ctx, unitKey{}, u)); err != nil {
+		return err
+	}
+	if err := u.flush(ctx, tx.Statement.ConnPool); err != nil {
+		return err
+	}
+	done = true
+	return tx.Commit().Error
 }
 
 // AfterCommit runs f once the unit of work ctx runs in has committed — at

@@ -55,6 +55,8 @@ type DB struct {
 
 	hooks       sync.Mutex
 	onDirectory []func(version int64) // see OnDirectoryChange
+
+	parking parking // transactions begun ahead (begun.go)
 }
 
 // Option changes how Open sets up the store.
@@ -254,6 +256,7 @@ func (db *DB) Driver() string { return db.driver }
 
 // Close releases the connections.
 func (db *DB) Close() error {
+	db.closeParking()
 	sqlDB, err := db.gdb.DB()
 	if err != nil {
 		return err
