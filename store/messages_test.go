@@ -529,3 +529,64 @@ func TestReplyHandlesAreKeptWithTheirMessages(t *testing.T) {
 		}
 	})
 }
+
+// Every column of a message stored in a batch reads back as it was
+// given, each message under the id it was told, whether the batch stores
+// alone or in a unit of work.
+func TestSaveInboundsKeepsEveryColumn(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		at := time.Date(2020, 2, 24, 1, 2, 3, 456_000_000, time.UTC)
+		until := at.Add(time.Hour)
+		group, person := int64(7), int64(9)
+		message := func(n int) *store.InboundMessage {
+			return &store.InboundMessage{Platform: "dingtalk", PlatformMsgID: fmt.Sprintf("all-%d", n), ChatID: "cid-1",
+				SenderID: "staff-1", SenderName: "应天喜", GroupID: &group, PersonID: &person,
+				Text: fmt.Sprintf("体温 张三 36.%d", n), Raw: []byte(fmt.Sprintf(`{"n":%d}`, n)), SentAt: at.Add(-time.Second),
+				ReceivedAt: at, Kind: "temperature", Parsed: `{"kind":"temperature"}`, Mentioned: true,
+				NextAttemptAt: at.Add(time.Minute), LeaseOwner: "replica-1",
+				ReplyURL: "https://oapi.dingtalk.com/robot/sendBySession?session=abc", ReplyUntil: &until}
+		}
+		alone := []*store.InboundMessage{message(1), message(2), message(3)}
+		if _, err := db.SaveInbounds(ctx, alone); err != nil {
+			t.Fatal(err)
+		}
+		inUnit := []*store.InboundMessage{message(4), message(5)}
+		if err := db.Atomic(ctx, func(ctx context.Context) error {
+			_, err := db.SaveInbounds(ctx, inUnit)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for n, m := range append(alone, inUnit...) {
+			got, err := db.InboundByID(ctx, m.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := *message(n + 1)
+			want.ID, want.Outcome = m.ID, store.OutcomePending
+			if g, w := flatInbound(*got), flatInbound(want); g != w {
+				t.Errorf("message %d read back:\n got  %s\n want %s", n+1, g, w)
+			}
+		}
+	})
+}
+
+// flatInbound is every column of m as text, times in UTC, the values
+// pointed to rather than the pointers.
+func flatInbound(m store.InboundMessage) string {
+	deref := func(p *int64) string {
+		if p == nil {
+			return "nil"
+		}
+		return fmt.Sprint(*p)
+	}
+	until := "nil"
+	if m.ReplyUntil != nil {
+		until = m.ReplyUntil.UTC().String()
+	}
+	group, person := deref(m.GroupID), deref(m.PersonID)
+	m.GroupID, m.PersonID, m.ReplyUntil = nil, nil, nil
+	m.SentAt, m.ReceivedAt, m.NextAttemptAt = m.SentAt.UTC(), m.ReceivedAt.UTC(), m.NextAttemptAt.UTC()
+	return fmt.Sprintf("%+v group=%s person=%s until=%s", m, group, person, until)
+}
