@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -179,18 +178,7 @@ func TestMigrateDirectiveScope(t *testing.T) {
 	for _, driver := range []string{store.DriverSQLite, store.DriverMySQL} {
 		t.Run(driver, func(t *testing.T) {
 			ctx := context.Background()
-			dsn := filepath.Join(t.TempDir(), "old.db")
-			if driver == store.DriverMySQL {
-				dsn = storetest.MySQLDSN(t)
-			}
-			db, err := store.Open(driver, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			if _, err := store.MigrateTo(ctx, db, 6, store.Version1TableOptions); err != nil {
-				t.Fatal(err)
-			}
+			db := oldDatabase(t, driver, 6, store.Version1TableOptions)
 			dropIndex := "DROP INDEX idx_directives_withdrawn_message_id ON directives"
 			if driver == store.DriverSQLite {
 				dropIndex = "DROP INDEX idx_directives_withdrawn_message_id"

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,18 +21,7 @@ func TestMigrateToVersion9(t *testing.T) {
 		t.Run(driver, func(t *testing.T) {
 			ctx := context.Background()
 			firing := time.Date(2020, 2, 24, 12, 0, 0, 0, time.UTC)
-			dsn := filepath.Join(t.TempDir(), "old.db")
-			if driver == store.DriverMySQL {
-				dsn = storetest.MySQLDSN(t)
-			}
-			db, err := store.Open(driver, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			if _, err := store.MigrateTo(ctx, db, 6, store.Version1TableOptions); err != nil {
-				t.Fatal(err)
-			}
+			db := oldDatabase(t, driver, 6, store.Version1TableOptions)
 			// A run recorded by the old release (written while the columns
 			// are there, as gorm writes times).
 			if err := db.FinishJobRun(ctx, "daily-digest", firing, nil); err == nil {

@@ -79,18 +79,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 	for _, driver := range []string{store.DriverSQLite, store.DriverMySQL} {
 		t.Run(driver, func(t *testing.T) {
 			ctx := context.Background()
-			dsn := filepath.Join(t.TempDir(), "old.db")
-			if driver == store.DriverMySQL {
-				dsn = storetest.MySQLDSN(t)
-			}
-			db, err := store.Open(driver, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			if _, err := store.MigrateTo(ctx, db, 1, store.Version1TableOptions); err != nil {
-				t.Fatal(err)
-			}
+			db := oldDatabase(t, driver, 1, store.Version1TableOptions)
 			// Version 1 made the tables from today's models: take away what
 			// version 3 adds, as a database made by an old release lacks it.
 			for _, stmt := range []string{
@@ -145,18 +134,7 @@ func TestMigrateDropsTheOutcomeIndex(t *testing.T) {
 	for _, driver := range []string{store.DriverSQLite, store.DriverMySQL} {
 		t.Run(driver, func(t *testing.T) {
 			ctx := context.Background()
-			dsn := filepath.Join(t.TempDir(), "old.db")
-			if driver == store.DriverMySQL {
-				dsn = storetest.MySQLDSN(t)
-			}
-			db, err := store.Open(driver, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			if _, err := store.MigrateTo(ctx, db, 13, store.TableOptions); err != nil {
-				t.Fatal(err)
-			}
+			db := oldDatabase(t, driver, 13, store.TableOptions)
 			const create = "CREATE INDEX idx_inbound_messages_outcome ON inbound_messages (outcome)"
 			if err := store.Exec(ctx, db, create); err != nil {
 				t.Fatalf("version 13's tables, as an old release made them: %v", err)
@@ -183,4 +161,24 @@ func TestMigrateDropsTheOutcomeIndex(t *testing.T) {
 			t.Fatalf("a new database has the outcome index: %v", err)
 		}
 	})
+}
+
+// oldDatabase opens a database on driver made by the migration steps up to
+// version alone — MySQL tables with tableOptions — as an older towerbot
+// left it; it is closed at the end of the test.
+func oldDatabase(t *testing.T, driver string, version int, tableOptions string) *store.DB {
+	t.Helper()
+	dsn := filepath.Join(t.TempDir(), "old.db")
+	if driver == store.DriverMySQL {
+		dsn = storetest.MySQLDSN(t)
+	}
+	db, err := store.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := store.MigrateTo(context.Background(), db, version, tableOptions); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }

@@ -219,6 +219,22 @@ func (f *fixture) post(t *testing.T, group, sender, text string) postResp {
 	return r
 }
 
+// postRaw posts body to the messages API and returns the answer and its
+// body as they came.
+func (f *fixture) postRaw(t *testing.T, body string) (*http.Response, []byte) {
+	t.Helper()
+	res, err := http.Post(f.srv.URL+"/sandbox/api/messages", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, raw
+}
+
 func TestGroups(t *testing.T) {
 	f := newFixture(t)
 	var groups []sandbox.GroupJSON
@@ -676,13 +692,7 @@ func TestEventsAnnounceChanges(t *testing.T) {
 func TestPostNotStored(t *testing.T) {
 	f := newFixture(t)
 	fault := storetest.FailInserts(t, f.db, "inbound_messages")
-	body := `{"group":"FT-01-A","sender":"应天喜","text":"temperature"}`
-	res, err := http.Post(f.srv.URL+"/sandbox/api/messages", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	res, raw := f.postRaw(t, `{"group":"FT-01-A","sender":"应天喜","text":"temperature"}`)
 	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" || !strings.Contains(string(raw), "未能保存") {
 		t.Fatalf("a post the log cannot store: %d, Retry-After %q, %s; want 503, Retry-After and a hint to send it again",
 			res.StatusCode, res.Header.Get("Retry-After"), raw)
@@ -701,13 +711,7 @@ func TestPostNotStored(t *testing.T) {
 // handled all the same: the chat shows its reply.
 func TestPostOutwaitsWaitTimeout(t *testing.T) {
 	f := newFixtureWith(t, fixtureOptions{cfg: sandbox.Config{WaitTimeout: 100 * time.Millisecond}, handlingDelay: time.Second})
-	body := `{"group":"FT-01-A","sender":"应天喜","text":"temperature"}`
-	res, err := http.Post(f.srv.URL+"/sandbox/api/messages", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	res, raw := f.postRaw(t, `{"group":"FT-01-A","sender":"应天喜","text":"temperature"}`)
 	if res.StatusCode != http.StatusGatewayTimeout || !strings.Contains(string(raw), "群里的回复") || strings.Contains(string(raw), "已收到") {
 		t.Fatalf("a post outwaiting WaitTimeout: %d %s; want 504 pointing to the chat, not claiming receipt", res.StatusCode, raw)
 	}
