@@ -461,11 +461,21 @@ func (s *Sender) newLease() store.Lease {
 	}
 }
 
+// maxHandedOver bounds the leases handed over and not yet read back: a
+// sender held up (a slow channel) past that many leaves the answers of
+// later ones to its lease passes, once their leases end.
+const maxHandedOver = 10000
+
+// handedPerRead is how many leases one read back takes at most.
+const handedPerRead = 64
+
 // take hands the sender the answers queued under l, now committed: its
 // next pass reads them back and sends them.
 func (s *Sender) take(l store.Lease) {
 	s.mu.Lock()
-	s.handedOver = append(s.handedOver, l)
+	if len(s.handedOver) < maxHandedOver {
+		s.handedOver = append(s.handedOver, l)
+	}
 	s.mu.Unlock()
 	select {
 	case s.handing <- struct{}{}:
@@ -481,15 +491,16 @@ func (s *Sender) sendHanded(ctx context.Context) {
 	leases := s.handedOver
 	s.handedOver = nil
 	s.mu.Unlock()
-	if len(leases) == 0 {
-		return
+	for len(leases) > 0 && ctx.Err() == nil {
+		n := min(len(leases), handedPerRead)
+		items, err := s.st.LeasedOutbox(ctx, string(s.ch.Platform()), leases[:n])
+		if err != nil {
+			s.log.Error("read back the answers handed over; they go when their leases end", "leases", n, "err", err)
+		} else {
+			s.deliver(ctx, items)
+		}
+		leases = leases[n:]
 	}
-	items, err := s.st.LeasedOutbox(ctx, string(s.ch.Platform()), leases)
-	if err != nil {
-		s.log.Error("read back the answers handed over; they go when their leases end", "leases", len(leases), "err", err)
-		return
-	}
-	s.deliver(ctx, items)
 }
 
 // Run drains the outbox until ctx ends; a send in progress is finished (or
@@ -499,6 +510,7 @@ func (s *Sender) Run(ctx context.Context) {
 	defer timer.Stop()
 	for {
 		search := false // for due items: a wake-up or the poll
+		woken := true
 		select {
 		case <-ctx.Done():
 			return
@@ -506,9 +518,9 @@ func (s *Sender) Run(ctx context.Context) {
 			search = true
 		case <-s.handing:
 		case <-timer.C:
-			search = true
+			search, woken = true, false
 		}
-		if s.cfg.Gather > 0 && !s.gather(ctx) {
+		if woken && s.cfg.Gather > 0 && !s.gather(ctx) {
 			return
 		}
 		// Wake-ups meanwhile are for posts this pass finds.

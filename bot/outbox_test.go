@@ -664,3 +664,47 @@ func TestSenderGroupLookupOutageCostsNoAttempt(t *testing.T) {
 		}
 	})
 }
+
+// A sender held up keeps at most maxHandedOver leases handed over; the
+// answers under later ones wait for their leases to end, then go by a
+// lease pass. Reading back takes handedPerRead leases at a time.
+func TestSenderBoundsTheLeasesHandedOver(t *testing.T) {
+	db := storetest.SQLite(t)
+	a, _ := outboxFixture(t, db)
+	ctx := context.Background()
+	reads := 0
+	st := &readCounting{DB: db, reads: &reads}
+	s := NewSender(SenderConfig{}, st, kv.NewMemory(time.Now), &fakeChannel{})
+	for range maxHandedOver + 5 {
+		s.take(s.newLease())
+	}
+	if n := len(s.handedOver); n != maxHandedOver {
+		t.Fatalf("%d leases held; want %d", n, maxHandedOver)
+	}
+	ob := NewStoreOutbox(db)
+	ob.Attach(s)
+	if err := ob.Enqueue(ctx, post(a, "msg:1:reply", "答", false)); err != nil {
+		t.Fatal(err)
+	}
+	s.sendHanded(ctx)
+	if want := (maxHandedOver + handedPerRead - 1) / handedPerRead; reads != want {
+		t.Errorf("%d reads back; want %d", reads, want)
+	}
+	if got := statusOf(t, db, a)["答"]; got.Status != store.OutboxPending || got.LeaseOwner == "" {
+		t.Errorf("an answer handed over past the bound: %+v; want pending, leased, for a lease pass once its lease ends", got)
+	}
+}
+
+// readCounting is a store that counts the sender's reads back.
+type readCounting struct {
+	*store.DB
+	reads *int
+}
+
+func (r *readCounting) LeasedOutbox(ctx context.Context, platform string, leases []store.Lease) ([]store.OutboxItem, error) {
+	*r.reads++
+	if len(leases) > handedPerRead {
+		return nil, fmt.Errorf("%d leases in one read", len(leases))
+	}
+	return r.DB.LeasedOutbox(ctx, platform, leases)
+}

@@ -11,7 +11,7 @@ import (
 // Transactions begun ahead. On MySQL a BEGIN is a round trip of its own,
 // and under load one of the longest on a unit's way (the server thread
 // that answers it waits for a core like any other): a worker's batch
-// waited most of a millisecond for it. So as a unit of work ends, the
+// waited most of a millisecond for it. So as a unit of work begins, the
 // store begins the next one's transaction beside it and parks it; the
 // next Atomic takes it, its BEGIN already answered. A parked transaction
 // has read and written nothing: it holds no lock and no snapshot (READ
@@ -53,15 +53,19 @@ func (db *DB) begin(ctx context.Context) *gorm.DB {
 	p := &db.parking
 	p.mu.Lock()
 	var stale []parked
-	var tx *gorm.DB
-	for len(p.waiting) > 0 && tx == nil {
-		w := p.waiting[len(p.waiting)-1]
-		p.waiting = p.waiting[:len(p.waiting)-1]
+	fresh := p.waiting[:0]
+	for _, w := range p.waiting {
 		if time.Since(w.at) < p.age() {
-			tx = w.tx
+			fresh = append(fresh, w)
 		} else {
 			stale = append(stale, w)
 		}
+	}
+	p.waiting = fresh
+	var tx *gorm.DB
+	if n := len(p.waiting); n > 0 { // the latest begun
+		tx = p.waiting[n-1].tx
+		p.waiting = p.waiting[:n-1]
 	}
 	p.mu.Unlock()
 	if len(stale) > 0 {
