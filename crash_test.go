@@ -79,7 +79,11 @@ const (
 //     process is dead) are handled within 10s of the restart: measured as
 //     the time from starting the new process to the latest handled_at
 //     among them, and logged. A run in which no kill left any pending
-//     measured nothing, and fails.
+//     measured nothing, and fails;
+//   - the answers the kill left unsent (committed, not yet sent: read
+//     while the process is dead) are sent within 10s of the restart too:
+//     the restarted sender takes back those handed to the sender that
+//     died, rather than waiting for their leases to end.
 func TestKill9UnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and crashes the towerbot binary; skipped with -short")
@@ -154,6 +158,7 @@ func crashRun(t *testing.T, bin, driver, redisAddr string, cycles int, load time
 		if err != nil {
 			t.Fatal(err)
 		}
+		unsent := unsentAnswers(t, conn)
 		restarted := time.Now()
 		p = startProcess(t, bin, cfgPath, env)
 		plan.base = p.base
@@ -165,18 +170,31 @@ func crashRun(t *testing.T, bin, driver, redisAddr string, cycles int, load time
 			log := p.stderr.String()
 			t.Fatalf("cycle %d: %v\nwhat the restarted towerbot logged (the end):\n%s", cycle, err, log[max(0, len(log)-6000):])
 		}
+		lastSent, err := waitSent(conn, unsent, restarted, strandedWithin+20*time.Second)
+		if err != nil {
+			log := p.stderr.String()
+			t.Fatalf("cycle %d: %v\nwhat the restarted towerbot logged (the end):\n%s", cycle, err, log[max(0, len(log)-6000):])
+		}
 		stranded += len(pending)
-		worst = max(worst, last)
+		worst = max(worst, last, lastSent)
 		handled := "none to handle"
 		if len(pending) > 0 {
 			handled = fmt.Sprintf("restart → last of them handled %.2fs", last.Seconds())
 		}
-		t.Logf("%s cycle %d: %s posts, %s acknowledged, %s left pending by the kill; restart → listening %.2fs, %s",
+		sent := "none to send"
+		if len(unsent) > 0 {
+			sent = fmt.Sprintf("restart → last of them sent %.2fs", lastSent.Seconds())
+		}
+		t.Logf("%s cycle %d: %s posts, %s acknowledged, %s left pending by the kill; restart → listening %.2fs, %s; %d answers unsent at the kill, %s",
 			driver, cycle, perChannel(results, nil), perChannel(results, postResult.acknowledged),
-			pendingPerChannel(pending), listening.Seconds(), handled)
+			pendingPerChannel(pending), listening.Seconds(), handled, len(unsent), sent)
 		if last > strandedWithin {
 			t.Errorf("cycle %d: the messages stranded by the crash were handled %.1fs after the restart; want within %s",
 				cycle, last.Seconds(), strandedWithin)
+		}
+		if lastSent > strandedWithin {
+			t.Errorf("cycle %d: the answers the crash left unsent were sent %.1fs after the restart; want within %s",
+				cycle, lastSent.Seconds(), strandedWithin)
 		}
 	}
 	if stranded == 0 {
@@ -713,6 +731,49 @@ func waitHandled(db *store.DB, msgs []store.InboundMessage, since time.Time, lim
 			}
 			if time.Since(since) > limit {
 				return 0, fmt.Errorf("message %d left pending by the crash is still pending %s after the restart: %+v", m.ID, limit, row)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return last, nil
+}
+
+// unsentAnswers are the ids of the messages' answers not sent yet, read
+// while the process is dead: what the kill cut between their commit and
+// their send.
+func unsentAnswers(t *testing.T, conn *sql.DB) []int64 {
+	t.Helper()
+	var ids []int64
+	rows := query(t, conn, "SELECT id FROM outbox_items WHERE status = 'pending' AND origin LIKE 'msg:%'")
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// waitSent waits until each of the outbox items ids is sent, and returns
+// how long after since it saw the last of them sent (to 20 ms or so).
+func waitSent(conn *sql.DB, ids []int64, since time.Time, limit time.Duration) (time.Duration, error) {
+	var last time.Duration
+	for _, id := range ids {
+		for {
+			var status string
+			if err := conn.QueryRow("SELECT status FROM outbox_items WHERE id = ?", id).Scan(&status); err != nil {
+				return 0, fmt.Errorf("answer %d: %w", id, err)
+			}
+			if status == store.OutboxSent {
+				last = max(last, time.Since(since))
+				break
+			}
+			if status != store.OutboxPending {
+				return 0, fmt.Errorf("answer %d left unsent by the crash ended %s", id, status)
+			}
+			if time.Since(since) > limit {
+				return 0, fmt.Errorf("answer %d left unsent by the crash is still unsent %s after the restart", id, limit)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}

@@ -235,6 +235,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 				return domain.AlertFailedPost(ctx, g.Item, g.Group, g.Item.Attempts+1)
 			},
 			Observe: observeSent,
+			Replica: cfg.Replica,
 			Logger:  logger.With("part", "outbox"),
 		}, dir, kvs, ch)
 		outbox.Attach(s)

@@ -134,6 +134,7 @@ type OutboxStore interface {
 	EnqueueOutbox(ctx context.Context, items ...store.OutboxItem) error
 	LeaseOutbox(ctx context.Context, platform, owner string, now time.Time, lease time.Duration, limit int) ([]store.OutboxItem, error)
 	LeasedOutbox(ctx context.Context, platform string, leases []store.Lease) ([]store.OutboxItem, error)
+	TakeBackOutbox(ctx context.Context, platform, prefix string, lease store.Lease, now time.Time) ([]store.OutboxItem, error)
 	RenewOutboxLease(ctx context.Context, id int64, leasedUntil, until time.Time) error
 	MarkOutboxSentBatch(ctx context.Context, items []store.OutboxItem, at time.Time) (int, error)
 	MarkOutboxRetry(ctx context.Context, id int64, leasedUntil time.Time, errText string, next time.Time, giveUp bool) error
@@ -338,6 +339,13 @@ type SenderConfig struct {
 	// up (metrics).
 	Observe func(Sent)
 
+	// Replica names this process in the sender's leases (default: the
+	// host name), as EngineConfig.Replica does in the messages': a sender
+	// starting under the name of one that stopped takes back the answers
+	// handed to it and not yet sent, instead of waiting for their leases
+	// to end. Replicas sharing a database need names of their own.
+	Replica string
+
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -434,10 +442,15 @@ func NewSender(cfg SenderConfig, st OutboxStore, lim Limiter, ch Channel) *Sende
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Replica == "" {
+		cfg.Replica = defaultReplica()
+	}
 	var nonce [4]byte
 	rand.Read(nonce[:])
-	// The owner leaves room within store's 64 bytes for newLease's suffix.
-	return &Sender{cfg: cfg, owner: truncate(defaultReplica(), 40) + "-" + hex.EncodeToString(nonce[:]),
+	// The owner leaves room within store's 64 bytes for newLease's suffix;
+	// the nonce, 8 characters, tells this sender from an earlier one of
+	// the same replica (takeBack).
+	return &Sender{cfg: cfg, owner: ownerPrefix(cfg.Replica) + "-" + hex.EncodeToString(nonce[:]),
 		st: st, lim: lim, ch: ch, log: cfg.Logger.With("platform", ch.Platform()), wake: make(chan struct{}, 1),
 		handing: make(chan struct{}, 1)}
 }
@@ -503,9 +516,27 @@ func (s *Sender) sendHanded(ctx context.Context) {
 	}
 }
 
+// ownerPrefix is replica's part of its senders' lease owners.
+func ownerPrefix(replica string) string { return truncate(replica, 40) }
+
+// takeBack sends the answers an earlier sender of this replica was handed
+// and did not send before it stopped (store.TakeBackOutbox).
+func (s *Sender) takeBack(ctx context.Context) {
+	items, err := s.st.TakeBackOutbox(ctx, string(s.ch.Platform()), ownerPrefix(s.cfg.Replica), s.newLease(), s.cfg.Now())
+	if err != nil {
+		s.log.Error("take back the answers left unsent; they go when their leases end", "err", err)
+		return
+	}
+	if len(items) > 0 {
+		s.log.Info("took back answers left unsent", "count", len(items), "replica", s.cfg.Replica)
+	}
+	s.deliver(ctx, items)
+}
+
 // Run drains the outbox until ctx ends; a send in progress is finished (or
 // its own timeout ends it) before Run returns.
 func (s *Sender) Run(ctx context.Context) {
+	s.takeBack(ctx)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {

@@ -708,3 +708,31 @@ func (r *readCounting) LeasedOutbox(ctx context.Context, platform string, leases
 	}
 	return r.DB.LeasedOutbox(ctx, platform, leases)
 }
+
+// A sender that starts under the name of a replica whose sender was
+// handed an answer and stopped before sending it sends it at once; a
+// sender of another replica leaves it to its lease.
+func TestSenderTakesBackAnswersOfItsReplica(t *testing.T) {
+	db := storetest.SQLite(t)
+	a, _ := outboxFixture(t, db)
+	ctx := context.Background()
+	stopped := NewSender(SenderConfig{Replica: "r1"}, db, kv.NewMemory(time.Now), &fakeChannel{})
+	ob := NewStoreOutbox(db)
+	ob.Attach(stopped)
+	if err := ob.Enqueue(ctx, post(a, "msg:1:reply", "答一", false)); err != nil {
+		t.Fatal(err)
+	}
+	other := &fakeChannel{}
+	NewSender(SenderConfig{Replica: "r2"}, db, kv.NewMemory(time.Now), other).takeBack(ctx)
+	if sent := other.texts(); len(sent) != 0 {
+		t.Fatalf("another replica's sender sent %v", sent)
+	}
+	restarted := &fakeChannel{}
+	NewSender(SenderConfig{Replica: "r1"}, db, kv.NewMemory(time.Now), restarted).takeBack(ctx)
+	if sent := strings.Join(restarted.texts(), " "); sent != "答一" {
+		t.Fatalf("the replica's new sender sent %q; want 答一", sent)
+	}
+	if got := statusOf(t, db, a)["答一"]; got.Status != store.OutboxSent {
+		t.Fatalf("after the take-back: %s; want sent", got.Status)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -195,6 +196,35 @@ func (db *DB) LeasedOutbox(ctx context.Context, platform string, leases []Lease)
 		}
 	}
 	return out, nil
+}
+
+// TakeBackOutbox leases to lease the answers that an earlier sender of
+// the same replica held under leases of that kind (LeasedOutbox) when it
+// stopped — a crash between their commit and their send — and returns
+// them, so that a restart sends them at once rather than when their
+// leases end. prefix is the replica's part of its senders' owners (the
+// part before the nonce: see bot.Sender); lease.Owner is this sender's
+// own. Only a message's answers never tried are taken: a post waiting
+// for a retry, or any other post, keeps its time.
+func (db *DB) TakeBackOutbox(ctx context.Context, platform, prefix string, lease Lease, now time.Time) ([]OutboxItem, error) {
+	if prefix == "" || lease.Owner == "" || lease.Until.IsZero() {
+		return nil, fmt.Errorf("store: take back outbox: need a replica, an owner and a lease end (got %q, %q, %v)", prefix, lease.Owner, lease.Until)
+	}
+	var held []OutboxItem
+	err := db.q(ctx).Where("platform = ? AND status = ? AND next_attempt_at > ? AND attempts = 0 AND lease_owner LIKE ? ESCAPE '!' AND "+
+		answerSQL("origin"), platform, OutboxPending, now.UTC(), escapeLike(prefix)+"-________/%").Find(&held).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: take back outbox: %w", err)
+	}
+	own, _, _ := strings.Cut(lease.Owner, "/")
+	held = slices.DeleteFunc(held, func(it OutboxItem) bool { return strings.HasPrefix(it.LeaseOwner, own+"/") })
+	if len(held) == 0 {
+		return nil, nil
+	}
+	if _, err := db.updateLeased(ctx, held, map[string]any{"lease_owner": lease.Owner, "next_attempt_at": storedTime(lease.Until)}); err != nil {
+		return nil, fmt.Errorf("store: take back outbox: %w", err)
+	}
+	return db.LeasedOutbox(ctx, platform, []Lease{lease})
 }
 
 // wrapErr is err prefixed by what, or nil.

@@ -568,3 +568,49 @@ func TestOutboxQueuedLeased(t *testing.T) {
 		}
 	})
 }
+
+// A sender starting under a replica's name takes back the answers an
+// earlier sender of that replica held under a lease of its own kind
+// (owner "<replica>-<nonce>/<n>") and never tried — not a retry's wait,
+// nor another kind of post, nor another replica's, nor its own, nor a
+// lease pass's, nor one whose lease has ended (a lease pass takes that).
+func TestTakeBackOutbox(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		queue := func(origin, owner string, until time.Time) store.OutboxItem {
+			t.Helper()
+			it := item(origin, 1, origin)
+			it.LeaseOwner, it.NextAttemptAt = owner, until
+			if err := db.EnqueueOutbox(ctx, it); err != nil {
+				t.Fatal(err)
+			}
+			return mustOrigin(t, db, origin)
+		}
+		lease := now.Add(30 * time.Second)
+		queue("msg:1:reply", "r1-aaaaaaaa/1", lease)
+		retried := queue("msg:2:reply", "r1-aaaaaaaa/1", lease)
+		if err := db.MarkOutboxRetry(ctx, retried.ID, retried.NextAttemptAt, "timeout", now.Add(time.Minute), false); err != nil {
+			t.Fatal(err)
+		}
+		queue("fever:1:alert", "r1-aaaaaaaa/1", lease)
+		queue("msg:3:reply", "r12-bbbbbbbb/1", lease)
+		queue("msg:4:reply", "r1-cccccccc/3", lease)
+		queue("msg:5:reply", "r1-aaaaaaaa", lease)
+		queue("msg:6:reply", "r1-aaaaaaaa/2", now)
+		mine := store.Lease{Owner: "r1-cccccccc/9", Until: now.Add(40 * time.Second)}
+		got, err := db.TakeBackOutbox(ctx, "sandbox", "r1", mine, now)
+		if err != nil || outboxTexts(got) != "msg:1:reply" {
+			t.Fatalf("taken back: %q, %v; want msg:1:reply alone", outboxTexts(got), err)
+		}
+		if got[0].LeaseOwner != mine.Owner || !got[0].NextAttemptAt.Equal(mine.Until) {
+			t.Fatalf("taken back under %q until %v; want %+v", got[0].LeaseOwner, got[0].NextAttemptAt, mine)
+		}
+		if again, err := db.TakeBackOutbox(ctx, "sandbox", "r1", store.Lease{Owner: "r1-cccccccc/10", Until: mine.Until}, now); err != nil || len(again) != 0 {
+			t.Fatalf("taken back again by the same sender: %q, %v", outboxTexts(again), err)
+		}
+		if _, err := db.TakeBackOutbox(ctx, "sandbox", "", mine, now); err == nil {
+			t.Error("no replica: accepted")
+		}
+	})
+}
