@@ -743,16 +743,7 @@ func waitHandled(db *store.DB, msgs []store.InboundMessage, since time.Time, lim
 // their send.
 func unsentAnswers(t *testing.T, conn *sql.DB) []int64 {
 	t.Helper()
-	var ids []int64
-	rows := query(t, conn, "SELECT id FROM outbox_items WHERE status = 'pending' AND origin LIKE 'msg:%'")
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	return ids
+	return storetest.Int64s(t, conn, "SELECT id FROM outbox_items WHERE status = 'pending' AND origin LIKE 'msg:%'")
 }
 
 // waitSent waits until each of the outbox items ids is sent, and returns

@@ -37,20 +37,7 @@ func TestUnitsRunOnTransactionsBegunAhead(t *testing.T) {
 	defer admin.Close()
 	connections := func() []int64 {
 		t.Helper()
-		rows, err := admin.Query("SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				t.Fatal(err)
-			}
-			ids = append(ids, id)
-		}
-		return ids
+		return storetest.Int64s(t, admin, "SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()")
 	}
 	waitFor := func(what string, ok func() bool) {
 		t.Helper()

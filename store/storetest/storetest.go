@@ -153,3 +153,26 @@ func PeopleByPhone(t testing.TB, db *store.DB) map[string]store.Person {
 	}
 	return out
 }
+
+// Int64s runs query on conn and returns its one column of integers (ids,
+// counts), failing t on any error.
+func Int64s(t testing.TB, conn *sql.DB, query string, args ...any) []int64 {
+	t.Helper()
+	rows, err := conn.Query(query, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var n int64
+		if err := rows.Scan(&n); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return out
+}
