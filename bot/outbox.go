@@ -497,8 +497,9 @@ func (s *Sender) take(l store.Lease) {
 }
 
 // sendHanded sends the answers handed over since the last pass. Should
-// reading them back fail, they go once their leases end, as any leased
-// item whose sender failed to send it.
+// reading them back fail (the database hiccuped), the leases not read
+// wait for the next pass — the next hand-off, or the poll — to be tried
+// again; the answers go once their leases end at the latest.
 func (s *Sender) sendHanded(ctx context.Context) {
 	s.mu.Lock()
 	leases := s.handedOver
@@ -508,10 +509,13 @@ func (s *Sender) sendHanded(ctx context.Context) {
 		n := min(len(leases), handedPerRead)
 		items, err := s.st.LeasedOutbox(ctx, string(s.ch.Platform()), leases[:n])
 		if err != nil {
-			s.log.Error("read back the answers handed over; they go when their leases end", "leases", n, "err", err)
-		} else {
-			s.deliver(ctx, items)
+			s.log.Warn("read back the answers handed over; trying again at the next pass", "leases", len(leases), "err", err)
+			s.mu.Lock()
+			s.handedOver = append(leases, s.handedOver...)[:min(len(leases)+len(s.handedOver), maxHandedOver)]
+			s.mu.Unlock()
+			return
 		}
+		s.deliver(ctx, items)
 		leases = leases[n:]
 	}
 }
@@ -520,23 +524,25 @@ func (s *Sender) sendHanded(ctx context.Context) {
 func ownerPrefix(replica string) string { return truncate(replica, 40) }
 
 // takeBack sends the answers an earlier sender of this replica was handed
-// and did not send before it stopped (store.TakeBackOutbox).
-func (s *Sender) takeBack(ctx context.Context) {
+// and did not send before it stopped (store.TakeBackOutbox), and reports
+// whether it could look: Run tries again at each pass until it could.
+func (s *Sender) takeBack(ctx context.Context) bool {
 	items, err := s.st.TakeBackOutbox(ctx, string(s.ch.Platform()), ownerPrefix(s.cfg.Replica), s.newLease(), s.cfg.Now())
 	if err != nil {
-		s.log.Error("take back the answers left unsent; they go when their leases end", "err", err)
-		return
+		s.log.Warn("take back the answers left unsent; trying again at the next pass", "err", err)
+		return false
 	}
 	if len(items) > 0 {
 		s.log.Info("took back answers left unsent", "count", len(items), "replica", s.cfg.Replica)
 	}
 	s.deliver(ctx, items)
+	return true
 }
 
 // Run drains the outbox until ctx ends; a send in progress is finished (or
 // its own timeout ends it) before Run returns.
 func (s *Sender) Run(ctx context.Context) {
-	s.takeBack(ctx)
+	takenBack := s.takeBack(ctx)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -563,6 +569,9 @@ func (s *Sender) Run(ctx context.Context) {
 		select {
 		case <-s.handing:
 		default:
+		}
+		if !takenBack {
+			takenBack = s.takeBack(ctx)
 		}
 		s.sendHanded(ctx)
 		if !search {

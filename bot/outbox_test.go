@@ -736,3 +736,56 @@ func TestSenderTakesBackAnswersOfItsReplica(t *testing.T) {
 		t.Fatalf("after the take-back: %s; want sent", got.Status)
 	}
 }
+
+// Reading back the answers handed over fails once (the database
+// hiccuped): the leases wait for the next pass, which sends the answers —
+// not for their leases to end. A take-back that fails is tried again.
+func TestSenderRetriesAFailedReadBack(t *testing.T) {
+	db := storetest.SQLite(t)
+	a, _ := outboxFixture(t, db)
+	ctx := context.Background()
+	st := &failingReads{DB: db}
+	st.fail.Store(2)
+	ch := &fakeChannel{}
+	s := NewSender(SenderConfig{Replica: "r1"}, st, kv.NewMemory(time.Now), ch)
+	ob := NewStoreOutbox(db)
+	ob.Attach(s)
+	if err := ob.Enqueue(ctx, post(a, "msg:1:reply", "答一", false)); err != nil {
+		t.Fatal(err)
+	}
+	if s.takeBack(ctx) {
+		t.Fatal("a take-back whose read failed reported done")
+	}
+	s.sendHanded(ctx)
+	if sent := ch.texts(); len(sent) != 0 {
+		t.Fatalf("sent %v while the read back failed", sent)
+	}
+	s.sendHanded(ctx)
+	if sent := strings.Join(ch.texts(), " "); sent != "答一" {
+		t.Fatalf("the next pass sent %q; want 答一", sent)
+	}
+	if !s.takeBack(ctx) {
+		t.Fatal("a take-back once the database answers reported not done")
+	}
+}
+
+// failingReads is a store whose reads back of leased posts (LeasedOutbox,
+// TakeBackOutbox) fail while fail counts down.
+type failingReads struct {
+	*store.DB
+	fail atomic.Int32
+}
+
+func (f *failingReads) LeasedOutbox(ctx context.Context, platform string, leases []store.Lease) ([]store.OutboxItem, error) {
+	if f.fail.Add(-1) >= 0 {
+		return nil, errors.New("connection reset")
+	}
+	return f.DB.LeasedOutbox(ctx, platform, leases)
+}
+
+func (f *failingReads) TakeBackOutbox(ctx context.Context, platform, prefix string, lease store.Lease, now time.Time) ([]store.OutboxItem, error) {
+	if f.fail.Add(-1) >= 0 {
+		return nil, errors.New("connection reset")
+	}
+	return f.DB.TakeBackOutbox(ctx, platform, prefix, lease, now)
+}
