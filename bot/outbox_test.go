@@ -669,12 +669,8 @@ func TestSenderGroupLookupOutageCostsNoAttempt(t *testing.T) {
 // answers under later ones wait for their leases to end, then go by a
 // lease pass. Reading back takes handedPerRead leases at a time.
 func TestSenderBoundsTheLeasesHandedOver(t *testing.T) {
-	db := storetest.SQLite(t)
-	a, _ := outboxFixture(t, db)
+	db, a, st, s, _ := flakySender(t, SenderConfig{})
 	ctx := context.Background()
-	reads := 0
-	st := &readCounting{DB: db, reads: &reads}
-	s := NewSender(SenderConfig{}, st, kv.NewMemory(time.Now), &fakeChannel{})
 	for range maxHandedOver + 5 {
 		s.take(s.newLease())
 	}
@@ -687,26 +683,12 @@ func TestSenderBoundsTheLeasesHandedOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.sendHanded(ctx)
-	if want := (maxHandedOver + handedPerRead - 1) / handedPerRead; reads != want {
-		t.Errorf("%d reads back; want %d", reads, want)
+	if want := (maxHandedOver + handedPerRead - 1) / handedPerRead; int(st.reads.Load()) != want {
+		t.Errorf("%d reads back; want %d", st.reads.Load(), want)
 	}
 	if got := statusOf(t, db, a)["答"]; got.Status != store.OutboxPending || got.LeaseOwner == "" {
 		t.Errorf("an answer handed over past the bound: %+v; want pending, leased, for a lease pass once its lease ends", got)
 	}
-}
-
-// readCounting is a store that counts the sender's reads back.
-type readCounting struct {
-	*store.DB
-	reads *int
-}
-
-func (r *readCounting) LeasedOutbox(ctx context.Context, platform string, leases []store.Lease) ([]store.OutboxItem, error) {
-	*r.reads++
-	if len(leases) > handedPerRead {
-		return nil, fmt.Errorf("%d leases in one read", len(leases))
-	}
-	return r.DB.LeasedOutbox(ctx, platform, leases)
 }
 
 // A sender that starts under the name of a replica whose sender was
@@ -741,13 +723,9 @@ func TestSenderTakesBackAnswersOfItsReplica(t *testing.T) {
 // hiccuped): the leases wait for the next pass, which sends the answers —
 // not for their leases to end. A take-back that fails is tried again.
 func TestSenderRetriesAFailedReadBack(t *testing.T) {
-	db := storetest.SQLite(t)
-	a, _ := outboxFixture(t, db)
+	db, a, st, s, ch := flakySender(t, SenderConfig{Replica: "r1"})
 	ctx := context.Background()
-	st := &failingReads{DB: db}
 	st.fail.Store(2)
-	ch := &fakeChannel{}
-	s := NewSender(SenderConfig{Replica: "r1"}, st, kv.NewMemory(time.Now), ch)
 	ob := NewStoreOutbox(db)
 	ob.Attach(s)
 	if err := ob.Enqueue(ctx, post(a, "msg:1:reply", "答一", false)); err != nil {
@@ -769,23 +747,45 @@ func TestSenderRetriesAFailedReadBack(t *testing.T) {
 	}
 }
 
-// failingReads is a store whose reads back of leased posts (LeasedOutbox,
-// TakeBackOutbox) fail while fail counts down.
-type failingReads struct {
-	*store.DB
-	fail atomic.Int32
+// flakySender is a sender over a store with the test roster whose reads
+// back are flakyReads, and its channel; a is a landlord group.
+func flakySender(t *testing.T, cfg SenderConfig) (db *store.DB, a *store.Group, st *flakyReads, s *Sender, ch *fakeChannel) {
+	t.Helper()
+	db = storetest.SQLite(t)
+	a, _ = outboxFixture(t, db)
+	st, ch = &flakyReads{DB: db}, &fakeChannel{}
+	return db, a, st, NewSender(cfg, st, kv.NewMemory(time.Now), ch), ch
 }
 
-func (f *failingReads) LeasedOutbox(ctx context.Context, platform string, leases []store.Lease) ([]store.OutboxItem, error) {
+// flakyReads is a store that counts the sender's reads back of leased
+// posts (LeasedOutbox, TakeBackOutbox), fails them while fail counts
+// down, and refuses a read of more than handedPerRead leases.
+type flakyReads struct {
+	*store.DB
+	reads, fail atomic.Int32
+}
+
+func (f *flakyReads) read() error {
+	f.reads.Add(1)
 	if f.fail.Add(-1) >= 0 {
-		return nil, errors.New("connection reset")
+		return errors.New("connection reset")
+	}
+	return nil
+}
+
+func (f *flakyReads) LeasedOutbox(ctx context.Context, platform string, leases []store.Lease) ([]store.OutboxItem, error) {
+	if len(leases) > handedPerRead {
+		return nil, fmt.Errorf("%d leases in one read", len(leases))
+	}
+	if err := f.read(); err != nil {
+		return nil, err
 	}
 	return f.DB.LeasedOutbox(ctx, platform, leases)
 }
 
-func (f *failingReads) TakeBackOutbox(ctx context.Context, platform, prefix string, lease store.Lease, now time.Time) ([]store.OutboxItem, error) {
-	if f.fail.Add(-1) >= 0 {
-		return nil, errors.New("connection reset")
+func (f *flakyReads) TakeBackOutbox(ctx context.Context, platform, prefix string, lease store.Lease, now time.Time) ([]store.OutboxItem, error) {
+	if err := f.read(); err != nil {
+		return nil, err
 	}
 	return f.DB.TakeBackOutbox(ctx, platform, prefix, lease, now)
 }

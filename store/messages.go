@@ -532,7 +532,7 @@ const inboundColumns = "platform, platform_msg_id, chat_id, sender_id, sender_na
 	"sent_at, received_at, kind, parsed, mentioned, outcome, detail, handled_at, attempts, next_attempt_at, " +
 	"lease_owner, reply_url, reply_until"
 
-const inboundColumnCount = 22
+var inboundColumnCount = strings.Count(inboundColumns, ",") + 1
 
 var inboundPlaceholders = "(?" + strings.Repeat(", ?", inboundColumnCount-1) + ")"
 
