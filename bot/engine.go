@@ -57,6 +57,7 @@ type MessageStore interface {
 	Savepoint(ctx context.Context, fn func(ctx context.Context) error) error
 	FinishInbounds(ctx context.Context, fs []store.Finished) error
 	SaveInbounds(ctx context.Context, ms []*store.InboundMessage) (created []bool, err error)
+	QueueInbounds(ctx context.Context, ms []*store.InboundMessage) (created []bool, err error)
 	FinishInbound(ctx context.Context, id int64, r store.InboundResult) error
 	ClaimInbound(ctx context.Context, m *store.InboundMessage, owner string, until time.Time) (bool, error)
 	RetryInbound(ctx context.Context, id int64, attempts int, next time.Time, detail string) error
@@ -188,7 +189,7 @@ type Engine struct {
 	closed bool
 	// waiters are the Submit callers waiting for their messages, by the
 	// queued row (which has no log id before it is stored).
-	waiters map[*store.InboundMessage]chan Handling
+	waiters map[*store.InboundMessage]waiter
 	sending sync.WaitGroup // Receive calls between reserving and queueing
 
 	inflight map[int64]bool // log ids queued or being handled here
@@ -268,7 +269,7 @@ func NewEngine(cfg EngineConfig, st MessageStore, kv KV, router *Router, outbox 
 		queues:      makeQueues(cfg.Workers, cfg.QueueSize),
 		arrivals:    make(chan *arrival, cfg.StoreBatch),
 		stored:      make(chan struct{}),
-		waiters:     make(map[*store.InboundMessage]chan Handling),
+		waiters:     make(map[*store.InboundMessage]waiter),
 		inflight:    make(map[int64]bool),
 		recovered:   make(chan struct{}),
 		stopSweep:   make(chan struct{}),
@@ -418,6 +419,7 @@ func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (<-chan Han
 	// acknowledged again at once.
 	key := dedupeKey(string(msg.Platform), msg.ID)
 	first, err := e.kv.SetNX(ctx, key, e.cfg.DedupeTTL)
+	unseen := err == nil && first
 	if err != nil {
 		// The database key still dedupes; kv is only the fast path.
 		e.log.Warn("dedupe mark failed; relying on the database", "platform", msg.Platform, "msg_id", msg.ID, "err", err)
@@ -491,7 +493,7 @@ func (e *Engine) submit(ctx context.Context, msg Message, wait bool) (<-chan Han
 		// handles it (handleBatch).
 		done := make(chan Handling, 1)
 		e.mu.Lock()
-		e.waiters[row] = done
+		e.waiters[row] = waiter{done: done, unseen: unseen}
 		e.mu.Unlock()
 		e.queueFor(row) <- row // cannot block: a slot was reserved
 		queued = true
@@ -537,6 +539,16 @@ func (e *Engine) received(p Platform, duplicate bool) {
 	if e.cfg.ObserveReceived != nil {
 		e.cfg.ObserveReceived(Received{Platform: p, Duplicate: duplicate})
 	}
+}
+
+// waiter is a Submit caller waiting for its message, not stored yet.
+type waiter struct {
+	done chan Handling
+	// unseen says the message's dedupe mark was set by this call: no
+	// receiver has had the message within DedupeTTL, so it is stored as
+	// it is handled, with its outcome, rather than looked for first
+	// (storeFresh).
+	unseen bool
 }
 
 // storedPrefix starts the dedupe mark's value once the message is in the
@@ -910,23 +922,54 @@ func (e *Engine) handleBatch(batch []*store.InboundMessage, handled func()) {
 // of work, and returns those stored before (a resend, or a rival replica
 // first): they are not handled again. Each run of the unit stores them
 // afresh — a run rolled back took their log ids with it.
+//
+// A message no receiver had before (its dedupe mark was this Submit's to
+// set) is written as the unit commits, with its outcome
+// (store.QueueInbounds): one INSERT, no UPDATE after it. Should it be
+// stored after all (its mark expired, or was lost with kv), the unit
+// fails on the unique key and its next run finds it. The others — a
+// resend, a rival's — are looked for first, and stored at once.
 func (e *Engine) storeFresh(ctx context.Context, fresh []*store.InboundMessage) (seen map[*store.InboundMessage]bool, err error) {
 	if len(fresh) == 0 {
 		return nil, nil
 	}
+	var unseen, maybe []*store.InboundMessage
+	type key struct{ platform, id string }
+	times := make(map[key]int, len(fresh))
+	for _, m := range fresh {
+		times[key{m.Platform, m.PlatformMsgID}]++
+	}
+	e.mu.Lock()
 	for _, m := range fresh {
 		m.ID = 0
+		// The same message twice in the batch (a resend arriving with the
+		// original): SaveInbounds stores the first and finds it for the
+		// second.
+		if e.waiters[m].unseen && times[key{m.Platform, m.PlatformMsgID}] == 1 {
+			unseen = append(unseen, m)
+		} else {
+			maybe = append(maybe, m)
+		}
 	}
-	created, err := e.st.SaveInbounds(ctx, fresh)
-	if err != nil {
-		return nil, fmt.Errorf("bot: store messages: %w", err)
-	}
-	for i, m := range fresh {
-		if !created[i] {
-			if seen == nil {
-				seen = map[*store.InboundMessage]bool{}
+	e.mu.Unlock()
+	for _, part := range []struct {
+		ms    []*store.InboundMessage
+		store func(ctx context.Context, ms []*store.InboundMessage) ([]bool, error)
+	}{{maybe, e.st.SaveInbounds}, {unseen, e.st.QueueInbounds}} {
+		if len(part.ms) == 0 {
+			continue
+		}
+		created, err := part.store(ctx, part.ms)
+		if err != nil {
+			return nil, fmt.Errorf("bot: store messages: %w", err)
+		}
+		for i, m := range part.ms {
+			if !created[i] {
+				if seen == nil {
+					seen = map[*store.InboundMessage]bool{}
+				}
+				seen[m] = true
 			}
-			seen[m] = true
 		}
 	}
 	return seen, nil
@@ -1164,7 +1207,7 @@ func finishContext(ctx context.Context) (context.Context, context.CancelFunc) {
 // m.ID 0: not stored).
 func (e *Engine) release(m *store.InboundMessage, c *Context, outcome string) {
 	e.mu.Lock()
-	done := e.waiters[m]
+	done := e.waiters[m].done
 	delete(e.waiters, m)
 	if m.ID != 0 {
 		delete(e.inflight, m.ID)

@@ -138,6 +138,13 @@ func (u *unit) run(ctx context.Context, fn func(ctx context.Context) error) (err
 	return tx.Commit().Error
 }
 
+// rerun reports whether ctx runs in a unit of work that Atomic runs again
+// after a race: what looked new the first time may be stored now.
+func rerun(ctx context.Context) bool {
+	u, ok := ctx.Value(unitKey{}).(*unit)
+	return ok && u.attempt > 1
+}
+
 // AfterCommit runs f once the unit of work ctx runs in has committed — at
 // once when ctx runs in none — and never when it rolls back: how a writer
 // wakes what must see its rows (the outbox sender) without waking it for

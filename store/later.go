@@ -112,7 +112,7 @@ func execAll(ctx context.Context, db *DB, conn gorm.ConnPool, sts []statement) e
 		}
 		res, err := conn.ExecContext(ctx, sql, args...)
 		if err != nil {
-			return err
+			return db.translate(err)
 		}
 		if check := sts[n-1].check; check != nil {
 			affected, err := res.RowsAffected()
@@ -126,6 +126,20 @@ func execAll(ctx context.Context, db *DB, conn gorm.ConnPool, sts []statement) e
 		sts = sts[n:]
 	}
 	return nil
+}
+
+// translate names err as gorm does a statement's (a taken unique key is
+// gorm.ErrDuplicatedKey, which Retryable knows), keeping the driver's
+// error in the chain too.
+func (db *DB) translate(err error) error {
+	t, ok := db.gdb.Dialector.(gorm.ErrorTranslator)
+	if !ok {
+		return err
+	}
+	if terr := t.Translate(err); terr != err {
+		return fmt.Errorf("%w: %w", terr, err)
+	}
+	return err
 }
 
 // laterTable is one table's rows queued in a unit of work.

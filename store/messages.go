@@ -76,11 +76,8 @@ func (db *DB) SaveInbounds(ctx context.Context, ms []*InboundMessage) (created [
 	if len(ms) == 0 {
 		return nil, nil
 	}
-	for _, m := range ms {
-		if err := checkInbound(m); err != nil {
-			return nil, err
-		}
-		prepareInbound(db, m)
+	if err := db.prepareInbounds(ctx, ms); err != nil {
+		return nil, err
 	}
 	created = make([]bool, len(ms))
 	// Duplicates are rare (kv dedupes ahead of the store): first insert
@@ -88,11 +85,12 @@ func (db *DB) SaveInbounds(ctx context.Context, ms []*InboundMessage) (created [
 	// does the unit run again, reading the stored rows first. A batch
 	// that fits one statement needs no transaction around it — a
 	// statement is stored whole or not at all — which saves the BEGIN and
-	// COMMIT round trips.
-	optimistic := true
+	// COMMIT round trips. A unit run again (a rival's row, or a row
+	// QueueInbounds queued, refused) reads first.
+	optimistic := !rerun(ctx)
 	if !InUnit(ctx) && len(ms) <= chunk {
 		optimistic = false
-		switch err := insertInbounds(db, db.gdb.WithContext(ctx), ms); {
+		switch err := insertInbounds(db.gdb.WithContext(ctx), ms); {
 		case err == nil:
 			for i := range created {
 				created[i] = true
@@ -109,7 +107,7 @@ func (db *DB) SaveInbounds(ctx context.Context, ms []*InboundMessage) (created [
 		if optimistic {
 			// A refused row fails the unit, which runs again below.
 			optimistic = false
-			if err := insertInbounds(db, tx, ms); err != nil {
+			if err := insertInbounds(tx, ms); err != nil {
 				return err
 			}
 			for i := range created {
@@ -142,9 +140,7 @@ func (db *DB) SaveInbounds(ctx context.Context, ms []*InboundMessage) (created [
 				continue // twice in the batch: the first is stored
 			}
 			seen[k] = i
-			row := *m
-			row.ID = 0
-			fresh = append(fresh, row)
+			fresh = append(fresh, *m) // with the id it was given
 			freshAt = append(freshAt, i)
 		}
 		if len(fresh) > 0 {
@@ -169,6 +165,111 @@ func (db *DB) SaveInbounds(ctx context.Context, ms []*InboundMessage) (created [
 		return nil, fmt.Errorf("store: save inbound batch: %w", err)
 	}
 	return created, nil
+}
+
+// QueueInbounds stores messages ms as ctx's unit of work commits, rather
+// than at once: each is given its id now, so that what handling it writes
+// names it, and is written once, as it stands then — with the outcome
+// FinishInbounds records for it in the same unit, which then goes into
+// its row rather than into an UPDATE after it. Should a statement of the
+// unit read the message log before, the rows are written first (as any
+// rows queued: see later.go), and their outcomes by an UPDATE as usual.
+//
+// Whether a message was stored before is known only as the unit commits:
+// the unique key then refuses its row, the unit fails as on any race
+// (Retryable), and Atomic runs it again — where QueueInbounds stores at
+// once, as SaveInbounds does, and reports those stored before (created
+// false, their stored row loaded into them). On a unit's first run,
+// created is true for every message. Outside a unit, it is SaveInbounds.
+func (db *DB) QueueInbounds(ctx context.Context, ms []*InboundMessage) (created []bool, err error) {
+	if !InUnit(ctx) || rerun(ctx) {
+		return db.SaveInbounds(ctx, ms)
+	}
+	if err := db.prepareInbounds(ctx, ms); err != nil {
+		return nil, err
+	}
+	rows := make([]*InboundMessage, len(ms))
+	created = make([]bool, len(ms))
+	for i, m := range ms {
+		row := *m // the unit's own copy, which its outcome is written into
+		rows[i] = &row
+		created[i] = true
+	}
+	if err := writeLater(ctx, db, queuedInbounds, inboundInserts, rows...); err != nil {
+		return nil, err
+	}
+	return created, nil
+}
+
+// queuedInbounds is the table QueueInbounds queues rows of.
+const queuedInbounds = "inbound_messages"
+
+// finishQueued records the results fs of messages whose rows ctx's unit
+// queued (QueueInbounds) and has not written yet into those rows, and
+// returns the others, whose rows are stored and need an UPDATE.
+func finishQueued(ctx context.Context, db *DB, fs []Finished) ([]Finished, error) {
+	u, ok := ctx.Value(unitKey{}).(*unit)
+	if !ok {
+		return fs, nil
+	}
+	var queued *laterRows[*InboundMessage]
+	for _, l := range u.later {
+		if q, ok := l.(*laterRows[*InboundMessage]); ok && q.name == queuedInbounds {
+			queued = q
+		}
+	}
+	if queued == nil || queued.written == len(queued.rows) {
+		return fs, nil
+	}
+	byID := make(map[int64]*InboundMessage, len(queued.rows)-queued.written)
+	for _, m := range queued.rows[queued.written:] {
+		byID[m.ID] = m
+	}
+	rest := fs[:0:0]
+	for _, f := range fs {
+		m := byID[f.ID]
+		if m == nil {
+			rest = append(rest, f)
+			continue
+		}
+		if m.Outcome != OutcomePending {
+			return nil, fmt.Errorf("store: finish inbound batch: message %d finished twice: %w", f.ID, ErrHandled)
+		}
+		set, err := finishSet(db, f.ID, f.Result)
+		if err != nil {
+			return nil, err
+		}
+		m.Kind, m.Parsed, m.Outcome = f.Result.Kind, f.Result.Parsed, f.Result.Outcome
+		m.Detail, m.LeaseOwner = set["detail"].(string), ""
+		at := set["handled_at"].(time.Time)
+		m.HandledAt = &at
+		if f.Result.GroupID != nil {
+			m.GroupID = f.Result.GroupID
+		}
+		if f.Result.PersonID != nil {
+			m.PersonID = f.Result.PersonID
+		}
+	}
+	return rest, nil
+}
+
+// prepareInbounds checks and prepares messages ms for storing, each as
+// SaveInbound prepares it, and gives each an id of its own.
+func (db *DB) prepareInbounds(ctx context.Context, ms []*InboundMessage) error {
+	for _, m := range ms {
+		if err := checkInbound(m); err != nil {
+			return err
+		}
+		prepareInbound(db, m)
+	}
+	ids, err := db.newInboundIDs(ctx, len(ms))
+	if err != nil {
+		return err
+	}
+	for i, m := range ms {
+		m.ID = ids[i]
+	}
+	return nil
 }
 
 func checkInbound(m *InboundMessage) error {
@@ -309,6 +410,10 @@ func (db *DB) FinishInbounds(ctx context.Context, fs []Finished) error {
 	}
 	if len(fs) == 1 && !InUnit(ctx) {
 		return db.FinishInbound(ctx, fs[0].ID, fs[0].Result)
+	}
+	fs, err := finishQueued(ctx, db, fs)
+	if err != nil || len(fs) == 0 {
+		return err
 	}
 	sets := make([]finishing, len(fs))
 	for i, f := range fs {
@@ -481,16 +586,27 @@ func (db *DB) CountPending(ctx context.Context) (pending, retried int64, err err
 	return row.Pending, row.Retried, nil
 }
 
-// insertInbounds inserts ms as new rows, in multi-row statements, and sets
-// their ids; the unique key refuses the whole call if any is stored. The
-// statements are built here rather than by gorm, whose reflection over
-// the message's columns cost more than the rest of storing a batch.
-func insertInbounds(db *DB, tx *gorm.DB, ms []*InboundMessage) error {
+// insertInbounds inserts ms as new rows, with the ids they were given;
+// the unique key refuses the whole call if any is stored.
+func insertInbounds(tx *gorm.DB, ms []*InboundMessage) error {
 	// Straight to the connection, as a write through gorm would after its
 	// callbacks: the unit's pending savepoints first.
 	if takeSavepoints(tx); tx.Error != nil {
 		return tx.Error
 	}
+	for _, st := range inboundInserts(nil, ms) {
+		if _, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, st.sql, st.args...); err != nil {
+			return tx.AddError(err) // as gorm would: a taken key is ErrDuplicatedKey
+		}
+	}
+	return nil
+}
+
+// inboundInserts are the multi-row INSERTs of messages ms, up to chunk
+// each. They are built here rather than by gorm, whose reflection over
+// the message's columns cost more than the rest of storing a batch.
+func inboundInserts(_ *DB, ms []*InboundMessage) []statement {
+	var out []statement
 	for len(ms) > 0 {
 		n := min(len(ms), chunk)
 		var b strings.Builder
@@ -501,34 +617,19 @@ func insertInbounds(db *DB, tx *gorm.DB, ms []*InboundMessage) error {
 				b.WriteByte(',')
 			}
 			b.WriteString(inboundPlaceholders)
-			args = append(args, m.Platform, m.PlatformMsgID, m.ChatID, m.SenderID, m.SenderName, m.GroupID, m.PersonID,
+			args = append(args, m.ID, m.Platform, m.PlatformMsgID, m.ChatID, m.SenderID, m.SenderName, m.GroupID, m.PersonID,
 				m.Text, m.Raw, m.SentAt, m.ReceivedAt, m.Kind, m.Parsed, m.Mentioned, m.Outcome, m.Detail, m.HandledAt,
 				m.Attempts, m.NextAttemptAt, m.LeaseOwner, m.ReplyURL, m.ReplyUntil)
 		}
-		res, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, b.String(), args...)
-		if err != nil {
-			return tx.AddError(err) // as gorm would: a taken key is ErrDuplicatedKey
-		}
-		id, err := res.LastInsertId()
-		if err != nil {
-			return err
-		}
-		// One statement's rows take consecutive ids (as gorm assumes too):
-		// MySQL names the first, SQLite the last.
-		if db.driver == DriverSQLite {
-			id -= int64(n - 1)
-		}
-		for i, m := range ms[:n] {
-			m.ID = id + int64(i)
-		}
+		out = append(out, statement{sql: b.String(), args: args})
 		ms = ms[n:]
 	}
-	return nil
+	return out
 }
 
-// inboundColumns are the columns insertInbounds writes: every one but the
-// id.
-const inboundColumns = "platform, platform_msg_id, chat_id, sender_id, sender_name, group_id, person_id, text, raw, " +
+// inboundColumns are the columns insertInbounds writes: every one, the id
+// (newInboundIDs) too.
+const inboundColumns = "id, platform, platform_msg_id, chat_id, sender_id, sender_name, group_id, person_id, text, raw, " +
 	"sent_at, received_at, kind, parsed, mentioned, outcome, detail, handled_at, attempts, next_attempt_at, " +
 	"lease_owner, reply_url, reply_until"
 

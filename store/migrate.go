@@ -61,6 +61,7 @@ var migrations = []migration{
 	{14, "inbound: no index on the outcome alone (ix_inbound_due leads with it)", func(tx *gorm.DB) error {
 		return dropIndexes(tx, &InboundMessage{}, outcomeIndex)
 	}},
+	{15, "message-log ids handed out by the store", migrateIDBlocks},
 }
 
 // outcomeIndex is the index on inbound_messages.outcome that the first

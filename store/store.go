@@ -57,6 +57,7 @@ type DB struct {
 	onDirectory []func(version int64) // see OnDirectoryChange
 
 	parking parking // transactions begun ahead (begun.go)
+	ids     idCache // message-log ids reserved (ids.go)
 }
 
 // Option changes how Open sets up the store.

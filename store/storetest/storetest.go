@@ -176,3 +176,20 @@ func Int64s(t testing.TB, conn *sql.DB, query string, args ...any) []int64 {
 	}
 	return out
 }
+
+// Replica opens a second store on db's database (db opened by Open): what
+// another replica of towerbot has open.
+func Replica(t testing.TB, db *store.DB) *store.DB {
+	t.Helper()
+	v, ok := dsns.Load(db)
+	if !ok {
+		t.Fatal("storetest: Replica needs a store opened by storetest.Open")
+	}
+	d := v.([2]string)
+	other, err := store.Open(d[0], d[1])
+	if err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	t.Cleanup(func() { other.Close() })
+	return other
+}
