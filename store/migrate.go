@@ -62,7 +62,15 @@ var migrations = []migration{
 		return dropIndexes(tx, &InboundMessage{}, outcomeIndex)
 	}},
 	{15, "message-log ids handed out by the store", migrateIDBlocks},
+	{16, "temperatures: no index on the day alone (ix_temperature_cover leads with it)", func(tx *gorm.DB) error {
+		return dropIndexes(tx, &Temperature{}, dayIndex)
+	}},
 }
+
+// dayIndex is the index on temperatures.day that the first releases made
+// and version 16 drops: ix_temperature_cover leads with the day, and
+// every reading inserted wrote both.
+const dayIndex = "idx_temperatures_day"
 
 // outcomeIndex is the index on inbound_messages.outcome that the first
 // releases made and version 14 drops: every search by outcome uses

@@ -163,7 +163,7 @@ type Temperature struct {
 	ID      int64   `gorm:"primaryKey"`
 	NodeID  int64   `gorm:"not null;uniqueIndex:ux_temperature;index:ix_temperature_cover,priority:2"`
 	Name    string  `gorm:"size:64;not null;uniqueIndex:ux_temperature"`
-	Day     string  `gorm:"size:10;not null;uniqueIndex:ux_temperature;index;index:ix_temperature_cover,priority:1"` // YYYY-MM-DD, Asia/Shanghai
+	Day     string  `gorm:"size:10;not null;uniqueIndex:ux_temperature;index:ix_temperature_cover,priority:1"` // YYYY-MM-DD, Asia/Shanghai
 	Celsius float64 `gorm:"not null;index:ix_temperature_cover,priority:4"`
 	// AlertedCelsius is the highest reading of the day already alerted up
 	// the chain (0: none): a reading is alerted only when it is a fever
