@@ -93,7 +93,7 @@ func (db *DB) newInboundIDs(ctx context.Context, n int) ([]int64, error) {
 	if c.end-c.next < int64(n) || now.Sub(c.at) > idBlockAge {
 		// Straight to the pool: not in ctx's unit, whose transaction would
 		// keep the counter locked.
-		first, err := db.reserveIDs(context.WithoutCancel(ctx), db.gdb.Statement.ConnPool, max(n, idBlockSize))
+		first, err := db.reserveIDs(ctx, db.gdb.Statement.ConnPool, max(n, idBlockSize))
 		if err != nil {
 			return nil, err
 		}
