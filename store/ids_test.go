@@ -152,3 +152,28 @@ func TestInboundIDsAreNeverGivenTwice(t *testing.T) {
 		}
 	})
 }
+
+// A unit that stores a message stored before runs once more, and that run
+// finds it: a rerun reads before it inserts.
+func TestSaveInboundsInAUnitFindsAStoredMessageOnItsNextRun(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		first := queued("s-twice")
+		if _, err := db.SaveInbound(ctx, first); err != nil {
+			t.Fatal(err)
+		}
+		runs := 0
+		again := queued("s-twice")
+		err := db.Atomic(ctx, func(ctx context.Context) error {
+			runs++
+			created, err := db.SaveInbounds(ctx, []*store.InboundMessage{again})
+			if err == nil && created[0] {
+				return fmt.Errorf("stored again as id %d", again.ID)
+			}
+			return err
+		})
+		if err != nil || runs != 2 || again.ID != first.ID {
+			t.Fatalf("%d runs, %v, id %d; want 2 runs finding id %d", runs, err, again.ID, first.ID)
+		}
+	})
+}

@@ -76,6 +76,15 @@ func (db *DB) SaveInbounds(ctx context.Context, ms []*InboundMessage) (created [
 	if len(ms) == 0 {
 		return nil, nil
 	}
+	if db.driver == DriverSQLite && !InUnit(ctx) {
+		// The ids' counter and the rows in one transaction: one commit
+		// (and one fsync) for both.
+		err := db.Atomic(ctx, func(ctx context.Context) error {
+			created, err = db.SaveInbounds(ctx, ms)
+			return err
+		})
+		return created, err
+	}
 	if err := db.prepareInbounds(ctx, ms); err != nil {
 		return nil, err
 	}
@@ -235,19 +244,16 @@ func finishQueued(ctx context.Context, db *DB, fs []Finished) ([]Finished, error
 		if m.Outcome != OutcomePending {
 			return nil, fmt.Errorf("store: finish inbound batch: message %d finished twice: %w", f.ID, ErrHandled)
 		}
-		set, err := finishSet(db, f.ID, f.Result)
+		r, err := finishedAs(db, f.ID, f.Result)
 		if err != nil {
 			return nil, err
 		}
-		m.Kind, m.Parsed, m.Outcome = f.Result.Kind, f.Result.Parsed, f.Result.Outcome
-		m.Detail, m.LeaseOwner = set["detail"].(string), ""
-		at := set["handled_at"].(time.Time)
-		m.HandledAt = &at
-		if f.Result.GroupID != nil {
-			m.GroupID = f.Result.GroupID
+		m.Kind, m.Parsed, m.Outcome, m.Detail, m.HandledAt, m.LeaseOwner = r.Kind, r.Parsed, r.Outcome, r.Detail, &r.HandledAt, ""
+		if r.GroupID != nil {
+			m.GroupID = r.GroupID
 		}
-		if f.Result.PersonID != nil {
-			m.PersonID = f.Result.PersonID
+		if r.PersonID != nil {
+			m.PersonID = r.PersonID
 		}
 	}
 	return rest, nil
@@ -362,24 +368,16 @@ func (db *DB) FinishInbound(ctx context.Context, id int64, r InboundResult) erro
 
 // finishSet checks result r of message id and returns the columns it sets.
 func finishSet(db *DB, id int64, r InboundResult) (map[string]any, error) {
-	switch {
-	case !validOutcome(r.Outcome) || r.Outcome == OutcomePending:
-		return nil, fmt.Errorf("store: finish inbound %d: %q is not an outcome to finish with", id, r.Outcome)
-	case len(r.Kind) > 32:
-		return nil, fmt.Errorf("store: finish inbound %d: kind %q is longer than 32 bytes", id, r.Kind)
-	case len(r.Parsed) > maxBlob:
-		return nil, fmt.Errorf("store: finish inbound %d: parse result is %d bytes, more than %d", id, len(r.Parsed), maxBlob)
-	}
-	at := r.HandledAt
-	if at.IsZero() {
-		at = db.Now()
+	r, err := finishedAs(db, id, r)
+	if err != nil {
+		return nil, err
 	}
 	set := map[string]any{
 		"kind":        r.Kind,
 		"parsed":      r.Parsed,
 		"outcome":     r.Outcome,
-		"detail":      truncateRunes(r.Detail, maxDetail),
-		"handled_at":  at.UTC(),
+		"detail":      r.Detail,
+		"handled_at":  r.HandledAt,
 		"lease_owner": "",
 	}
 	if r.GroupID != nil {
@@ -389,6 +387,26 @@ func finishSet(db *DB, id int64, r InboundResult) (map[string]any, error) {
 		set["person_id"] = *r.PersonID
 	}
 	return set, nil
+}
+
+// finishedAs checks result r of message id and returns it as it is
+// stored: the detail cut to fit, the handling time the store's clock's
+// when r gives none, in UTC.
+func finishedAs(db *DB, id int64, r InboundResult) (InboundResult, error) {
+	switch {
+	case !validOutcome(r.Outcome) || r.Outcome == OutcomePending:
+		return r, fmt.Errorf("store: finish inbound %d: %q is not an outcome to finish with", id, r.Outcome)
+	case len(r.Kind) > 32:
+		return r, fmt.Errorf("store: finish inbound %d: kind %q is longer than 32 bytes", id, r.Kind)
+	case len(r.Parsed) > maxBlob:
+		return r, fmt.Errorf("store: finish inbound %d: parse result is %d bytes, more than %d", id, len(r.Parsed), maxBlob)
+	}
+	if r.HandledAt.IsZero() {
+		r.HandledAt = db.Now()
+	}
+	r.HandledAt = r.HandledAt.UTC()
+	r.Detail = truncateRunes(r.Detail, maxDetail)
+	return r, nil
 }
 
 // Finished is a message's result, for FinishInbounds.
