@@ -18,6 +18,16 @@ func queued(id string) *store.InboundMessage {
 		ReceivedAt: time.Date(2020, 2, 24, 1, 0, 0, 0, time.UTC), LeaseOwner: "replica-a"}
 }
 
+// stored stores message id (queued's) as a first delivery would.
+func stored(t *testing.T, db *store.DB, id string) *store.InboundMessage {
+	t.Helper()
+	m := queued(id)
+	if _, err := db.SaveInbound(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // A message queued in a unit of work is written as the unit commits, with
 // the outcome the unit recorded for it: the row holds both, and every
 // message has an id of its own, before it is written.
@@ -85,10 +95,7 @@ func TestQueueInboundsReadBeforeTheOutcome(t *testing.T) {
 func TestQueueInboundsFindsAMessageStoredBefore(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		first := queued("q-twice")
-		if _, err := db.SaveInbound(ctx, first); err != nil {
-			t.Fatal(err)
-		}
+		first := stored(t, db, "q-twice")
 		var runs []bool
 		again := queued("q-twice")
 		err := db.Atomic(ctx, func(ctx context.Context) error {
@@ -158,10 +165,7 @@ func TestInboundIDsAreNeverGivenTwice(t *testing.T) {
 func TestSaveInboundsInAUnitFindsAStoredMessageOnItsNextRun(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		first := queued("s-twice")
-		if _, err := db.SaveInbound(ctx, first); err != nil {
-			t.Fatal(err)
-		}
+		first := stored(t, db, "s-twice")
 		runs := 0
 		again := queued("s-twice")
 		err := db.Atomic(ctx, func(ctx context.Context) error {
